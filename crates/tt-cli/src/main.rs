@@ -1,0 +1,3 @@
+//! The `tt` command.
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! Runs tt migrations against SQLite, PostgreSQL and MySQL.
+#![deny(missing_docs)]

@@ -1,0 +1,1 @@
+//! TOML table definitions: parsing into the model, validation, and writing back.

@@ -1,0 +1,1 @@
+//! Structural differences between an expected and an actual schema.

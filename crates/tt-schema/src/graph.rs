@@ -1,0 +1,1 @@
+//! The foreign-key graph of a schema: create and drop orders, levels and cycles.

@@ -1,0 +1,30 @@
+//! The schema model of tt: tables, portable column types, foreign keys and the graph they form.
+//!
+//! `tt-schema` is pure. It parses TOML table definitions it is given as strings, builds the
+//! foreign-key graph with petgraph, renders DDL for PostgreSQL, MySQL and SQLite with sea-query
+//! and compares schemas. It never touches a database, the file system, the environment or the
+//! clock; `tt-migrate` does that and hands the results here.
+//!
+//! ```
+//! use tt_schema::{Column, ColumnType, Schema, Table};
+//!
+//! let mut items = Table::new("items");
+//! items.columns.push(Column::new("id", ColumnType::Serial));
+//! let schema = Schema::from_tables([items]);
+//! assert_eq!(schema.table_names().collect::<Vec<_>>(), ["items"]);
+//! assert_eq!("varchar(128)".parse::<ColumnType>().unwrap(), ColumnType::Varchar(Some(128)));
+//! ```
+#![deny(missing_docs)]
+
+mod backend;
+mod definitions;
+mod diff;
+mod graph;
+mod model;
+mod render;
+
+pub use backend::{Backend, UnknownBackend};
+pub use model::{
+    Check, Column, ColumnType, Deferrable, DefaultValue, FkAction, ForeignKey, Index, IndexPart,
+    PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
+};

@@ -1,0 +1,1 @@
+//! DDL rendering of the model for each backend with sea-query.

@@ -1,0 +1,267 @@
+//! Test support for tt: a fresh, uniquely named database per test, dropped afterwards.
+//!
+//! PostgreSQL and MySQL come from `TT_TEST_POSTGRES_URL` / `TT_TEST_MYSQL_URL` (defaults
+//! `postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306/test`). When a
+//! server is unreachable the test prints `skipped: no <backend> at <url>` and should return
+//! early, unless `TT_REQUIRE_BACKENDS` names that backend: then it panics. SQLite always works.
+//! This crate is a dev-dependency only; it never ships in `tt`.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use tt_testdb::TestDb;
+//! use tt_schema::Backend;
+//!
+//! let Some(db) = TestDb::create(Backend::Postgres).await else { return };
+//! println!("{}", db.url());
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::{Connection, Executor};
+use tt_schema::Backend;
+
+/// A database that exists for one test and is dropped when this value is dropped.
+#[derive(Debug)]
+pub struct TestDb {
+    backend: Backend,
+    url: String,
+    name: String,
+    admin_url: String,
+    // Keeps the SQLite file's directory alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// Creates a fresh database on `backend`, or returns `None` (after printing why) when its
+    /// server is unreachable and `TT_REQUIRE_BACKENDS` does not name it.
+    ///
+    /// # Panics
+    /// When the server is unreachable and the backend is required, or creation fails.
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        let name = unique_name();
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let path = dir.path().join(format!("{name}.db"));
+                Some(TestDb {
+                    backend,
+                    url: format!("sqlite://{}", path.display()),
+                    name,
+                    admin_url: String::new(),
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres | Backend::Mysql => {
+                let admin_url = admin_url(backend);
+                let create = format!("CREATE DATABASE {name}");
+                if let Err(error) = execute(backend, &admin_url, &create).await {
+                    if is_required(backend) {
+                        panic!(
+                            "{backend} is required by TT_REQUIRE_BACKENDS but {} failed: {error}",
+                            redact(&admin_url)
+                        );
+                    }
+                    println!("skipped: no {backend} at {}", redact(&admin_url));
+                    return None;
+                }
+                let url = replace_database(&admin_url, &name);
+                Some(TestDb {
+                    backend,
+                    url,
+                    name,
+                    admin_url,
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// Creates a fresh database on every backend that is reachable (SQLite always).
+    pub async fn create_all() -> Vec<TestDb> {
+        let mut dbs = Vec::new();
+        for backend in Backend::ALL {
+            if let Some(db) = TestDb::create(backend).await {
+                dbs.push(db);
+            }
+        }
+        dbs
+    }
+
+    /// The backend of this database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A URL that connects to this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database name (for SQLite, the file stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The URL of the server's administrative database this one was created from (empty for
+    /// SQLite).
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let drop_sql = match self.backend {
+            Backend::Sqlite => return,
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            Backend::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        let backend = self.backend;
+        let admin_url = self.admin_url.clone();
+        // Drop runs outside any async context, possibly inside one that is shutting down:
+        // a thread of its own with a small runtime always can finish the statement.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            runtime.block_on(execute(backend, &admin_url, &drop_sql))
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop test database {}: {error}", self.name);
+        }
+    }
+}
+
+/// The server URL tests use for `backend`, from the environment or the default.
+pub fn admin_url(backend: Backend) -> String {
+    let (var, default) = match backend {
+        Backend::Postgres => (
+            "TT_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ),
+        Backend::Mysql => ("TT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+        Backend::Sqlite => return "sqlite::memory:".to_string(),
+    };
+    std::env::var(var).unwrap_or_else(|_| default.to_string())
+}
+
+/// Whether `TT_REQUIRE_BACKENDS` (comma-separated) names `backend`.
+pub fn is_required(backend: Backend) -> bool {
+    std::env::var("TT_REQUIRE_BACKENDS").is_ok_and(|list| {
+        list.split(',')
+            .filter_map(|name| name.trim().parse::<Backend>().ok())
+            .any(|b| b == backend)
+    })
+}
+
+async fn execute(backend: Backend, url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match backend {
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            conn.execute(sqlx::raw_sql(sql)).await?;
+            conn.close().await
+        }
+        Backend::Mysql => {
+            let mut conn = sqlx::MySqlConnection::connect(url).await?;
+            conn.execute(sqlx::raw_sql(sql)).await?;
+            conn.close().await
+        }
+        Backend::Sqlite => {
+            let options = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()?
+                .create_if_missing(true);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+            conn.execute(sqlx::raw_sql(sql)).await?;
+            conn.close().await
+        }
+    }
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "tt_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `url` with its path (the database name) replaced by `database`, keeping the query string.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_end..]
+        .find('/')
+        .map_or(base.len(), |i| authority_end + i);
+    let mut out = format!("{}/{database}", &base[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// `url` with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let Some(at) = rest.find('@') else {
+        return url.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_is_replaced_in_urls() {
+        assert_eq!(
+            replace_database("postgres://u@h:5432/postgres?sslmode=disable", "x"),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(replace_database("mysql://root@h:3306", "x"), "mysql://root@h:3306/x");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[tokio::test]
+    async fn each_backend_gives_a_fresh_database() {
+        for db in TestDb::create_all().await {
+            let name = db.name().to_string();
+            execute(db.backend(), db.url(), "CREATE TABLE t (x INTEGER)")
+                .await
+                .expect("table created");
+            let admin = db.admin_url().to_string();
+            let backend = db.backend();
+            drop(db);
+            if backend != Backend::Sqlite {
+                // The database is gone: connecting to it fails.
+                let url = replace_database(&admin, &name);
+                assert!(execute(backend, &url, "SELECT 1").await.is_err(), "{name} was dropped");
+            }
+        }
+    }
+}
