@@ -25,6 +25,6 @@ mod render;
 
 pub use backend::{Backend, UnknownBackend};
 pub use model::{
-    Check, Column, ColumnType, Deferrable, DefaultValue, FkAction, ForeignKey, Index, IndexPart,
+    Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
 };

@@ -518,7 +518,13 @@ mod tests {
 
     #[test]
     fn unknown_type_names_the_text() {
-        for bad in ["intgr", "varchar(x)", "decimal(1,2,3)", "custom()", "varchar(10"] {
+        for bad in [
+            "intgr",
+            "varchar(x)",
+            "decimal(1,2,3)",
+            "custom()",
+            "varchar(10",
+        ] {
             let err = bad.parse::<ColumnType>().unwrap_err();
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
         }
@@ -529,7 +535,10 @@ mod tests {
         let columns = vec!["a_rather_long_column_name".to_string(); 3];
         let name = ForeignKey::default_name("a_table_with_a_long_name", &columns);
         assert!(name.len() <= 63, "{name}");
-        assert_eq!(name, ForeignKey::default_name("a_table_with_a_long_name", &columns));
+        assert_eq!(
+            name,
+            ForeignKey::default_name("a_table_with_a_long_name", &columns)
+        );
         let other = ForeignKey::default_name("a_table_with_a_long_name_2", &columns);
         assert_ne!(name, other);
         assert_eq!(ForeignKey::default_name("t", &["x".into()]), "fk_t_x");

@@ -238,7 +238,10 @@ mod tests {
             replace_database("postgres://u@h:5432/postgres?sslmode=disable", "x"),
             "postgres://u@h:5432/x?sslmode=disable"
         );
-        assert_eq!(replace_database("mysql://root@h:3306", "x"), "mysql://root@h:3306/x");
+        assert_eq!(
+            replace_database("mysql://root@h:3306", "x"),
+            "mysql://root@h:3306/x"
+        );
     }
 
     #[test]
@@ -260,7 +263,10 @@ mod tests {
             if backend != Backend::Sqlite {
                 // The database is gone: connecting to it fails.
                 let url = replace_database(&admin, &name);
-                assert!(execute(backend, &url, "SELECT 1").await.is_err(), "{name} was dropped");
+                assert!(
+                    execute(backend, &url, "SELECT 1").await.is_err(),
+                    "{name} was dropped"
+                );
             }
         }
     }

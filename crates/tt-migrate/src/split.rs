@@ -1,0 +1,1 @@
+//! Streaming statement splitter: SQL text in, statements with their line and column out.
