@@ -29,6 +29,24 @@ impl Backend {
             Self::Sqlite => "sqlite",
         }
     }
+
+    /// `name` as a quoted identifier of this backend (`"a""b"`, or `` `a``b` `` on MySQL).
+    pub fn quote_ident(self, name: &str) -> String {
+        let quote = match self {
+            Self::Mysql => '`',
+            Self::Postgres | Self::Sqlite => '"',
+        };
+        let mut out = String::with_capacity(name.len() + 2);
+        out.push(quote);
+        for ch in name.chars() {
+            if ch == quote {
+                out.push(quote);
+            }
+            out.push(ch);
+        }
+        out.push(quote);
+        out
+    }
 }
 
 impl fmt::Display for Backend {
@@ -52,5 +70,32 @@ impl FromStr for Backend {
             "sqlite" | "sqlite3" => Ok(Self::Sqlite),
             _ => Err(UnknownBackend(text.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_per_backend() {
+        assert_eq!(
+            Backend::Postgres.quote_ident(r#"odd "name"; drop"#),
+            r#""odd ""name""; drop""#
+        );
+        assert_eq!(Backend::Sqlite.quote_ident("items"), r#""items""#);
+        assert_eq!(Backend::Mysql.quote_ident("a`b"), "`a``b`");
+    }
+
+    #[test]
+    fn backend_names_parse() {
+        for backend in Backend::ALL {
+            assert_eq!(backend.as_str().parse::<Backend>(), Ok(backend));
+        }
+        assert_eq!("MariaDB".parse::<Backend>(), Ok(Backend::Mysql));
+        assert_eq!(
+            "oracle".parse::<Backend>().unwrap_err().to_string(),
+            "unknown backend `oracle` (expected postgres, mysql or sqlite)"
+        );
     }
 }
