@@ -1,1 +1,5 @@
-//! Finding migration files in a directory (or embedded) and reading them into migrations.
+//! TEMPORARY stub.
+#![allow(missing_docs, unreachable_pub)]
+#[derive(Debug, thiserror::Error)]
+#[error("discovery")]
+pub struct DiscoveryError;
