@@ -1,0 +1,3 @@
+//! Integration tests of tt-migrate, one module per concern.
+
+mod discovery;
