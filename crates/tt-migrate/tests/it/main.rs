@@ -1,4 +1,6 @@
-//! Integration tests of tt-migrate against real SQLite, PostgreSQL and MySQL databases.
+//! Integration tests of tt-migrate against real SQLite, PostgreSQL and MySQL databases, one
+//! module per concern.
 
+mod discovery;
 mod run;
 mod support;
