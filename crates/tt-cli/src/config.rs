@@ -150,7 +150,9 @@ impl Config {
         };
 
         let tracking_table = match file.tracking_table {
-            Some(name) if name.trim().is_empty() => bad_value(&file_path, "tracking_table", "must not be empty")?,
+            Some(name) if name.trim().is_empty() => {
+                bad_value(&file_path, "tracking_table", "must not be empty")?
+            }
             Some(name) => Sourced::new(name, file_source()),
             None => Sourced::new(
                 tt_migrate::DEFAULT_TRACKING_TABLE.to_string(),
@@ -158,7 +160,9 @@ impl Config {
             ),
         };
         let postgres_schema = match file.postgres_schema {
-            Some(schema) if schema.trim().is_empty() => bad_value(&file_path, "postgres_schema", "must not be empty")?,
+            Some(schema) if schema.trim().is_empty() => {
+                bad_value(&file_path, "postgres_schema", "must not be empty")?
+            }
             Some(schema) => Sourced::new(Some(schema), file_source()),
             None => Sourced::new(None, Source::Default),
         };
@@ -170,13 +174,19 @@ impl Config {
             Sourced::new(secs, Source::Flag("--lock-timeout".into()))
         } else if let Some(secs) = file.lock_timeout_secs {
             if !(secs.is_finite() && secs >= 0.0) {
-                bad_value(&file_path, "lock_timeout_secs", "must be a number of seconds, 0 or more")?
+                bad_value(
+                    &file_path,
+                    "lock_timeout_secs",
+                    "must be a number of seconds, 0 or more",
+                )?
             } else {
                 Sourced::new(secs, file_source())
             }
         } else {
             Sourced::new(
-                tt_migrate::ConnectOptions::default().lock_timeout.as_secs_f64(),
+                tt_migrate::ConnectOptions::default()
+                    .lock_timeout
+                    .as_secs_f64(),
                 Source::Default,
             )
         };
@@ -280,15 +290,29 @@ mod tests {
         assert_eq!(config.database_url.value, DEFAULT_DATABASE_URL);
         assert_eq!(config.database_url.source, Source::Default);
 
-        write(root, "tt.toml", "database_url = \"sqlite://from-file.db\"\n");
+        write(
+            root,
+            "tt.toml",
+            "database_url = \"sqlite://from-file.db\"\n",
+        );
         let config = load(root, &none, &[]).unwrap();
         assert_eq!(config.database_url.value, "sqlite://from-file.db");
-        assert_eq!(config.database_url.source, Source::File(root.join("tt.toml")));
+        assert_eq!(
+            config.database_url.source,
+            Source::File(root.join("tt.toml"))
+        );
 
-        write(root, ".env", "OTHER=1\nDATABASE_URL=sqlite://from-dotenv.db\n");
+        write(
+            root,
+            ".env",
+            "OTHER=1\nDATABASE_URL=sqlite://from-dotenv.db\n",
+        );
         let config = load(root, &none, &[]).unwrap();
         assert_eq!(config.database_url.value, "sqlite://from-dotenv.db");
-        assert_eq!(config.database_url.source, Source::DotEnv(root.join(".env")));
+        assert_eq!(
+            config.database_url.source,
+            Source::DotEnv(root.join(".env"))
+        );
 
         let config = load(root, &none, &[("DATABASE_URL", "sqlite://from-env.db")]).unwrap();
         assert_eq!(config.database_url.value, "sqlite://from-env.db");
@@ -299,14 +323,21 @@ mod tests {
         };
         let config = load(root, &flag, &[("DATABASE_URL", "sqlite://from-env.db")]).unwrap();
         assert_eq!(config.database_url.value, "sqlite://from-flag.db");
-        assert_eq!(config.database_url.source, Source::Flag("--database-url".into()));
+        assert_eq!(
+            config.database_url.source,
+            Source::Flag("--database-url".into())
+        );
     }
 
     #[test]
     fn tt_toml_is_found_in_a_parent_and_paths_are_relative_to_it() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(root, "tt.toml", "migrations_dir = \"db/migrations\"\ntracking_table = \"tt_history\"\n");
+        write(
+            root,
+            "tt.toml",
+            "migrations_dir = \"db/migrations\"\ntracking_table = \"tt_history\"\n",
+        );
         let nested = root.join("a/b");
         std::fs::create_dir_all(&nested).unwrap();
         let config = load(&nested, &Overrides::default(), &[]).unwrap();
@@ -320,7 +351,9 @@ mod tests {
         let check = |text: &str, expected: &[&str]| {
             let dir = tempfile::tempdir().unwrap();
             write(dir.path(), "tt.toml", text);
-            let err = load(dir.path(), &Overrides::default(), &[]).unwrap_err().to_string();
+            let err = load(dir.path(), &Overrides::default(), &[])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tt.toml"), "{err}");
             for part in expected {
                 assert!(err.contains(part), "{err} should contain {part}");
@@ -328,7 +361,10 @@ mod tests {
         };
         check("databse_url = \"x\"\n", &["databse_url", ":1"]);
         check("lock_timeout_secs = \"ten\"\n", &["lock_timeout_secs"]);
-        check("lock_timeout_secs = -1\n", &["lock_timeout_secs", "0 or more"]);
+        check(
+            "lock_timeout_secs = -1\n",
+            &["lock_timeout_secs", "0 or more"],
+        );
         check("tracking_table = \"\"\n", &["tracking_table", "empty"]);
         check("essential_tables = \"items\"\n", &["essential_tables"]);
     }
@@ -341,6 +377,9 @@ mod tests {
             ..Overrides::default()
         };
         let err = load(dir.path(), &overrides, &[]).unwrap_err().to_string();
-        assert!(err.contains("nope.toml") && err.contains("does not exist"), "{err}");
+        assert!(
+            err.contains("nope.toml") && err.contains("does not exist"),
+            "{err}"
+        );
     }
 }
