@@ -24,6 +24,7 @@ mod model;
 mod render;
 
 pub use backend::{Backend, UnknownBackend};
+pub use graph::{FkGraph, FkRef, GraphReport};
 pub use model::{
     Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
