@@ -25,6 +25,7 @@ mod render;
 
 pub use backend::{Backend, UnknownBackend};
 pub use diff::{Difference, DifferenceKind, diff};
+pub use graph::{FkGraph, FkRef, GraphReport};
 pub use model::{
     Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
