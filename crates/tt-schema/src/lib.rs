@@ -16,6 +16,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod arbitrary;
 mod backend;
 mod definitions;
 mod diff;
@@ -26,6 +28,10 @@ mod render;
 pub use backend::{Backend, UnknownBackend};
 pub use diff::{Difference, DifferenceKind, diff};
 pub use graph::{FkGraph, FkRef, GraphReport};
+pub use definitions::{
+    DefinitionError, DefinitionProblem, Position, parse_definitions, parse_definitions_with,
+    to_toml,
+};
 pub use model::{
     Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
