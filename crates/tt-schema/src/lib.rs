@@ -31,5 +31,5 @@ pub use model::{
 pub use render::{
     RenderError, add_column, add_foreign_key, alter_column_default, alter_column_nullability,
     alter_column_type, as_stored, create_index, create_statements, create_table, drop_column,
-    drop_foreign_key, drop_index, drop_statements, drop_table, quote_identifier,
+    drop_foreign_key, drop_index, drop_statements, drop_table,
 };

@@ -121,19 +121,6 @@ pub enum RenderError {
     },
 }
 
-/// `name` quoted as an identifier for `backend` (`"a""b"` on PostgreSQL and SQLite, `` `a` ``
-/// on MySQL).
-pub fn quote_identifier(name: &str, backend: Backend) -> String {
-    let iden = Alias::new(name).into_iden();
-    let mut sql = String::new();
-    match backend {
-        Backend::Postgres => PostgresQueryBuilder.prepare_iden(&iden, &mut sql),
-        Backend::Mysql => MysqlQueryBuilder.prepare_iden(&iden, &mut sql),
-        Backend::Sqlite => SqliteQueryBuilder.prepare_iden(&iden, &mut sql),
-    }
-    sql
-}
-
 /// The statements that create `table`: CREATE TABLE with columns, keys, checks and the
 /// foreign keys `inline_fk` accepts, then its indexes, then (PostgreSQL) its comments.
 ///
@@ -447,7 +434,7 @@ pub fn alter_column_type(
                 other => other.clone(),
             };
             let sql = mapping::native(&ty, backend, false).sql;
-            let using = format!("{}::{sql}", quote_identifier(&column.name, backend));
+            let using = format!("{}::{sql}", backend.quote_ident(&column.name));
             let mut def = ColumnDef::new(Alias::new(&column.name));
             def.custom(Alias::new(sql)).using(Expr::cust(using));
             Ok(build(
@@ -511,8 +498,8 @@ pub fn alter_column_default(
             let Some(default) = &column.default else {
                 return Ok(format!(
                     "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                    quote_identifier(&table.name, backend),
-                    quote_identifier(&column.name, backend)
+                    backend.quote_ident(&table.name),
+                    backend.quote_ident(&column.name)
                 ));
             };
             let native = mapping::column_native(table, column, backend);
@@ -944,7 +931,7 @@ fn postgres_comments(table: &Table, backend: Backend) -> Vec<String> {
     if let Some(comment) = &table.comment {
         statements.push(format!(
             "COMMENT ON TABLE {} IS {}",
-            quote_identifier(&table.name, backend),
+            backend.quote_ident(&table.name),
             string_literal(comment, backend)
         ));
     }
@@ -960,8 +947,8 @@ fn column_comment(table: &str, column: &str, comment: &str) -> String {
     let backend = Backend::Postgres;
     format!(
         "COMMENT ON COLUMN {}.{} IS {}",
-        quote_identifier(table, backend),
-        quote_identifier(column, backend),
+        backend.quote_ident(table),
+        backend.quote_ident(column),
         string_literal(comment, backend)
     )
 }

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
-use tt_schema::{
-    Backend, ForeignKey, Schema, create_index, create_statements, drop_statements, quote_identifier,
-};
+use tt_schema::{Backend, ForeignKey, Schema, create_index, create_statements, drop_statements};
 use tt_testdb::TestDb;
 
 use crate::rich;
@@ -187,15 +185,15 @@ async fn rich_schema_runs(backend: Backend) {
     }
 
     // Defaults work: serial, boolean, timestamp, expression and an escaped string.
-    let items = quote_identifier("items", backend);
+    let items = backend.quote_ident("items");
     conn.execute(&format!("INSERT INTO {items} (name) VALUES ('sword')"))
         .await;
     let label = conn
         .strings(&format!("SELECT label FROM {items} WHERE id = 1"), None)
         .await;
     assert_eq!(label, ["new"], "expression default on {backend}");
-    let odd = quote_identifier(rich::ODD_TABLE, backend);
-    let select = quote_identifier("select", backend);
+    let odd = backend.quote_ident(rich::ODD_TABLE);
+    let select = backend.quote_ident("select");
     conn.execute(&format!("INSERT INTO {odd} ({select}) VALUES (7)"))
         .await;
     let motto = conn
