@@ -17,6 +17,7 @@ use sea_query::{
     SqliteQueryBuilder, TableCreateStatement, Value,
 };
 
+use crate::graph::FkGraph;
 use crate::{
     Backend, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     Schema, Table,
@@ -578,6 +579,30 @@ pub fn drop_statements(
     }
     statements.extend(tables.iter().map(|t| drop_table(&t.name, backend)));
     Ok(statements)
+}
+
+/// Every statement that creates `schema`, in the order of its [`FkGraph`]: tables with their
+/// foreign keys inline, then the foreign keys that close cycles.
+///
+/// # Errors
+/// Any error of [`create_table`] or [`add_foreign_key`].
+pub fn create_ddl(schema: &Schema, backend: Backend) -> Result<Vec<String>, RenderError> {
+    let graph = FkGraph::new(schema);
+    create_statements(schema, backend, &graph.create_order(), |table, fk| {
+        graph.is_deferred(table, &fk.name)
+    })
+}
+
+/// Every statement that drops `schema`, in the order of its [`FkGraph`]: the foreign keys of
+/// cycles first, then the tables, children before parents.
+///
+/// # Errors
+/// Any error of [`drop_foreign_key`].
+pub fn drop_ddl(schema: &Schema, backend: Backend) -> Result<Vec<String>, RenderError> {
+    let graph = FkGraph::new(schema);
+    drop_statements(schema, backend, &graph.drop_order(), |table, fk| {
+        graph.is_deferred(table, &fk.name)
+    })
 }
 
 fn ordered_tables<'s>(

@@ -854,3 +854,50 @@ fn as_stored_follows_the_rendering() {
         "#]],
     );
 }
+
+#[test]
+fn whole_schema_ddl_follows_the_fk_graph() {
+    let mut a = table(
+        "a",
+        vec![not_null("id", "integer"), column("b_id", "integer")],
+        &["id"],
+    );
+    a.foreign_keys.push(fk("fk_a_b", &["b_id"], "b", &["id"]));
+    let mut b = table(
+        "b",
+        vec![not_null("id", "integer"), column("a_id", "integer")],
+        &["id"],
+    );
+    b.foreign_keys.push(fk("fk_b_a", &["a_id"], "a", &["id"]));
+    let mut c = table(
+        "c",
+        vec![not_null("id", "integer"), column("a_id", "integer")],
+        &["id"],
+    );
+    c.foreign_keys.push(fk("fk_c_a", &["a_id"], "a", &["id"]));
+    let schema = Schema::from_tables([c, b, a]);
+    let create = create_ddl(&schema, Backend::Postgres).unwrap();
+    let heads: Vec<String> = create
+        .iter()
+        .map(|s| s.chars().take(40).collect())
+        .collect();
+    expect![[r#"
+        [
+            "CREATE TABLE \"a\" ( \"id\" INTEGER NOT NULL",
+            "CREATE TABLE \"b\" ( \"id\" INTEGER NOT NULL",
+            "CREATE TABLE \"c\" ( \"id\" INTEGER NOT NULL",
+            "ALTER TABLE \"a\" ADD CONSTRAINT \"fk_a_b\" ",
+        ]
+    "#]]
+    .assert_debug_eq(&heads);
+    let drop = drop_ddl(&schema, Backend::Postgres).unwrap();
+    expect![[r#"
+        [
+            "ALTER TABLE \"a\" DROP CONSTRAINT \"fk_a_b\"",
+            "DROP TABLE \"c\"",
+            "DROP TABLE \"b\"",
+            "DROP TABLE \"a\"",
+        ]
+    "#]]
+    .assert_debug_eq(&drop);
+}
