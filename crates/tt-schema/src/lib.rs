@@ -16,6 +16,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod arbitrary;
 mod backend;
 mod definitions;
 mod diff;
@@ -24,8 +26,18 @@ mod model;
 mod render;
 
 pub use backend::{Backend, UnknownBackend};
+pub use definitions::{
+    DefinitionError, DefinitionProblem, Position, parse_definitions, parse_definitions_with,
+    to_toml,
+};
 pub use diff::{Difference, DifferenceKind, diff};
+pub use graph::{FkGraph, FkRef, GraphReport};
 pub use model::{
     Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
+};
+pub use render::{
+    RenderError, add_column, add_foreign_key, alter_column_default, alter_column_nullability,
+    alter_column_type, as_stored, create_ddl, create_index, create_statements, create_table,
+    drop_column, drop_ddl, drop_foreign_key, drop_index, drop_statements, drop_table,
 };

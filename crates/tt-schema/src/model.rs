@@ -382,7 +382,7 @@ pub struct Index {
     /// Whether the index enforces uniqueness.
     pub unique: bool,
     /// Access method such as `gin`, `gist`, `btree`; `None` is the backend's default. A method
-    /// the backend lacks is rendered as its default index (documented in table-definitions.md).
+    /// the backend lacks is rendered as its default index (documented in docs/ddl-rendering.md).
     pub method: Option<String>,
     /// Partial index condition (`WHERE …`), where the backend supports it.
     pub predicate: Option<String>,

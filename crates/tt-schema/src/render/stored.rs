@@ -1,0 +1,61 @@
+//! The schema as a backend stores it after rendering, for comparing with introspection.
+
+use super::{index_plan, mapping};
+use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table};
+
+/// `schema` as introspection of `backend` reads it back after it was created with
+/// [`create_statements`](super::create_statements).
+///
+/// Column types become what the backend stores (jsonb → text on SQLite, uuid → char(36) on
+/// MySQL, arrays → json on MySQL; see docs/ddl-rendering.md); key and serial columns are NOT
+/// NULL; a serial that cannot auto-increment is a plain integer; SQLite loses comments and
+/// foreign key names (they read back as [`ForeignKey::default_name`]); only PostgreSQL keeps
+/// deferrability; indexes the backend leaves out are gone, index methods are those the
+/// backend reports (`None` for its default: btree on PostgreSQL, always on MySQL and SQLite),
+/// and MySQL drops partial index predicates. Defaults are kept as written: spelling them the
+/// way each backend echoes them (`1` for `true` on MySQL) is introspection's job. Objects
+/// that cannot be rendered at all (a unique index MySQL cannot build) are left out too.
+pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
+    Schema::from_tables(schema.tables().map(|table| table_as_stored(table, backend)))
+}
+
+fn table_as_stored(table: &Table, backend: Backend) -> Table {
+    let mut stored = table.clone();
+    for column in &mut stored.columns {
+        let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
+        if serial || table.is_primary_key_column(&column.name) {
+            column.nullable = false;
+        }
+        column.ty = mapping::column_native(table, column, backend).stored;
+        if backend == Backend::Sqlite {
+            column.comment = None;
+        }
+    }
+    if backend == Backend::Sqlite {
+        stored.comment = None;
+    }
+    for fk in &mut stored.foreign_keys {
+        if backend != Backend::Postgres {
+            fk.deferrable = Deferrable::No;
+        }
+        if backend == Backend::Sqlite {
+            // sea-query writes no constraint name into SQLite's inline FOREIGN KEY clause,
+            // and SQLite would not report one anyway.
+            fk.name = ForeignKey::default_name(&table.name, &fk.columns);
+        }
+    }
+    stored.indexes = table
+        .indexes
+        .iter()
+        .filter_map(|index| {
+            let plan = index_plan(table, index, backend).ok()??;
+            let method = plan.method.filter(|m| m != "btree");
+            Some(Index {
+                method,
+                predicate: plan.predicate.map(str::to_string),
+                ..index.clone()
+            })
+        })
+        .collect();
+    stored
+}
