@@ -33,6 +33,7 @@ pub struct Database {
     pub(crate) conn: Conn,
     url: String,
     options: ConnectOptions,
+    queries_run: u64,
 }
 
 #[derive(Debug)]
@@ -105,6 +106,7 @@ impl Database {
             conn,
             url: redact_url(url),
             options,
+            queries_run: 0,
         })
     }
 
@@ -127,6 +129,12 @@ impl Database {
         &self.options
     }
 
+    /// How many queries this connection has run (a batch of statements counts once), so tests
+    /// can check that an operation runs a bounded number of them.
+    pub fn queries_run(&self) -> u64 {
+        self.queries_run
+    }
+
     /// Closes the connection cleanly.
     ///
     /// # Errors
@@ -140,6 +148,7 @@ impl Database {
     /// On failure returns how many statements completed before the failing one (0-based index
     /// of the failing statement) with the error.
     pub(crate) async fn execute_batch(&mut self, sql: &str) -> Result<u64, BatchError> {
+        self.queries_run += 1;
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         let mut completed = 0usize;
         let mut rows = 0u64;
@@ -163,6 +172,7 @@ impl Database {
 
     /// Runs one statement without preparing it and ignores its result.
     pub(crate) async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        self.queries_run += 1;
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         with_conn!(&mut self.conn, c => c.execute(sqlx::raw_sql(sql)).await.map(|_| ()))
     }
@@ -173,6 +183,7 @@ impl Database {
         sql: &str,
         args: &[Arg],
     ) -> Result<u64, sqlx::Error> {
+        self.queries_run += 1;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
         with_conn!(&mut self.conn, c => {
             let mut query = sqlx::query(sql);
@@ -206,6 +217,7 @@ impl Database {
         args: &[Arg],
     ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
         use sqlx::Row;
+        self.queries_run += 1;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
         with_conn!(&mut self.conn, c => {
             let mut query = sqlx::query(sql);
@@ -290,14 +302,17 @@ pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
 /// `url` with any password replaced by `***`, safe to print.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // Setting a password only fails for URLs that cannot have one, and this one has one.
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
+        Ok(mut parsed) if parsed.has_authority() => {
+            if parsed.password().is_some() {
+                // Setting a password only fails for URLs that cannot have one; this one has one.
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            } else {
+                url.to_string()
+            }
         }
-        Ok(_) => url.to_string(),
-        // Not a URL we understand: keep what precedes any '@' out of the output entirely.
-        Err(_) => match url.rsplit_once('@') {
+        // Not a URL with a user part we understand: hide whatever precedes an '@'.
+        _ => match url.rsplit_once('@') {
             Some((_, host)) => format!("***@{host}"),
             None => url.to_string(),
         },

@@ -36,6 +36,14 @@ pub enum Error {
         /// What the driver said.
         source: sqlx::Error,
     },
+    /// The PostgreSQL schema to introspect does not exist.
+    #[error(
+        "postgresql schema `{schema}` does not exist (check the schema option or the search_path)"
+    )]
+    UnknownSchema {
+        /// The schema asked for, or `current_schema()` when none was given.
+        schema: String,
+    },
     /// The migrations directory holds bad input.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),

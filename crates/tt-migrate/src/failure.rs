@@ -141,7 +141,7 @@ pub(crate) fn commits_implicitly(backend: Backend, sql: &str) -> bool {
     if backend != Backend::Mysql {
         return false;
     }
-    let first = sql
+    let first = skip_leading_comments(sql)
         .split(|c: char| !c.is_ascii_alphabetic())
         .find(|w| !w.is_empty())
         .unwrap_or_default()
@@ -164,6 +164,20 @@ pub(crate) fn commits_implicitly(backend: Backend, sql: &str) -> bool {
             | "uninstall"
             | "flush"
     )
+}
+
+/// `sql` without the comments and whitespace before its first word.
+fn skip_leading_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("--").or_else(|| sql.strip_prefix('#')) {
+            sql = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return sql;
+        }
+    }
 }
 
 /// A likely cause and next step for common errors.
@@ -247,7 +261,7 @@ mod tests {
         let s = statement("SELECT\n  1 +\n  nope", 10, 5);
         assert_eq!(position_of(&s, 0), (10, 5));
         assert_eq!(position_of(&s, 3), (10, 8));
-        assert_eq!(position_of(&s, 14), (12, 3));
+        assert_eq!(position_of(&s, 15), (12, 3));
     }
 
     #[test]

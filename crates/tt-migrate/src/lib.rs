@@ -4,6 +4,7 @@
 mod database;
 mod error;
 mod failure;
+mod introspect;
 mod lock;
 mod migration;
 mod plan;
@@ -14,6 +15,7 @@ mod tracking;
 
 pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
 pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use introspect::{IntrospectOptions, introspect};
 pub use lock::{acquire_lock, release_lock};
 pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,

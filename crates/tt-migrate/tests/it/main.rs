@@ -2,5 +2,6 @@
 //! module per concern.
 
 mod discovery;
+mod introspect;
 mod run;
 mod support;
