@@ -8,3 +8,4 @@ mod split;
 pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
+pub use split::{Construct, Piece, SplitError, Splitter, Statement};
