@@ -768,7 +768,11 @@ impl Lexer {
                 return Ok(WordEnd::Delimiter);
             }
         }
-        let escape_prefix = self.dialect == Backend::Postgres && len == 1 && (first | 0x20) == b'e';
+        // `E'…'`: only a quote right after a lone E makes it a prefix, not `E"…"`.
+        let escape_prefix = self.dialect == Backend::Postgres
+            && next == b'\''
+            && len == 1
+            && (first | 0x20) == b'e';
         Ok(if escape_prefix {
             WordEnd::EscapePrefix
         } else {

@@ -587,6 +587,12 @@ fn line_endings_and_bom() {
 
 #[test]
 fn unterminated_constructs_name_where_they_began() {
+    // Regression: a word `e` before `"` once moved the identifier's start one column back.
+    check(
+        Postgres,
+        "SELECT e\"abc",
+        &["! unterminated quoted identifier starting at line 1, column 9"],
+    );
     check(
         Postgres,
         "SELECT 1;\nSELECT 'abc\n;\n",
