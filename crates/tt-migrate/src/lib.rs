@@ -9,3 +9,4 @@ pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
 pub use source::{DiscoveryError, MigrationSet, Problem};
+pub use split::{Construct, Piece, SplitError, Splitter, Statement};
