@@ -23,5 +23,5 @@ pub use migration::{
 pub use plan::{AppliedEntry, ChangedEntry, PendingEntry, PlanOptions, Status, plan, status};
 pub use run::{Applied, Event, Migrator, RunReport};
 pub use source::{DiscoveryError, MigrationSet, Problem};
-pub use split::{Piece, SplitError, Splitter, Statement};
+pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};

@@ -424,7 +424,6 @@ impl Executor<'_> {
                     self.flush(on_event).await?;
                     on_event(Event::Echo(&text));
                 }
-                _ => {}
             }
         }
         self.flush(on_event).await

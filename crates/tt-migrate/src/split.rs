@@ -1,111 +1,189 @@
-//! TEMPORARY naive splitter (replaced by the real one from the split branch).
-#![allow(missing_docs, unreachable_pub, dead_code)]
-use std::io::BufRead;
+//! Streaming statement splitter: SQL text in, statements with their line and column out.
+//!
+//! The splitter reads through a [`BufRead`] and keeps only the statement it is in, so memory is
+//! bounded by the longest statement whatever the file size. It knows each dialect's quoting
+//! and comments, block bodies (`CREATE TRIGGER … BEGIN … END;`, PostgreSQL `BEGIN ATOMIC`),
+//! MySQL's `DELIMITER` and the psql meta-commands a migration may hold (`\echo`,
+//! `\set ON_ERROR_STOP on`).
+
+use std::fmt;
+use std::io::{self, BufRead};
+
 use tt_schema::Backend;
 
+mod block;
+mod lexer;
+#[cfg(test)]
+mod tests;
+
+use lexer::Lexer;
+
+/// One SQL statement as written in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The source text from the first significant character to just before the terminator,
+    /// comments inside kept, trailing whitespace trimmed.
     pub sql: String,
+    /// The 1-based line of the statement's first character.
     pub line: u32,
+    /// The 1-based column, in characters, of the statement's first character.
     pub column: u32,
+    /// The 1-based index of the statement in its file.
     pub number: u32,
 }
-#[derive(Debug)]
+
+/// What the splitter yields, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Piece {
+    /// A statement to run.
     Statement(Statement),
-    Echo { text: String, line: u32 },
-}
-#[derive(Debug, thiserror::Error)]
-pub enum SplitError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    /// A psql `\echo` line: text to show as progress.
+    Echo {
+        /// The text after `\echo`, with one level of single quotes removed.
+        text: String,
+        /// The 1-based line of the `\echo`.
+        line: u32,
+    },
 }
 
+/// A construct that was opened and never closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Construct {
+    /// A quoted string: `'…'`, `E'…'`, or `"…"` on MySQL.
+    String,
+    /// A dollar-quoted string (`$$…$$`, `$tag$…$tag$`).
+    DollarQuote,
+    /// A quoted identifier: `"…"`, `` `…` `` or `[…]`.
+    QuotedIdentifier,
+    /// A `/* … */` comment.
+    BlockComment,
+    /// A `BEGIN … END` body of a trigger or routine.
+    BlockBody,
+}
+
+impl fmt::Display for Construct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::String => "string",
+            Self::DollarQuote => "dollar-quoted string",
+            Self::QuotedIdentifier => "quoted identifier",
+            Self::BlockComment => "block comment",
+            Self::BlockBody => "BEGIN … END body",
+        })
+    }
+}
+
+/// Why a file could not be split; messages read well after `path: `.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SplitError {
+    /// A quote, dollar quote, comment or body still open at the end of the file.
+    #[error("unterminated {what} starting at line {line}, column {column}")]
+    Unterminated {
+        /// What was left open.
+        what: Construct,
+        /// The 1-based line where it began.
+        line: u32,
+        /// The 1-based column, in characters, where it began.
+        column: u32,
+    },
+    /// A psql backslash command other than `\echo` and `\set ON_ERROR_STOP on`.
+    #[error(
+        "unsupported psql meta-command `{command}` at line {line} (only \\echo and \\set ON_ERROR_STOP on are accepted)"
+    )]
+    UnsupportedMetaCommand {
+        /// The whole command line, trimmed.
+        command: String,
+        /// The 1-based line of the command.
+        line: u32,
+    },
+    /// A MySQL `DELIMITER` command without its delimiter.
+    #[error("DELIMITER without a delimiter at line {line} (write e.g. DELIMITER $$)")]
+    MissingDelimiter {
+        /// The 1-based line of the command.
+        line: u32,
+    },
+    /// Text that is not UTF-8.
+    #[error("invalid UTF-8 at line {line}")]
+    InvalidUtf8 {
+        /// The 1-based line holding the first invalid byte.
+        line: u32,
+    },
+    /// Reading failed.
+    #[error("read failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Splits SQL read from a [`BufRead`] into [`Piece`]s, reading only as far as the next one.
+///
+/// Dialects differ: `#` starts a comment and `'…'` takes backslash escapes only on MySQL,
+/// `E'…'` and dollar quotes exist only on PostgreSQL, backticks only on MySQL and SQLite,
+/// `DELIMITER` only on MySQL, nested `/* */` comments only on PostgreSQL. After the first
+/// error the iterator ends.
+///
+/// # Examples
+///
+/// ```
+/// use tt_migrate::{Piece, Splitter};
+/// use tt_schema::Backend;
+///
+/// let sql = "CREATE TABLE t (a text);\nINSERT INTO t VALUES ('x;y');\n";
+/// let statements: Vec<_> = Splitter::new(sql.as_bytes(), Backend::Postgres)
+///     .map(|piece| match piece.unwrap() {
+///         Piece::Statement(statement) => (statement.line, statement.sql),
+///         other => panic!("unexpected {other:?}"),
+///     })
+///     .collect();
+/// assert_eq!(statements[1], (2, "INSERT INTO t VALUES ('x;y')".to_owned()));
+/// ```
+#[derive(Debug)]
 pub struct Splitter<R> {
-    items: std::vec::IntoIter<Result<Piece, SplitError>>,
-    _r: std::marker::PhantomData<R>,
+    reader: R,
+    lexer: Lexer,
+    done: bool,
 }
+
 impl<R: BufRead> Splitter<R> {
-    pub fn new(mut reader: R, _backend: Backend) -> Self {
-        let mut text = String::new();
-        let mut items = Vec::new();
-        if let Err(e) = reader.read_to_string(&mut text) {
-            items.push(Err(e.into()));
-        }
-        let (mut line, mut col, mut number) = (1u32, 1u32, 0u32);
-        let mut cur = String::new();
-        let mut start = (1, 1);
-        let mut in_q = false;
-        let chars: Vec<char> = text.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            if !in_q && cur.trim().is_empty() && c == '\\' {
-                let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
-                if let Some(t) = rest.strip_prefix("\\echo ") {
-                    items.push(Ok(Piece::Echo {
-                        text: t.to_string(),
-                        line,
-                    }));
-                }
-                i += rest.chars().count();
-                continue;
-            }
-            if !in_q && c == '-' && chars.get(i + 1) == Some(&'-') && cur.trim().is_empty() {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            if c == '\'' {
-                in_q = !in_q;
-            }
-            if c == ';' && !in_q {
-                if !cur.trim().is_empty() {
-                    number += 1;
-                    items.push(Ok(Piece::Statement(Statement {
-                        sql: cur.trim_end().to_string(),
-                        line: start.0,
-                        column: start.1,
-                        number,
-                    })));
-                }
-                cur.clear();
-            } else {
-                if cur.is_empty() && c.is_whitespace() {
-                } else {
-                    if cur.is_empty() {
-                        start = (line, col);
-                    }
-                    cur.push(c);
-                }
-            }
-            if c == '\n' {
-                line += 1;
-                col = 1;
-            } else {
-                col += 1;
-            }
-            i += 1;
-        }
-        if !cur.trim().is_empty() {
-            number += 1;
-            items.push(Ok(Piece::Statement(Statement {
-                sql: cur.trim_end().to_string(),
-                line: start.0,
-                column: start.1,
-                number,
-            })));
-        }
+    /// A splitter reading `reader` as SQL of `dialect`.
+    pub fn new(reader: R, dialect: Backend) -> Self {
         Self {
-            items: items.into_iter(),
-            _r: std::marker::PhantomData,
+            reader,
+            lexer: Lexer::new(dialect),
+            done: false,
         }
     }
 }
-impl<R> Iterator for Splitter<R> {
+
+impl<R: BufRead> Iterator for Splitter<R> {
     type Item = Result<Piece, SplitError>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        self.items.next()
+        if self.done {
+            return None;
+        }
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(SplitError::Io(error)));
+                }
+            };
+            if buf.is_empty() {
+                self.done = true;
+                return self.lexer.finish();
+            }
+            let (consumed, piece) = self.lexer.feed(buf);
+            self.reader.consume(consumed);
+            if let Some(piece) = piece {
+                self.done = piece.is_err();
+                return Some(piece);
+            }
+        }
     }
 }
+
+impl<R: BufRead> std::iter::FusedIterator for Splitter<R> {}
