@@ -235,18 +235,21 @@ fn read_file(path: &Path) -> Result<File> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read {}", path.display()))?;
     toml::from_str(&text).map_err(|error| {
-        let location = error
-            .span()
-            .map(|span| {
-                let line = text[..span.start].matches('\n').count() + 1;
-                format!(":{line}")
-            })
+        let message = error.message().trim_end_matches('\n');
+        let Some(span) = error.span() else {
+            return anyhow::anyhow!("{}: {message}", path.display());
+        };
+        let line = text[..span.start].matches('\n').count() + 1;
+        // Type errors point at the value: name the key the line sets.
+        let key = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(key, _)| key.trim())
+            .filter(|key| !message.contains(key))
+            .map(|key| format!(" (key `{key}`)"))
             .unwrap_or_default();
-        anyhow::anyhow!(
-            "{}{location}: {}",
-            path.display(),
-            error.message().trim_end_matches('\n')
-        )
+        anyhow::anyhow!("{}:{line}: {message}{key}", path.display())
     })
 }
 
