@@ -122,6 +122,17 @@ pub enum Error {
         /// Where and what.
         source: SplitError,
     },
+    /// A TOML migration's table definitions are invalid.
+    #[error(transparent)]
+    Definitions(#[from] tt_schema::DefinitionError),
+    /// A TOML migration's tables cannot be rendered for the backend.
+    #[error("{}: {source}", path.display())]
+    Render {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: tt_schema::RenderError,
+    },
     /// A statement of a migration failed on the server.
     #[error(transparent)]
     Statement(Box<StatementFailure>),

@@ -11,6 +11,7 @@ mod plan;
 mod run;
 mod source;
 mod split;
+mod statements;
 mod tracking;
 
 pub use database::{ConnectOptions, Database, backend_of_url, redact_url};

@@ -9,10 +9,12 @@ use tt_schema::Backend;
 use crate::database::Database;
 use crate::error::{Error, FailureOutcome, RunError};
 use crate::failure;
+use crate::introspect::{IntrospectOptions, introspect};
 use crate::lock;
-use crate::migration::{Migration, MigrationFile, Version};
+use crate::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::plan::{self, PlanOptions, Status};
-use crate::split::{Piece, Splitter, Statement};
+use crate::split::{Piece, Statement};
+use crate::statements;
 use crate::tracking::{RowUpdate, Tracking};
 
 /// A migration that was applied.
@@ -330,26 +332,12 @@ fn check_file(migration: &Migration, backend: Backend) -> Result<u32, Error> {
         backend,
     })?;
     let mut count = 0;
-    for piece in pieces(file, backend)? {
-        if let Piece::Statement(_) = piece.map_err(|source| Error::Split {
-            path: file.path().to_path_buf(),
-            source,
-        })? {
+    for piece in statements::pieces(file, backend, None)? {
+        if let Piece::Statement(_) = piece? {
             count += 1;
         }
     }
     Ok(count)
-}
-
-fn pieces(
-    file: &MigrationFile,
-    backend: Backend,
-) -> Result<Splitter<Box<dyn std::io::BufRead + Send>>, Error> {
-    let reader = file.open().map_err(|source| Error::Io {
-        path: file.path().to_path_buf(),
-        source,
-    })?;
-    Ok(Splitter::new(reader, backend))
 }
 
 /// Statements waiting to be sent together, with where each begins in the batch text.
@@ -402,12 +390,14 @@ impl Executor<'_> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<(), Error> {
         let backend = self.db.backend();
-        for piece in pieces(file, backend)? {
-            let piece = piece.map_err(|source| Error::Split {
-                path: file.path().to_path_buf(),
-                source,
-            })?;
-            match piece {
+        // A TOML file may reference tables earlier migrations made: check against the live
+        // schema now that they have run.
+        let existing = match file.kind {
+            FileKind::Toml => Some(introspect(self.db, &IntrospectOptions::default()).await?),
+            FileKind::Sql => None,
+        };
+        for piece in statements::pieces(file, backend, existing.as_ref())? {
+            match piece? {
                 Piece::Statement(statement) => {
                     if self.in_transaction && is_transaction_control(&statement.sql) {
                         // tt wraps the file in its own transaction; the file's BEGIN/COMMIT

@@ -321,3 +321,89 @@ async fn a_dirty_mysql_row_blocks_the_next_run() {
     );
     assert!(message.contains("tt repair"), "{message}");
 }
+
+#[tokio::test]
+async fn toml_migrations_create_tables_in_fk_order_referencing_earlier_ones() {
+    const DEFINITIONS: &str = r#"
+[tables.item_stats]
+columns = [
+  { name = "item_id", type = "integer", references = "items.id", on_delete = "cascade" },
+  { name = "stat_id", type = "integer", references = "stats.id" },
+  { name = "value", type = "integer", nullable = false, default = 0 },
+]
+primary_key = ["item_id", "stat_id"]
+
+[tables.stats]
+columns = [
+  { name = "id", type = "serial", primary_key = true },
+  { name = "name", type = "varchar(64)", nullable = false, unique = true },
+  { name = "meta", type = "jsonb" },
+]
+"#;
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = migrations(&[ONE, ("002_stats.toml", DEFINITIONS)]);
+        let report = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["001", "002"], "{backend}");
+        let live = tt_migrate::introspect(&mut db, &Default::default())
+            .await
+            .unwrap();
+        let item_stats = live.table("item_stats").expect("item_stats created");
+        let targets: Vec<&str> = item_stats
+            .foreign_keys
+            .iter()
+            .map(|fk| fk.ref_table.as_str())
+            .collect();
+        assert_eq!(targets, ["items", "stats"], "{backend}");
+        db.fetch_text("INSERT INTO stats (name) VALUES ('str')")
+            .await
+            .unwrap();
+        db.fetch_text("INSERT INTO item_stats (item_id, stat_id) VALUES (1, 1)")
+            .await
+            .unwrap();
+        let rows = db
+            .fetch_text("SELECT CAST(value AS CHAR(4)) FROM item_stats")
+            .await
+            .unwrap();
+        assert_eq!(
+            rows[0][0].as_deref().map(str::trim),
+            Some("0"),
+            "{backend}: default applied"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_toml_migration_with_a_bad_reference_is_refused_naming_file_and_table() {
+    const BAD: &str = "[tables.x]\ncolumns = [{ name = \"y\", type = \"integer\", references = \"nowhere.id\" }]\n";
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = migrations(&[ONE, ("002_bad.toml", BAD)]);
+        let err = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("002_bad.toml") && message.contains("nowhere"),
+            "{backend}: {message}"
+        );
+        assert_eq!(
+            versions(&tt_migrate::RunReport {
+                applied: err.applied.clone(),
+                dry_run: false
+            }),
+            ["001"],
+            "{backend}"
+        );
+        assert!(
+            db.fetch_text("SELECT * FROM x").await.is_err(),
+            "{backend}: nothing of 002 remains"
+        );
+    }
+}

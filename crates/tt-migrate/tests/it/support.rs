@@ -12,9 +12,15 @@ pub(crate) fn migrations(files: &[(&'static str, &'static str)]) -> Vec<Migratio
         .iter()
         .map(|(name, sql)| {
             let (version, rest) = name.split_once('_').expect("NNN_name.sql");
-            let (stem, backend) = match rest.trim_end_matches(".sql").rsplit_once('.') {
+            let kind = if rest.ends_with(".toml") {
+                FileKind::Toml
+            } else {
+                FileKind::Sql
+            };
+            let rest = rest.trim_end_matches(".sql").trim_end_matches(".toml");
+            let (stem, backend) = match rest.rsplit_once('.') {
                 Some((stem, backend)) => (stem, Some(backend.parse::<Backend>().unwrap())),
-                None => (rest.trim_end_matches(".sql"), None),
+                None => (rest, None),
             };
             Migration {
                 version: Version::new(version).unwrap(),
@@ -24,7 +30,7 @@ pub(crate) fn migrations(files: &[(&'static str, &'static str)]) -> Vec<Migratio
                         path: name,
                         bytes: sql.as_bytes(),
                     },
-                    kind: FileKind::Sql,
+                    kind,
                     backend,
                     checksum: Checksum::of_bytes(sql.as_bytes()),
                     no_transaction: sql.starts_with("-- tt:no-transaction"),
