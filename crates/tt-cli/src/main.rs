@@ -1,3 +1,82 @@
-//! The `tt` command.
+//! The `tt` command: parses arguments, builds the runtime, runs one command, maps the outcome
+//! to an exit code (0 ok, 1 error, 2 usage, 3 verification failed, 4 refused for safety).
 
-fn main() {}
+mod cli;
+mod commands;
+mod config;
+mod output;
+mod progress;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::commands::Refused;
+use crate::output::{BAD, Output, paint};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let output = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return report(&anyhow::Error::new(error), output),
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(error) => report(&error, output),
+    }
+}
+
+/// Prints an error on stderr (and, in JSON mode, as a document on stdout) and picks the exit
+/// code: 4 for a refusal, 1 otherwise.
+fn report(error: &anyhow::Error, output: Output) -> ExitCode {
+    // Library errors often repeat their source in their own message: print each text once.
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|earlier| earlier.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    let message = parts.join("\n  caused by: ");
+    let mut stderr = anstream::stderr();
+    let _ = writeln!(stderr, "{} {message}", paint(BAD, "error:"));
+    let refused = error.downcast_ref::<Refused>().is_some();
+    if output.json && !commands::printed_json_error() {
+        let _ = output.json(&serde_json::json!({
+            "error": { "message": message, "refused": refused }
+        }));
+    }
+    if refused {
+        ExitCode::from(4)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Logs go to stderr: warnings by default, `-v` tt's debug (each statement batch and its
+/// timing), `-vv` everything including sqlx's statement log; `RUST_LOG` overrides.
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "warn,tt_migrate=debug,tt_verify=debug,tt_cli=debug",
+        (false, _) => "debug,sqlx=trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

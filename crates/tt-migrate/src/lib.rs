@@ -1,12 +1,28 @@
 //! Runs tt migrations against SQLite, PostgreSQL and MySQL.
 #![deny(missing_docs)]
 
+mod database;
+mod error;
+mod failure;
+mod introspect;
+mod lock;
 mod migration;
+mod plan;
+mod run;
 mod source;
 mod split;
+mod statements;
+mod tracking;
 
+pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
+pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use introspect::{IntrospectOptions, introspect};
+pub use lock::{acquire_lock, release_lock};
 pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
+pub use plan::{AppliedEntry, ChangedEntry, PendingEntry, PlanOptions, Status, plan, status};
+pub use run::{Applied, Event, Migrator, RunReport};
 pub use source::{DiscoveryError, MigrationSet, Problem};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
+pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};

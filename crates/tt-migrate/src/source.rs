@@ -77,6 +77,11 @@ impl MigrationSet {
         self.migrations.iter()
     }
 
+    /// The migrations in version order, as a slice (what [`crate::Migrator`] takes).
+    pub fn as_slice(&self) -> &[Migration] {
+        &self.migrations
+    }
+
     /// The migration of `version`, if there is one.
     pub fn get(&self, version: &Version) -> Option<&Migration> {
         self.migrations

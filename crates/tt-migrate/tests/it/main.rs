@@ -1,3 +1,7 @@
-//! Integration tests of tt-migrate, one module per concern.
+//! Integration tests of tt-migrate against real SQLite, PostgreSQL and MySQL databases, one
+//! module per concern.
 
 mod discovery;
+mod introspect;
+mod run;
+mod support;

@@ -1,0 +1,86 @@
+//! `tt migrate`: apply pending migrations in order.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::{Migrator, PlanOptions, Version};
+
+use crate::cli::MigrateArgs;
+use crate::commands::{Context, mark_json_error_printed};
+use crate::output::{BOLD, DIM, paint};
+use crate::progress::{Progress, duration};
+
+pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let plan = PlanOptions {
+        target: args.to.map(Version::new).transpose()?,
+        allow_out_of_order: args.allow_out_of_order,
+    };
+    let migrator = Migrator::new(set.as_slice())
+        .tracking(ctx.config.tracking())
+        .plan_options(plan);
+    let out = ctx.output;
+    let target = format!("{} ({})", db.redacted_url(), db.backend());
+    if args.dry_run {
+        let report = migrator.dry_run(&mut db).await?;
+        out.json(&json!({ "backend": db.backend(), "dry_run": true, "applied": report.applied }))?;
+        if report.applied.is_empty() {
+            out.line(format!("{target} is up to date; nothing would run"));
+        } else {
+            out.line(format!(
+                "Would apply {} migration(s) to {target}:",
+                report.applied.len()
+            ));
+            for applied in &report.applied {
+                out.line(format!("  {} {}", applied.version, applied.name));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let mut progress = Progress::new(out);
+    out.line(format!("Migrating {}", paint(BOLD, &target)));
+    let result = migrator
+        .run(&mut db, &mut |event| progress.on_event(event))
+        .await;
+    progress.finish();
+    let elapsed = started.elapsed().as_millis() as i64;
+    match result {
+        Ok(report) => {
+            out.json(
+                &json!({ "backend": db.backend(), "dry_run": false, "applied": report.applied }),
+            )?;
+            if report.applied.is_empty() {
+                out.line("Already up to date: no pending migrations");
+            } else {
+                out.line(format!(
+                    "Applied {} migration(s) in {}",
+                    report.applied.len(),
+                    paint(DIM, duration(elapsed))
+                ));
+            }
+            let _ = db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            if out.json {
+                out.json(&json!({
+                    "backend": db.backend(),
+                    "dry_run": false,
+                    "applied": error.applied,
+                    "error": { "message": error.to_string() },
+                }))?;
+                mark_json_error_printed();
+            } else if !error.applied.is_empty() {
+                out.line(format!(
+                    "Applied {} migration(s) before the failure",
+                    error.applied.len()
+                ));
+            }
+            Err(error.into())
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! `tt status`: where every migration stands on the database.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::Version;
+
+use crate::commands::Context;
+use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, table};
+
+pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let status = tt_migrate::Migrator::new(set.as_slice())
+        .tracking(ctx.config.tracking())
+        .status(&mut db)
+        .await?;
+    let out = ctx.output;
+    out.json(&json!({
+        "backend": db.backend(),
+        "database": db.redacted_url(),
+        "applied": status.applied,
+        "pending": status.pending,
+        "changed": status.changed,
+        "missing": status.missing,
+        "dirty": status.dirty,
+        "out_of_order": status.out_of_order,
+    }))?;
+    let short =
+        |c: Option<&str>| -> String { c.map(|c| c.chars().take(12).collect()).unwrap_or_default() };
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for a in &status.applied {
+        let cells = vec![
+            a.version.to_string(),
+            a.name.clone(),
+            paint(GOOD, "applied"),
+            a.applied_at.clone().unwrap_or_default(),
+            short(a.checksum.as_deref()),
+        ];
+        rows.push((a.version.to_string(), cells));
+    }
+    for p in &status.pending {
+        let state = if status.out_of_order.contains(&p.version) {
+            paint(WARN, "pending (out of order)")
+        } else {
+            paint(WARN, "pending")
+        };
+        let cells = vec![
+            p.version.to_string(),
+            p.name.clone(),
+            state,
+            String::new(),
+            String::new(),
+        ];
+        rows.push((p.version.to_string(), cells));
+    }
+    for c in &status.changed {
+        let cells = vec![
+            c.version.to_string(),
+            c.name.clone(),
+            paint(BAD, "changed"),
+            String::new(),
+            format!("{} -> {}", short(Some(&c.recorded)), short(Some(&c.actual))),
+        ];
+        rows.push((c.version.to_string(), cells));
+    }
+    for (state, list) in [("missing file", &status.missing), ("dirty", &status.dirty)] {
+        for row in list {
+            let cells = vec![
+                row.version.clone(),
+                row.name.clone().unwrap_or_default(),
+                paint(BAD, state),
+                row.applied_at.clone().unwrap_or_default(),
+                short(row.checksum.as_deref()),
+            ];
+            rows.push((row.version.clone(), cells));
+        }
+    }
+    rows.sort_by(
+        |(a, _), (b, _)| match (Version::new(a.as_str()), Version::new(b.as_str())) {
+            (Ok(a), Ok(b)) => a.cmp(&b),
+            _ => a.cmp(b),
+        },
+    );
+    out.line(format!(
+        "{} ({})",
+        paint(BOLD, db.redacted_url()),
+        db.backend()
+    ));
+    if rows.is_empty() {
+        out.line(paint(DIM, "no migrations"));
+    } else {
+        let cells: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+        for line in table(
+            &["VERSION", "NAME", "STATE", "APPLIED AT", "CHECKSUM"],
+            &cells,
+        ) {
+            out.line(line);
+        }
+    }
+    let mut summary = vec![
+        format!("{} applied", status.applied.len()),
+        format!("{} pending", status.pending.len()),
+    ];
+    for (count, word) in [
+        (status.changed.len(), "changed"),
+        (status.missing.len(), "missing"),
+        (status.dirty.len(), "dirty"),
+    ] {
+        if count > 0 {
+            summary.push(paint(BAD, format!("{count} {word}")));
+        }
+    }
+    out.line(summary.join(", "));
+    let _ = db.close().await;
+    Ok(ExitCode::SUCCESS)
+}

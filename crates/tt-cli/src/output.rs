@@ -1,0 +1,134 @@
+//! Printing: human text (aligned, coloured on terminals), JSON documents, quiet mode.
+
+use std::io::{IsTerminal, Write};
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+
+/// Styles used in human output; anstream strips them when stdout is not a colour terminal
+/// or NO_COLOR is set.
+pub(crate) const BOLD: Style = Style::new().bold();
+pub(crate) const GOOD: Style = AnsiColor::Green.on_default();
+pub(crate) const WARN: Style = AnsiColor::Yellow.on_default();
+pub(crate) const BAD: Style = AnsiColor::Red.on_default().bold();
+pub(crate) const DIM: Style = Style::new().dimmed();
+
+/// How a command prints.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Output {
+    pub(crate) json: bool,
+    pub(crate) quiet: bool,
+}
+
+impl Output {
+    /// Whether human progress and results should be printed.
+    pub(crate) fn human(self) -> bool {
+        !self.json && !self.quiet
+    }
+
+    /// Prints a line of human output (nothing in JSON or quiet mode).
+    pub(crate) fn line(self, text: impl AsRef<str>) {
+        if self.human() {
+            let mut out = anstream::stdout();
+            // A closed pipe (`tt status | head`) is not worth an error.
+            let _ = writeln!(out, "{}", text.as_ref());
+        }
+    }
+
+    /// Prints the command's JSON document (only in JSON mode).
+    pub(crate) fn json(self, value: &impl Serialize) -> anyhow::Result<()> {
+        if self.json {
+            let text = serde_json::to_string_pretty(value)?;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        }
+        Ok(())
+    }
+
+    /// Whether an interactive progress bar may be drawn.
+    pub(crate) fn progress_bars(self) -> bool {
+        self.human() && std::io::stderr().is_terminal() && std::io::stdout().is_terminal()
+    }
+}
+
+/// `text` in `style` (the escape codes are removed later where colour is off).
+pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// Lays out rows in columns separated by two spaces, padding by visible width.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let width = |text: &str| visible_width(text);
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(width(cell));
+            }
+        }
+    }
+    let render = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                if i == last {
+                    cell
+                } else {
+                    let pad = widths[i].saturating_sub(width(&cell));
+                    format!("{cell}{}", " ".repeat(pad))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut lines = vec![paint(
+        BOLD,
+        render(header.iter().map(|h| h.to_string()).collect()),
+    )];
+    lines.extend(rows.iter().map(|row| render(row.clone())));
+    lines
+}
+
+/// Width of `text` on screen, not counting ANSI escape sequences.
+fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for ch in text.chars() {
+        match (in_escape, ch) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_by_visible_width() {
+        let rows = vec![
+            vec!["001".to_string(), paint(GOOD, "applied"), "x".to_string()],
+            vec!["0010".to_string(), "pending".to_string(), "y".to_string()],
+        ];
+        let lines: Vec<String> = table(&["VERSION", "STATE", "NAME"], &rows)
+            .into_iter()
+            .map(|l| anstream::adapter::strip_str(&l).to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "VERSION  STATE    NAME",
+                "001      applied  x",
+                "0010     pending  y"
+            ]
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Progress of a migration run: a line per migration, bars for long runs and large files.
+
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use tt_migrate::Event;
+
+use crate::output::{DIM, GOOD, Output, paint};
+
+/// Runs with at least this many migrations get a bar over migrations.
+const MANY_MIGRATIONS: usize = 10;
+/// Files with at least this many statements get a bar over statements.
+const MANY_STATEMENTS: u32 = 500;
+
+/// Turns run events into output.
+pub(crate) struct Progress {
+    output: Output,
+    bars: Option<MultiProgress>,
+    run_bar: Option<ProgressBar>,
+    file_bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub(crate) fn new(output: Output) -> Self {
+        Self {
+            output,
+            bars: output.progress_bars().then(MultiProgress::new),
+            run_bar: None,
+            file_bar: None,
+        }
+    }
+
+    fn println(&self, line: String) {
+        match &self.bars {
+            Some(bars) if self.run_bar.is_some() || self.file_bar.is_some() => {
+                let _ = bars.println(anstream::adapter::strip_str(&line).to_string());
+            }
+            _ => self.output.line(line),
+        }
+    }
+
+    pub(crate) fn on_event(&mut self, event: Event<'_>) {
+        if !self.output.human() {
+            return;
+        }
+        match event {
+            Event::Started {
+                migration,
+                index,
+                total,
+                statements,
+                ..
+            } => {
+                if let Some(bars) = &self.bars {
+                    if total >= MANY_MIGRATIONS && self.run_bar.is_none() {
+                        let bar = bars.add(ProgressBar::new(total as u64));
+                        bar.set_style(style("{prefix} [{bar:30}] {pos}/{len} migrations {msg}"));
+                        bar.set_prefix("migrating");
+                        self.run_bar = Some(bar);
+                    }
+                    if let Some(bar) = &self.run_bar {
+                        bar.set_position(index as u64 - 1);
+                        bar.set_message(format!("{} {}", migration.version, migration.name));
+                    }
+                    if statements >= MANY_STATEMENTS {
+                        let bar = bars.add(ProgressBar::new(u64::from(statements)));
+                        bar.set_style(style("  {msg} [{bar:30}] {pos}/{len} statements {elapsed}"));
+                        bar.set_message(format!("{} {}", migration.version, migration.name));
+                        bar.enable_steady_tick(Duration::from_millis(200));
+                        self.file_bar = Some(bar);
+                    }
+                }
+            }
+            Event::Progress { done, .. } => {
+                if let Some(bar) = &self.file_bar {
+                    bar.set_position(u64::from(done));
+                }
+            }
+            Event::Echo(text) => self.println(format!("    {}", paint(DIM, text))),
+            Event::Finished(applied) => {
+                if let Some(bar) = self.file_bar.take() {
+                    bar.finish_and_clear();
+                }
+                if let Some(bar) = &self.run_bar {
+                    bar.inc(1);
+                }
+                self.println(format!(
+                    "  {} {} {} {}",
+                    paint(GOOD, "applied"),
+                    applied.version,
+                    applied.name,
+                    paint(DIM, format!("({})", duration(applied.execution_ms)))
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes any bar still drawn.
+    pub(crate) fn finish(&mut self) {
+        for bar in [self.file_bar.take(), self.run_bar.take()]
+            .into_iter()
+            .flatten()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Milliseconds as people read them: `12 ms`, `3.4 s`.
+pub(crate) fn duration(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}

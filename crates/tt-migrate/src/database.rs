@@ -1,0 +1,356 @@
+//! A connection to one database of any backend, and the few operations the runner needs.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sqlx::{Connection, Executor};
+use tt_schema::Backend;
+
+use crate::error::Error;
+
+/// Options for connecting, with the defaults tt uses.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// How long to wait for another runner's lock (and, on SQLite, a busy database).
+    pub lock_timeout: Duration,
+    /// PostgreSQL schema that holds tt's tables (`search_path`); `None` keeps the server's.
+    pub postgres_schema: Option<String>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: Duration::from_secs(10),
+            postgres_schema: None,
+        }
+    }
+}
+
+/// An open connection to a database: one session, so locks and transactions hold across calls.
+#[derive(Debug)]
+pub struct Database {
+    pub(crate) conn: Conn,
+    url: String,
+    options: ConnectOptions,
+    queries_run: u64,
+}
+
+#[derive(Debug)]
+pub(crate) enum Conn {
+    Postgres(sqlx::PgConnection),
+    Mysql(sqlx::MySqlConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+/// Runs the same generic code for whichever connection type `$db` holds.
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::database::Conn::Postgres($c) => $body,
+            $crate::database::Conn::Mysql($c) => $body,
+            $crate::database::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://file.db`, `postgres://…`, `mysql://…`); a missing SQLite
+    /// file is created.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedUrl`] for another scheme, [`Error::Connect`] when the server refuses.
+    pub async fn connect(url: &str, options: ConnectOptions) -> Result<Self, Error> {
+        let backend = backend_of_url(url)?;
+        let connect_error = |source| Error::Connect {
+            url: redact_url(url),
+            source,
+        };
+        let conn = match backend {
+            Backend::Postgres => {
+                let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .map_err(connect_error)?
+                    .application_name("tt");
+                if let Some(schema) = &options.postgres_schema {
+                    opts = opts.options([("search_path", schema.as_str())]);
+                }
+                Conn::Postgres(
+                    sqlx::PgConnection::connect_with(&opts)
+                        .await
+                        .map_err(connect_error)?,
+                )
+            }
+            Backend::Mysql => {
+                let opts =
+                    sqlx::mysql::MySqlConnectOptions::from_str(url).map_err(connect_error)?;
+                Conn::Mysql(
+                    sqlx::MySqlConnection::connect_with(&opts)
+                        .await
+                        .map_err(connect_error)?,
+                )
+            }
+            Backend::Sqlite => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(connect_error)?
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .busy_timeout(options.lock_timeout);
+                Conn::Sqlite(
+                    sqlx::SqliteConnection::connect_with(&opts)
+                        .await
+                        .map_err(connect_error)?,
+                )
+            }
+        };
+        Ok(Self {
+            conn,
+            url: redact_url(url),
+            options,
+            queries_run: 0,
+        })
+    }
+
+    /// The backend this connection speaks to.
+    pub fn backend(&self) -> Backend {
+        match self.conn {
+            Conn::Postgres(_) => Backend::Postgres,
+            Conn::Mysql(_) => Backend::Mysql,
+            Conn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// The URL connected to, with any password replaced by `***`.
+    pub fn redacted_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The options this connection was opened with.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.options
+    }
+
+    /// How many queries this connection has run (a batch of statements counts once), so tests
+    /// can check that an operation runs a bounded number of them.
+    pub fn queries_run(&self) -> u64 {
+        self.queries_run
+    }
+
+    /// Closes the connection cleanly.
+    ///
+    /// # Errors
+    /// When the server does not acknowledge the close.
+    pub async fn close(self) -> Result<(), Error> {
+        with_conn!(self.conn, c => c.close().await).map_err(Error::query("closing the connection"))
+    }
+
+    /// Runs one or more `;`-separated statements in one round trip, without preparing them.
+    ///
+    /// On failure returns how many statements completed before the failing one (0-based index
+    /// of the failing statement) with the error.
+    pub(crate) async fn execute_batch(&mut self, sql: &str) -> Result<u64, BatchError> {
+        self.queries_run += 1;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let mut completed = 0usize;
+        let mut rows = 0u64;
+        let result: Result<(), sqlx::Error> = with_conn!(&mut self.conn, c => {
+            let mut results = sqlx::raw_sql(sql).execute_many(&mut *c);
+            loop {
+                match results.try_next().await {
+                    Ok(Some(done)) => {
+                        completed += 1;
+                        rows += done.rows_affected();
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(error) => break Err(error),
+                }
+            }
+        });
+        result
+            .map(|()| rows)
+            .map_err(|source| BatchError { completed, source })
+    }
+
+    /// Runs one statement without preparing it and ignores its result.
+    pub(crate) async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        self.queries_run += 1;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        with_conn!(&mut self.conn, c => c.execute(sqlx::raw_sql(sql)).await.map(|_| ()))
+    }
+
+    /// Runs one statement with `?` placeholders bound to `args`; returns rows affected.
+    pub(crate) async fn execute_with(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<u64, sqlx::Error> {
+        self.queries_run += 1;
+        let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        with_conn!(&mut self.conn, c => {
+            let mut query = sqlx::query(sql);
+            for arg in args {
+                query = match arg {
+                    Arg::Text(value) => query.bind(value.clone()),
+                    Arg::Int(value) => query.bind(*value),
+                    Arg::Bool(value) => query.bind(*value),
+                };
+            }
+            query.execute(&mut *c).await.map(|done| done.rows_affected())
+        })
+    }
+
+    /// Runs a query whose columns are all text or NULL (cast others in SQL) and returns its
+    /// rows, for reports and checks that only print values.
+    ///
+    /// # Errors
+    /// When the query fails or a column is not text.
+    pub async fn fetch_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, Error> {
+        self.query_text_rows(sql, &[])
+            .await
+            .map_err(Error::query(format!("query `{sql}`")))
+    }
+
+    /// Runs a query whose columns are all text (cast them in SQL), with `?` placeholders bound
+    /// to `args`.
+    pub(crate) async fn query_text_rows(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
+        use sqlx::Row;
+        self.queries_run += 1;
+        let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        with_conn!(&mut self.conn, c => {
+            let mut query = sqlx::query(sql);
+            for arg in args {
+                query = match arg {
+                    Arg::Text(value) => query.bind(value.clone()),
+                    Arg::Int(value) => query.bind(*value),
+                    Arg::Bool(value) => query.bind(*value),
+                };
+            }
+            let rows = query.fetch_all(&mut *c).await?;
+            rows.iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| row.try_get::<Option<String>, _>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect()
+        })
+    }
+
+    /// The SQL type name to cast a value to for reading it as text.
+    pub(crate) fn text_type(&self) -> &'static str {
+        match self.backend() {
+            Backend::Mysql => "CHAR",
+            Backend::Postgres | Backend::Sqlite => "TEXT",
+        }
+    }
+
+    /// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL). Only for
+    /// tt's own SQL, which never has `?` inside literals.
+    fn placeholders(&self, sql: &str) -> String {
+        if self.backend() != Backend::Postgres {
+            return sql.to_string();
+        }
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
+}
+
+/// A value bound to a placeholder of tt's own queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A batch that failed at one of its statements.
+#[derive(Debug)]
+pub(crate) struct BatchError {
+    /// Statements that completed before the failing one.
+    pub(crate) completed: usize,
+    pub(crate) source: sqlx::Error,
+}
+
+/// The backend a URL's scheme names.
+///
+/// # Errors
+/// [`Error::UnsupportedUrl`] when the scheme is not sqlite, postgres(ql), mysql or mariadb.
+pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "mysql" | "mariadb" => Ok(Backend::Mysql),
+        _ => Err(Error::UnsupportedUrl {
+            url: redact_url(url),
+        }),
+    }
+}
+
+/// `url` with any password replaced by `***`, safe to print.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.has_authority() => {
+            if parsed.password().is_some() {
+                // Setting a password only fails for URLs that cannot have one; this one has one.
+                let _ = parsed.set_password(Some("***"));
+                parsed.to_string()
+            } else {
+                url.to_string()
+            }
+        }
+        // Not a URL with a user part we understand: hide whatever precedes an '@'.
+        _ => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        let check = |url: &str, expected: &str| assert_eq!(redact_url(url), expected);
+        check(
+            "postgres://tt:s3cret@db:5432/app",
+            "postgres://tt:***@db:5432/app",
+        );
+        check("postgres://tt@db/app", "postgres://tt@db/app");
+        check(
+            "mysql://root:pw@127.0.0.1/test",
+            "mysql://root:***@127.0.0.1/test",
+        );
+        check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
+        check("weird:user:pw@host", "***@host");
+    }
+
+    #[test]
+    fn backends_come_from_the_scheme() {
+        assert_eq!(backend_of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            backend_of_url("postgresql://x/y").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(backend_of_url("mariadb://x/y").unwrap(), Backend::Mysql);
+        let err = backend_of_url("oracle://u:pw@x/y").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported database url `oracle://u:***@x/y` (expected sqlite://, postgres:// or mysql://)"
+        );
+    }
+}

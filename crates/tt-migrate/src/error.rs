@@ -1,0 +1,302 @@
+//! Errors of tt-migrate, including the detailed report of a failing migration statement.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tt_schema::Backend;
+
+use crate::migration::Version;
+use crate::source::DiscoveryError;
+use crate::split::SplitError;
+
+/// Everything that can stop tt-migrate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL names no supported backend.
+    #[error("unsupported database url `{url}` (expected sqlite://, postgres:// or mysql://)")]
+    UnsupportedUrl {
+        /// The URL, password redacted.
+        url: String,
+    },
+    /// The server could not be reached or refused the connection.
+    #[error("could not connect to {url}: {source}")]
+    Connect {
+        /// The URL, password redacted.
+        url: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
+    /// A query tt itself runs (tracking table, lock, catalog) failed.
+    #[error("{context} failed: {source}")]
+    Query {
+        /// What tt was doing.
+        context: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
+    /// The PostgreSQL schema to introspect does not exist.
+    #[error(
+        "postgresql schema `{schema}` does not exist (check the schema option or the search_path)"
+    )]
+    UnknownSchema {
+        /// The schema asked for, or `current_schema()` when none was given.
+        schema: String,
+    },
+    /// The migrations directory holds bad input.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// Another runner holds the migration lock.
+    #[error(
+        "the migration lock is held by another session{}; waited {}s (raise --lock-timeout to wait longer)",
+        holder.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
+        waited.as_secs_f32()
+    )]
+    LockTimeout {
+        /// Who holds it, where the backend tells.
+        holder: Option<String>,
+        /// How long tt waited.
+        waited: Duration,
+    },
+    /// Applied migration files were edited after they ran.
+    #[error(
+        "{} applied migration file(s) changed since they ran:{}\nrestore the files, or run `tt repair` to record the new checksums if the change is intended",
+        changed.len(),
+        changed.iter().map(|c| format!("\n  {} (version {}): recorded {}, file has {}", c.path.display(), c.version, short(&c.recorded), short(&c.actual))).collect::<String>()
+    )]
+    ChecksumChanged {
+        /// Each changed file.
+        changed: Vec<ChangedFile>,
+    },
+    /// A migration was left half-applied by an earlier failed run.
+    #[error(
+        "migration {version} ({name}) is marked dirty: an earlier run failed part-way through it; fix the database by hand, then run `tt repair` to clear the mark"
+    )]
+    Dirty {
+        /// The dirty version as recorded.
+        version: String,
+        /// Its name as recorded.
+        name: String,
+    },
+    /// Pending migrations are older than the latest applied one.
+    #[error(
+        "migration(s) {} are pending but older than the latest applied version {latest}; \
+         run with --allow-out-of-order to apply them anyway",
+        versions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    OutOfOrder {
+        /// The pending versions lower than `latest`.
+        versions: Vec<Version>,
+        /// The latest applied version.
+        latest: Version,
+    },
+    /// A migration has only variants for other backends.
+    #[error(
+        "migration {version} has no file for {backend}: add {version}_{name}.sql or {version}_{name}.{backend}.sql"
+    )]
+    NoVariant {
+        /// The migration's version.
+        version: Version,
+        /// The migration's name.
+        name: String,
+        /// The connected backend.
+        backend: Backend,
+    },
+    /// `--to` names a version that is not among the migrations.
+    #[error("there is no migration with version {0}")]
+    UnknownVersion(Version),
+    /// A migration file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A migration file could not be split into statements.
+    #[error("{}:{source}", path.display())]
+    Split {
+        /// The file.
+        path: PathBuf,
+        /// Where and what.
+        source: SplitError,
+    },
+    /// A TOML migration's table definitions are invalid.
+    #[error(transparent)]
+    Definitions(#[from] tt_schema::DefinitionError),
+    /// A TOML migration's tables cannot be rendered for the backend.
+    #[error("{}: {source}", path.display())]
+    Render {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: tt_schema::RenderError,
+    },
+    /// A statement of a migration failed on the server.
+    #[error(transparent)]
+    Statement(Box<StatementFailure>),
+}
+
+impl Error {
+    /// A closure wrapping a driver error of a query tt runs itself.
+    pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Query { context, source }
+    }
+}
+
+fn short(checksum: &str) -> &str {
+    checksum.get(..12).unwrap_or(checksum)
+}
+
+/// An applied migration file whose checksum no longer matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// The version.
+    pub version: Version,
+    /// The file as it is now.
+    pub path: PathBuf,
+    /// Checksum recorded when it ran.
+    pub recorded: String,
+    /// Checksum of the file now.
+    pub actual: String,
+}
+
+/// A failing statement, with everything needed to find and fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFailure {
+    /// The migration's version.
+    pub version: Version,
+    /// The migration file.
+    pub path: PathBuf,
+    /// 1-based number of the statement in the file.
+    pub statement_number: u32,
+    /// 1-based line in the file (the server's error position where given, else the
+    /// statement's start).
+    pub line: u32,
+    /// 1-based column in that line.
+    pub column: u32,
+    /// SQLSTATE (PostgreSQL, MySQL) or result code (SQLite).
+    pub code: Option<String>,
+    /// The server's message.
+    pub message: String,
+    /// The statement's line that holds the error position.
+    pub excerpt: String,
+    /// A likely cause and next step, for common errors.
+    pub hint: Option<String>,
+    /// What became of the migration's changes.
+    pub outcome: FailureOutcome,
+}
+
+/// What a failed migration left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Its transaction was rolled back: nothing of it remains.
+    RolledBack,
+    /// Some of it could not be rolled back (DDL that commits implicitly on MySQL, or a
+    /// `no-transaction` migration); it is recorded as dirty.
+    Dirty,
+}
+
+impl fmt::Display for StatementFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let line_label = self.line.to_string();
+        let pad = " ".repeat(line_label.len());
+        writeln!(
+            f,
+            "migration {} failed at statement {}",
+            self.version, self.statement_number
+        )?;
+        writeln!(
+            f,
+            "{pad}--> {}:{}:{}",
+            self.path.display(),
+            self.line,
+            self.column
+        )?;
+        writeln!(f, "{pad} |")?;
+        writeln!(f, "{line_label} | {}", self.excerpt)?;
+        let caret_pad: String = self
+            .excerpt
+            .chars()
+            .take(self.column.saturating_sub(1) as usize)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        writeln!(f, "{pad} | {caret_pad}^")?;
+        match &self.code {
+            Some(code) => writeln!(f, "{pad} = error {code}: {}", self.message)?,
+            None => writeln!(f, "{pad} = error: {}", self.message)?,
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "{pad} = hint: {hint}")?;
+        }
+        match self.outcome {
+            FailureOutcome::RolledBack => write!(
+                f,
+                "{pad} = migration {} was rolled back; nothing after it was applied",
+                self.version
+            ),
+            FailureOutcome::Dirty => write!(
+                f,
+                "{pad} = migration {} is partly applied and marked dirty (this backend cannot roll back its DDL); fix the database, then run `tt repair`",
+                self.version
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StatementFailure {}
+
+/// A run that stopped with an error, and what it applied before stopping.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct RunError {
+    /// Migrations applied (and committed) before the error.
+    pub applied: Vec<crate::run::Applied>,
+    /// Why the run stopped.
+    #[source]
+    pub error: Error,
+}
+
+impl From<Error> for RunError {
+    fn from(error: Error) -> Self {
+        Self {
+            applied: Vec::new(),
+            error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_failure_reads_like_a_compiler_error() {
+        let failure = StatementFailure {
+            version: Version::new("003").unwrap(),
+            path: PathBuf::from("migrations/003_perks.sql"),
+            statement_number: 2,
+            line: 7,
+            column: 13,
+            code: Some("42P01".into()),
+            message: "relation \"itemz\" does not exist".into(),
+            excerpt: "INSERT INTO itemz (id) VALUES (1)".into(),
+            hint: Some(
+                "an earlier migration that creates it may be missing or out of order".into(),
+            ),
+            outcome: FailureOutcome::RolledBack,
+        };
+        expect_test::expect![[r#"
+            migration 003 failed at statement 2
+             --> migrations/003_perks.sql:7:13
+              |
+            7 | INSERT INTO itemz (id) VALUES (1)
+              |             ^
+              = error 42P01: relation "itemz" does not exist
+              = hint: an earlier migration that creates it may be missing or out of order
+              = migration 003 was rolled back; nothing after it was applied"#]]
+        .assert_eq(&failure.to_string());
+    }
+}

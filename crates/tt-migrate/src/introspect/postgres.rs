@@ -1,0 +1,400 @@
+//! Reading one PostgreSQL schema from pg_catalog in three queries.
+
+use std::collections::BTreeMap;
+
+use tt_schema::{
+    Check, Column, ColumnType, DefaultValue, Deferrable, ForeignKey, Index, IndexPart, PrimaryKey,
+    Table, Unique,
+};
+
+use super::{comment, fetch, fk_action, parse_default, strip_outer_parens};
+use crate::database::{Arg, Database};
+use crate::error::Error;
+
+/// The schema every query reads: the bound name, or `current_schema()` for an empty one.
+const SCHEMA: &str = "n.nspname = COALESCE(NULLIF(?, ''), current_schema())";
+
+/// Tables with their columns; one row with NULL table for an existing schema without tables,
+/// and none at all for a schema that does not exist.
+const TABLES: &str = "
+SELECT c.relname::text, obj_description(c.oid, 'pg_class'), a.attname::text,
+       format_type(a.atttypid, a.atttypmod), a.attnotnull::text,
+       pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum),
+       a.attidentity::text, a.attgenerated::text,
+       EXISTS (
+         SELECT FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+         WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
+           AND dep.refobjid = c.oid AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i')
+       )::text
+FROM pg_namespace n
+LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE {schema}
+ORDER BY c.relname, a.attnum";
+
+/// Primary keys, unique, check and foreign key constraints: one row per key column, in order.
+const CONSTRAINTS: &str = "
+SELECT cl.relname::text, con.conname::text, con.contype::text, a.attname::text,
+       rcl.relname::text, ra.attname::text, con.confdeltype::text, con.confupdtype::text,
+       con.condeferrable::text, con.condeferred::text, pg_get_expr(con.conbin, con.conrelid)
+FROM pg_constraint con
+JOIN pg_class cl ON cl.oid = con.conrelid AND cl.relkind IN ('r', 'p') AND NOT cl.relispartition
+JOIN pg_namespace n ON n.oid = cl.relnamespace
+LEFT JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, fattnum, ord)
+  ON true
+LEFT JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+LEFT JOIN pg_class rcl ON rcl.oid = con.confrelid
+LEFT JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.fattnum
+WHERE {schema} AND con.contype IN ('p', 'u', 'c', 'f')
+ORDER BY cl.relname, con.conname, k.ord";
+
+/// Indexes that back no constraint: one row per key part, with the column or expression.
+const INDEXES: &str = "
+SELECT t.relname::text, i.relname::text, ix.indisunique::text, am.amname::text,
+       pg_get_expr(ix.indpred, ix.indrelid), a.attname::text,
+       pg_get_indexdef(ix.indexrelid, k.ord::int, true)
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_class t ON t.oid = ix.indrelid AND t.relkind IN ('r', 'p') AND NOT t.relispartition
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = i.relam
+CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0
+WHERE {schema} AND k.ord <= ix.indnkeyatts
+  AND NOT EXISTS (
+    SELECT FROM pg_constraint c WHERE c.conindid = ix.indexrelid AND c.contype IN ('p', 'u', 'x')
+  )
+ORDER BY t.relname, i.relname, k.ord";
+
+/// Reads the base tables of `schema` (or of `current_schema()`).
+pub(super) async fn read(db: &mut Database, schema: Option<&str>) -> Result<Vec<Table>, Error> {
+    let args = [Arg::Text(schema.unwrap_or_default().to_string())];
+    let sql = |query: &str| query.replace("{schema}", SCHEMA);
+
+    let rows = fetch::<10>(db, "tables and columns", &sql(TABLES), &args).await?;
+    if rows.is_empty() {
+        return Err(Error::UnknownSchema {
+            schema: schema.unwrap_or("current_schema()").to_string(),
+        });
+    }
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for row in rows {
+        let [
+            Some(table),
+            table_comment,
+            column,
+            ty,
+            not_null,
+            default,
+            column_comment,
+            identity,
+            generated,
+            owns_sequence,
+        ] = row
+        else {
+            continue; // The schema exists but has no tables.
+        };
+        let table = tables.entry(table.clone()).or_insert_with(|| Table {
+            comment: comment(table_comment),
+            ..Table::new(table)
+        });
+        let (Some(column), Some(ty)) = (column, ty) else {
+            continue; // A table without columns.
+        };
+        let mut ty = column_type(&ty);
+        let mut default = default.filter(|_| generated.as_deref().unwrap_or_default().is_empty());
+        let serial = match identity.as_deref() {
+            Some("a" | "d") => true,
+            _ => {
+                owns_sequence.as_deref() == Some("true")
+                    && default
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with("nextval("))
+            }
+        };
+        if serial {
+            let auto = match ty {
+                ColumnType::Integer => Some(ColumnType::Serial),
+                ColumnType::BigInt => Some(ColumnType::BigSerial),
+                _ => None,
+            };
+            if let Some(auto) = auto {
+                ty = auto;
+                default = None;
+            }
+        }
+        let default = default.and_then(|d| column_default(&d, &ty));
+        table.columns.push(Column {
+            name: column,
+            ty,
+            nullable: not_null.as_deref() != Some("true"),
+            default,
+            comment: comment(column_comment),
+        });
+    }
+
+    let rows = fetch::<11>(db, "constraints", &sql(CONSTRAINTS), &args).await?;
+    let mut constraints: BTreeMap<(String, String), Vec<[Option<String>; 11]>> = BTreeMap::new();
+    for row in rows {
+        if let [Some(table), Some(name), ..] = &row {
+            constraints
+                .entry((table.clone(), name.clone()))
+                .or_default()
+                .push(row);
+        }
+    }
+    for ((table_name, name), rows) in constraints {
+        let Some(table) = tables.get_mut(&table_name) else {
+            continue;
+        };
+        let columns = || rows.iter().filter_map(|r| r[3].clone()).collect::<Vec<_>>();
+        // Every group holds at least the row it was created for.
+        let [
+            _,
+            _,
+            kind,
+            _,
+            ref_table,
+            _,
+            on_delete,
+            on_update,
+            deferrable,
+            deferred,
+            check,
+        ] = &rows[0];
+        match kind.as_deref() {
+            Some("p") => {
+                table.primary_key = Some(PrimaryKey { columns: columns() });
+            }
+            Some("u") => table.uniques.push(Unique {
+                name: Some(name),
+                columns: columns(),
+            }),
+            Some("c") => table.checks.push(Check {
+                name: Some(name),
+                expression: strip_outer_parens(check.as_deref().unwrap_or_default()).to_string(),
+            }),
+            Some("f") => table.foreign_keys.push(ForeignKey {
+                name,
+                columns: columns(),
+                ref_table: ref_table.clone().unwrap_or_default(),
+                ref_columns: rows.iter().filter_map(|r| r[5].clone()).collect(),
+                on_delete: fk_action(action_rule(on_delete.as_deref())),
+                on_update: fk_action(action_rule(on_update.as_deref())),
+                deferrable: match (deferrable.as_deref(), deferred.as_deref()) {
+                    (Some("true"), Some("true")) => Deferrable::InitiallyDeferred,
+                    (Some("true"), _) => Deferrable::InitiallyImmediate,
+                    _ => Deferrable::No,
+                },
+            }),
+            _ => {}
+        }
+    }
+
+    let rows = fetch::<7>(db, "indexes", &sql(INDEXES), &args).await?;
+    for row in rows {
+        let [
+            Some(table_name),
+            Some(name),
+            unique,
+            method,
+            predicate,
+            column,
+            definition,
+        ] = row
+        else {
+            continue;
+        };
+        let Some(table) = tables.get_mut(&table_name) else {
+            continue;
+        };
+        let part = match column {
+            Some(column) => IndexPart::Column(column),
+            None => IndexPart::Expression(definition.unwrap_or_default()),
+        };
+        match table.indexes.last_mut() {
+            Some(index) if index.name == name => index.parts.push(part),
+            _ => table.indexes.push(Index {
+                name,
+                parts: vec![part],
+                unique: unique.as_deref() == Some("true"),
+                method: method.filter(|m| m != "btree"),
+                predicate: predicate.map(|p| strip_outer_parens(&p).to_string()),
+            }),
+        }
+    }
+    Ok(tables.into_values().collect())
+}
+
+/// The portable type of a `format_type` name, or `custom(<name>)`.
+fn column_type(format: &str) -> ColumnType {
+    if let Some(element) = format.strip_suffix("[]") {
+        return match column_type(element) {
+            ColumnType::Custom(_) => ColumnType::Custom(format.to_string()),
+            element => ColumnType::Array(Box::new(element)),
+        };
+    }
+    // Only PostgreSQL's own spellings: `ColumnType`'s parser also accepts aliases of other
+    // backends (`datetime`, `blob`) that could be names of user-defined types here.
+    const PORTABLE: [&str; 18] = [
+        "smallint",
+        "integer",
+        "bigint",
+        "boolean",
+        "real",
+        "double precision",
+        "numeric",
+        "character varying",
+        "character",
+        "text",
+        "date",
+        "time without time zone",
+        "timestamp without time zone",
+        "timestamp with time zone",
+        "json",
+        "jsonb",
+        "uuid",
+        "bytea",
+    ];
+    let base = format.split('(').next().unwrap_or_default().trim();
+    let portable = PORTABLE
+        .contains(&base)
+        .then(|| format.parse().ok())
+        .flatten();
+    portable.unwrap_or_else(|| ColumnType::Custom(format.to_string()))
+}
+
+/// A default as `pg_get_expr` prints it: literals lose their trailing casts.
+fn column_default(text: &str, ty: &ColumnType) -> Option<DefaultValue> {
+    match parse_default(strip_casts(text), ty) {
+        Some(DefaultValue::Expression(_)) => Some(DefaultValue::Expression(text.to_string())),
+        other => other,
+    }
+}
+
+/// `text` without the top-level `::type` casts that end it (`'a'::character varying` → `'a'`,
+/// `(-1)::integer` → `(-1)`).
+fn strip_casts(mut text: &str) -> &str {
+    while let Some(at) = last_top_level_cast(text) {
+        let ty = &text[at + 2..];
+        let is_type = !ty.is_empty()
+            && ty
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _()[],.\"".contains(c));
+        if !is_type {
+            break;
+        }
+        text = text[..at].trim_end();
+    }
+    text
+}
+
+/// The byte offset of the last `::` outside string literals and parentheses.
+fn last_top_level_cast(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut quoted, mut last) = (0i32, false, None);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            b':' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                last = Some(i);
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    last
+}
+
+/// The SQL rule for a `pg_constraint.confdeltype`/`confupdtype` letter.
+fn action_rule(letter: Option<&str>) -> Option<&'static str> {
+    match letter? {
+        "r" => Some("RESTRICT"),
+        "c" => Some("CASCADE"),
+        "n" => Some("SET NULL"),
+        "d" => Some("SET DEFAULT"),
+        _ => Some("NO ACTION"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_type(format: &str, expected: &str) {
+        assert_eq!(column_type(format).to_string(), expected, "{format}");
+    }
+
+    #[test]
+    fn format_type_names_map_to_portable_types() {
+        check_type("integer", "integer");
+        check_type("smallint", "smallint");
+        check_type("bigint", "bigint");
+        check_type("character varying(100)", "varchar(100)");
+        check_type("character varying", "varchar");
+        check_type("character(3)", "char(3)");
+        check_type("numeric(4,1)", "decimal(4,1)");
+        check_type("numeric", "decimal");
+        check_type("double precision", "double");
+        check_type("timestamp with time zone", "timestamptz");
+        check_type("timestamp without time zone", "timestamp");
+        check_type("time without time zone", "time");
+        check_type("bytea", "bytes");
+        check_type("integer[]", "integer[]");
+        check_type("character varying(20)[]", "varchar(20)[]");
+        check_type("jsonb", "jsonb");
+        check_type(
+            "timestamp(3) with time zone",
+            "custom(timestamp(3) with time zone)",
+        );
+        check_type("tsvector", "custom(tsvector)");
+        check_type("tsvector[]", "custom(tsvector[])");
+        check_type("datetime", "custom(datetime)");
+        check_type("\"char\"", "custom(\"char\")");
+        check_type("public.mood", "custom(public.mood)");
+    }
+
+    #[track_caller]
+    fn check_default(text: &str, ty: &str, expected: Option<DefaultValue>) {
+        let ty: ColumnType = ty.parse().unwrap();
+        assert_eq!(column_default(text, &ty), expected, "{text}");
+    }
+
+    #[test]
+    fn defaults_lose_the_casts_of_literals() {
+        use DefaultValue::*;
+        let s = |v: &str| Some(String(v.into()));
+        check_default("'anon'::character varying", "varchar(9)", s("anon"));
+        check_default("'it''s'::text", "text", s("it's"));
+        check_default("'-1'::integer", "integer", Some(Number("-1".into())));
+        check_default("'-1.5'::numeric", "decimal", Some(Number("-1.5".into())));
+        check_default("0", "smallint", Some(Number("0".into())));
+        check_default("true", "boolean", Some(Bool(true)));
+        check_default("'{}'::text[]", "text[]", s("{}"));
+        check_default("'{}'::jsonb", "jsonb", s("{}"));
+        check_default("NULL::character varying", "varchar", None);
+        check_default("now()", "timestamptz", Some(CurrentTimestamp));
+        check_default("CURRENT_TIMESTAMP", "timestamp", Some(CurrentTimestamp));
+        check_default(
+            "nextval('odd_seq'::regclass)",
+            "smallint",
+            Some(Expression("nextval('odd_seq'::regclass)".into())),
+        );
+        check_default(
+            "(now() + '1 day'::interval)",
+            "timestamptz",
+            Some(Expression("(now() + '1 day'::interval)".into())),
+        );
+        check_default(
+            "('a'::text || 'b'::text)",
+            "text",
+            Some(Expression("('a'::text || 'b'::text)".into())),
+        );
+    }
+}

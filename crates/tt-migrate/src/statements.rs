@@ -1,0 +1,90 @@
+//! The statements a migration file runs: SQL split as it streams, or TOML table definitions
+//! rendered for the backend in foreign-key order.
+
+use std::io::Read;
+
+use tt_schema::{Backend, DefinitionProblem, Schema};
+
+use crate::error::Error;
+use crate::migration::{FileKind, MigrationFile};
+use crate::split::{Piece, Splitter, Statement};
+
+/// Pieces of a file, one at a time.
+pub(crate) type Pieces = Box<dyn Iterator<Item = Result<Piece, Error>> + Send>;
+
+/// The pieces `file` runs on `backend`. A TOML file's foreign keys may reference tables of
+/// `existing` (the live schema); `None` skips that check (it is repeated when the file runs).
+pub(crate) fn pieces(
+    file: &MigrationFile,
+    backend: Backend,
+    existing: Option<&Schema>,
+) -> Result<Pieces, Error> {
+    let path = file.path().to_path_buf();
+    let reader = file.open().map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    match file.kind {
+        FileKind::Sql => Ok(Box::new(Splitter::new(reader, backend).map(move |piece| {
+            piece.map_err(|source| Error::Split {
+                path: path.clone(),
+                source,
+            })
+        }))),
+        FileKind::Toml => {
+            let statements = toml_statements(reader, &path, backend, existing)?;
+            Ok(Box::new(statements.into_iter().map(Ok)))
+        }
+    }
+}
+
+fn toml_statements(
+    mut reader: impl Read,
+    path: &std::path::Path,
+    backend: Backend,
+    existing: Option<&Schema>,
+) -> Result<Vec<Piece>, Error> {
+    let mut text = String::new();
+    reader
+        .read_to_string(&mut text)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let label = path.display().to_string();
+    let schema = match existing {
+        Some(existing) => tt_schema::parse_definitions_with(&label, &text, existing)?,
+        None => match tt_schema::parse_definitions(&label, &text) {
+            Ok(schema) => schema,
+            Err(error) if only_missing_references(&error.problems) => return Ok(Vec::new()),
+            Err(error) => return Err(error.into()),
+        },
+    };
+    let sql = tt_schema::create_ddl(&schema, backend).map_err(|source| Error::Render {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(sql
+        .into_iter()
+        .enumerate()
+        .map(|(i, sql)| {
+            Piece::Statement(Statement {
+                sql,
+                line: 1,
+                column: 1,
+                number: i as u32 + 1,
+            })
+        })
+        .collect())
+}
+
+/// Whether every problem is a reference to a table or column outside the file, which the
+/// live database may have by the time the file runs.
+fn only_missing_references(problems: &[DefinitionProblem]) -> bool {
+    problems.iter().all(|p| {
+        matches!(
+            p,
+            DefinitionProblem::MissingTable { .. } | DefinitionProblem::MissingRefColumn { .. }
+        )
+    })
+}

@@ -1,0 +1,262 @@
+//! The tracking table (`schema_migrations`): which versions ran, when, with which checksum.
+//!
+//! A superset of the original TinkerTools table (`version` primary key, `name`, `applied_at`,
+//! `checksum`): tt adds `execution_ms` and `dirty` to an existing table instead of replacing
+//! it, and upserts its rows, so migrations that insert their own row do not collide with it.
+
+use serde::Serialize;
+use tt_schema::Backend;
+
+use crate::database::{Arg, Database};
+use crate::error::Error;
+
+/// The default name of the tracking table.
+pub const DEFAULT_TRACKING_TABLE: &str = "schema_migrations";
+
+/// One row of the tracking table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedRow {
+    /// The version as recorded (normally digits, but any text a migration inserted).
+    pub version: String,
+    /// The name as recorded.
+    pub name: Option<String>,
+    /// When it was applied, as the database prints it.
+    pub applied_at: Option<String>,
+    /// Hex SHA-256 of the file that ran; `None` for rows a migration inserted itself and tt has
+    /// not finalised (for instance rows written by the original TinkerTools scripts).
+    pub checksum: Option<String>,
+    /// How long it took, in milliseconds.
+    pub execution_ms: Option<i64>,
+    /// Whether a run failed part-way through it.
+    pub dirty: bool,
+}
+
+/// The tracking table of one database.
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    table: String,
+}
+
+impl Default for Tracking {
+    fn default() -> Self {
+        Self::new(DEFAULT_TRACKING_TABLE)
+    }
+}
+
+impl Tracking {
+    /// The tracking table called `table`.
+    pub fn new(table: impl Into<String>) -> Self {
+        Self {
+            table: table.into(),
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Columns the table has, empty when it does not exist.
+    async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
+        let sql = match db.backend() {
+            Backend::Postgres => {
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = ?"
+            }
+            Backend::Mysql => {
+                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ?"
+            }
+            Backend::Sqlite => "SELECT name FROM pragma_table_info(?)",
+        };
+        let rows = db
+            .query_text_rows(sql, &[Arg::Text(self.table.clone())])
+            .await
+            .map_err(Error::query("reading the tracking table's columns"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .map(|name| name.to_ascii_lowercase())
+            .collect())
+    }
+
+    /// Whether the table exists.
+    ///
+    /// # Errors
+    /// When the catalog cannot be read.
+    pub async fn exists(&self, db: &mut Database) -> Result<bool, Error> {
+        Ok(!self.columns(db).await?.is_empty())
+    }
+
+    /// Creates the table, or adds the columns tt needs to an older table of the same name.
+    ///
+    /// # Errors
+    /// When the DDL fails.
+    pub async fn ensure(&self, db: &mut Database) -> Result<(), Error> {
+        let backend = db.backend();
+        let table = backend.quote_ident(&self.table);
+        let columns = self.columns(db).await?;
+        if columns.is_empty() {
+            let (timestamp, boolean) = match backend {
+                Backend::Mysql => ("TIMESTAMP NULL", "BOOLEAN"),
+                Backend::Postgres | Backend::Sqlite => ("TIMESTAMP", "BOOLEAN"),
+            };
+            let sql = format!(
+                "CREATE TABLE IF NOT EXISTS {table} (\
+                 version VARCHAR(255) NOT NULL PRIMARY KEY, \
+                 name VARCHAR(255), \
+                 applied_at {timestamp} DEFAULT CURRENT_TIMESTAMP, \
+                 checksum VARCHAR(64), \
+                 execution_ms BIGINT, \
+                 dirty {boolean} NOT NULL DEFAULT FALSE)"
+            );
+            return db
+                .execute(&sql)
+                .await
+                .map_err(Error::query("creating the tracking table"));
+        }
+        let wanted = [
+            ("name", "VARCHAR(255)"),
+            ("applied_at", "TIMESTAMP NULL DEFAULT CURRENT_TIMESTAMP"),
+            ("checksum", "VARCHAR(64)"),
+            ("execution_ms", "BIGINT"),
+            ("dirty", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ];
+        for (column, ty) in wanted {
+            if !columns.iter().any(|c| c == column) {
+                // SQLite cannot add a column with a non-constant default.
+                let ty = if backend == Backend::Sqlite && column == "applied_at" {
+                    "TIMESTAMP"
+                } else {
+                    ty
+                };
+                let sql = format!("ALTER TABLE {table} ADD COLUMN {column} {ty}");
+                db.execute(&sql).await.map_err(Error::query(format!(
+                    "adding column {column} to the tracking table"
+                )))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// All rows, sorted by version as recorded; empty when the table does not exist.
+    ///
+    /// # Errors
+    /// When the table cannot be read.
+    pub async fn rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
+        let columns = self.columns(db).await?;
+        if columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let text = db.text_type();
+        let has = |c: &str| columns.iter().any(|x| x == c);
+        let column = |c: &str| {
+            if has(c) {
+                format!("CAST({c} AS {text})")
+            } else {
+                "NULL".to_string()
+            }
+        };
+        let sql = format!(
+            "SELECT CAST(version AS {text}), {}, {}, {}, {}, {} FROM {}",
+            column("name"),
+            column("applied_at"),
+            column("checksum"),
+            column("execution_ms"),
+            column("dirty"),
+            db.backend().quote_ident(&self.table)
+        );
+        let rows = db
+            .query_text_rows(&sql, &[])
+            .await
+            .map_err(Error::query("reading the tracking table"))?;
+        let mut rows: Vec<AppliedRow> = rows
+            .into_iter()
+            .map(|row| {
+                let mut values = row.into_iter();
+                let mut next = || values.next().flatten();
+                AppliedRow {
+                    version: next().unwrap_or_default(),
+                    name: next(),
+                    applied_at: next(),
+                    checksum: next().filter(|c| !c.is_empty()),
+                    execution_ms: next().and_then(|ms| ms.parse().ok()),
+                    dirty: next().is_some_and(|d| matches!(d.as_str(), "1" | "t" | "true")),
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(rows)
+    }
+
+    /// Writes the row of a migration, replacing any row of the same version (such as one the
+    /// migration inserted itself).
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub async fn upsert(&self, db: &mut Database, row: &RowUpdate<'_>) -> Result<(), Error> {
+        let table = db.backend().quote_ident(&self.table);
+        let conflict = match db.backend() {
+            Backend::Mysql => {
+                "ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
+                 execution_ms = VALUES(execution_ms), dirty = VALUES(dirty), \
+                 applied_at = VALUES(applied_at)"
+            }
+            Backend::Postgres | Backend::Sqlite => {
+                "ON CONFLICT (version) DO UPDATE SET name = excluded.name, \
+                 checksum = excluded.checksum, execution_ms = excluded.execution_ms, \
+                 dirty = excluded.dirty, applied_at = excluded.applied_at"
+            }
+        };
+        let sql = format!(
+            "INSERT INTO {table} (version, name, checksum, execution_ms, dirty, applied_at) \
+             VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP) {conflict}"
+        );
+        let args = [
+            Arg::Text(row.version.to_string()),
+            Arg::Text(row.name.to_string()),
+            Arg::Text(row.checksum.to_string()),
+            Arg::Int(row.execution_ms),
+            Arg::Bool(row.dirty),
+        ];
+        db.execute_with(&sql, &args)
+            .await
+            .map(drop)
+            .map_err(Error::query(format!(
+                "recording migration {} in the tracking table",
+                row.version
+            )))
+    }
+
+    /// Deletes the row of `version`.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub async fn delete(&self, db: &mut Database, version: &str) -> Result<(), Error> {
+        let sql = format!(
+            "DELETE FROM {} WHERE version = ?",
+            db.backend().quote_ident(&self.table)
+        );
+        db.execute_with(&sql, &[Arg::Text(version.to_string())])
+            .await
+            .map(drop)
+            .map_err(Error::query(format!(
+                "removing migration {version} from the tracking table"
+            )))
+    }
+}
+
+/// The values tt writes for one migration.
+#[derive(Debug, Clone, Copy)]
+pub struct RowUpdate<'a> {
+    /// The version.
+    pub version: &'a str,
+    /// The name.
+    pub name: &'a str,
+    /// Checksum of the file that ran.
+    pub checksum: &'a str,
+    /// Time taken so far.
+    pub execution_ms: i64,
+    /// Whether the migration is still running or failed part-way.
+    pub dirty: bool,
+}

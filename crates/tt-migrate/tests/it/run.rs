@@ -1,0 +1,409 @@
+//! Applying migrations: only pending ones, atomically, once, with located errors.
+
+use tt_migrate::{Error, Event, FailureOutcome, Migrator, Tracking};
+use tt_schema::Backend;
+use tt_testdb::TestDb;
+
+use crate::support::{connect, migrations, versions};
+
+const ONE: (&str, &str) = (
+    "001_items.sql",
+    "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50));\nINSERT INTO items VALUES (1, 'sword');",
+);
+const TWO: (&str, &str) = (
+    "002_stats.sql",
+    "CREATE TABLE stats (id INTEGER PRIMARY KEY, value INTEGER);",
+);
+const THREE_BAD: (&str, &str) = (
+    "003_bad.sql",
+    "INSERT INTO stats VALUES (1, 10);\nINSERT INTO stats VALUES (2, 20);\nINSERT INTO itemz VALUES (3, 'x');",
+);
+const FOUR: (&str, &str) = ("004_more.sql", "INSERT INTO stats VALUES (4, 40);");
+const FIVE: (&str, &str) = ("005_last.sql", "INSERT INTO stats VALUES (5, 50);");
+
+fn no_events(_: Event<'_>) {}
+
+async fn count(db: &mut tt_migrate::Database, sql: &str) -> i64 {
+    let rows = db_rows(db, sql).await;
+    rows[0][0].as_deref().unwrap().trim().parse().unwrap()
+}
+
+async fn db_rows(db: &mut tt_migrate::Database, sql: &str) -> Vec<Vec<Option<String>>> {
+    db.fetch_text(sql).await.unwrap()
+}
+
+#[tokio::test]
+async fn applies_pending_migrations_once_and_then_only_new_ones() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let first = migrations(&[ONE]);
+        let report = Migrator::new(&first)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["001"], "{backend}");
+        let again = Migrator::new(&first)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert!(
+            again.applied.is_empty(),
+            "{backend}: re-run applies nothing"
+        );
+        let both = migrations(&[ONE, TWO]);
+        let report = Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(
+            versions(&report),
+            ["002"],
+            "{backend}: only the new file runs"
+        );
+        let status = Migrator::new(&both).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        assert_eq!(status.applied.len(), 2);
+        assert_eq!(
+            status.applied[0].checksum.as_deref(),
+            Some(both[0].up[0].checksum.as_str()),
+            "{backend}: checksum recorded"
+        );
+        assert_eq!(
+            count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM items").await,
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edited_applied_file_stops_the_run_naming_it() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        Migrator::new(&migrations(&[ONE]))
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let edited = migrations(&[
+            (
+                "001_items.sql",
+                "CREATE TABLE items (id INTEGER PRIMARY KEY);",
+            ),
+            TWO,
+        ]);
+        let err = Migrator::new(&edited)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(err.applied.is_empty());
+        assert!(
+            matches!(err.error, Error::ChecksumChanged { .. }),
+            "{backend}: {err}"
+        );
+        assert!(
+            err.to_string().contains("001_items.sql (version 001)"),
+            "{backend}: {err}"
+        );
+        let status = Migrator::new(&edited).status(&mut db).await.unwrap();
+        assert_eq!(status.changed.len(), 1, "{backend}");
+        assert_eq!(status.pending.len(), 1, "{backend}: 002 was not applied");
+    }
+}
+
+#[tokio::test]
+async fn a_failing_statement_in_migration_3_of_5_keeps_1_and_2_and_rolls_back_3() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = migrations(&[ONE, TWO, THREE_BAD, FOUR, FIVE]);
+        let err = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let applied: Vec<String> = err.applied.iter().map(|a| a.version.to_string()).collect();
+        assert_eq!(applied, ["001", "002"], "{backend}");
+        let Error::Statement(failure) = &err.error else {
+            panic!("{backend}: expected a statement failure, got {err}");
+        };
+        assert_eq!(failure.version.as_str(), "003");
+        assert_eq!(failure.statement_number, 3, "{backend}");
+        assert_eq!(failure.line, 3, "{backend}");
+        assert!(failure.path.ends_with("003_bad.sql"));
+        assert!(failure.code.is_some(), "{backend}");
+        assert!(
+            failure.message.contains("itemz"),
+            "{backend}: {}",
+            failure.message
+        );
+        assert!(
+            failure.excerpt.contains("INSERT INTO itemz"),
+            "{backend}: {}",
+            failure.excerpt
+        );
+        assert!(
+            failure
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("does not exist"),
+            "{backend}"
+        );
+        assert_eq!(failure.outcome, FailureOutcome::RolledBack, "{backend}");
+        if backend == Backend::Postgres {
+            // PostgreSQL gives the position of `itemz`.
+            assert_eq!(failure.column, 13, "{backend}");
+        }
+        let rendered = err.to_string();
+        assert!(
+            rendered.contains("--> 003_bad.sql:3:"),
+            "{backend}: {rendered}"
+        );
+        // Statements 1 and 2 of migration 3 were rolled back with it, 4 and 5 never ran.
+        assert_eq!(
+            count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM stats").await,
+            0,
+            "{backend}"
+        );
+        let status = Migrator::new(&set).status(&mut db).await.unwrap();
+        let pending: Vec<String> = status
+            .pending
+            .iter()
+            .map(|p| p.version.to_string())
+            .collect();
+        assert_eq!(pending, ["003", "004", "005"], "{backend}");
+        assert!(
+            status.dirty.is_empty(),
+            "{backend}: nothing dirty after a clean rollback"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_runners_at_once_apply_each_migration_exactly_once() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let set = migrations(&[
+            ONE,
+            TWO,
+            (
+                "003_log.sql",
+                "CREATE TABLE run_log (n INTEGER);\nINSERT INTO run_log VALUES (3);",
+            ),
+            ("004_log.sql", "INSERT INTO run_log VALUES (4);"),
+        ]);
+        let mut a = connect(&test_db).await;
+        let mut b = connect(&test_db).await;
+        let (ra, rb) = tokio::join!(
+            async { Migrator::new(&set).run(&mut a, &mut no_events).await },
+            async { Migrator::new(&set).run(&mut b, &mut no_events).await },
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let mut all = versions(&ra);
+        all.extend(versions(&rb));
+        all.sort();
+        assert_eq!(
+            all,
+            ["001", "002", "003", "004"],
+            "{backend}: each exactly once"
+        );
+        assert_eq!(
+            count(&mut a, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM run_log").await,
+            2,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_held_lock_times_out_naming_the_holder() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let set = migrations(&[ONE]);
+        let mut holder = connect(&test_db).await;
+        tt_migrate::acquire_lock(&mut holder, &Tracking::default())
+            .await
+            .unwrap();
+        let mut waiter = connect(&test_db).await;
+        let err = Migrator::new(&set)
+            .run(&mut waiter, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.error, Error::LockTimeout { .. }),
+            "{backend}: {err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("lock is held by another session"),
+            "{message}"
+        );
+        if backend != Backend::Sqlite {
+            assert!(
+                message.contains("tt") || message.contains("connection"),
+                "{backend}: holder named: {message}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn migrations_that_insert_their_own_tracking_row_do_not_collide() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let insert_own = match backend {
+            Backend::Mysql => {
+                "INSERT IGNORE INTO schema_migrations (version, name) VALUES ('000', 'create_migration_table');"
+            }
+            _ => {
+                "INSERT INTO schema_migrations (version, name) VALUES ('000', 'create_migration_table') ON CONFLICT (version) DO NOTHING;"
+            }
+        };
+        let sql: &'static str = Box::leak(
+            format!(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(255) PRIMARY KEY, name VARCHAR(255), applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, checksum VARCHAR(64));\n{insert_own}"
+            )
+            .into_boxed_str(),
+        );
+        let set = migrations(&[("000_create_migration_table.sql", sql), ONE]);
+        let report = Migrator::new(&set)
+            .run(&mut test_db_connect(&test_db).await, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["000", "001"], "{backend}");
+        let mut db = connect(&test_db).await;
+        let status = Migrator::new(&set).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        assert_eq!(
+            status.applied[0].checksum.as_deref(),
+            Some(set[0].up[0].checksum.as_str()),
+            "{backend}: runner's row won"
+        );
+    }
+}
+
+async fn test_db_connect(db: &TestDb) -> tt_migrate::Database {
+    connect(db).await
+}
+
+#[tokio::test]
+async fn a_dirty_mysql_row_blocks_the_next_run() {
+    let Some(test_db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let set = migrations(&[
+        ONE,
+        (
+            "002_half.sql",
+            "CREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
+        ),
+        TWO,
+    ]);
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &err.error else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.outcome, FailureOutcome::Dirty);
+    assert!(err.to_string().contains("tt repair"), "{err}");
+    let again = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(matches!(again.error, Error::Dirty { .. }), "{again}");
+    let message = again.to_string();
+    assert!(
+        message.contains("migration 002 (half) is marked dirty"),
+        "{message}"
+    );
+    assert!(message.contains("tt repair"), "{message}");
+}
+
+#[tokio::test]
+async fn toml_migrations_create_tables_in_fk_order_referencing_earlier_ones() {
+    const DEFINITIONS: &str = r#"
+[tables.item_stats]
+columns = [
+  { name = "item_id", type = "integer", references = "items.id", on_delete = "cascade" },
+  { name = "stat_id", type = "integer", references = "stats.id" },
+  { name = "value", type = "integer", nullable = false, default = 0 },
+]
+primary_key = ["item_id", "stat_id"]
+
+[tables.stats]
+columns = [
+  { name = "id", type = "serial", primary_key = true },
+  { name = "name", type = "varchar(64)", nullable = false, unique = true },
+  { name = "meta", type = "jsonb" },
+]
+"#;
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = migrations(&[ONE, ("002_stats.toml", DEFINITIONS)]);
+        let report = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["001", "002"], "{backend}");
+        let live = tt_migrate::introspect(&mut db, &Default::default())
+            .await
+            .unwrap();
+        let item_stats = live.table("item_stats").expect("item_stats created");
+        let targets: Vec<&str> = item_stats
+            .foreign_keys
+            .iter()
+            .map(|fk| fk.ref_table.as_str())
+            .collect();
+        assert_eq!(targets, ["items", "stats"], "{backend}");
+        db.fetch_text("INSERT INTO stats (name) VALUES ('str')")
+            .await
+            .unwrap();
+        db.fetch_text("INSERT INTO item_stats (item_id, stat_id) VALUES (1, 1)")
+            .await
+            .unwrap();
+        let rows = db
+            .fetch_text("SELECT CAST(value AS CHAR(4)) FROM item_stats")
+            .await
+            .unwrap();
+        assert_eq!(
+            rows[0][0].as_deref().map(str::trim),
+            Some("0"),
+            "{backend}: default applied"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_toml_migration_with_a_bad_reference_is_refused_naming_file_and_table() {
+    const BAD: &str = "[tables.x]\ncolumns = [{ name = \"y\", type = \"integer\", references = \"nowhere.id\" }]\n";
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = migrations(&[ONE, ("002_bad.toml", BAD)]);
+        let err = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("002_bad.toml") && message.contains("nowhere"),
+            "{backend}: {message}"
+        );
+        assert_eq!(
+            versions(&tt_migrate::RunReport {
+                applied: err.applied.clone(),
+                dry_run: false
+            }),
+            ["001"],
+            "{backend}"
+        );
+        assert!(
+            db.fetch_text("SELECT * FROM x").await.is_err(),
+            "{backend}: nothing of 002 remains"
+        );
+    }
+}
