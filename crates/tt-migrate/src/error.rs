@@ -131,7 +131,7 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: tt_schema::RenderError,
+        source: Box<tt_schema::RenderError>,
     },
     /// A statement of a migration failed on the server.
     #[error(transparent)]

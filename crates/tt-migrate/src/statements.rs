@@ -62,7 +62,7 @@ fn toml_statements(
     };
     let sql = tt_schema::create_ddl(&schema, backend).map_err(|source| Error::Render {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     Ok(sql
         .into_iter()
