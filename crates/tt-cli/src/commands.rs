@@ -1,6 +1,9 @@
 //! Dispatch of subcommands and what they share: configuration, connection, migrations.
 
+mod completions;
+mod config;
 mod migrate;
+mod new;
 mod status;
 
 use std::process::ExitCode;
@@ -56,6 +59,10 @@ impl Context {
 
 /// Runs the command `cli` names.
 pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
+    // Completions need no configuration: they must work even where tt.toml is broken.
+    if let Command::Completions(args) = &cli.command {
+        return Ok(completions::run(args.shell));
+    }
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let overrides = Overrides {
         config: cli.global.config.clone(),
@@ -74,5 +81,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Status => status::run(&ctx).await,
+        Command::Config => config::run(&ctx),
+        Command::New(args) => new::run(&ctx, &cwd, args),
+        Command::Completions(args) => Ok(completions::run(args.shell)),
     }
 }
