@@ -98,7 +98,7 @@ pub(crate) struct NewArgs {
     /// Write a TOML table-definition file (NNN_name.toml) instead of SQL
     #[arg(long, conflicts_with_all = ["backend", "down"])]
     pub(crate) toml: bool,
-    /// Write a variant for this backend, NNN_name.<BACKEND>.sql (repeat for several)
+    /// Write a variant for this backend, NNN_name.BACKEND.sql (repeat for several)
     #[arg(long, value_name = "BACKEND")]
     pub(crate) backend: Vec<BackendArg>,
     /// Also write the rollback file, NNN_name.down.sql
