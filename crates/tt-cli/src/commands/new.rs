@@ -40,7 +40,7 @@ pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<ExitCode> 
         }
         Err(error) => {
             return Err(anyhow::Error::new(error).context(format!(
-                "{}: fix the migrations above before adding one",
+                "{}: cannot add a migration until these problems are fixed",
                 dir.display()
             )));
         }
