@@ -60,8 +60,12 @@ impl Context {
 /// Runs the command `cli` names.
 pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     // Completions need no configuration: they must work even where tt.toml is broken.
+    let output = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
     if let Command::Completions(args) = &cli.command {
-        return Ok(completions::run(args.shell));
+        return completions::run(args.shell, output);
     }
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let overrides = Overrides {
@@ -72,10 +76,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     };
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,
-        output: Output {
-            json: cli.global.json,
-            quiet: cli.global.quiet,
-        },
+        output,
         yes: cli.global.yes,
     };
     match cli.command {
@@ -83,6 +84,6 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status => status::run(&ctx).await,
         Command::Config => config::run(&ctx),
         Command::New(args) => new::run(&ctx, &cwd, args),
-        Command::Completions(args) => Ok(completions::run(args.shell)),
+        Command::Completions(args) => completions::run(args.shell, output),
     }
 }

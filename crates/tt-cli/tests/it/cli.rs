@@ -93,4 +93,13 @@ fn completions_are_scripts_for_each_shell() {
     check("fish", "complete -c tt");
     check("powershell", "Register-ArgumentCompleter");
     check("elvish", "edit:completion:arg-completer[tt]");
+
+    let doc = ok(&mut project.tt(&["--json", "completions", "zsh"])).json();
+    assert_eq!(doc["shell"], "zsh");
+    assert!(doc["script"].as_str().unwrap().starts_with("#compdef tt"));
+    let quiet = ok(&mut project.tt(&["-q", "completions", "bash"])).stdout;
+    assert!(
+        quiet.contains("complete -F _tt"),
+        "-q does not hide the script"
+    );
 }
