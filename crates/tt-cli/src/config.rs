@@ -149,6 +149,12 @@ impl Config {
             Sourced::new(base.join("migrations"), Source::Default)
         };
 
+        // Paths under the working directory print shorter, as the user would type them.
+        let migrations_dir = Sourced::new(
+            relative_to(cwd, &migrations_dir.value),
+            migrations_dir.source,
+        );
+
         let tracking_table = match file.tracking_table {
             Some(name) if name.trim().is_empty() => {
                 bad_value(&file_path, "tracking_table", "must not be empty")?
@@ -221,6 +227,14 @@ fn bad_value<T>(file: &Option<PathBuf>, key: &str, problem: &str) -> Result<T> {
     match file {
         Some(file) => bail!("{file}: `{key}` {problem}"),
         None => bail!("`{key}` {problem}"),
+    }
+}
+
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    match path.strip_prefix(base) {
+        Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => path.to_path_buf(),
     }
 }
 
@@ -346,6 +360,8 @@ mod tests {
         let config = load(&nested, &Overrides::default(), &[]).unwrap();
         assert_eq!(config.file.as_deref(), Some(root.join("tt.toml").as_path()));
         assert_eq!(config.migrations_dir.value, root.join("db/migrations"));
+        let here = load(root, &Overrides::default(), &[]).unwrap();
+        assert_eq!(here.migrations_dir.value, Path::new("db/migrations"), "relative to cwd");
         assert_eq!(config.tracking_table.value, "tt_history");
     }
 

@@ -89,6 +89,16 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// The migrations, in version order.
+    pub fn migrations(&self) -> &'m [Migration] {
+        self.migrations
+    }
+
+    /// The tracking table.
+    pub fn tracking_table(&self) -> &Tracking {
+        &self.tracking
+    }
+
     /// Uses another tracking table.
     pub fn tracking(mut self, tracking: Tracking) -> Self {
         self.tracking = tracking;

@@ -3,5 +3,6 @@
 
 mod discovery;
 mod introspect;
+mod reset;
 mod run;
 mod support;
