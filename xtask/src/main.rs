@@ -14,7 +14,17 @@ tasks:
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
   bench     benchmarks, each reported as a ratio against a baseline from the same run";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Tasks work on the repository, wherever cargo was started from.
     let root = workspace_root();

@@ -361,7 +361,11 @@ mod tests {
         assert_eq!(config.file.as_deref(), Some(root.join("tt.toml").as_path()));
         assert_eq!(config.migrations_dir.value, root.join("db/migrations"));
         let here = load(root, &Overrides::default(), &[]).unwrap();
-        assert_eq!(here.migrations_dir.value, Path::new("db/migrations"), "relative to cwd");
+        assert_eq!(
+            here.migrations_dir.value,
+            Path::new("db/migrations"),
+            "relative to cwd"
+        );
         assert_eq!(config.tracking_table.value, "tt_history");
     }
 
