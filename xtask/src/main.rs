@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`: the same commands locally and in CI.
 
 mod db_reset;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
