@@ -1,5 +1,9 @@
 //! Project automation, run as `cargo xtask <task>`: the same commands locally and in CI.
 
+mod db_reset;
+mod tidy;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -11,16 +15,36 @@ tasks:
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
   bench     benchmarks, each reported as a ratio against a baseline from the same run";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Tasks work on the repository, wherever cargo was started from.
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("db-reset") => db_reset::run(&root),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn ci() -> Result<()> {

@@ -61,10 +61,20 @@ pub(crate) enum Command {
     Migrate(MigrateArgs),
     /// Show applied, pending, changed, missing and dirty migrations
     Status,
-    /// Show the effective configuration and where each value came from
-    Config,
+    /// Drop the tables the migrations create, in foreign-key order (other tables stay)
+    Drop(DropArgs),
+    /// Drop the managed tables, apply every migration, check the result
+    Reset(ResetArgs),
+    /// Empty the whole database (schema or file), apply every migration, check the result
+    Recreate(RecreateArgs),
+    /// Mark the database protected: drop, reset and recreate then refuse
+    Protect(ProtectArgs),
+    /// Show the foreign-key graph of the database: create and drop order, levels, cycles
+    Graph(GraphArgs),
     /// Create the next numbered migration file
     New(NewArgs),
+    /// Show the effective configuration and where each value came from
+    Config,
     /// Print a shell completion script
     #[command(
         long_about = "Print a shell completion script on stdout.\n\nFor example:\n  \
@@ -73,6 +83,74 @@ pub(crate) enum Command {
                       tt completions fish > ~/.config/fish/completions/tt.fish"
     )]
     Completions(CompletionsArgs),
+}
+
+/// Options shared by the destructive commands.
+#[derive(Debug, Args)]
+pub(crate) struct SafetyArgs {
+    /// Run even though the database is marked protected (`tt protect`)
+    #[arg(long)]
+    pub(crate) allow_protected: bool,
+}
+
+/// Options of `tt drop`.
+#[derive(Debug, Args)]
+pub(crate) struct DropArgs {
+    /// Also drop views and foreign keys of other tables that depend on managed tables
+    #[arg(long)]
+    pub(crate) cascade: bool,
+    /// Print what would be dropped and change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+}
+
+/// Options of `tt reset`.
+#[derive(Debug, Args)]
+pub(crate) struct ResetArgs {
+    /// Also drop views and foreign keys of other tables that depend on managed tables
+    #[arg(long)]
+    pub(crate) cascade: bool,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+}
+
+/// Options of `tt recreate`.
+#[derive(Debug, Args)]
+pub(crate) struct RecreateArgs {
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+}
+
+/// Options of `tt protect`.
+#[derive(Debug, Args)]
+pub(crate) struct ProtectArgs {
+    /// Why the database is protected (shown when a command refuses)
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+    /// Remove the protection instead
+    #[arg(long, conflicts_with = "note")]
+    pub(crate) remove: bool,
+}
+
+/// Options of `tt graph`.
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    /// Output format (`--json` prints the orders, levels and cycles as JSON)
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub(crate) format: GraphFormat,
+}
+
+/// Formats of `tt graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Create order, drop order, levels and cycles as text
+    Text,
+    /// Graphviz DOT
+    Dot,
+    /// Mermaid flowchart
+    Mermaid,
 }
 
 /// Options of `tt migrate`.

@@ -2,8 +2,12 @@
 
 mod completions;
 mod config;
+mod drop;
+mod graph;
 mod migrate;
 mod new;
+mod protect;
+mod reset;
 mod status;
 
 use std::process::ExitCode;
@@ -37,7 +41,6 @@ pub(crate) fn mark_json_error_printed() {
 pub(crate) struct Context {
     pub(crate) config: Config,
     pub(crate) output: Output,
-    #[allow(dead_code)] // used by the destructive commands
     pub(crate) yes: bool,
 }
 
@@ -55,6 +58,34 @@ impl Context {
     pub(crate) fn migrations(&self) -> Result<MigrationSet> {
         Ok(MigrationSet::load(&self.config.migrations_dir.value)?)
     }
+}
+
+/// Asks before destroying data: proceeds with `--yes`, asks on a terminal, and otherwise
+/// proceeds only when `CI=true`.
+pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if ctx.yes {
+        return Ok(());
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let mut stderr = anstream::stderr();
+        let _ = write!(stderr, "{question} [y/N] ");
+        let _ = stderr.flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        return match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(()),
+            _ => Err(Refused("cancelled: nothing was changed".to_string()).into()),
+        };
+    }
+    if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Ok(());
+    }
+    Err(Refused(format!(
+        "refusing to go on without confirmation: {question} There is no terminal to ask on; \
+         pass --yes (or set CI=true) to proceed"
+    ))
+    .into())
 }
 
 /// Runs the command `cli` names.
@@ -82,8 +113,13 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Status => status::run(&ctx).await,
-        Command::Config => config::run(&ctx),
+        Command::Drop(args) => drop::run(&ctx, args).await,
+        Command::Reset(args) => reset::run(&ctx, args.cascade, args.safety, false).await,
+        Command::Recreate(args) => reset::run(&ctx, false, args.safety, true).await,
+        Command::Protect(args) => protect::run(&ctx, args).await,
+        Command::Graph(args) => graph::run(&ctx, args).await,
         Command::New(args) => new::run(&ctx, &cwd, args),
+        Command::Config => config::run(&ctx),
         Command::Completions(args) => completions::run(args.shell, output),
     }
 }

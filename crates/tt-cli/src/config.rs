@@ -166,6 +166,12 @@ impl Config {
             Sourced::new(base.join("migrations"), Source::Default)
         };
 
+        // Paths under the working directory print shorter, as the user would type them.
+        let migrations_dir = Sourced::new(
+            relative_to(cwd, &migrations_dir.value),
+            migrations_dir.source,
+        );
+
         let tracking_table = match file.tracking_table {
             Some(name) => {
                 not_empty("tracking_table", &name)?;
@@ -264,6 +270,14 @@ fn check_url(url: &str, source: &Source) -> Result<()> {
             Source::DotEnv(path) => bail!("{}: `DATABASE_URL`: {error}", path.display()),
             other => bail!("{other}: {error}"),
         },
+    }
+}
+
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    match path.strip_prefix(base) {
+        Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => path.to_path_buf(),
     }
 }
 
@@ -428,6 +442,12 @@ mod tests {
         let config = load(&nested, &Overrides::default(), &[]).unwrap();
         assert_eq!(config.file.as_deref(), Some(root.join("tt.toml").as_path()));
         assert_eq!(config.migrations_dir.value, root.join("db/migrations"));
+        let here = load(root, &Overrides::default(), &[]).unwrap();
+        assert_eq!(
+            here.migrations_dir.value,
+            Path::new("db/migrations"),
+            "relative to cwd"
+        );
         assert_eq!(config.tracking_table.value, "tt_history");
     }
 
@@ -543,7 +563,7 @@ mod tests {
         let config = load(root, &Overrides::default(), &[]).unwrap();
         let file = Source::File(root.join("tt.toml"));
         assert_eq!(config.database_url.value, "postgres://tt@db/items");
-        assert_eq!(config.migrations_dir.value, root.join("sql"));
+        assert_eq!(config.migrations_dir.value, Path::new("sql"));
         assert_eq!(config.tracking_table.value, "tt_history");
         assert_eq!(config.postgres_schema.value.as_deref(), Some("tinker"));
         assert_eq!(config.essential_tables.value, ["items", "stats"]);
@@ -646,7 +666,7 @@ mod tests {
             ..Overrides::default()
         };
         let config = load(root, &flags, &[]).unwrap();
-        assert_eq!(config.migrations_dir.value, root.join("b"));
+        assert_eq!(config.migrations_dir.value, Path::new("b"));
         assert_eq!(config.migrations_dir.source, Source::Flag("--dir".into()));
         assert_eq!(config.lock_timeout_secs.value, 0.5);
         let bad = Overrides {

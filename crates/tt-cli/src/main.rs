@@ -50,7 +50,13 @@ fn report(error: &anyhow::Error, output: Output) -> ExitCode {
     let message = parts.join("\n  caused by: ");
     let mut stderr = anstream::stderr();
     let _ = writeln!(stderr, "{} {message}", paint(BAD, "error:"));
-    let refused = error.downcast_ref::<Refused>().is_some();
+    let refused = error.chain().any(|cause| {
+        cause.is::<Refused>()
+            || matches!(
+                cause.downcast_ref::<tt_migrate::Error>(),
+                Some(tt_migrate::Error::Protected { .. } | tt_migrate::Error::Dependents { .. })
+            )
+    });
     if output.json && !commands::printed_json_error() {
         let _ = output.json(&serde_json::json!({
             "error": { "message": message, "refused": refused }

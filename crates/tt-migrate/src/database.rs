@@ -33,8 +33,18 @@ impl Default for ConnectOptions {
 pub struct Database {
     pub(crate) conn: Conn,
     url: String,
+    secret_url: SecretUrl,
     options: ConnectOptions,
     queries_run: u64,
+}
+
+/// The URL as given, password included, kept only to reconnect; its Debug output is redacted.
+struct SecretUrl(String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 #[derive(Debug)]
@@ -62,55 +72,86 @@ impl Database {
     /// # Errors
     /// [`Error::UnsupportedUrl`] for another scheme, [`Error::Connect`] when the server refuses.
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Self, Error> {
-        let backend = backend_of_url(url)?;
-        let connect_error = |source| Error::Connect {
-            url: redact_url(url),
-            source,
-        };
-        let conn = match backend {
-            Backend::Postgres => {
-                let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)
-                    .map_err(connect_error)?
-                    .application_name("tt");
-                if let Some(schema) = &options.postgres_schema {
-                    opts = opts.options([("search_path", schema.as_str())]);
-                }
-                Conn::Postgres(
-                    sqlx::PgConnection::connect_with(&opts)
-                        .await
-                        .map_err(connect_error)?,
-                )
-            }
-            Backend::Mysql => {
-                let opts =
-                    sqlx::mysql::MySqlConnectOptions::from_str(url).map_err(connect_error)?;
-                Conn::Mysql(
-                    sqlx::MySqlConnection::connect_with(&opts)
-                        .await
-                        .map_err(connect_error)?,
-                )
-            }
-            Backend::Sqlite => {
-                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                    .map_err(connect_error)?
-                    .create_if_missing(true)
-                    .foreign_keys(true)
-                    .busy_timeout(options.lock_timeout);
-                Conn::Sqlite(
-                    sqlx::SqliteConnection::connect_with(&opts)
-                        .await
-                        .map_err(connect_error)?,
-                )
-            }
-        };
+        let conn = open(url, &options).await?;
         Ok(Self {
             conn,
             url: redact_url(url),
+            secret_url: SecretUrl(url.to_string()),
             options,
             queries_run: 0,
         })
     }
 
+    /// Closes the connection, runs `between` (which replaces the SQLite file, say), then
+    /// connects again to the same URL.
+    pub(crate) async fn reopen_around(
+        &mut self,
+        between: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        // Hold an in-memory connection meanwhile, so `self` is never without one.
+        let placeholder = open("sqlite::memory:", &self.options).await?;
+        let old = std::mem::replace(&mut self.conn, placeholder);
+        with_conn!(old, c => c.close().await).map_err(Error::query("closing the connection"))?;
+        between()?;
+        self.conn = open(&self.secret_url.0, &self.options).await?;
+        Ok(())
+    }
+
+    /// The path of an SQLite database file; `None` for in-memory databases and other backends.
+    pub(crate) fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.secret_url.0).ok()?;
+        let path = options.get_filename();
+        let name = path.to_string_lossy();
+        (self.backend() == Backend::Sqlite && !name.is_empty() && !name.contains(":memory:"))
+            .then(|| path.to_path_buf())
+    }
+}
+
+async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Error> {
+    let backend = backend_of_url(url)?;
+    let connect_error = |source| Error::Connect {
+        url: redact_url(url),
+        source,
+    };
+    let conn = match backend {
+        Backend::Postgres => {
+            let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .application_name("tt");
+            if let Some(schema) = &options.postgres_schema {
+                opts = opts.options([("search_path", schema.as_str())]);
+            }
+            Conn::Postgres(
+                sqlx::PgConnection::connect_with(&opts)
+                    .await
+                    .map_err(connect_error)?,
+            )
+        }
+        Backend::Mysql => {
+            let opts = sqlx::mysql::MySqlConnectOptions::from_str(url).map_err(connect_error)?;
+            Conn::Mysql(
+                sqlx::MySqlConnection::connect_with(&opts)
+                    .await
+                    .map_err(connect_error)?,
+            )
+        }
+        Backend::Sqlite => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .map_err(connect_error)?
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(options.lock_timeout);
+            Conn::Sqlite(
+                sqlx::SqliteConnection::connect_with(&opts)
+                    .await
+                    .map_err(connect_error)?,
+            )
+        }
+    };
+    Ok(conn)
+}
+
+impl Database {
     /// The backend this connection speaks to.
     pub fn backend(&self) -> Backend {
         match self.conn {

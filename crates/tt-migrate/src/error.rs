@@ -122,6 +122,27 @@ pub enum Error {
         /// Where and what.
         source: SplitError,
     },
+    /// The database is marked protected (`tt protect`).
+    #[error(
+        "{database} is protected{}: drop, reset and recreate refuse to run on it; pass --allow-protected if you really mean it",
+        note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+    )]
+    Protected {
+        /// The database, password redacted.
+        database: String,
+        /// The note given when it was protected.
+        note: Option<String>,
+    },
+    /// Objects tt does not manage depend on tables it would drop.
+    #[error(
+        "cannot drop the managed tables: {} object(s) tt does not manage depend on them:{}\ndrop or change them first, or pass --cascade to drop these views and foreign keys too",
+        dependents.len(),
+        dependents.iter().map(|d| format!("\n  {d}")).collect::<String>()
+    )]
+    Dependents {
+        /// What depends on what.
+        dependents: Vec<crate::drop::Dependent>,
+    },
     /// A TOML migration's table definitions are invalid.
     #[error(transparent)]
     Definitions(#[from] tt_schema::DefinitionError),

@@ -89,6 +89,16 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// The migrations, in version order.
+    pub fn migrations(&self) -> &'m [Migration] {
+        self.migrations
+    }
+
+    /// The tracking table.
+    pub fn tracking_table(&self) -> &Tracking {
+        &self.tracking
+    }
+
     /// Uses another tracking table.
     pub fn tracking(mut self, tracking: Tracking) -> Self {
         self.tracking = tracking;
@@ -259,17 +269,22 @@ impl<'m> Migrator<'m> {
             lasting_effects: false,
             in_transaction,
         };
-        let outcome = executor.run_file(file, on_event).await;
+        let mut outcome = executor.run_file(file, on_event).await;
         let lasting_effects = executor.lasting_effects;
         let execution_ms = started.elapsed().as_millis() as i64;
+        if outcome.is_ok() {
+            // Recording the row belongs to the migration: if it fails, so does the migration.
+            outcome = self.tracking.upsert(db, &row(execution_ms, false)).await;
+        }
+        if outcome.is_ok() && in_transaction {
+            outcome = db
+                .execute(commit(backend))
+                .await
+                .map_err(Error::query("committing the migration"));
+        }
         match outcome {
             Ok(()) => {
-                self.tracking.upsert(db, &row(execution_ms, false)).await?;
-                if in_transaction {
-                    db.execute(commit(backend))
-                        .await
-                        .map_err(Error::query("committing the migration"))?;
-                } else if backend == Backend::Sqlite {
+                if !in_transaction && backend == Backend::Sqlite {
                     lock::acquire_lock(db, &self.tracking).await?;
                 }
             }

@@ -106,7 +106,9 @@ async fn a_failing_migration_exits_1_with_file_line_and_a_json_error() {
         let backend = db.backend().to_string();
         let project = Project::new();
         project.migration("001_create_items.sql", CREATE);
-        let bad = project.migration("002_bad.sql", BAD);
+        project.migration("002_bad.sql", BAD);
+        // Shown relative to the working directory, as the user would type it.
+        let bad = "migrations/002_bad.sql";
         project.migration("003_never.sql", SEED);
         let tt = |args: &[&str]| {
             let mut command = project.tt(args);
@@ -116,7 +118,7 @@ async fn a_failing_migration_exits_1_with_file_line_and_a_json_error() {
 
         let out = run(&mut tt(&["migrate"]));
         assert_eq!(out.code, 1, "{backend}");
-        let location = format!("{}:4:", bad.display());
+        let location = format!("{bad}:4:");
         assert!(
             out.stderr.contains(&location),
             "{backend}: {location} not in\n{}",

@@ -1,7 +1,9 @@
 //! Integration tests of tt-migrate against real SQLite, PostgreSQL and MySQL databases, one
 //! module per concern.
 
+mod compat;
 mod discovery;
 mod introspect;
+mod reset;
 mod run;
 mod support;

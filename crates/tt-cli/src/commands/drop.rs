@@ -1,0 +1,108 @@
+//! `tt drop`: drop the managed tables in foreign-key order.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_drop};
+
+use crate::cli::DropArgs;
+use crate::commands::{Context, confirm};
+use crate::output::{BOLD, DIM, GOOD, WARN, paint};
+use crate::progress::duration;
+
+pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let tracking = ctx.config.tracking();
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
+    let out = ctx.output;
+    if args.dry_run {
+        out.json(&json!({ "dry_run": true, "plan": plan }))?;
+        describe(ctx, &plan, db.redacted_url());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if plan.is_empty() {
+        out.json(&json!({ "dry_run": false, "dropped": [] }))?;
+        out.line(format!("{}: no managed tables to drop", db.redacted_url()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !ctx.yes {
+        let rows = count_rows(&mut db, &plan.tables).await?;
+        confirm(ctx, &question("Drop", &plan, rows, db.redacted_url()))?;
+    }
+    let started = Instant::now();
+    let options = DropOptions {
+        cascade: args.cascade,
+        allow_protected: args.safety.allow_protected,
+    };
+    let report = drop_managed_tables(&mut db, &plan, &tracking, options).await?;
+    out.json(&json!({ "dry_run": false, "dropped": report.dropped, "cascaded": report.cascaded }))?;
+    out.line(format!(
+        "{} {} table(s) from {} {}",
+        paint(GOOD, "Dropped"),
+        report.dropped.len(),
+        paint(BOLD, db.redacted_url()),
+        paint(
+            DIM,
+            format!("in {}", duration(started.elapsed().as_millis() as i64))
+        )
+    ));
+    for dependent in &report.cascaded {
+        out.line(format!("  {} {dependent}", paint(WARN, "also dropped")));
+    }
+    untouched(ctx, &plan);
+    let _ = db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The confirmation question for destroying what `plan` lists.
+pub(crate) fn question(verb: &str, plan: &DropPlan, rows: u64, database: &str) -> String {
+    let tracking = if plan.tracking_table.is_some() {
+        ", and the tracking table,"
+    } else {
+        ""
+    };
+    format!(
+        "{verb} {} table(s) holding {rows} row(s){tracking} from {database}?",
+        plan.tables.len()
+    )
+}
+
+fn describe(ctx: &Context, plan: &DropPlan, database: &str) {
+    let out = ctx.output;
+    out.line(format!("Would drop from {}:", paint(BOLD, database)));
+    for fk in &plan.deferred_foreign_keys {
+        out.line(format!(
+            "  foreign key {}.{} (closes a cycle)",
+            fk.table, fk.name
+        ));
+    }
+    for table in &plan.tables {
+        out.line(format!("  table {table}"));
+    }
+    if let Some(tracking) = &plan.tracking_table {
+        out.line(format!("  table {tracking} (tracking, last)"));
+    }
+    for dependent in &plan.dependents {
+        out.line(format!(
+            "  {} {dependent}: drop refuses without --cascade",
+            paint(WARN, "blocked by")
+        ));
+    }
+    untouched(ctx, plan);
+}
+
+fn untouched(ctx: &Context, plan: &DropPlan) {
+    if !plan.untouched.is_empty() {
+        ctx.output.line(paint(
+            DIM,
+            format!(
+                "Left alone ({} not managed by tt): {}",
+                plan.untouched.len(),
+                plan.untouched.join(", ")
+            ),
+        ));
+    }
+}

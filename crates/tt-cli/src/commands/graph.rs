@@ -1,0 +1,31 @@
+//! `tt graph`: the foreign-key graph of the live database.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use tt_schema::FkGraph;
+
+use crate::cli::{GraphArgs, GraphFormat};
+use crate::commands::Context;
+
+pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<ExitCode> {
+    let mut db = ctx.connect().await?;
+    let options = tt_migrate::IntrospectOptions {
+        postgres_schema: ctx.config.postgres_schema.value.clone(),
+    };
+    let mut schema = tt_migrate::introspect(&mut db, &options).await?;
+    // tt's own bookkeeping is not part of the application's graph.
+    let tracking = ctx.config.tracking_table.value.clone();
+    schema.retain(|t| t.name != tracking && t.name != tt_migrate::PROTECTION_TABLE);
+    let graph = FkGraph::new(&schema);
+    let out = ctx.output;
+    out.json(&graph.report())?;
+    let text = match args.format {
+        GraphFormat::Text => graph.to_text(),
+        GraphFormat::Dot => graph.to_dot(),
+        GraphFormat::Mermaid => graph.to_mermaid(),
+    };
+    out.line(text.trim_end());
+    let _ = db.close().await;
+    Ok(ExitCode::SUCCESS)
+}

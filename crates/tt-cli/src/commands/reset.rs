@@ -1,0 +1,131 @@
+//! `tt reset` and `tt recreate`: start the database over from the migrations.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop, protection};
+
+use crate::cli::SafetyArgs;
+use crate::commands::{Context, Refused, confirm, drop::question, mark_json_error_printed};
+use crate::output::{BAD, BOLD, DIM, GOOD, paint};
+use crate::progress::{Progress, duration};
+
+pub(crate) async fn run(
+    ctx: &Context,
+    cascade: bool,
+    safety: SafetyArgs,
+    recreate: bool,
+) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let tracking = ctx.config.tracking();
+    let out = ctx.output;
+    let database = db.redacted_url().to_string();
+    // Refuse before asking: a protected database needs no question.
+    if !safety.allow_protected
+        && let Some(mark) = protection(&mut db).await?
+    {
+        let note = mark
+            .note
+            .filter(|n| !n.is_empty())
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        return Err(Refused(format!(
+            "{database} is protected{note}: drop, reset and recreate refuse to run on it; pass --allow-protected if you really mean it"
+        ))
+        .into());
+    }
+    if !ctx.yes {
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
+        let question = if recreate {
+            let tables: Vec<String> = plan
+                .tables
+                .iter()
+                .chain(&plan.untouched)
+                .chain(&plan.tracking_table)
+                .cloned()
+                .collect();
+            let rows = count_rows(&mut db, &tables).await?;
+            format!(
+                "Empty the whole database {database} ({} table(s) holding {rows} row(s), views and routines too) and apply {} migration(s)?",
+                tables.len(),
+                set.len()
+            )
+        } else {
+            let rows = count_rows(&mut db, &plan.tables).await?;
+            format!(
+                "{} Then apply {} migration(s).",
+                question("Drop", &plan, rows, &database),
+                set.len()
+            )
+        };
+        confirm(ctx, &question)?;
+    }
+    let started = Instant::now();
+    let verb = if recreate { "Recreating" } else { "Resetting" };
+    out.line(format!(
+        "{verb} {} ({})",
+        paint(BOLD, &database),
+        db.backend()
+    ));
+    let migrator = Migrator::new(set.as_slice()).tracking(tracking);
+    let options = ResetOptions {
+        drop: DropOptions {
+            cascade,
+            allow_protected: safety.allow_protected,
+        },
+        recreate_whole_database: recreate,
+    };
+    let mut progress = Progress::new(out);
+    let result = migrator
+        .reset(&mut db, options, &mut |event| progress.on_event(event))
+        .await;
+    progress.finish();
+    let elapsed = started.elapsed().as_millis() as i64;
+    match result {
+        Ok(report) => {
+            let tables = tt_migrate::introspect(&mut db, &Default::default())
+                .await?
+                .len();
+            out.json(&json!({
+                "backend": db.backend(),
+                "recreated": report.recreated,
+                "dropped": report.dropped.dropped,
+                "applied": report.applied,
+                "missing_tables": report.missing_tables,
+                "tables": tables,
+                "elapsed_ms": elapsed,
+            }))?;
+            let _ = db.close().await;
+            if !report.missing_tables.is_empty() {
+                out.line(format!(
+                    "{} managed table(s) missing after the migrations: {}",
+                    paint(BAD, "Verification failed:"),
+                    report.missing_tables.join(", ")
+                ));
+                return Ok(ExitCode::from(3));
+            }
+            out.line(format!(
+                "{} {tables} tables, {} migration(s) applied, {}",
+                paint(GOOD, "Done:"),
+                report.applied.len(),
+                paint(DIM, duration(elapsed))
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            if out.json {
+                out.json(&json!({
+                    "backend": db.backend(),
+                    "stage": error.stage,
+                    "applied": error.applied,
+                    "error": { "message": error.error.to_string(), "state": error.state() },
+                }))?;
+                mark_json_error_printed();
+            }
+            Err(error.into())
+        }
+    }
+}

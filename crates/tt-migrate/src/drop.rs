@@ -1,0 +1,443 @@
+//! Dropping the managed tables in foreign-key order, refusing while other objects need them.
+//!
+//! The order comes from the FK graph of the LIVE schema (not of the migration files), so a
+//! database that drifted from its migrations still drops cleanly: the foreign keys that close
+//! cycles (and self-references) go first, then the tables children-first, then the tracking
+//! table, all in one round trip (one transaction where DDL is transactional).
+
+use serde::Serialize;
+use tt_schema::{Backend, FkGraph, FkRef, Schema};
+
+use crate::database::Database;
+use crate::error::Error;
+use crate::introspect::{IntrospectOptions, introspect};
+use crate::lock::{acquire_lock, release_lock};
+use crate::managed::{managed_tables, same_name};
+use crate::migration::Migration;
+use crate::protect;
+use crate::tracking::Tracking;
+
+/// An object tt does not manage that depends on a managed table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependent {
+    /// `view` or `foreign key`.
+    pub kind: DependentKind,
+    /// The object (`orders.fk_orders_item` for a foreign key).
+    pub name: String,
+    /// The managed table it depends on.
+    pub on: String,
+}
+
+/// What kind of object a [`Dependent`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependentKind {
+    /// A view reading a managed table.
+    View,
+    /// A foreign key of another table referencing a managed table.
+    ForeignKey,
+}
+
+impl std::fmt::Display for Dependent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            DependentKind::View => "view",
+            DependentKind::ForeignKey => "foreign key",
+        };
+        write!(f, "{kind} {} (on {})", self.name, self.on)
+    }
+}
+
+/// What a drop would remove, computed from the live database and the migration files.
+#[derive(Debug, Clone, Serialize)]
+pub struct DropPlan {
+    /// Managed tables present in the database, in drop order (children first).
+    pub tables: Vec<String>,
+    /// Foreign keys dropped before the tables because they close a cycle or reference their
+    /// own table.
+    pub deferred_foreign_keys: Vec<FkRef>,
+    /// The tracking table, when present; dropped last.
+    pub tracking_table: Option<String>,
+    /// Objects tt does not manage that depend on managed tables.
+    pub dependents: Vec<Dependent>,
+    /// Tables in the database that tt does not manage and leaves alone.
+    pub untouched: Vec<String>,
+    #[serde(skip)]
+    schema: Schema,
+}
+
+impl DropPlan {
+    /// Whether there is nothing to drop.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.tracking_table.is_none()
+    }
+}
+
+/// Options of [`drop_managed_tables`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DropOptions {
+    /// Also drop the views and foreign keys of other tables that depend on managed tables.
+    pub cascade: bool,
+    /// Drop even when the database is marked protected.
+    pub allow_protected: bool,
+}
+
+/// Works out what dropping the managed tables of `migrations` would remove.
+///
+/// # Errors
+/// When the files cannot be read or the catalog cannot be queried.
+pub async fn plan_drop(
+    db: &mut Database,
+    migrations: &[Migration],
+    tracking: &Tracking,
+) -> Result<DropPlan, Error> {
+    let backend = db.backend();
+    let postgres_schema = db.options().postgres_schema.clone();
+    let managed = managed_tables(migrations, backend, postgres_schema.as_deref())?;
+    let live = introspect(
+        db,
+        &IntrospectOptions {
+            postgres_schema: postgres_schema.clone(),
+        },
+    )
+    .await?;
+    let is_managed = |name: &str| managed.iter().any(|m| same_name(m, name, backend));
+    let tracking_table = live
+        .table_names()
+        .find(|name| same_name(name, tracking.table(), backend))
+        .map(str::to_string);
+    let mut schema = live.clone();
+    schema.retain(|table| is_managed(&table.name) && Some(&table.name) != tracking_table.as_ref());
+    let untouched: Vec<String> = live
+        .table_names()
+        .filter(|name| {
+            !schema.contains(name)
+                && Some(*name) != tracking_table.as_deref()
+                && *name != protect::PROTECTION_TABLE
+        })
+        .map(str::to_string)
+        .collect();
+    let graph = FkGraph::new(&schema);
+    let tables: Vec<String> = graph.drop_order().into_iter().map(str::to_string).collect();
+    let mut dependents = foreign_dependents(db, &live, &tables).await?;
+    dependents.sort_by(|a, b| (&a.on, &a.name).cmp(&(&b.on, &b.name)));
+    dependents.dedup();
+    Ok(DropPlan {
+        tables,
+        deferred_foreign_keys: graph.deferred_foreign_keys().to_vec(),
+        tracking_table,
+        dependents,
+        untouched,
+        schema,
+    })
+}
+
+/// What a drop removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DropReport {
+    /// Tables dropped, in order (the tracking table last, when it was there).
+    pub dropped: Vec<String>,
+    /// Dependent objects removed with them (`--cascade`).
+    pub cascaded: Vec<Dependent>,
+}
+
+/// Drops the tables of `plan` under the migration lock.
+///
+/// # Warning
+/// Destroys the managed tables and all their rows. Refuses when the database is protected
+/// (unless `allow_protected`) and when objects tt does not manage depend on them (unless
+/// `cascade`, which drops those views and foreign keys too, never other tables).
+///
+/// # Errors
+/// [`Error::Protected`], [`Error::Dependents`], or a database error. On PostgreSQL and SQLite
+/// the drop is one transaction: on error nothing was dropped.
+pub async fn drop_managed_tables(
+    db: &mut Database,
+    plan: &DropPlan,
+    tracking: &Tracking,
+    options: DropOptions,
+) -> Result<DropReport, Error> {
+    protect::check(db, options.allow_protected).await?;
+    if !plan.dependents.is_empty() && !options.cascade {
+        return Err(Error::Dependents {
+            dependents: plan.dependents.clone(),
+        });
+    }
+    let backend = db.backend();
+    if backend == Backend::Sqlite {
+        // With foreign keys enforced, DROP TABLE deletes every row first and runs ON DELETE
+        // actions, reaching into tables tt does not manage. The pragma only changes outside a
+        // transaction, so before the lock (SQLite's lock is the write transaction).
+        db.execute("PRAGMA foreign_keys = OFF")
+            .await
+            .map_err(Error::query("turning foreign keys off for the drop"))?;
+    }
+    acquire_lock(db, tracking).await?;
+    let result = execute_drop(db, plan, options.cascade).await;
+    let released = release_lock(db, tracking).await;
+    if backend == Backend::Sqlite {
+        db.execute("PRAGMA foreign_keys = ON")
+            .await
+            .map_err(Error::query("turning foreign keys back on"))?;
+    }
+    let report = result?;
+    released?;
+    Ok(report)
+}
+
+async fn execute_drop(
+    db: &mut Database,
+    plan: &DropPlan,
+    cascade: bool,
+) -> Result<DropReport, Error> {
+    let backend = db.backend();
+    let mut statements = Vec::new();
+    let mut cascaded = Vec::new();
+    if cascade {
+        for dependent in &plan.dependents {
+            match (backend, dependent.kind) {
+                // PostgreSQL's DROP TABLE … CASCADE removes them itself.
+                (Backend::Postgres, _) => {}
+                (_, DependentKind::View) => {
+                    statements.push(format!(
+                        "DROP VIEW IF EXISTS {}",
+                        backend.quote_ident(&dependent.name)
+                    ));
+                }
+                (Backend::Mysql, DependentKind::ForeignKey) => {
+                    // `table.fk`, or `database.table.fk` for a table of another database.
+                    if let Some((table, name)) = dependent.name.rsplit_once('.') {
+                        let table = table
+                            .split('.')
+                            .map(|part| backend.quote_ident(part))
+                            .collect::<Vec<_>>()
+                            .join(".");
+                        statements.push(format!(
+                            "ALTER TABLE {table} DROP FOREIGN KEY {}",
+                            backend.quote_ident(name)
+                        ));
+                    }
+                }
+                // SQLite cannot drop a foreign key; with enforcement off it stays, dangling.
+                (Backend::Sqlite, DependentKind::ForeignKey) => {}
+            }
+            cascaded.push(dependent.clone());
+        }
+    }
+    let deferred = |table: &str, fk: &tt_schema::ForeignKey| {
+        plan.deferred_foreign_keys
+            .iter()
+            .any(|r| r.table == table && r.name == fk.name)
+    };
+    let mut drops = tt_schema::drop_statements(&plan.schema, backend, &plan.tables, deferred)
+        .map_err(|source| Error::Render {
+            path: std::path::PathBuf::new(),
+            source: Box::new(source),
+        })?;
+    if cascade && backend == Backend::Postgres {
+        for statement in &mut drops {
+            if statement.starts_with("DROP TABLE") {
+                statement.push_str(" CASCADE");
+            }
+        }
+    }
+    statements.extend(drops);
+    let mut dropped = plan.tables.clone();
+    if let Some(tracking) = &plan.tracking_table {
+        statements.push(tt_schema::drop_table(tracking, backend));
+        dropped.push(tracking.clone());
+    }
+    if statements.is_empty() {
+        return Ok(DropReport::default());
+    }
+    let transactional = backend != Backend::Mysql;
+    let mut batch = String::new();
+    if transactional && backend == Backend::Postgres {
+        batch.push_str("BEGIN;\n");
+    }
+    batch.push_str(&statements.join(";\n"));
+    if transactional && backend == Backend::Postgres {
+        batch.push_str(";\nCOMMIT");
+    }
+    if let Err(error) = db.execute_batch(&batch).await {
+        if backend == Backend::Postgres {
+            let _ = db.execute("ROLLBACK").await;
+        }
+        return Err(Error::query("dropping the managed tables")(error.source));
+    }
+    Ok(DropReport { dropped, cascaded })
+}
+
+/// Views and foreign keys outside `tables` that depend on them.
+async fn foreign_dependents(
+    db: &mut Database,
+    live: &Schema,
+    tables: &[String],
+) -> Result<Vec<Dependent>, Error> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.backend();
+    let is_managed = |name: &str| tables.iter().any(|t| same_name(t, name, backend));
+    let mut out = Vec::new();
+    match backend {
+        Backend::Postgres => {
+            let list = tables
+                .iter()
+                .map(|t| format!("'{}'", t.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "WITH managed AS (SELECT c.oid FROM pg_class c \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+                   AND c.relname = ANY(ARRAY[{list}]::text[])) \
+                 SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(t.relname AS TEXT) \
+                   FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid \
+                   JOIN pg_class v ON v.oid = r.ev_class JOIN pg_class t ON t.oid = d.refobjid \
+                   WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass \
+                   AND d.refobjid IN (SELECT oid FROM managed) \
+                   AND v.oid NOT IN (SELECT oid FROM managed) AND v.oid <> t.oid \
+                 UNION \
+                 SELECT 'foreign key', CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
+                   CAST(t.relname AS TEXT) \
+                   FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
+                   WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
+                   AND c.conrelid NOT IN (SELECT oid FROM managed)"
+            );
+            for row in db.query_text_rows(&sql, &[]).await.map_err(Error::query(
+                "finding objects that depend on managed tables",
+            ))? {
+                let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                out.push(Dependent {
+                    kind: if field(0) == "view" {
+                        DependentKind::View
+                    } else {
+                        DependentKind::ForeignKey
+                    },
+                    name: field(1),
+                    on: field(2),
+                });
+            }
+        }
+        Backend::Mysql => {
+            let sql = "SELECT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
+                       CAST(CONSTRAINT_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR) \
+                       FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                       WHERE UNIQUE_CONSTRAINT_SCHEMA = DATABASE()";
+            let current = db
+                .query_text_rows("SELECT CAST(DATABASE() AS CHAR)", &[])
+                .await
+                .map_err(Error::query("reading the current database"))?
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next().flatten())
+                .unwrap_or_default();
+            for row in db
+                .query_text_rows(sql, &[])
+                .await
+                .map_err(Error::query("finding foreign keys to managed tables"))?
+            {
+                let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                let (schema, table, name, on) = (field(0), field(1), field(2), field(3));
+                if is_managed(&on) && !(schema == current && is_managed(&table)) {
+                    let owner = if schema == current {
+                        table
+                    } else {
+                        format!("{schema}.{table}")
+                    };
+                    out.push(Dependent {
+                        kind: DependentKind::ForeignKey,
+                        name: format!("{owner}.{name}"),
+                        on,
+                    });
+                }
+            }
+            let views = db
+                .query_text_rows(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) \
+                     FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
+                    &[],
+                )
+                .await
+                .map_err(Error::query("finding views on managed tables"))?;
+            for row in views {
+                let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                let (view, definition) = (field(0), field(1));
+                // MariaDB and MySQL print every table reference backquoted.
+                for table in tables {
+                    if definition.contains(&format!("`{table}`")) {
+                        out.push(Dependent {
+                            kind: DependentKind::View,
+                            name: view.clone(),
+                            on: table.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Backend::Sqlite => {
+            for table in live.tables() {
+                if is_managed(&table.name) {
+                    continue;
+                }
+                for fk in &table.foreign_keys {
+                    if is_managed(&fk.ref_table) {
+                        out.push(Dependent {
+                            kind: DependentKind::ForeignKey,
+                            name: format!("{}.{}", table.name, fk.name),
+                            on: fk.ref_table.clone(),
+                        });
+                    }
+                }
+            }
+            let views = db
+                .query_text_rows(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'view'",
+                    &[],
+                )
+                .await
+                .map_err(Error::query("finding views on managed tables"))?;
+            for row in views {
+                let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                let (view, definition) = (field(0), field(1));
+                for table in tables {
+                    if crate::managed::mentions_table(&definition, table, backend) {
+                        out.push(Dependent {
+                            kind: DependentKind::View,
+                            name: view.clone(),
+                            on: table.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The number of rows in `tables`, in one query (for confirmation prompts).
+///
+/// # Errors
+/// When a table cannot be counted.
+pub async fn count_rows(db: &mut Database, tables: &[String]) -> Result<u64, Error> {
+    if tables.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.backend();
+    let sum = tables
+        .iter()
+        .map(|t| format!("(SELECT COUNT(*) FROM {})", backend.quote_ident(t)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let sql = format!("SELECT CAST({sum} AS {})", db.text_type());
+    let rows = db
+        .query_text_rows(&sql, &[])
+        .await
+        .map_err(Error::query("counting rows"))?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0))
+}

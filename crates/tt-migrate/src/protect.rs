@@ -1,0 +1,120 @@
+//! Protection: a mark stored in the database itself that makes drop, reset and recreate refuse.
+//!
+//! The mark is a one-row table, `tt_protected`. It lives in the database so that every copy
+//! of tt, every machine and every script sees it; tt's migrations never create it, so it is
+//! not a managed table and `drop` leaves it alone.
+
+use serde::Serialize;
+use tt_schema::Backend;
+
+use crate::database::{Arg, Database};
+use crate::error::Error;
+
+/// The table that marks a database as protected.
+pub const PROTECTION_TABLE: &str = "tt_protected";
+
+/// The protection mark of a database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Protection {
+    /// When the mark was set, as the database prints it.
+    pub since: Option<String>,
+    /// Why, as given to `tt protect`.
+    pub note: Option<String>,
+}
+
+/// The protection mark, if the database has one.
+///
+/// # Errors
+/// When the catalog or the mark cannot be read.
+pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> {
+    let exists_sql = match db.backend() {
+        Backend::Postgres => {
+            "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = ?"
+        }
+        Backend::Mysql => {
+            "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+        Backend::Sqlite => {
+            "SELECT CAST(COUNT(*) AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        }
+    };
+    let rows = db
+        .query_text_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
+        .await
+        .map_err(Error::query("checking whether the database is protected"))?;
+    let exists = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .is_some_and(|n| n.trim() != "0");
+    if !exists {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT CAST(protected_at AS {text}), note FROM {table}",
+        text = db.text_type(),
+        table = db.backend().quote_ident(PROTECTION_TABLE)
+    );
+    let rows = db
+        .query_text_rows(&sql, &[])
+        .await
+        .map_err(Error::query("reading the protection mark"))?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let mut values = row.into_iter();
+    Ok(Some(Protection {
+        since: values.next().flatten(),
+        note: values.next().flatten(),
+    }))
+}
+
+/// Marks the database protected (replacing an earlier mark's note).
+///
+/// # Errors
+/// When the mark cannot be written.
+pub async fn protect(db: &mut Database, note: Option<&str>) -> Result<(), Error> {
+    let table = db.backend().quote_ident(PROTECTION_TABLE);
+    let timestamp = match db.backend() {
+        Backend::Mysql => "TIMESTAMP NULL",
+        Backend::Postgres | Backend::Sqlite => "TIMESTAMP",
+    };
+    db.execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {table} (protected_at {timestamp} DEFAULT CURRENT_TIMESTAMP, note VARCHAR(255))"
+    ))
+    .await
+    .map_err(Error::query("creating the protection mark"))?;
+    db.execute(&format!("DELETE FROM {table}"))
+        .await
+        .map_err(Error::query("writing the protection mark"))?;
+    let note = note.map(str::to_string).unwrap_or_default();
+    db.execute_with(
+        &format!("INSERT INTO {table} (protected_at, note) VALUES (CURRENT_TIMESTAMP, ?)"),
+        &[Arg::Text(note)],
+    )
+    .await
+    .map(drop)
+    .map_err(Error::query("writing the protection mark"))
+}
+
+/// Removes the protection mark; a database without one is left as it is.
+///
+/// # Errors
+/// When the mark cannot be removed.
+pub async fn unprotect(db: &mut Database) -> Result<(), Error> {
+    let table = db.backend().quote_ident(PROTECTION_TABLE);
+    db.execute(&format!("DROP TABLE IF EXISTS {table}"))
+        .await
+        .map_err(Error::query("removing the protection mark"))
+}
+
+/// Refuses with [`Error::Protected`] when the database is protected and `allow_protected` is
+/// false.
+pub(crate) async fn check(db: &mut Database, allow_protected: bool) -> Result<(), Error> {
+    match protection(db).await? {
+        Some(mark) if !allow_protected => Err(Error::Protected {
+            database: db.redacted_url().to_string(),
+            note: mark.note.filter(|n| !n.is_empty()),
+        }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,166 @@
+//! Reset and recreate: drop (or empty) the database, apply every migration, check the result.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::database::Database;
+use crate::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
+use crate::error::Error;
+use crate::introspect::{IntrospectOptions, introspect};
+use crate::managed::{managed_tables, same_name};
+use crate::recreate::recreate_database;
+use crate::run::{Applied, Event, Migrator};
+
+/// How a reset starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResetOptions {
+    /// What the drop may do (cascade, protected databases).
+    pub drop: DropOptions,
+    /// Empty the whole database instead of dropping only the managed tables (`tt recreate`).
+    pub recreate_whole_database: bool,
+}
+
+/// What a reset did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResetReport {
+    /// What the drop removed (empty after a recreate, which empties everything).
+    pub dropped: DropReport,
+    /// Whether the whole database was emptied.
+    pub recreated: bool,
+    /// Migrations applied afterwards.
+    pub applied: Vec<Applied>,
+    /// Managed tables that are missing after the migrations ran; empty when all is well.
+    pub missing_tables: Vec<String>,
+}
+
+/// The step a reset failed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetStage {
+    /// Dropping the managed tables or emptying the database.
+    Drop,
+    /// Applying the migrations.
+    Migrate,
+}
+
+/// A reset that stopped part-way, with the state it left.
+#[derive(Debug, thiserror::Error)]
+pub struct ResetError {
+    /// Where it stopped.
+    pub stage: ResetStage,
+    /// Whether the database supports transactional DDL (PostgreSQL, SQLite), so that a
+    /// failed drop changed nothing.
+    pub transactional_ddl: bool,
+    /// Migrations applied before the failure.
+    pub applied: Vec<Applied>,
+    /// Why.
+    #[source]
+    pub error: Error,
+}
+
+impl ResetError {
+    /// What state the database is in and what to run next.
+    pub fn state(&self) -> String {
+        match self.stage {
+            ResetStage::Drop if self.transactional_ddl => {
+                "the drop was rolled back: the database is as it was before the reset".to_string()
+            }
+            ResetStage::Drop => "the drop stopped part-way (MySQL cannot roll back DDL): some \
+                 managed tables may be gone; fix the cause, then run `tt reset` again"
+                .to_string(),
+            ResetStage::Migrate => {
+                let applied = match (self.applied.first(), self.applied.last()) {
+                    (Some(first), Some(last)) if first.version == last.version => {
+                        format!("migration {} was applied", first.version)
+                    }
+                    (Some(first), Some(last)) => {
+                        format!(
+                            "migrations {} to {} were applied",
+                            first.version, last.version
+                        )
+                    }
+                    _ => "no migration was applied".to_string(),
+                };
+                format!(
+                    "the managed tables were dropped and {applied}; fix the failing migration, \
+                     then run `tt migrate` to finish (or `tt reset` to start over)"
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for ResetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  state: {}", self.error, self.state())
+    }
+}
+
+impl Migrator<'_> {
+    /// Drops the managed tables (or, with `recreate_whole_database`, empties the database),
+    /// applies every migration and checks that every managed table exists.
+    ///
+    /// # Warning
+    /// Destroys data: see [`drop_managed_tables`] and [`recreate_database`].
+    ///
+    /// # Errors
+    /// [`ResetError`] saying where it stopped and what state the database is in.
+    pub async fn reset(
+        &self,
+        db: &mut Database,
+        options: ResetOptions,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<ResetReport, ResetError> {
+        let transactional_ddl = db.backend() != tt_schema::Backend::Mysql;
+        let failed = |stage, applied: Vec<Applied>| {
+            move |error| ResetError {
+                stage,
+                transactional_ddl,
+                applied,
+                error,
+            }
+        };
+        let mut report = ResetReport::default();
+        if options.recreate_whole_database {
+            recreate_database(db, options.drop.allow_protected)
+                .await
+                .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            report.recreated = true;
+        } else {
+            let plan = plan_drop(db, self.migrations(), self.tracking_table())
+                .await
+                .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            report.dropped = drop_managed_tables(db, &plan, self.tracking_table(), options.drop)
+                .await
+                .map_err(failed(ResetStage::Drop, Vec::new()))?;
+        }
+        let run = self.run(db, on_event).await.map_err(|error| ResetError {
+            stage: ResetStage::Migrate,
+            transactional_ddl,
+            applied: error.applied,
+            error: error.error,
+        })?;
+        report.applied = run.applied;
+        report.missing_tables = self
+            .missing_managed_tables(db)
+            .await
+            .map_err(failed(ResetStage::Migrate, report.applied.clone()))?;
+        Ok(report)
+    }
+
+    /// Managed tables of these migrations that the database lacks.
+    ///
+    /// # Errors
+    /// When the files or the catalog cannot be read.
+    pub async fn missing_managed_tables(&self, db: &mut Database) -> Result<Vec<String>, Error> {
+        let backend = db.backend();
+        let postgres_schema = db.options().postgres_schema.clone();
+        let managed = managed_tables(self.migrations(), backend, postgres_schema.as_deref())?;
+        let live = introspect(db, &IntrospectOptions { postgres_schema }).await?;
+        Ok(managed
+            .into_iter()
+            .filter(|m| !live.table_names().any(|t| same_name(t, m, backend)))
+            .collect())
+    }
+}

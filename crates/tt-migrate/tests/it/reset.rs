@@ -1,0 +1,404 @@
+//! Drop, reset, recreate and protection, with the TinkerTools migrations and FK-cycle fixtures.
+
+use std::path::{Path, PathBuf};
+
+use tt_migrate::{
+    Database, DependentKind, DropOptions, Error, Event, MigrationSet, Migrator, PlanOptions,
+    ResetOptions, ResetStage, Tracking, Version, drop_managed_tables, plan_drop,
+};
+use tt_schema::Backend;
+use tt_testdb::TestDb;
+
+use crate::support::connect;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn tinkertools() -> MigrationSet {
+    MigrationSet::load(&repo().join("migrations")).expect("the repository's migrations load")
+}
+
+fn no_events(_: Event<'_>) {}
+
+async fn tables(db: &mut Database) -> Vec<String> {
+    let schema = tt_migrate::introspect(db, &Default::default())
+        .await
+        .unwrap();
+    schema.table_names().map(str::to_string).collect()
+}
+
+async fn count(db: &mut Database, table: &str) -> i64 {
+    let sql = format!("SELECT CAST(COUNT(*) AS CHAR(20)) FROM {table}");
+    let rows = db.fetch_text(&sql).await.unwrap();
+    rows[0][0].as_deref().unwrap().trim().parse().unwrap()
+}
+
+async fn seed(db: &mut Database) {
+    let sql = std::fs::read_to_string(fixture("tinkertools/seed.sql")).unwrap();
+    for statement in sql.split(";\n").filter(|s| s.contains("INSERT")) {
+        db.fetch_text(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+}
+
+const TINKERTOOLS_TABLES: usize = 25;
+
+#[tokio::test]
+async fn reset_builds_the_tinkertools_schema_from_empty_full_and_half_migrated() {
+    let set = tinkertools();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let migrator = Migrator::new(set.as_slice());
+
+        // From empty.
+        let report = migrator
+            .reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(report.applied.len(), 5, "{backend}");
+        assert!(
+            report.missing_tables.is_empty(),
+            "{backend}: {:?}",
+            report.missing_tables
+        );
+        let after_empty = tables(&mut db).await;
+        assert_eq!(
+            after_empty.len(),
+            TINKERTOOLS_TABLES + 1,
+            "{backend}: {after_empty:?}"
+        );
+        assert_eq!(
+            count(&mut db, "source_types").await,
+            5,
+            "{backend}: seeded source types"
+        );
+
+        // From fully migrated with a row in every table.
+        seed(&mut db).await;
+        for table in &after_empty {
+            if table != "schema_migrations" {
+                assert!(
+                    count(&mut db, table).await > 0,
+                    "{backend}: {table} has data"
+                );
+            }
+        }
+        let report = migrator
+            .reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.dropped.dropped.len(),
+            TINKERTOOLS_TABLES + 1,
+            "{backend}"
+        );
+        assert_eq!(
+            report.dropped.dropped.last().map(String::as_str),
+            Some("schema_migrations"),
+            "{backend}: tracking table last"
+        );
+        assert_eq!(count(&mut db, "items").await, 0, "{backend}: data gone");
+        assert_eq!(count(&mut db, "source_types").await, 5, "{backend}");
+        assert_eq!(tables(&mut db).await, after_empty, "{backend}");
+
+        // From half-migrated: only up to 002.
+        let half = Migrator::new(set.as_slice()).plan_options(PlanOptions {
+            target: Some(Version::new("002").unwrap()),
+            ..PlanOptions::default()
+        });
+        half.reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap();
+        assert!(
+            !tables(&mut db).await.contains(&"perks".to_string()),
+            "{backend}"
+        );
+        let report = migrator
+            .reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(report.applied.len(), 5, "{backend}");
+        assert_eq!(tables(&mut db).await, after_empty, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn other_tables_survive_and_a_foreign_view_blocks_the_drop_until_cascade() {
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let migrator = Migrator::new(set.as_slice());
+        migrator.run(&mut db, &mut no_events).await.unwrap();
+        db.fetch_text("CREATE TABLE other_app (id INTEGER PRIMARY KEY, note VARCHAR(20))")
+            .await
+            .unwrap();
+        db.fetch_text("INSERT INTO other_app VALUES (1, 'keep me')")
+            .await
+            .unwrap();
+        db.fetch_text("CREATE VIEW item_names AS SELECT name FROM items")
+            .await
+            .unwrap();
+
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+        assert_eq!(plan.untouched, ["other_app"], "{backend}");
+        assert_eq!(plan.dependents.len(), 1, "{backend}: {:?}", plan.dependents);
+        assert_eq!(plan.dependents[0].kind, DependentKind::View);
+        assert_eq!(plan.dependents[0].on, "items");
+        let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Dependents { .. }), "{backend}: {err}");
+        assert!(err.to_string().contains("item_names"), "{backend}: {err}");
+        assert_eq!(
+            tables(&mut db).await.len(),
+            TINKERTOOLS_TABLES + 2,
+            "{backend}: nothing dropped"
+        );
+
+        let options = DropOptions {
+            cascade: true,
+            ..DropOptions::default()
+        };
+        let report = drop_managed_tables(&mut db, &plan, &tracking, options)
+            .await
+            .unwrap();
+        assert_eq!(report.cascaded.len(), 1, "{backend}");
+        assert_eq!(
+            tables(&mut db).await,
+            ["other_app"],
+            "{backend}: only the other table is left"
+        );
+        assert_eq!(
+            count(&mut db, "other_app").await,
+            1,
+            "{backend}: its row too"
+        );
+        assert!(
+            db.fetch_text("SELECT * FROM item_names").await.is_err(),
+            "{backend}: view gone"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_foreign_key_from_another_table_blocks_the_drop() {
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        Migrator::new(set.as_slice())
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        db.fetch_text(
+            "CREATE TABLE wishlist (id INTEGER PRIMARY KEY, item_id INTEGER, \
+             CONSTRAINT fk_wishlist_item FOREIGN KEY (item_id) REFERENCES items (id))",
+        )
+        .await
+        .unwrap();
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+        let names: Vec<String> = plan.dependents.iter().map(ToString::to_string).collect();
+        assert_eq!(plan.dependents.len(), 1, "{backend}: {names:?}");
+        assert_eq!(
+            plan.dependents[0].kind,
+            DependentKind::ForeignKey,
+            "{backend}"
+        );
+        assert!(names[0].contains("wishlist"), "{backend}: {names:?}");
+        let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Dependents { .. }), "{backend}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn fk_cycles_and_self_references_with_rows_drop_and_renamed_tables_are_managed() {
+    let set = MigrationSet::load(&fixture("fk_cycle")).unwrap();
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let migrator = Migrator::new(set.as_slice());
+        migrator.run(&mut db, &mut no_events).await.unwrap();
+        for sql in [
+            "INSERT INTO teams (id, name) VALUES (1, 'red')",
+            "INSERT INTO players (id, team_id) VALUES (1, 1)",
+            "INSERT INTO players (id, team_id, mentor_id) VALUES (2, 1, 1)",
+            "UPDATE teams SET captain_id = 2 WHERE id = 1",
+            "INSERT INTO notes (id, body) VALUES (1, 'renamed')",
+        ] {
+            db.fetch_text(sql).await.unwrap();
+        }
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+        let mut planned = plan.tables.clone();
+        planned.sort();
+        assert_eq!(
+            planned,
+            ["notes", "players", "teams"],
+            "{backend}: renamed table managed, dropped one not"
+        );
+        if backend != Backend::Sqlite {
+            let deferred: Vec<String> = plan
+                .deferred_foreign_keys
+                .iter()
+                .map(|fk| format!("{}.{}", fk.table, fk.name))
+                .collect();
+            assert!(
+                deferred.iter().any(|d| d.starts_with("players.")),
+                "{backend}: self-reference deferred: {deferred:?}"
+            );
+            assert_eq!(
+                deferred.len(),
+                2,
+                "{backend}: the cycle and the self-reference: {deferred:?}"
+            );
+        }
+        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert!(tables(&mut db).await.is_empty(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_protected_database_refuses_drop_reset_and_recreate() {
+    let set = tinkertools();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let migrator = Migrator::new(set.as_slice());
+        migrator.run(&mut db, &mut no_events).await.unwrap();
+        tt_migrate::protect(&mut db, Some("production copy"))
+            .await
+            .unwrap();
+        for recreate in [false, true] {
+            let options = ResetOptions {
+                recreate_whole_database: recreate,
+                ..ResetOptions::default()
+            };
+            let err = migrator
+                .reset(&mut db, options, &mut no_events)
+                .await
+                .unwrap_err();
+            assert_eq!(err.stage, ResetStage::Drop);
+            assert!(
+                matches!(err.error, Error::Protected { .. }),
+                "{backend}: {err}"
+            );
+            assert!(
+                err.to_string().contains("production copy"),
+                "{backend}: {err}"
+            );
+            assert!(
+                err.state().contains("as it was") || backend == Backend::Mysql,
+                "{backend}: {}",
+                err.state()
+            );
+        }
+        assert_eq!(
+            tables(&mut db).await.len(),
+            TINKERTOOLS_TABLES + 2,
+            "{backend}: nothing dropped"
+        );
+        // Allowed explicitly, a recreate empties everything and keeps the mark.
+        let options = ResetOptions {
+            recreate_whole_database: true,
+            drop: DropOptions {
+                allow_protected: true,
+                ..DropOptions::default()
+            },
+        };
+        migrator
+            .reset(&mut db, options, &mut no_events)
+            .await
+            .unwrap();
+        let mark = tt_migrate::protection(&mut db)
+            .await
+            .unwrap()
+            .expect("still protected");
+        assert_eq!(mark.note.as_deref(), Some("production copy"), "{backend}");
+        tt_migrate::unprotect(&mut db).await.unwrap();
+        assert!(tt_migrate::protection(&mut db).await.unwrap().is_none());
+        migrator
+            .reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn recreate_empties_everything_including_other_tables() {
+    let set = tinkertools();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let migrator = Migrator::new(set.as_slice());
+        migrator.run(&mut db, &mut no_events).await.unwrap();
+        db.fetch_text("CREATE TABLE other_app (id INTEGER PRIMARY KEY)")
+            .await
+            .unwrap();
+        db.fetch_text("CREATE VIEW item_names AS SELECT name FROM items")
+            .await
+            .unwrap();
+        let options = ResetOptions {
+            recreate_whole_database: true,
+            ..ResetOptions::default()
+        };
+        let report = migrator
+            .reset(&mut db, options, &mut no_events)
+            .await
+            .unwrap();
+        assert!(report.recreated);
+        let after = tables(&mut db).await;
+        assert_eq!(after.len(), TINKERTOOLS_TABLES + 1, "{backend}: {after:?}");
+        assert!(!after.contains(&"other_app".to_string()), "{backend}");
+        assert!(
+            db.fetch_text("SELECT * FROM item_names").await.is_err(),
+            "{backend}: view gone"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reset_that_fails_in_a_migration_says_what_state_it_left() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("001_a.sql"),
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("002_b.sql"),
+            "INSERT INTO nowhere VALUES (1);",
+        )
+        .unwrap();
+        let set = MigrationSet::load(dir.path()).unwrap();
+        let mut db = connect(&test_db).await;
+        let err = Migrator::new(set.as_slice())
+            .reset(&mut db, ResetOptions::default(), &mut no_events)
+            .await
+            .unwrap_err();
+        assert_eq!(err.stage, ResetStage::Migrate, "{backend}");
+        assert_eq!(err.applied.len(), 1, "{backend}");
+        let state = err.state();
+        assert!(
+            state.contains("migration 001 was applied") && state.contains("tt migrate"),
+            "{backend}: {state}"
+        );
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX idx_items_is_perk ON items;
+ALTER TABLE items DROP COLUMN is_perk;
