@@ -25,6 +25,7 @@ pub(crate) struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct Global {
     /// Database URL (sqlite://file.db, postgres://…, mysql://…); overrides DATABASE_URL,
     /// .env and tt.toml
@@ -49,7 +50,7 @@ pub(crate) struct Global {
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
     /// Seconds to wait for another runner's lock [default: 10]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) lock_timeout: Option<f64>,
 }
 
@@ -70,6 +71,18 @@ pub(crate) enum Command {
     Protect(ProtectArgs),
     /// Show the foreign-key graph of the database: create and drop order, levels, cycles
     Graph(GraphArgs),
+    /// Create the next numbered migration file
+    New(NewArgs),
+    /// Show the effective configuration and where each value came from
+    Config,
+    /// Print a shell completion script
+    #[command(
+        long_about = "Print a shell completion script on stdout.\n\nFor example:\n  \
+                      tt completions bash > ~/.local/share/bash-completion/completions/tt\n  \
+                      tt completions zsh > ~/.zfunc/_tt\n  \
+                      tt completions fish > ~/.config/fish/completions/tt.fish"
+    )]
+    Completions(CompletionsArgs),
 }
 
 /// Options shared by the destructive commands.
@@ -152,4 +165,115 @@ pub(crate) struct MigrateArgs {
     /// Apply pending migrations older than the latest applied one
     #[arg(long)]
     pub(crate) allow_out_of_order: bool,
+}
+
+/// Options of `tt new`.
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// What the migration does, in letters, digits, `_` and `-` (e.g. create_items)
+    #[arg(value_parser = migration_name)]
+    pub(crate) name: String,
+    /// Write a TOML table-definition file (NNN_name.toml) instead of SQL
+    #[arg(long, conflicts_with_all = ["backend", "down"])]
+    pub(crate) toml: bool,
+    /// Write a variant for this backend, NNN_name.BACKEND.sql (repeat for several)
+    #[arg(long, value_name = "BACKEND")]
+    pub(crate) backend: Vec<BackendArg>,
+    /// Also write the rollback file, NNN_name.down.sql
+    #[arg(long)]
+    pub(crate) down: bool,
+    /// Number the file with the UTC time (YYYYMMDDHHMMSS), even where files are numbered 001…
+    #[arg(long)]
+    pub(crate) timestamp: bool,
+}
+
+/// A backend named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BackendArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl From<BackendArg> for tt_schema::Backend {
+    fn from(arg: BackendArg) -> Self {
+        match arg {
+            BackendArg::Postgres => Self::Postgres,
+            BackendArg::Mysql => Self::Mysql,
+            BackendArg::Sqlite => Self::Sqlite,
+        }
+    }
+}
+
+/// A number of seconds for a timeout.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if crate::config::is_seconds(secs) => Ok(secs),
+        _ => Err("expected a number of seconds, 0 or more (e.g. 10 or 0.5)".to_string()),
+    }
+}
+
+/// A migration name as `tt new` writes it into a file name.
+fn migration_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        Ok(name.to_string())
+    } else {
+        let hint = if name.contains(char::is_whitespace) {
+            format!(
+                " (try {})",
+                name.split_whitespace().collect::<Vec<_>>().join("_")
+            )
+        } else {
+            String::new()
+        };
+        Err(format!(
+            "names are letters, digits, `_` and `-` ([A-Za-z0-9_-]+), as in create_items{hint}"
+        ))
+    }
+}
+
+/// Options of `tt completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_names_are_checked() {
+        let check = |name: &str, expected: Result<&str, &str>| {
+            assert_eq!(
+                migration_name(name),
+                expected.map(str::to_string).map_err(str::to_string),
+                "{name}"
+            );
+        };
+        let rule = "names are letters, digits, `_` and `-` ([A-Za-z0-9_-]+), as in create_items";
+        check("create_items", Ok("create_items"));
+        check("add-stats-2", Ok("add-stats-2"));
+        check("2fa", Ok("2fa"));
+        check("", Err(rule));
+        check("items.sql", Err(rule));
+        check("a/b", Err(rule));
+        check("größe", Err(rule));
+        check(
+            "create items table",
+            Err(&format!("{rule} (try create_items_table)")),
+        );
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

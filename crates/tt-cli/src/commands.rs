@@ -1,8 +1,11 @@
 //! Dispatch of subcommands and what they share: configuration, connection, migrations.
 
+mod completions;
+mod config;
 mod drop;
 mod graph;
 mod migrate;
+mod new;
 mod protect;
 mod reset;
 mod status;
@@ -87,6 +90,14 @@ pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
 
 /// Runs the command `cli` names.
 pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
+    // Completions need no configuration: they must work even where tt.toml is broken.
+    let output = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(args.shell, output);
+    }
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let overrides = Overrides {
         config: cli.global.config.clone(),
@@ -96,10 +107,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     };
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,
-        output: Output {
-            json: cli.global.json,
-            quiet: cli.global.quiet,
-        },
+        output,
         yes: cli.global.yes,
     };
     match cli.command {
@@ -110,5 +118,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Recreate(args) => reset::run(&ctx, false, args.safety, true).await,
         Command::Protect(args) => protect::run(&ctx, args).await,
         Command::Graph(args) => graph::run(&ctx, args).await,
+        Command::New(args) => new::run(&ctx, &cwd, args),
+        Command::Config => config::run(&ctx),
+        Command::Completions(args) => completions::run(args.shell, output),
     }
 }

@@ -75,8 +75,8 @@ pub(crate) struct Overrides {
     pub(crate) lock_timeout_secs: Option<f64>,
 }
 
-/// The configuration a command runs with.
-#[derive(Debug, Clone, Serialize)]
+/// The configuration a command runs with (not `Serialize`: the URL may hold a password).
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     /// The `tt.toml` read, if any.
     pub(crate) file: Option<PathBuf>,
@@ -105,6 +105,9 @@ impl Config {
         let file_path = match &overrides.config {
             Some(path) => {
                 let path = cwd.join(path);
+                if path.is_dir() {
+                    bail!("config file {} is a directory", path.display());
+                }
                 if !path.is_file() {
                     bail!("config file {} does not exist", path.display());
                 }
@@ -117,6 +120,12 @@ impl Config {
             None => File::default(),
         };
         let file_source = || Source::File(file_path.clone().unwrap_or_default());
+        let not_empty = |key: &str, value: &str| -> Result<()> {
+            if value.trim().is_empty() {
+                bad_value(&file_path, key, "must not be empty")?;
+            }
+            Ok(())
+        };
         // Relative paths in tt.toml are relative to the file, not to where tt runs.
         let base = file_path
             .as_deref()
@@ -129,6 +138,10 @@ impl Config {
             None => None,
         };
 
+        // A bad URL in tt.toml is an error even when something overrides it.
+        if let Some(url) = &file.database_url {
+            check_url(url, &file_source())?;
+        }
         let database_url = if let Some(url) = &overrides.database_url {
             Sourced::new(url.clone(), Source::Flag("--database-url".into()))
         } else if let Some(url) = env("DATABASE_URL") {
@@ -140,7 +153,11 @@ impl Config {
         } else {
             Sourced::new(DEFAULT_DATABASE_URL.to_string(), Source::Default)
         };
+        check_url(&database_url.value, &database_url.source)?;
 
+        if let Some(dir) = &file.migrations_dir {
+            not_empty("migrations_dir", &dir.to_string_lossy())?;
+        }
         let migrations_dir = if let Some(dir) = &overrides.dir {
             Sourced::new(cwd.join(dir), Source::Flag("--dir".into()))
         } else if let Some(dir) = file.migrations_dir {
@@ -156,38 +173,47 @@ impl Config {
         );
 
         let tracking_table = match file.tracking_table {
-            Some(name) if name.trim().is_empty() => {
-                bad_value(&file_path, "tracking_table", "must not be empty")?
+            Some(name) => {
+                not_empty("tracking_table", &name)?;
+                Sourced::new(name, file_source())
             }
-            Some(name) => Sourced::new(name, file_source()),
             None => Sourced::new(
                 tt_migrate::DEFAULT_TRACKING_TABLE.to_string(),
                 Source::Default,
             ),
         };
         let postgres_schema = match file.postgres_schema {
-            Some(schema) if schema.trim().is_empty() => {
-                bad_value(&file_path, "postgres_schema", "must not be empty")?
+            Some(schema) => {
+                not_empty("postgres_schema", &schema)?;
+                Sourced::new(Some(schema), file_source())
             }
-            Some(schema) => Sourced::new(Some(schema), file_source()),
             None => Sourced::new(None, Source::Default),
         };
         let essential_tables = match file.essential_tables {
-            Some(tables) => Sourced::new(tables, file_source()),
+            Some(tables) => {
+                for table in &tables {
+                    not_empty("essential_tables", table)?;
+                }
+                Sourced::new(tables, file_source())
+            }
             None => Sourced::new(Vec::new(), Source::Default),
         };
-        let lock_timeout_secs = if let Some(secs) = overrides.lock_timeout_secs {
-            Sourced::new(secs, Source::Flag("--lock-timeout".into()))
-        } else if let Some(secs) = file.lock_timeout_secs {
-            if !(secs.is_finite() && secs >= 0.0) {
+        if let Some(secs) = file.lock_timeout_secs {
+            if !is_seconds(secs) {
                 bad_value(
                     &file_path,
                     "lock_timeout_secs",
                     "must be a number of seconds, 0 or more",
-                )?
-            } else {
-                Sourced::new(secs, file_source())
+                )?;
             }
+        }
+        let lock_timeout_secs = if let Some(secs) = overrides.lock_timeout_secs {
+            if !is_seconds(secs) {
+                bail!("--lock-timeout must be a number of seconds, 0 or more");
+            }
+            Sourced::new(secs, Source::Flag("--lock-timeout".into()))
+        } else if let Some(secs) = file.lock_timeout_secs {
+            Sourced::new(secs, file_source())
         } else {
             Sourced::new(
                 tt_migrate::ConnectOptions::default()
@@ -230,6 +256,23 @@ fn bad_value<T>(file: &Option<PathBuf>, key: &str, problem: &str) -> Result<T> {
     }
 }
 
+/// Whether `secs` is a usable timeout: finite, 0 or more, and small enough for a `Duration`.
+pub(crate) fn is_seconds(secs: f64) -> bool {
+    secs.is_finite() && (0.0..=1e9).contains(&secs)
+}
+
+/// Checks that `url` names a backend tt speaks, naming where the URL came from.
+fn check_url(url: &str, source: &Source) -> Result<()> {
+    match tt_migrate::backend_of_url(url) {
+        Ok(_) => Ok(()),
+        Err(error) => match source {
+            Source::File(path) => bail!("{}: `database_url`: {error}", path.display()),
+            Source::DotEnv(path) => bail!("{}: `DATABASE_URL`: {error}", path.display()),
+            other => bail!("{other}: {error}"),
+        },
+    }
+}
+
 fn relative_to(base: &Path, path: &Path) -> PathBuf {
     match path.strip_prefix(base) {
         Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
@@ -254,12 +297,12 @@ fn read_file(path: &Path) -> Result<File> {
             return anyhow::anyhow!("{}: {message}", path.display());
         };
         let line = text[..span.start].matches('\n').count() + 1;
-        // Type errors point at the value: name the key the line sets.
-        let key = text
+        // Type errors point at the value: name the key being set, which for a value inside a
+        // multi-line array is on an earlier line.
+        let key = text[..span.start]
             .lines()
-            .nth(line - 1)
-            .and_then(|l| l.split_once('='))
-            .map(|(key, _)| key.trim())
+            .rev()
+            .find_map(key_set_by)
             .filter(|key| !message.contains(key))
             .map(|key| format!(" (key `{key}`)"))
             .unwrap_or_default();
@@ -267,17 +310,56 @@ fn read_file(path: &Path) -> Result<File> {
     })
 }
 
-/// `DATABASE_URL` from a `.env` file, without touching the process environment.
+/// The key a TOML line sets (`key = value`), if it sets one.
+fn key_set_by(line: &str) -> Option<&str> {
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    bare.then_some(key)
+}
+
+/// `DATABASE_URL` from a `.env` file (the first one, as dotenvy loads it), without touching the
+/// process environment. Every line must parse, as it must for the program that loads the file.
 fn read_dotenv_url(path: &Path) -> Result<Option<String>> {
     let entries = dotenvy::from_path_iter(path)
         .with_context(|| format!("could not read {}", path.display()))?;
+    let mut url = None;
     for entry in entries {
-        let (key, value) = entry.with_context(|| format!("{}: bad line", path.display()))?;
-        if key == "DATABASE_URL" && !value.is_empty() {
-            return Ok(Some(value));
+        let (key, value) = match entry {
+            Ok(entry) => entry,
+            // The line is not repeated: it may hold a password.
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let number = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| text.find(&line).map(|at| line_of(&text, at)));
+                match number {
+                    Some(number) => bail!(
+                        "{}:{number}: cannot parse this line (expected KEY=value)",
+                        path.display()
+                    ),
+                    None => bail!(
+                        "{}: cannot parse a line (expected KEY=value)",
+                        path.display()
+                    ),
+                }
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("could not read {}", path.display()));
+            }
+        };
+        if key == "DATABASE_URL" && !value.is_empty() && url.is_none() {
+            url = Some(value);
         }
     }
-    Ok(None)
+    Ok(url)
+}
+
+/// The line (from 1) of byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at].matches('\n').count() + 1
 }
 
 #[cfg(test)]
@@ -369,27 +451,230 @@ mod tests {
         assert_eq!(config.tracking_table.value, "tt_history");
     }
 
+    /// The error loading `tt.toml` holding `text` gives, with `root` for the temp dir's path.
+    fn file_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "tt.toml", text);
+        let err = load(dir.path(), &Overrides::default(), &[]).unwrap_err();
+        format!("{err:#}").replace(&dir.path().display().to_string(), "<root>")
+    }
+
     #[test]
     fn bad_config_names_file_and_key() {
-        let check = |text: &str, expected: &[&str]| {
-            let dir = tempfile::tempdir().unwrap();
-            write(dir.path(), "tt.toml", text);
-            let err = load(dir.path(), &Overrides::default(), &[])
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("tt.toml"), "{err}");
-            for part in expected {
-                assert!(err.contains(part), "{err} should contain {part}");
-            }
-        };
-        check("databse_url = \"x\"\n", &["databse_url", ":1"]);
-        check("lock_timeout_secs = \"ten\"\n", &["lock_timeout_secs"]);
+        let check = |text: &str, expected: &str| assert_eq!(file_error(text), expected, "{text}");
+        // Unknown keys, with where they are.
+        check(
+            "databse_url = \"x\"\n",
+            "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
+             `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
+             `lock_timeout_secs`",
+        );
+        check(
+            "[database]\nurl = \"sqlite://x.db\"\n",
+            "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
+             `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
+             `lock_timeout_secs`",
+        );
+        // Syntax.
+        check(
+            "database_url = \"sqlite://x.db\n",
+            "<root>/tt.toml:1: invalid basic string, expected `\"` (key `database_url`)",
+        );
+        check(
+            "tracking_table = \"a\"\ntracking_table = \"b\"\n",
+            "<root>/tt.toml:2: duplicate key (key `tracking_table`)",
+        );
+        // Every key with a value of the wrong type.
+        check(
+            "database_url = 5\n",
+            "<root>/tt.toml:1: invalid type: integer `5`, expected a string (key `database_url`)",
+        );
+        check(
+            "migrations_dir = true\n",
+            "<root>/tt.toml:1: invalid type: boolean `true`, expected path string (key `migrations_dir`)",
+        );
+        check(
+            "tracking_table = [\"a\"]\n",
+            "<root>/tt.toml:1: invalid type: sequence, expected a string (key `tracking_table`)",
+        );
+        check(
+            "postgres_schema = 1.5\n",
+            "<root>/tt.toml:1: invalid type: floating point `1.5`, expected a string (key `postgres_schema`)",
+        );
+        check(
+            "essential_tables = \"items\"\n",
+            "<root>/tt.toml:1: invalid type: string \"items\", expected a sequence (key `essential_tables`)",
+        );
+        check(
+            "essential_tables = [\n  \"items\",\n  3,\n]\n",
+            "<root>/tt.toml:3: invalid type: integer `3`, expected a string (key `essential_tables`)",
+        );
+        check(
+            "lock_timeout_secs = \"ten\"\n",
+            "<root>/tt.toml:1: invalid type: string \"ten\", expected f64 (key `lock_timeout_secs`)",
+        );
+        // Every key with a value of the right type that tt cannot use.
+        check(
+            "database_url = \"oracle://u:pw@db/x\"\n",
+            "<root>/tt.toml: `database_url`: unsupported database url `oracle://u:***@db/x` \
+             (expected sqlite://, postgres:// or mysql://)",
+        );
+        check(
+            "migrations_dir = \"\"\n",
+            "<root>/tt.toml: `migrations_dir` must not be empty",
+        );
+        check(
+            "tracking_table = \" \"\n",
+            "<root>/tt.toml: `tracking_table` must not be empty",
+        );
+        check(
+            "postgres_schema = \"\"\n",
+            "<root>/tt.toml: `postgres_schema` must not be empty",
+        );
+        check(
+            "essential_tables = [\"items\", \"\"]\n",
+            "<root>/tt.toml: `essential_tables` must not be empty",
+        );
         check(
             "lock_timeout_secs = -1\n",
-            &["lock_timeout_secs", "0 or more"],
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
         );
-        check("tracking_table = \"\"\n", &["tracking_table", "empty"]);
-        check("essential_tables = \"items\"\n", &["essential_tables"]);
+        check(
+            "lock_timeout_secs = nan\n",
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
+        );
+        check(
+            "lock_timeout_secs = 1e300\n",
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
+        );
+    }
+
+    #[test]
+    fn good_values_of_every_key_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "tt.toml",
+            "database_url = \"postgres://tt@db/items\"\nmigrations_dir = \"sql\"\n\
+             tracking_table = \"tt_history\"\npostgres_schema = \"tinker\"\n\
+             essential_tables = [\"items\", \"stats\"]\nlock_timeout_secs = 3\n",
+        );
+        let config = load(root, &Overrides::default(), &[]).unwrap();
+        let file = Source::File(root.join("tt.toml"));
+        assert_eq!(config.database_url.value, "postgres://tt@db/items");
+        assert_eq!(config.migrations_dir.value, Path::new("sql"));
+        assert_eq!(config.tracking_table.value, "tt_history");
+        assert_eq!(config.postgres_schema.value.as_deref(), Some("tinker"));
+        assert_eq!(config.essential_tables.value, ["items", "stats"]);
+        assert_eq!(config.lock_timeout_secs.value, 3.0);
+        for source in [
+            &config.database_url.source,
+            &config.migrations_dir.source,
+            &config.tracking_table.source,
+            &config.postgres_schema.source,
+            &config.essential_tables.source,
+            &config.lock_timeout_secs.source,
+        ] {
+            assert_eq!(source, &file);
+        }
+    }
+
+    #[test]
+    fn a_bad_url_names_where_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let none = Overrides::default();
+        let err = |overrides: &Overrides, env: &[(&str, &str)]| {
+            let err = load(root, overrides, env).unwrap_err();
+            format!("{err:#}").replace(&root.display().to_string(), "<root>")
+        };
+        assert_eq!(
+            err(&none, &[("DATABASE_URL", "db.sqlite")]),
+            "environment variable DATABASE_URL: unsupported database url `db.sqlite` \
+             (expected sqlite://, postgres:// or mysql://)"
+        );
+        let flag = Overrides {
+            database_url: Some("http://u:secret@x".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            err(&flag, &[]),
+            "flag --database-url: unsupported database url `http://u:***@x/` \
+             (expected sqlite://, postgres:// or mysql://)"
+        );
+        write(root, ".env", "DATABASE_URL=oracle://x\n");
+        assert_eq!(
+            err(&none, &[]),
+            "<root>/.env: `DATABASE_URL`: unsupported database url `oracle://x` \
+             (expected sqlite://, postgres:// or mysql://)"
+        );
+    }
+
+    #[test]
+    fn dotenv_problems_name_the_file_and_line_but_not_the_value() {
+        let check = |text: &str, expected: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), ".env", text);
+            let err = load(dir.path(), &Overrides::default(), &[]).unwrap_err();
+            let err = format!("{err:#}").replace(&dir.path().display().to_string(), "<root>");
+            assert_eq!(err, expected, "{text}");
+            assert!(!err.contains("secret"), "{err}");
+        };
+        check(
+            "A=1\nDATABASE_URL='postgres://u:secret@h/db\n",
+            "<root>/.env:2: cannot parse this line (expected KEY=value)",
+        );
+        check(
+            "DATABASE_URL=sqlite://x.db\nnot a pair secret\n",
+            "<root>/.env:2: cannot parse this line (expected KEY=value)",
+        );
+    }
+
+    #[test]
+    fn the_first_dotenv_url_wins_and_empty_values_are_skipped() {
+        let check = |text: &str, expected: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            write(dir.path(), ".env", text);
+            let config = load(dir.path(), &Overrides::default(), &[]).unwrap();
+            assert_eq!(config.database_url.value, expected, "{text}");
+        };
+        check(
+            "DATABASE_URL=sqlite://a.db\nDATABASE_URL=sqlite://b.db\n",
+            "sqlite://a.db",
+        );
+        check(
+            "DATABASE_URL=\nDATABASE_URL=sqlite://b.db\n",
+            "sqlite://b.db",
+        );
+        check("# DATABASE_URL=sqlite://a.db\n", DEFAULT_DATABASE_URL);
+        check("export DATABASE_URL=\"sqlite://q.db\"\n", "sqlite://q.db");
+    }
+
+    #[test]
+    fn flags_beat_the_file_for_dir_and_lock_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "tt.toml",
+            "migrations_dir = \"a\"\nlock_timeout_secs = 3\n",
+        );
+        let flags = Overrides {
+            dir: Some("b".into()),
+            lock_timeout_secs: Some(0.5),
+            ..Overrides::default()
+        };
+        let config = load(root, &flags, &[]).unwrap();
+        assert_eq!(config.migrations_dir.value, Path::new("b"));
+        assert_eq!(config.migrations_dir.source, Source::Flag("--dir".into()));
+        assert_eq!(config.lock_timeout_secs.value, 0.5);
+        let bad = Overrides {
+            lock_timeout_secs: Some(-2.0),
+            ..Overrides::default()
+        };
+        let err = load(root, &bad, &[]).unwrap_err().to_string();
+        assert_eq!(err, "--lock-timeout must be a number of seconds, 0 or more");
     }
 
     #[test]
@@ -404,5 +689,11 @@ mod tests {
             err.contains("nope.toml") && err.contains("does not exist"),
             "{err}"
         );
+        let overrides = Overrides {
+            config: Some(".".into()),
+            ..Overrides::default()
+        };
+        let err = load(dir.path(), &overrides, &[]).unwrap_err().to_string();
+        assert!(err.ends_with("is a directory"), "{err}");
     }
 }

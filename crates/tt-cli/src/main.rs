@@ -80,9 +80,14 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (false, _) => "debug,sqlx=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Same rule as the rest of the output: colour only on a terminal, never with NO_COLOR.
+    let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
+        // Seconds since start: easier to read than wall-clock time when looking for slow steps.
+        .with_timer(tracing_subscriber::fmt::time::uptime())
         .try_init();
 }

@@ -1,7 +1,8 @@
 //! A connection to one database of any backend, and the few operations the runner needs.
 
+use std::fmt::Display;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use sqlx::{Connection, Executor};
@@ -190,6 +191,8 @@ impl Database {
     /// of the failing statement) with the error.
     pub(crate) async fn execute_batch(&mut self, sql: &str) -> Result<u64, BatchError> {
         self.queries_run += 1;
+        let started = Instant::now();
+        let text = sql;
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         let mut completed = 0usize;
         let mut rows = 0u64;
@@ -206,6 +209,7 @@ impl Database {
                 }
             }
         });
+        log_round_trip(text, started, &result);
         result
             .map(|()| rows)
             .map_err(|source| BatchError { completed, source })
@@ -214,8 +218,13 @@ impl Database {
     /// Runs one statement without preparing it and ignores its result.
     pub(crate) async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         self.queries_run += 1;
+        let started = Instant::now();
+        let text = sql;
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        with_conn!(&mut self.conn, c => c.execute(sqlx::raw_sql(sql)).await.map(|_| ()))
+        let result =
+            with_conn!(&mut self.conn, c => c.execute(sqlx::raw_sql(sql)).await.map(|_| ()));
+        log_round_trip(text, started, &result);
+        result
     }
 
     /// Runs one statement with `?` placeholders bound to `args`; returns rows affected.
@@ -225,8 +234,10 @@ impl Database {
         args: &[Arg],
     ) -> Result<u64, sqlx::Error> {
         self.queries_run += 1;
+        let started = Instant::now();
+        let text = sql;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
-        with_conn!(&mut self.conn, c => {
+        let result = with_conn!(&mut self.conn, c => {
             let mut query = sqlx::query(sql);
             for arg in args {
                 query = match arg {
@@ -236,7 +247,9 @@ impl Database {
                 };
             }
             query.execute(&mut *c).await.map(|done| done.rows_affected())
-        })
+        });
+        log_round_trip(text, started, &result);
+        result
     }
 
     /// Runs a query whose columns are all text or NULL (cast others in SQL) and returns its
@@ -259,8 +272,10 @@ impl Database {
     ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
         use sqlx::Row;
         self.queries_run += 1;
+        let started = Instant::now();
+        let text = sql;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
-        with_conn!(&mut self.conn, c => {
+        let result = with_conn!(&mut self.conn, c => {
             let mut query = sqlx::query(sql);
             for arg in args {
                 query = match arg {
@@ -277,7 +292,9 @@ impl Database {
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .collect()
-        })
+        });
+        log_round_trip(text, started, &result);
+        result
     }
 
     /// The SQL type name to cast a value to for reading it as text.
@@ -305,6 +322,18 @@ impl Database {
             }
         }
         out
+    }
+}
+
+/// Logs one round trip at debug level (what `tt -v` shows): the SQL sent, then its wall time
+/// in milliseconds and, when it failed, the server's error.
+fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, impl Display>) {
+    let ms = format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
+    match result {
+        Ok(_) => tracing::debug!(target: "tt_migrate::sql", ms = %ms, "{}", sql.trim()),
+        Err(error) => {
+            tracing::debug!(target: "tt_migrate::sql", ms = %ms, %error, "{}", sql.trim());
+        }
     }
 }
 

@@ -1,8 +1,51 @@
-//! Runs tt migrations against SQLite, PostgreSQL and MySQL.
+//! Runs tt migrations against SQLite, PostgreSQL and MySQL: finds and checks migration files,
+//! splits them into statements, applies them under a lock, records them in a tracking table,
+//! and reads a live schema back into [`tt_schema::Schema`].
+//!
+//! This is the library behind the `tt` command and what other programs (the TinkerTools
+//! importer) call. It never prints, never reads the environment or configuration files, and
+//! never blocks on a runtime of its own: callers pass URLs and options, and get typed errors
+//! ([`Error`], [`RunError`], [`DiscoveryError`]) and values they can report as they like.
+//!
+//! The usual path: [`Database::connect`], [`MigrationSet::load`] (or [`embed!`] to ship the
+//! files inside the program), then a [`Migrator`] to [`run`](Migrator::run) what is pending or
+//! read the [`status`](Migrator::status) of every migration.
+//!
+//! ```
+//! use tt_migrate::{ConnectOptions, Database, Event, MigrationSet, Migrator};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Usually MigrationSet::load(Path::new("migrations")) or tt_migrate::embed!().
+//! let migrations = MigrationSet::from_embedded(&[
+//!     ("001_items.sql", b"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"),
+//!     ("002_seed.sql", b"INSERT INTO items (name) VALUES ('Notum Wars Boosted Tank Armor');\n"),
+//! ])?;
+//! let mut db = Database::connect("sqlite::memory:", ConnectOptions::default()).await?;
+//! let migrator = Migrator::new(migrations.as_slice());
+//!
+//! let report = migrator
+//!     .run(&mut db, &mut |event| {
+//!         if let Event::Finished(applied) = event {
+//!             println!("applied {} {}", applied.version, applied.name);
+//!         }
+//!     })
+//!     .await?;
+//! assert_eq!(report.applied.len(), 2);
+//!
+//! let status = migrator.status(&mut db).await?;
+//! assert_eq!(status.applied.len(), 2);
+//! assert!(status.pending.is_empty() && status.is_clean());
+//! let rows = db.fetch_text("SELECT name FROM items").await?;
+//! assert_eq!(rows, [[Some("Notum Wars Boosted Tank Armor".to_string())]]);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod database;
 mod drop;
+mod embed;
 mod error;
 mod failure;
 mod introspect;
@@ -39,3 +82,10 @@ pub use run::{Applied, Event, Migrator, RunReport};
 pub use source::{DiscoveryError, MigrationSet, Problem};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+
+/// What `embed!` expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::embed::from_dir;
+    pub use include_dir;
+}

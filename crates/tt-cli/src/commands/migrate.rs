@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tt_migrate::{Migrator, PlanOptions, Version};
+use tt_migrate::{FailureOutcome, Migrator, PlanOptions, Version};
 
 use crate::cli::MigrateArgs;
 use crate::commands::{Context, mark_json_error_printed};
@@ -71,7 +71,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
                     "backend": db.backend(),
                     "dry_run": false,
                     "applied": error.applied,
-                    "error": { "message": error.to_string() },
+                    "error": error_document(&error.error),
                 }))?;
                 mark_json_error_printed();
             } else if !error.applied.is_empty() {
@@ -83,4 +83,27 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
             Err(error.into())
         }
     }
+}
+
+/// The `error` member of the JSON document of a failed run: the message, and for a failing
+/// statement where it is and what the server said, field by field.
+fn error_document(error: &tt_migrate::Error) -> serde_json::Value {
+    let mut document = json!({ "message": error.to_string() });
+    if let tt_migrate::Error::Statement(failure) = error {
+        document["failure"] = json!({
+            "version": failure.version,
+            "file": failure.path,
+            "statement": failure.statement_number,
+            "line": failure.line,
+            "column": failure.column,
+            "code": failure.code,
+            "server_message": failure.message,
+            "hint": failure.hint,
+            "outcome": match failure.outcome {
+                FailureOutcome::RolledBack => "rolled_back",
+                FailureOutcome::Dirty => "dirty",
+            },
+        });
+    }
+    document
 }

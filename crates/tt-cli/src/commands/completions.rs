@@ -1,0 +1,27 @@
+//! `tt completions`: a shell completion script on stdout (clap_complete).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::CommandFactory;
+use clap_complete::Shell;
+use serde_json::json;
+
+use crate::cli::Cli;
+use crate::output::Output;
+
+pub(crate) fn run(shell: Shell, output: Output) -> Result<ExitCode> {
+    let mut command = Cli::command();
+    let name = command.get_name().to_string();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    if output.json {
+        let script = String::from_utf8_lossy(&script);
+        output.json(&json!({ "shell": shell.to_string(), "script": script }))?;
+    } else {
+        // The script is the point even under -q; a closed pipe is not worth an error.
+        let _ = std::io::stdout().lock().write_all(&script);
+    }
+    Ok(ExitCode::SUCCESS)
+}
