@@ -23,6 +23,6 @@ pub use migration::{
 };
 pub use plan::{AppliedEntry, ChangedEntry, PendingEntry, PlanOptions, Status, plan, status};
 pub use run::{Applied, Event, Migrator, RunReport};
-pub use source::{DiscoveryError, MigrationSet, Problem};
+pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
