@@ -121,7 +121,7 @@ impl Migrator<'_> {
             }
         }
         for migration in self.repeatable_migrations() {
-            if applied.repeatable.iter().any(|r| *r == migration.name) {
+            if applied.repeatable.contains(&migration.name) {
                 chosen.push(migration);
             }
         }

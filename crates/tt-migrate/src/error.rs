@@ -135,7 +135,9 @@ pub enum Error {
         table: String,
     },
     /// Importing from another tool was asked for tt's own layout, which has none.
-    #[error("tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate or flyway)")]
+    #[error(
+        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate or flyway)"
+    )]
     NoTool,
     /// `--to` names a version that is not among the migrations.
     #[error("there is no migration with version {0}")]

@@ -357,7 +357,10 @@ mod tests {
             .collect();
         versions.sort();
         let sorted: Vec<&str> = versions.iter().map(Version::as_str).collect();
-        assert_eq!(sorted, ["1", "1.2", "1.2.1", "1.10", "2", "R__a", "R__views"]);
+        assert_eq!(
+            sorted,
+            ["1", "1.2", "1.2.1", "1.10", "2", "R__a", "R__views"]
+        );
         assert!(Version::repeatable("x").is_repeatable());
         assert!(!Version::new("1").unwrap().is_repeatable());
     }
@@ -366,7 +369,11 @@ mod tests {
     fn same_number_ignores_leading_zeros() {
         let check = |version: &str, recorded: &str, expected: bool| {
             let version = Version::new(version).unwrap();
-            assert_eq!(version.same_number(recorded), expected, "{version} {recorded}");
+            assert_eq!(
+                version.same_number(recorded),
+                expected,
+                "{version} {recorded}"
+            );
         };
         check("0001", "1", true);
         check("00000000000000", "0", true);

@@ -165,7 +165,9 @@ pub fn status_with_repeatable(
     let mut status = status(migrations, rows, backend);
     let due = repeatable_due(repeatable, rows, backend);
     for migration in repeatable {
-        let row = rows.iter().find(|r| r.version == migration.version.as_str());
+        let row = rows
+            .iter()
+            .find(|r| r.version == migration.version.as_str());
         match row {
             Some(row) if row.dirty => {}
             Some(row) if !due.iter().any(|d| d.version == migration.version) => {
@@ -205,7 +207,9 @@ pub fn repeatable_due<'m>(
     repeatable
         .iter()
         .filter(|migration| {
-            let row = rows.iter().find(|r| r.version == migration.version.as_str());
+            let row = rows
+                .iter()
+                .find(|r| r.version == migration.version.as_str());
             let actual = migration.up_for(backend).map(|f| f.checksum.as_str());
             match row {
                 None => true,
@@ -584,7 +588,10 @@ mod tests {
 
     #[test]
     fn rollbacks_refuse_dirty_rows_and_missing_files() {
-        let files = [with_down(migration("1", "a")), with_down(migration("2", "b"))];
+        let files = [
+            with_down(migration("1", "a")),
+            with_down(migration("2", "b")),
+        ];
         let dirty = [row("1", Some("a"), false), row("2", Some("b"), true)];
         let err = plan_down(&files, &dirty, Backend::Mysql, &DownTarget::All).unwrap_err();
         assert!(matches!(err, Error::Dirty { .. }), "{err}");
@@ -617,7 +624,10 @@ mod tests {
         let mut views = migration("1", "view v1");
         views.version = Version::repeatable("views");
         let repeatable = [views];
-        let mut rows = vec![row("1", Some("a"), false), row("R__views", Some("view v1"), false)];
+        let mut rows = vec![
+            row("1", Some("a"), false),
+            row("R__views", Some("view v1"), false),
+        ];
         let status = status_with_repeatable(&files, &repeatable, &rows, Backend::Sqlite);
         assert!(status.is_clean(), "{status:?}");
         assert_eq!(status.applied.len(), 2);
@@ -628,6 +638,9 @@ mod tests {
         let gone = status_with_repeatable(&files, &[], &rows, Backend::Sqlite);
         assert_eq!(gone.missing.len(), 1);
         assert_eq!(repeatable_due(&repeatable, &rows, Backend::Sqlite).len(), 1);
-        assert_eq!(repeatable_due(&repeatable, &rows[..1], Backend::Sqlite).len(), 1);
+        assert_eq!(
+            repeatable_due(&repeatable, &rows[..1], Backend::Sqlite).len(),
+            1
+        );
     }
 }

@@ -291,7 +291,8 @@ impl<'m> Migrator<'m> {
         let scripts = checked(&chosen, backend, Script::up)?;
         let mut report = RunReport::default();
         let total = chosen.len();
-        for (index, (migration, (script, statements))) in chosen.into_iter().zip(scripts).enumerate()
+        for (index, (migration, (script, statements))) in
+            chosen.into_iter().zip(scripts).enumerate()
         {
             on_event(Event::Started {
                 migration,

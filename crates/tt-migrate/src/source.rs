@@ -463,8 +463,14 @@ fn list_directory(
     }
     let mut entries = Vec::new();
     let mut problems = Vec::new();
-    list_files(dir, "", layout == Layout::Diesel, &mut entries, &mut problems)
-        .map_err(read_error)?;
+    list_files(
+        dir,
+        "",
+        layout == Layout::Diesel,
+        &mut entries,
+        &mut problems,
+    )
+    .map_err(read_error)?;
     entries.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     Ok((entries, problems))
 }

@@ -266,7 +266,10 @@ impl Tracking {
         );
         db.execute_with(
             &sql,
-            &[Arg::Text(checksum.to_string()), Arg::Text(version.to_string())],
+            &[
+                Arg::Text(checksum.to_string()),
+                Arg::Text(version.to_string()),
+            ],
         )
         .await
         .map(drop)

@@ -363,8 +363,7 @@ fn parse_flyway(file_name: &str) -> Result<Option<FileName>, NameError> {
         return Err(NameError::NotLayoutName);
     };
     let (version, name) = rest.split_once("__").ok_or(NameError::NotLayoutName)?;
-    let version =
-        Version::new(version.replace('_', ".")).map_err(|_| NameError::NotLayoutName)?;
+    let version = Version::new(version.replace('_', ".")).map_err(|_| NameError::NotLayoutName)?;
     if name.is_empty() {
         return Err(NameError::NotLayoutName);
     }
@@ -438,7 +437,10 @@ mod tests {
     #[test]
     fn sqlx_names() {
         let check = |name, expected| check(Layout::Sqlx, name, expected);
-        check("20240101120000_create_items.sql", "20240101120000 create_items Up plain Sql");
+        check(
+            "20240101120000_create_items.sql",
+            "20240101120000 create_items Up plain Sql",
+        );
         check("0001_items.up.sql", "0001 items Up plain Sql");
         check("0001_items.down.sql", "0001 items Down plain Sql");
         check("1_a.b.sql", "1 a.b Up plain Sql");
@@ -469,7 +471,10 @@ mod tests {
     #[test]
     fn dbmate_names() {
         let check = |name, expected| check(Layout::Dbmate, name, expected);
-        check("20240101120000_items.sql", "20240101120000 items Up plain Sql");
+        check(
+            "20240101120000_items.sql",
+            "20240101120000 items Up plain Sql",
+        );
         check("items.sql", "error NotLayoutName");
         check("schema.txt", "ignored");
     }
@@ -492,11 +497,18 @@ mod tests {
 
     #[test]
     fn dbmate_markers() {
-        let check = |line: &str, expected| assert_eq!(dbmate_marker(line.as_bytes()), expected, "{line}");
+        let check =
+            |line: &str, expected| assert_eq!(dbmate_marker(line.as_bytes()), expected, "{line}");
         check("-- migrate:up", Some((Direction::Up, false)));
         check("--migrate:down", Some((Direction::Down, false)));
-        check("-- migrate:up transaction:false", Some((Direction::Up, true)));
-        check("-- migrate:down  transaction:false\r", Some((Direction::Down, true)));
+        check(
+            "-- migrate:up transaction:false",
+            Some((Direction::Up, true)),
+        );
+        check(
+            "-- migrate:down  transaction:false\r",
+            Some((Direction::Down, true)),
+        );
         check("-- migrate:upper", None);
         check("-- migrate: up", None);
         check("SELECT 1; -- migrate:up", None);

@@ -3,5 +3,6 @@
 
 mod discovery;
 mod introspect;
+mod layouts;
 mod run;
 mod support;
