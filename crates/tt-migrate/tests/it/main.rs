@@ -4,5 +4,6 @@
 mod discovery;
 mod introspect;
 mod layouts;
+mod lifecycle;
 mod run;
 mod support;
