@@ -1,13 +1,16 @@
 //! Dispatch of subcommands and what they share: configuration, connection, migrations.
 
+mod baseline;
+mod down;
 mod migrate;
+mod repair;
 mod status;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, Result};
-use tt_migrate::{Database, MigrationSet};
+use tt_migrate::{Database, Layout, MigrationSet};
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -36,6 +39,8 @@ pub(crate) struct Context {
     pub(crate) output: Output,
     #[allow(dead_code)] // used by the destructive commands
     pub(crate) yes: bool,
+    /// `--layout`: read the directory as this layout instead of detecting it.
+    pub(crate) layout: Option<Layout>,
 }
 
 impl Context {
@@ -50,7 +55,11 @@ impl Context {
 
     /// Loads the migrations of the configured directory.
     pub(crate) fn migrations(&self) -> Result<MigrationSet> {
-        Ok(MigrationSet::load(&self.config.migrations_dir.value)?)
+        let dir = &self.config.migrations_dir.value;
+        Ok(match self.layout {
+            Some(layout) => MigrationSet::load_with_layout(dir, layout)?,
+            None => MigrationSet::load(dir)?,
+        })
     }
 }
 
@@ -70,9 +79,13 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
             quiet: cli.global.quiet,
         },
         yes: cli.global.yes,
+        layout: cli.global.layout,
     };
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Status => status::run(&ctx).await,
+        Command::Down(args) => down::run(&ctx, args).await,
+        Command::Baseline(args) => baseline::run(&ctx, args).await,
+        Command::Repair(args) => repair::run(&ctx, args).await,
     }
 }

@@ -1,0 +1,3 @@
+//! Integration tests of the `tt` binary, run as a user would.
+
+mod lifecycle;
