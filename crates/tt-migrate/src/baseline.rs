@@ -276,14 +276,13 @@ fn flyway_applied(rows: &[FlywayRow]) -> ToolApplied {
                     applied.repeatable.push(name.to_string());
                 }
             }
+            // Flyway's "schema created" marker, not a migration.
+            Some(_) if kind == "SCHEMA" => {}
             Some(version) if kind.contains("BASELINE") => {
                 applied.baseline = Some(version.clone());
             }
             Some(version) if kind.starts_with("UNDO") || kind == "DELETE" => {
                 applied.versions.retain(|v| v != version);
-            }
-            Some(version) if kind == "SCHEMA" => {
-                let _ = version; // Flyway's "schema created" marker, not a migration.
             }
             Some(version) => {
                 if !applied.versions.contains(version) {
