@@ -1179,4 +1179,71 @@ mod tests {
         assert!(header.comment.capacity() < 1024);
         assert!(header.finish().no_transaction);
     }
+
+    fn check_sections(text: &'static str, expected: &str) {
+        let origin = Origin::Embedded {
+            path: "1_x.sql",
+            bytes: text.as_bytes(),
+        };
+        let actual = match find_sections(&origin, Path::new("1_x.sql")) {
+            Ok(sections) => sections
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:?} {:?} line {}{}{}",
+                        s.direction,
+                        &text[s.start as usize..s.end as usize],
+                        s.line,
+                        if s.no_transaction { " no-tx" } else { "" },
+                        if s.has_statements { "" } else { " empty" },
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Err(problem) => problem.to_string(),
+        };
+        assert_eq!(actual, expected, "{text:?}");
+    }
+
+    #[test]
+    fn dbmate_sections() {
+        check_sections(
+            "-- migrate:up\nA;\n-- migrate:down\nB;\n",
+            r#"Up "A;\n" line 2 | Down "B;\n" line 4"#,
+        );
+        check_sections(
+            "-- header\n-- migrate:up transaction:false\nA;\n\n-- migrate:down\n\n-- none\n",
+            r#"Up "A;\n\n" line 3 no-tx | Down "\n-- none\n" line 6 empty"#,
+        );
+        check_sections("-- migrate:up\nA;", r#"Up "A;" line 2"#);
+        check_sections(
+            "SELECT 1;\n",
+            "1_x.sql: no `-- migrate:up` line (dbmate files hold a `-- migrate:up` section and \
+             optionally a `-- migrate:down` section after it)",
+        );
+        check_sections(
+            "-- migrate:down\nB;\n-- migrate:up\nA;\n",
+            "1_x.sql: unexpected `-- migrate:down` at line 1 (expected one `-- migrate:up`, \
+             then at most one `-- migrate:down`)",
+        );
+        check_sections(
+            "-- migrate:up\nA;\n-- migrate:down\nB;\n-- migrate:up\n",
+            "1_x.sql: unexpected `-- migrate:up` at line 5 (expected one `-- migrate:up`, then \
+             at most one `-- migrate:down`)",
+        );
+    }
+
+    #[test]
+    fn other_tools_settings_turn_transactions_off() {
+        let check = |text: &str, expected: bool| {
+            assert_eq!(turns_transaction_off(text), expected, "{text:?}")
+        };
+        check("executeInTransaction=false\n", true);
+        check("# flyway\nexecuteInTransaction = false", true);
+        check("run_in_transaction = false\n", true);
+        check("run_in_transaction = \"false\"\n", true);
+        check("executeInTransaction=true\n", false);
+        check("run_in_transaction = true\n", false);
+        check("", false);
+    }
 }
