@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tt_migrate::{Layout, UnknownLayout};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -52,6 +53,14 @@ pub(crate) struct Global {
     /// Seconds to wait for another runner's lock [default: 10]
     #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) lock_timeout: Option<f64>,
+    /// Read the migrations directory as this tool's layout (native, sqlx, diesel, dbmate,
+    /// flyway) [default: detected]
+    #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]
+    pub(crate) layout: Option<Layout>,
+}
+
+fn parse_layout(text: &str) -> Result<Layout, UnknownLayout> {
+    text.parse()
 }
 
 /// The subcommands.
@@ -83,6 +92,12 @@ pub(crate) enum Command {
                       tt completions fish > ~/.config/fish/completions/tt.fish"
     )]
     Completions(CompletionsArgs),
+    /// Roll back applied migrations, newest first (default: the newest one)
+    Down(DownArgs),
+    /// Mark migrations as applied without running them, for a database that has their schema
+    Baseline(BaselineArgs),
+    /// Clear dirty marks and record the checksums of changed applied files, after confirmation
+    Repair(RepairArgs),
 }
 
 /// Options shared by the destructive commands.
@@ -151,6 +166,60 @@ pub(crate) enum GraphFormat {
     Dot,
     /// Mermaid flowchart
     Mermaid,
+}
+
+/// Options of `tt down`.
+#[derive(Debug, Args)]
+pub(crate) struct DownArgs {
+    /// Roll back this many migrations [default: 1]
+    #[arg(long, value_name = "N", conflicts_with_all = ["to", "all"])]
+    pub(crate) steps: Option<usize>,
+    /// Roll back every migration newer than this version (which stays applied)
+    #[arg(long, value_name = "VERSION", conflicts_with = "all")]
+    pub(crate) to: Option<String>,
+    /// Roll back every applied migration (the tracking table stays)
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print what would be rolled back and change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// Options of `tt baseline`.
+#[derive(Debug, Args)]
+pub(crate) struct BaselineArgs {
+    /// Mark every migration up to this version (inclusive) as applied
+    #[arg(
+        value_name = "VERSION",
+        required_unless_present = "from_tool",
+        conflicts_with = "from_tool"
+    )]
+    pub(crate) version: Option<String>,
+    /// Import what another tool recorded as applied in its own table (sqlx, diesel, dbmate,
+    /// flyway) [default: the tool whose layout the directory has]
+    #[arg(long, value_name = "TOOL", num_args = 0..=1, default_missing_value = "detected")]
+    pub(crate) from_tool: Option<String>,
+}
+
+/// Options of `tt repair`.
+#[derive(Debug, Args)]
+pub(crate) struct RepairArgs {
+    /// List what would change and change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// What a dirty migration becomes: applied (the database was fixed forward) or pending
+    /// (its changes were undone by hand; it runs again)
+    #[arg(long, value_enum, default_value_t = DirtyAs::Applied, value_name = "STATE")]
+    pub(crate) dirty_as: DirtyAs,
+}
+
+/// What `tt repair` makes of dirty rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DirtyAs {
+    /// Clear the mark: the migration counts as applied
+    Applied,
+    /// Delete the row: the migration runs again
+    Pending,
 }
 
 /// Options of `tt migrate`.

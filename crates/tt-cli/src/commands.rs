@@ -1,12 +1,15 @@
 //! Dispatch of subcommands and what they share: configuration, connection, migrations.
 
+mod baseline;
 mod completions;
 mod config;
+mod down;
 mod drop;
 mod graph;
 mod migrate;
 mod new;
 mod protect;
+mod repair;
 mod reset;
 mod status;
 
@@ -14,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, Result};
-use tt_migrate::{Database, MigrationSet};
+use tt_migrate::{Database, Layout, MigrationSet};
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Overrides};
@@ -42,6 +45,8 @@ pub(crate) struct Context {
     pub(crate) config: Config,
     pub(crate) output: Output,
     pub(crate) yes: bool,
+    /// `--layout`: read the directory as this layout instead of detecting it.
+    pub(crate) layout: Option<Layout>,
 }
 
 impl Context {
@@ -56,7 +61,11 @@ impl Context {
 
     /// Loads the migrations of the configured directory.
     pub(crate) fn migrations(&self) -> Result<MigrationSet> {
-        Ok(MigrationSet::load(&self.config.migrations_dir.value)?)
+        let dir = &self.config.migrations_dir.value;
+        Ok(match self.layout {
+            Some(layout) => MigrationSet::load_with_layout(dir, layout)?,
+            None => MigrationSet::load(dir)?,
+        })
     }
 }
 
@@ -109,6 +118,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         config: Config::load(&cwd, &overrides)?,
         output,
         yes: cli.global.yes,
+        layout: cli.global.layout,
     };
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
@@ -121,5 +131,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         Command::New(args) => new::run(&ctx, &cwd, args),
         Command::Config => config::run(&ctx),
         Command::Completions(args) => completions::run(args.shell, output),
+        Command::Down(args) => down::run(&ctx, args).await,
+        Command::Baseline(args) => baseline::run(&ctx, args).await,
+        Command::Repair(args) => repair::run(&ctx, args).await,
     }
 }

@@ -18,6 +18,8 @@ pub(crate) struct Progress {
     bars: Option<MultiProgress>,
     run_bar: Option<ProgressBar>,
     file_bar: Option<ProgressBar>,
+    /// What the run bar says the run does.
+    prefix: &'static str,
 }
 
 impl Progress {
@@ -27,6 +29,15 @@ impl Progress {
             bars: output.progress_bars().then(MultiProgress::new),
             run_bar: None,
             file_bar: None,
+            prefix: "migrating",
+        }
+    }
+
+    /// Progress of a rollback.
+    pub(crate) fn rolling_back(output: Output) -> Self {
+        Self {
+            prefix: "rolling back",
+            ..Self::new(output)
         }
     }
 
@@ -55,7 +66,7 @@ impl Progress {
                     if total >= MANY_MIGRATIONS && self.run_bar.is_none() {
                         let bar = bars.add(ProgressBar::new(total as u64));
                         bar.set_style(style("{prefix} [{bar:30}] {pos}/{len} migrations {msg}"));
-                        bar.set_prefix("migrating");
+                        bar.set_prefix(self.prefix);
                         self.run_bar = Some(bar);
                     }
                     if let Some(bar) = &self.run_bar {
@@ -90,6 +101,21 @@ impl Progress {
                     applied.version,
                     applied.name,
                     paint(DIM, format!("({})", duration(applied.execution_ms)))
+                ));
+            }
+            Event::RolledBack(done) => {
+                if let Some(bar) = self.file_bar.take() {
+                    bar.finish_and_clear();
+                }
+                if let Some(bar) = &self.run_bar {
+                    bar.inc(1);
+                }
+                self.println(format!(
+                    "  {} {} {} {}",
+                    paint(GOOD, "rolled back"),
+                    done.version,
+                    done.name,
+                    paint(DIM, format!("({})", duration(done.execution_ms)))
                 ));
             }
             _ => {}

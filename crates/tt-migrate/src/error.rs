@@ -103,6 +103,42 @@ pub enum Error {
         /// The connected backend.
         backend: Backend,
     },
+    /// A rollback reached a migration that has no down file (nor derived rollback).
+    #[error(
+        "migration {version} ({name}) has no down file: the rollback stopped before it \
+         (write one, or roll back to a later version with --to)"
+    )]
+    NoDown {
+        /// The migration's version.
+        version: Version,
+        /// The migration's name.
+        name: String,
+    },
+    /// A rollback reached an applied version whose file is gone.
+    #[error(
+        "migration {version} is recorded as applied but its file is missing: restore the \
+         file to roll it back"
+    )]
+    MissingFile {
+        /// The version as recorded.
+        version: Version,
+    },
+    /// Another tool's tracking table to import from does not exist.
+    #[error(
+        "{tool}'s tracking table `{table}` was not found in this database (was it applied \
+         with {tool}, to this database and schema?)"
+    )]
+    NoToolTable {
+        /// The tool.
+        tool: crate::source::Layout,
+        /// The table looked for.
+        table: String,
+    },
+    /// Importing from another tool was asked for tt's own layout, which has none.
+    #[error(
+        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate or flyway)"
+    )]
+    NoTool,
     /// `--to` names a version that is not among the migrations.
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),
@@ -218,6 +254,11 @@ pub enum FailureOutcome {
     /// Some of it could not be rolled back (DDL that commits implicitly on MySQL, or a
     /// `no-transaction` migration); it is recorded as dirty.
     Dirty,
+    /// Its down file failed and its transaction was rolled back: it stays applied.
+    StillApplied,
+    /// Its down file failed part-way and some of it could not be undone; it is recorded as
+    /// dirty.
+    PartlyRolledBack,
 }
 
 impl fmt::Display for StatementFailure {
@@ -263,6 +304,16 @@ impl fmt::Display for StatementFailure {
                 "{pad} = migration {} is partly applied and marked dirty (this backend cannot roll back its DDL); fix the database, then run `tt repair`",
                 self.version
             ),
+            FailureOutcome::StillApplied => write!(
+                f,
+                "{pad} = the rollback of migration {} was undone; it stays applied",
+                self.version
+            ),
+            FailureOutcome::PartlyRolledBack => write!(
+                f,
+                "{pad} = migration {} is partly rolled back and marked dirty (this backend cannot roll back its DDL); fix the database, then run `tt repair`",
+                self.version
+            ),
         }
     }
 }
@@ -273,7 +324,7 @@ impl std::error::Error for StatementFailure {}
 #[derive(Debug, thiserror::Error)]
 #[error("{error}")]
 pub struct RunError {
-    /// Migrations applied (and committed) before the error.
+    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
     pub applied: Vec<crate::run::Applied>,
     /// Why the run stopped.
     #[source]

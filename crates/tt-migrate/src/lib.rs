@@ -43,6 +43,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod baseline;
 mod database;
 mod drop;
 mod embed;
@@ -55,6 +56,7 @@ mod migration;
 mod plan;
 mod protect;
 mod recreate;
+mod repair;
 mod reset;
 mod run;
 mod source;
@@ -62,6 +64,7 @@ mod split;
 mod statements;
 mod tracking;
 
+pub use baseline::{BaselineReport, Recorded, tool_table};
 pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
 pub use drop::{
     Dependent, DependentKind, DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables,
@@ -74,12 +77,16 @@ pub use managed::managed_tables;
 pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
-pub use plan::{AppliedEntry, ChangedEntry, PendingEntry, PlanOptions, Status, plan, status};
+pub use plan::{
+    AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
+    plan_down, repeatable_due, status, status_with_repeatable,
+};
 pub use protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use recreate::recreate_database;
+pub use repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use reset::{ResetError, ResetOptions, ResetReport, ResetStage};
-pub use run::{Applied, Event, Migrator, RunReport};
-pub use source::{DiscoveryError, MigrationSet, Problem};
+pub use run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
+pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
 

@@ -12,22 +12,40 @@ use tt_schema::Backend;
 /// A migration version: the leading digits of a file name, kept as written (`000`, `20240101`).
 ///
 /// Versions order numerically (`9` before `10`); two spellings of the same number (`01`, `1`)
-/// are different versions but order next to each other by their text.
+/// are different versions but order next to each other by their text. Flyway's dotted versions
+/// (`1.2.10`) order part by part. A repeatable migration (Flyway's `R__name.sql`) has the
+/// version `R__name`, which orders after every numbered one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Version(String);
 
 impl Version {
-    /// A version from its digits.
+    /// The prefix of the version of a repeatable migration.
+    pub const REPEATABLE_PREFIX: &'static str = "R__";
+
+    /// A version from its digits (or digits separated by single dots, as Flyway writes them).
     ///
     /// # Errors
-    /// When `text` is empty or holds anything but ASCII digits.
+    /// When `text` is empty or holds anything but ASCII digits and inner dots.
     pub fn new(text: impl Into<String>) -> Result<Self, InvalidVersion> {
         let text = text.into();
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        let valid = text
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
             return Err(InvalidVersion(text));
         }
         Ok(Self(text))
+    }
+
+    /// The version of the repeatable migration `name` (`R__name`).
+    pub fn repeatable(name: &str) -> Self {
+        Self(format!("{}{name}", Self::REPEATABLE_PREFIX))
+    }
+
+    /// Whether this is the version of a repeatable migration.
+    pub fn is_repeatable(&self) -> bool {
+        self.0.starts_with(Self::REPEATABLE_PREFIX)
     }
 
     /// The version as written.
@@ -35,20 +53,51 @@ impl Version {
         &self.0
     }
 
-    fn significant_digits(&self) -> &str {
-        let trimmed = self.0.trim_start_matches('0');
-        if trimmed.is_empty() { "0" } else { trimmed }
+    /// Whether `text` (a version recorded by tt or by another tool, such as sqlx's `1` for
+    /// file `0001`) names the same number as this version.
+    pub fn same_number(&self, text: &str) -> bool {
+        if self.is_repeatable() {
+            return self.0 == text;
+        }
+        match Version::new(text.trim()) {
+            Ok(other) => {
+                let (a, b) = (self.numeric_parts(), other.numeric_parts());
+                a == b
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The dot-separated parts without leading zeros.
+    fn numeric_parts(&self) -> Vec<&str> {
+        self.0
+            .split('.')
+            .map(|part| {
+                let trimmed = part.trim_start_matches('0');
+                if trimmed.is_empty() { "0" } else { trimmed }
+            })
+            .collect()
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.significant_digits(), other.significant_digits());
-        // Digits without leading zeros: the longer is the bigger number, else compare as text.
-        a.len()
-            .cmp(&b.len())
-            .then_with(|| a.cmp(b))
-            .then_with(|| self.0.cmp(&other.0))
+        match (self.is_repeatable(), other.is_repeatable()) {
+            (true, true) => return self.0.cmp(&other.0),
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        let (a, b) = (self.numeric_parts(), other.numeric_parts());
+        for (a, b) in a.iter().zip(&b) {
+            // Digits without leading zeros: the longer is the bigger number, else compare as
+            // text.
+            let order = a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        a.len().cmp(&b.len()).then_with(|| self.0.cmp(&other.0))
     }
 }
 
@@ -162,6 +211,50 @@ pub enum Origin {
         /// The file's bytes.
         bytes: &'static [u8],
     },
+    /// Part of a file that holds more than one script (dbmate's `-- migrate:up` and
+    /// `-- migrate:down` sections in one file).
+    Section {
+        /// The whole file.
+        whole: Box<Origin>,
+        /// Byte offset of the section's first byte.
+        start: u64,
+        /// Byte offset just past the section's last byte.
+        end: u64,
+        /// The 1-based line of the section's first byte in the whole file.
+        line: u32,
+    },
+}
+
+impl Origin {
+    /// The path for messages (the embedded path for embedded files).
+    pub fn path(&self) -> &Path {
+        match self {
+            Origin::Path(path) => path,
+            Origin::Embedded { path, .. } => Path::new(path),
+            Origin::Section { whole, .. } => whole.path(),
+        }
+    }
+
+    /// The bytes themselves (for a section: only its bytes), for checksums.
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub fn open_bytes(&self) -> io::Result<Box<dyn BufRead + Send>> {
+        match self {
+            Origin::Path(path) => Ok(Box::new(io::BufReader::with_capacity(
+                64 * 1024,
+                std::fs::File::open(path)?,
+            ))),
+            Origin::Embedded { bytes, .. } => Ok(Box::new(*bytes)),
+            Origin::Section {
+                whole, start, end, ..
+            } => {
+                let mut reader = whole.open_bytes()?;
+                io::copy(&mut (&mut reader).take(*start), &mut io::sink())?;
+                Ok(Box::new(reader.take(end.saturating_sub(*start))))
+            }
+        }
+    }
 }
 
 /// One file of a migration: an up or down script, possibly for one backend only.
@@ -182,23 +275,22 @@ pub struct MigrationFile {
 impl MigrationFile {
     /// The path for messages (the embedded path for embedded files).
     pub fn path(&self) -> &Path {
-        match &self.origin {
-            Origin::Path(path) => path,
-            Origin::Embedded { path, .. } => Path::new(path),
-        }
+        self.origin.path()
     }
 
-    /// Opens the bytes for streaming.
+    /// Opens the bytes for streaming. A section of a file starts with one empty line per line
+    /// before it, so that statement lines are those of the whole file.
     ///
     /// # Errors
     /// When the file cannot be opened.
     pub fn open(&self) -> io::Result<Box<dyn BufRead + Send>> {
+        let bytes = self.origin.open_bytes()?;
         match &self.origin {
-            Origin::Path(path) => Ok(Box::new(io::BufReader::with_capacity(
-                64 * 1024,
-                std::fs::File::open(path)?,
-            ))),
-            Origin::Embedded { bytes, .. } => Ok(Box::new(*bytes)),
+            Origin::Section { line, .. } => {
+                let padding = io::repeat(b'\n').take(u64::from(line.saturating_sub(1)));
+                Ok(Box::new(io::BufReader::new(padding.chain(bytes))))
+            }
+            Origin::Path(_) | Origin::Embedded { .. } => Ok(bytes),
         }
     }
 }
@@ -255,8 +347,47 @@ mod tests {
     }
 
     #[test]
+    fn dotted_and_repeatable_versions_order_after_plain_numbers() {
+        let mut versions: Vec<Version> = ["1.10", "R__views", "2", "1.2", "1", "R__a", "1.2.1"]
+            .into_iter()
+            .map(|v| {
+                v.strip_prefix("R__")
+                    .map_or_else(|| Version::new(v).unwrap(), Version::repeatable)
+            })
+            .collect();
+        versions.sort();
+        let sorted: Vec<&str> = versions.iter().map(Version::as_str).collect();
+        assert_eq!(
+            sorted,
+            ["1", "1.2", "1.2.1", "1.10", "2", "R__a", "R__views"]
+        );
+        assert!(Version::repeatable("x").is_repeatable());
+        assert!(!Version::new("1").unwrap().is_repeatable());
+    }
+
+    #[test]
+    fn same_number_ignores_leading_zeros() {
+        let check = |version: &str, recorded: &str, expected: bool| {
+            let version = Version::new(version).unwrap();
+            assert_eq!(
+                version.same_number(recorded),
+                expected,
+                "{version} {recorded}"
+            );
+        };
+        check("0001", "1", true);
+        check("00000000000000", "0", true);
+        check("1.01", "1.1", true);
+        check("20240101120000", "20240101120000", true);
+        check("1", "2", false);
+        check("1", "1.0", false);
+        check("1", "x", false);
+        assert!(Version::repeatable("v").same_number("R__v"));
+    }
+
+    #[test]
     fn versions_are_digits() {
-        for bad in ["", "1a", "v1", " 1"] {
+        for bad in ["", "1a", "v1", " 1", "1.", ".1", "1..2"] {
             assert_eq!(Version::new(bad), Err(InvalidVersion(bad.to_string())));
         }
     }

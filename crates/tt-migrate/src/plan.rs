@@ -28,6 +28,9 @@ pub struct Status {
     pub dirty: Vec<AppliedRow>,
     /// Pending versions lower than the latest applied one.
     pub out_of_order: Vec<Version>,
+    /// Repeatable migrations (Flyway's `R__name.sql`) that the next run applies: new, or
+    /// changed since they last ran. Filled by [`status_with_repeatable`].
+    pub repeatable_pending: Vec<PendingEntry>,
 }
 
 /// An applied migration in [`Status`].
@@ -73,6 +76,7 @@ impl Status {
     /// Whether nothing is pending, changed, missing or dirty.
     pub fn is_clean(&self) -> bool {
         self.pending.is_empty()
+            && self.repeatable_pending.is_empty()
             && self.changed.is_empty()
             && self.missing.is_empty()
             && self.dirty.is_empty()
@@ -139,12 +143,204 @@ pub fn status(migrations: &[Migration], rows: &[AppliedRow], backend: Backend) -
         if !known.contains(row.version.as_str()) {
             if row.dirty {
                 status.dirty.push(row.clone());
+            } else if row.version.starts_with(Version::REPEATABLE_PREFIX) {
+                // A repeatable migration's row: see `status_with_repeatable`.
             } else {
                 status.missing.push(row.clone());
             }
         }
     }
     status
+}
+
+/// As [`status`], with the repeatable migrations too: those that ran and did not change since
+/// count as applied, the others as [`Status::repeatable_pending`]; rows of repeatable
+/// migrations whose file is gone as missing.
+pub fn status_with_repeatable(
+    migrations: &[Migration],
+    repeatable: &[Migration],
+    rows: &[AppliedRow],
+    backend: Backend,
+) -> Status {
+    let mut status = status(migrations, rows, backend);
+    let due = repeatable_due(repeatable, rows, backend);
+    for migration in repeatable {
+        let row = rows
+            .iter()
+            .find(|r| r.version == migration.version.as_str());
+        match row {
+            Some(row) if row.dirty => {}
+            Some(row) if !due.iter().any(|d| d.version == migration.version) => {
+                status.applied.push(AppliedEntry {
+                    version: migration.version.clone(),
+                    name: migration.name.clone(),
+                    checksum: row.checksum.clone(),
+                    applied_at: row.applied_at.clone(),
+                    execution_ms: row.execution_ms,
+                })
+            }
+            _ => status.repeatable_pending.push(PendingEntry {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+            }),
+        }
+    }
+    for row in rows {
+        let repeatable_row = row.version.starts_with(Version::REPEATABLE_PREFIX);
+        if repeatable_row
+            && !row.dirty
+            && !repeatable.iter().any(|m| m.version.as_str() == row.version)
+        {
+            status.missing.push(row.clone());
+        }
+    }
+    status
+}
+
+/// The repeatable migrations a run applies after the numbered ones: those never run, or whose
+/// file changed since they last ran (a dirty row is reported by [`plan`] instead).
+pub fn repeatable_due<'m>(
+    repeatable: &'m [Migration],
+    rows: &[AppliedRow],
+    backend: Backend,
+) -> Vec<&'m Migration> {
+    repeatable
+        .iter()
+        .filter(|migration| {
+            let row = rows
+                .iter()
+                .find(|r| r.version == migration.version.as_str());
+            let actual = migration.up_for(backend).map(|f| f.checksum.as_str());
+            match row {
+                None => true,
+                Some(row) => !row.dirty && row.checksum.as_deref() != actual,
+            }
+        })
+        .collect()
+}
+
+/// Which applied migrations a rollback undoes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownTarget {
+    /// The newest `n` applied migrations.
+    Steps(usize),
+    /// Every applied migration newer than this version, which stays applied.
+    To(Version),
+    /// Every applied migration.
+    All,
+}
+
+impl Default for DownTarget {
+    fn default() -> Self {
+        Self::Steps(1)
+    }
+}
+
+/// What a rollback undoes, newest first, and where it must stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownPlan<'m> {
+    /// The migrations rolled back, newest first.
+    pub migrations: Vec<&'m Migration>,
+    /// The migration, within the target, that has no rollback on this backend: the rollback
+    /// stops before it.
+    pub blocked: Option<&'m Migration>,
+}
+
+/// The applied migrations a rollback to `target` undoes, newest first. A migration rolls back
+/// with its down file for `backend`, or, for a `.toml` migration, by dropping its tables; the
+/// first one without either stops the plan ([`DownPlan::blocked`]). Repeatable migrations are
+/// never rolled back.
+///
+/// # Errors
+/// A dirty row ([`Error::Dirty`]), applied files that changed ([`Error::ChecksumChanged`]),
+/// an applied version without a file within the target ([`Error::MissingFile`]), or a
+/// `--to` version that is not a migration ([`Error::UnknownVersion`]).
+pub fn plan_down<'m>(
+    migrations: &'m [Migration],
+    rows: &[AppliedRow],
+    backend: Backend,
+    target: &DownTarget,
+) -> Result<DownPlan<'m>, Error> {
+    let status = status(migrations, rows, backend);
+    check_clean(&status)?;
+    if let DownTarget::To(version) = target
+        && !migrations.iter().any(|m| &m.version == version)
+    {
+        return Err(Error::UnknownVersion(version.clone()));
+    }
+    let in_target = |version: &Version, index: usize| match target {
+        DownTarget::Steps(n) => index < *n,
+        DownTarget::To(to) => version > to,
+        DownTarget::All => true,
+    };
+    // Applied versions, with or without a file, newest first.
+    let mut applied: Vec<(Version, Option<&'m Migration>)> = status
+        .applied
+        .iter()
+        .map(|a| {
+            let migration = migrations.iter().find(|m| m.version == a.version);
+            (a.version.clone(), migration)
+        })
+        .collect();
+    for row in &status.missing {
+        if let Ok(version) = Version::new(row.version.as_str()) {
+            applied.push((version, None));
+        }
+    }
+    applied.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut plan = DownPlan {
+        migrations: Vec::new(),
+        blocked: None,
+    };
+    for (index, (version, migration)) in applied.into_iter().enumerate() {
+        if !in_target(&version, index) {
+            break;
+        }
+        let Some(migration) = migration else {
+            return Err(Error::MissingFile { version });
+        };
+        if has_rollback(migration, backend) {
+            plan.migrations.push(migration);
+        } else {
+            plan.blocked = Some(migration);
+            break;
+        }
+    }
+    Ok(plan)
+}
+
+/// Whether `migration` can be rolled back on `backend`: a down file, or a `.toml` up file
+/// whose tables are dropped.
+pub(crate) fn has_rollback(migration: &Migration, backend: Backend) -> bool {
+    migration.down_for(backend).is_some()
+        || migration
+            .up_for(backend)
+            .is_some_and(|f| f.kind == crate::migration::FileKind::Toml)
+}
+
+/// Refuses a dirty row or changed applied files.
+fn check_clean(status: &Status) -> Result<(), Error> {
+    if let Some(row) = status.dirty.first() {
+        return Err(Error::Dirty {
+            version: row.version.clone(),
+            name: row.name.clone().unwrap_or_default(),
+        });
+    }
+    if !status.changed.is_empty() {
+        return Err(Error::ChecksumChanged {
+            changed: status
+                .changed
+                .iter()
+                .map(|c| ChangedFile {
+                    version: c.version.clone(),
+                    path: c.path.clone(),
+                    recorded: c.recorded.clone(),
+                    actual: c.actual.clone(),
+                })
+                .collect(),
+        });
+    }
+    Ok(())
 }
 
 /// Options that change which migrations a run applies.
@@ -169,26 +365,7 @@ pub fn plan<'m>(
     options: &PlanOptions,
 ) -> Result<Vec<&'m Migration>, Error> {
     let status = status(migrations, rows, backend);
-    if let Some(row) = status.dirty.first() {
-        return Err(Error::Dirty {
-            version: row.version.clone(),
-            name: row.name.clone().unwrap_or_default(),
-        });
-    }
-    if !status.changed.is_empty() {
-        return Err(Error::ChecksumChanged {
-            changed: status
-                .changed
-                .iter()
-                .map(|c| ChangedFile {
-                    version: c.version.clone(),
-                    path: c.path.clone(),
-                    recorded: c.recorded.clone(),
-                    actual: c.actual.clone(),
-                })
-                .collect(),
-        });
-    }
+    check_clean(&status)?;
     if !status.out_of_order.is_empty() && !options.allow_out_of_order {
         return Err(Error::OutOfOrder {
             versions: status.out_of_order.clone(),
@@ -362,5 +539,108 @@ mod tests {
         assert_eq!(status.missing.len(), 1);
         assert_eq!(status.missing[0].version, "7");
         assert!(!status.is_clean());
+    }
+
+    fn with_down(mut migration: Migration) -> Migration {
+        migration.down = migration.up.clone();
+        migration
+    }
+
+    fn check_down(target: DownTarget, expected: &str) {
+        let files = [
+            with_down(migration("1", "a")),
+            migration("2", "b"),
+            with_down(migration("3", "c")),
+            with_down(migration("4", "d")),
+            with_down(migration("5", "e")),
+        ];
+        let rows: Vec<AppliedRow> = [("1", "a"), ("2", "b"), ("3", "c"), ("4", "d")]
+            .iter()
+            .map(|(v, body)| row(v, Some(body), false))
+            .collect();
+        let actual = match plan_down(&files, &rows, Backend::Sqlite, &target) {
+            Ok(plan) => format!(
+                "{:?} blocked {:?}",
+                versions(&plan.migrations),
+                plan.blocked.map(|m| m.version.as_str())
+            ),
+            Err(error) => format!("error {error}"),
+        };
+        assert_eq!(actual, expected, "{target:?}");
+    }
+
+    #[test]
+    fn rollbacks_go_newest_first_and_stop_before_a_migration_without_down() {
+        let v = |s: &str| Version::new(s).unwrap();
+        check_down(DownTarget::default(), r#"["4"] blocked None"#);
+        check_down(DownTarget::Steps(2), r#"["4", "3"] blocked None"#);
+        check_down(DownTarget::Steps(0), r#"[] blocked None"#);
+        check_down(DownTarget::Steps(3), r#"["4", "3"] blocked Some("2")"#);
+        check_down(DownTarget::To(v("3")), r#"["4"] blocked None"#);
+        check_down(DownTarget::To(v("5")), r#"[] blocked None"#);
+        check_down(DownTarget::To(v("1")), r#"["4", "3"] blocked Some("2")"#);
+        check_down(DownTarget::All, r#"["4", "3"] blocked Some("2")"#);
+        check_down(
+            DownTarget::To(v("7")),
+            "error there is no migration with version 7",
+        );
+    }
+
+    #[test]
+    fn rollbacks_refuse_dirty_rows_and_missing_files() {
+        let files = [
+            with_down(migration("1", "a")),
+            with_down(migration("2", "b")),
+        ];
+        let dirty = [row("1", Some("a"), false), row("2", Some("b"), true)];
+        let err = plan_down(&files, &dirty, Backend::Mysql, &DownTarget::All).unwrap_err();
+        assert!(matches!(err, Error::Dirty { .. }), "{err}");
+        let missing = [row("1", Some("a"), false), row("9", Some("z"), false)];
+        let err = plan_down(&files, &missing, Backend::Sqlite, &DownTarget::All).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "migration 9 is recorded as applied but its file is missing: restore the file to \
+             roll it back"
+        );
+        // Only within the target: rolling back nothing past 9 needs no file.
+        let plan = plan_down(&files, &missing, Backend::Sqlite, &DownTarget::Steps(0)).unwrap();
+        assert!(plan.migrations.is_empty());
+    }
+
+    #[test]
+    fn toml_migrations_roll_back_without_a_down_file() {
+        let mut toml = migration("1", "[tables.t]");
+        toml.up[0].kind = FileKind::Toml;
+        let files = [toml];
+        let rows = [row("1", Some("[tables.t]"), false)];
+        let plan = plan_down(&files, &rows, Backend::Postgres, &DownTarget::All).unwrap();
+        assert_eq!(versions(&plan.migrations), ["1"]);
+        assert!(plan.blocked.is_none());
+    }
+
+    #[test]
+    fn repeatable_rows_are_neither_missing_nor_pending_while_unchanged() {
+        let files = [migration("1", "a")];
+        let mut views = migration("1", "view v1");
+        views.version = Version::repeatable("views");
+        let repeatable = [views];
+        let mut rows = vec![
+            row("1", Some("a"), false),
+            row("R__views", Some("view v1"), false),
+        ];
+        let status = status_with_repeatable(&files, &repeatable, &rows, Backend::Sqlite);
+        assert!(status.is_clean(), "{status:?}");
+        assert_eq!(status.applied.len(), 2);
+        rows[1].checksum = Some("edited".into());
+        let status = status_with_repeatable(&files, &repeatable, &rows, Backend::Sqlite);
+        assert_eq!(status.repeatable_pending.len(), 1);
+        assert!(status.changed.is_empty() && status.missing.is_empty());
+        let gone = status_with_repeatable(&files, &[], &rows, Backend::Sqlite);
+        assert_eq!(gone.missing.len(), 1);
+        assert_eq!(repeatable_due(&repeatable, &rows, Backend::Sqlite).len(), 1);
+        assert_eq!(
+            repeatable_due(&repeatable, &rows[..1], Backend::Sqlite).len(),
+            1
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The one policy loop: lock, read the tracking table, plan, apply each migration, unlock.
+//! The one policy loop: lock, read the tracking table, plan, apply (or roll back) each
+//! migration, unlock.
 
 use std::path::Path;
 use std::time::Instant;
@@ -12,7 +13,8 @@ use crate::failure;
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::lock;
 use crate::migration::{FileKind, Migration, MigrationFile, Version};
-use crate::plan::{self, PlanOptions, Status};
+use crate::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
+use crate::source::MigrationSet;
 use crate::split::{Piece, Statement};
 use crate::statements;
 use crate::tracking::{RowUpdate, Tracking};
@@ -65,12 +67,104 @@ pub enum Event<'a> {
     Echo(&'a str),
     /// A migration finished.
     Finished(&'a Applied),
+    /// A migration was rolled back (its down file ran and its tracking row is gone).
+    RolledBack(&'a Applied),
+}
+
+/// Options of a rollback ([`Migrator::down`]).
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// Which applied migrations to roll back (default: the newest one).
+    pub target: DownTarget,
+    /// Only report what would be rolled back.
+    pub dry_run: bool,
+}
+
+/// What a rollback did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DownReport {
+    /// Migrations rolled back, newest first (for a dry run: those that would be).
+    pub rolled_back: Vec<Applied>,
+    /// For a dry run: the migration without a down file the rollback would stop before.
+    pub stopped_before: Option<PendingEntry>,
+    /// Whether this was a dry run that changed nothing.
+    pub dry_run: bool,
+}
+
+/// Which way a migration runs, and so what becomes of its tracking row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Its up file runs; the row is written.
+    Up,
+    /// Its down file (or derived rollback) runs; the row is deleted.
+    Down,
+}
+
+/// The statements one step runs.
+#[derive(Debug, Clone, Copy)]
+struct Script<'a> {
+    /// The file that runs (for a derived rollback: the `.toml` up file).
+    file: &'a MigrationFile,
+    /// Whether to drop the tables of `file` instead of running it.
+    drop_tables: bool,
+}
+
+impl<'a> Script<'a> {
+    /// The script that applies `migration` on `backend`.
+    fn up(migration: &'a Migration, backend: Backend) -> Result<Self, Error> {
+        let file = migration.up_for(backend).ok_or_else(|| Error::NoVariant {
+            version: migration.version.clone(),
+            name: migration.name.clone(),
+            backend,
+        })?;
+        Ok(Self {
+            file,
+            drop_tables: false,
+        })
+    }
+
+    /// The script that rolls `migration` back on `backend`: its down file, or the derived
+    /// rollback of a `.toml` migration.
+    fn down(migration: &'a Migration, backend: Backend) -> Result<Self, Error> {
+        if let Some(file) = migration.down_for(backend) {
+            return Ok(Self {
+                file,
+                drop_tables: false,
+            });
+        }
+        match migration.up_for(backend) {
+            Some(file) if file.kind == FileKind::Toml => Ok(Self {
+                file,
+                drop_tables: true,
+            }),
+            _ => Err(Error::NoDown {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+            }),
+        }
+    }
+
+    /// Reads and splits the script once, returning its statement count (0 for a derived
+    /// rollback, whose statements depend on the live schema).
+    fn check(&self, backend: Backend) -> Result<u32, Error> {
+        if self.drop_tables {
+            return Ok(0);
+        }
+        let mut count = 0;
+        for piece in statements::pieces(self.file, backend, None)? {
+            if let Piece::Statement(_) = piece? {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
 }
 
 /// Applies migrations to databases: the policy of one run, independent of the connection.
 #[derive(Debug, Clone)]
 pub struct Migrator<'m> {
     migrations: &'m [Migration],
+    repeatable: &'m [Migration],
     tracking: Tracking,
     plan: PlanOptions,
     batch_bytes: usize,
@@ -81,6 +175,7 @@ impl<'m> Migrator<'m> {
     pub fn new(migrations: &'m [Migration]) -> Self {
         Self {
             migrations,
+            repeatable: &[],
             tracking: Tracking::default(),
             plan: PlanOptions::default(),
             // Big enough that a file of thousands of small statements needs few round trips,
@@ -89,13 +184,30 @@ impl<'m> Migrator<'m> {
         }
     }
 
+    /// A migrator for every migration of `set`, its repeatable ones included.
+    pub fn for_set(set: &'m MigrationSet) -> Self {
+        Self::new(set.as_slice()).repeatable(set.repeatable())
+    }
+
+    /// Also applies these repeatable migrations (Flyway's `R__name.sql`) after the numbered
+    /// ones, whenever they are new or changed; a run with a target (`--to`) leaves them.
+    pub fn repeatable(mut self, repeatable: &'m [Migration]) -> Self {
+        self.repeatable = repeatable;
+        self
+    }
+
     /// The migrations, in version order.
-    pub fn migrations(&self) -> &'m [Migration] {
+    pub(crate) fn migrations(&self) -> &'m [Migration] {
         self.migrations
     }
 
+    /// The repeatable migrations.
+    pub(crate) fn repeatable_migrations(&self) -> &'m [Migration] {
+        self.repeatable
+    }
+
     /// The tracking table.
-    pub fn tracking_table(&self) -> &Tracking {
+    pub(crate) fn tracking_table(&self) -> &Tracking {
         &self.tracking
     }
 
@@ -117,7 +229,12 @@ impl<'m> Migrator<'m> {
     /// When the tracking table cannot be read.
     pub async fn status(&self, db: &mut Database) -> Result<Status, Error> {
         let rows = self.tracking.rows(db).await?;
-        Ok(plan::status(self.migrations, &rows, db.backend()))
+        Ok(plan::status_with_repeatable(
+            self.migrations,
+            self.repeatable,
+            &rows,
+            db.backend(),
+        ))
     }
 
     /// What a run would apply, without locking or changing anything.
@@ -126,20 +243,13 @@ impl<'m> Migrator<'m> {
     /// As [`plan::plan`], or when the tracking table cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
         let rows = self.tracking.rows(db).await?;
-        let chosen = plan::plan(self.migrations, &rows, db.backend(), &self.plan)?;
+        let chosen = self.chosen(&rows, db.backend())?;
         let backend = db.backend();
         for migration in &chosen {
-            check_file(migration, backend)?;
+            Script::up(migration, backend)?.check(backend)?;
         }
         Ok(RunReport {
-            applied: chosen
-                .iter()
-                .map(|m| Applied {
-                    version: m.version.clone(),
-                    name: m.name.clone(),
-                    execution_ms: 0,
-                })
-                .collect(),
+            applied: chosen.iter().map(|m| not_run(m)).collect(),
             dry_run: true,
         })
     }
@@ -177,41 +287,22 @@ impl<'m> Migrator<'m> {
         let backend = db.backend();
         self.tracking.ensure(db).await?;
         let rows = self.tracking.rows(db).await?;
-        let chosen = plan::plan(self.migrations, &rows, backend, &self.plan)?;
-        let mut counts = Vec::with_capacity(chosen.len());
-        let mut problems = Vec::new();
-        for migration in &chosen {
-            match check_file(migration, backend) {
-                Ok(count) => counts.push(count),
-                Err(error) => problems.push(error),
-            }
-        }
-        if let Some(error) = problems.into_iter().next() {
-            return Err(error.into());
-        }
+        let chosen = self.chosen(&rows, backend)?;
+        let scripts = checked(&chosen, backend, Script::up)?;
         let mut report = RunReport::default();
         let total = chosen.len();
-        for (index, (migration, statements)) in chosen.into_iter().zip(counts).enumerate() {
-            let file = migration
-                .up_for(backend)
-                .ok_or_else(|| Error::NoVariant {
-                    version: migration.version.clone(),
-                    name: migration.name.clone(),
-                    backend,
-                })
-                .map_err(|error| RunError {
-                    applied: report.applied.clone(),
-                    error,
-                })?;
+        for (index, (migration, (script, statements))) in
+            chosen.into_iter().zip(scripts).enumerate()
+        {
             on_event(Event::Started {
                 migration,
-                file,
+                file: script.file,
                 index: index + 1,
                 total,
                 statements,
             });
             let applied = self
-                .apply(db, migration, file, statements, on_event)
+                .step(db, migration, script, Step::Up, statements, on_event)
                 .await
                 .map_err(|error| RunError {
                     applied: report.applied.clone(),
@@ -223,27 +314,133 @@ impl<'m> Migrator<'m> {
         Ok(report)
     }
 
-    async fn apply(
+    /// The numbered migrations a run applies, then the repeatable ones that are due.
+    fn chosen(
+        &self,
+        rows: &[crate::tracking::AppliedRow],
+        backend: Backend,
+    ) -> Result<Vec<&'m Migration>, Error> {
+        let mut chosen = plan::plan(self.migrations, rows, backend, &self.plan)?;
+        if self.plan.target.is_none() {
+            chosen.extend(plan::repeatable_due(self.repeatable, rows, backend));
+        }
+        Ok(chosen)
+    }
+
+    /// Rolls back applied migrations, newest first, under the migration lock: each down file
+    /// (or the derived rollback of a `.toml` migration: its tables dropped in reverse FK order)
+    /// runs with its tracking row deleted in the same transaction. The tracking table itself
+    /// is never dropped. Rows of repeatable migrations are deleted too, so that the next run
+    /// applies them again.
+    ///
+    /// # Errors
+    /// [`RunError`] with the migrations rolled back before the error; [`Error::NoDown`] when
+    /// the rollback stopped before a migration without a down file (those newer than it are
+    /// rolled back).
+    pub async fn down(
+        &self,
+        db: &mut Database,
+        options: &DownOptions,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<DownReport, RunError> {
+        let backend = db.backend();
+        if options.dry_run {
+            let rows = self.tracking.rows(db).await?;
+            let plan = plan::plan_down(self.migrations, &rows, backend, &options.target)?;
+            checked(&plan.migrations, backend, Script::down)?;
+            return Ok(DownReport {
+                rolled_back: plan.migrations.iter().map(|m| not_run(m)).collect(),
+                stopped_before: plan.blocked.map(|m| PendingEntry {
+                    version: m.version.clone(),
+                    name: m.name.clone(),
+                }),
+                dry_run: true,
+            });
+        }
+        lock::acquire_lock(db, &self.tracking).await?;
+        let result = self.down_locked(db, &options.target, on_event).await;
+        let released = lock::release_lock(db, &self.tracking).await;
+        match (result, released) {
+            (Ok(report), Ok(())) => Ok(report),
+            (Ok(report), Err(error)) => Err(RunError {
+                applied: report.rolled_back,
+                error,
+            }),
+            (Err(error), _) => Err(error),
+        }
+    }
+
+    async fn down_locked(
+        &self,
+        db: &mut Database,
+        target: &DownTarget,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<DownReport, RunError> {
+        let backend = db.backend();
+        let rows = self.tracking.rows(db).await?;
+        let plan = plan::plan_down(self.migrations, &rows, backend, target)?;
+        let scripts = checked(&plan.migrations, backend, Script::down)?;
+        let mut report = DownReport::default();
+        let total = plan.migrations.len();
+        let fail = |report: &DownReport, error| RunError {
+            applied: report.rolled_back.clone(),
+            error,
+        };
+        for (index, (migration, (script, statements))) in
+            plan.migrations.iter().zip(scripts).enumerate()
+        {
+            on_event(Event::Started {
+                migration,
+                file: script.file,
+                index: index + 1,
+                total,
+                statements,
+            });
+            let rolled_back = self
+                .step(db, migration, script, Step::Down, statements, on_event)
+                .await
+                .map_err(|error| fail(&report, error))?;
+            on_event(Event::RolledBack(&rolled_back));
+            report.rolled_back.push(rolled_back);
+        }
+        if !report.rolled_back.is_empty() {
+            for row in &rows {
+                if row.version.starts_with(Version::REPEATABLE_PREFIX) {
+                    self.tracking
+                        .delete(db, &row.version)
+                        .await
+                        .map_err(|error| fail(&report, error))?;
+                }
+            }
+        }
+        if let Some(blocked) = plan.blocked {
+            let error = Error::NoDown {
+                version: blocked.version.clone(),
+                name: blocked.name.clone(),
+            };
+            return Err(fail(&report, error));
+        }
+        Ok(report)
+    }
+
+    /// Runs one script of `migration` and records it: atomically with its tracking row where
+    /// the backend allows, else with the row marked dirty while it runs.
+    async fn step(
         &self,
         db: &mut Database,
         migration: &Migration,
-        file: &MigrationFile,
+        script: Script<'_>,
+        step: Step,
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
         let started = Instant::now();
         let backend = db.backend();
+        let file = script.file;
         let in_transaction = !file.no_transaction;
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
-        // the migration behind: the row is written dirty first so a later run notices.
+        // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || backend == Backend::Mysql;
-        let row = |execution_ms: i64, dirty: bool| RowUpdate {
-            version: migration.version.as_str(),
-            name: &migration.name,
-            checksum: file.checksum.as_str(),
-            execution_ms,
-            dirty,
-        };
         if !in_transaction && backend == Backend::Sqlite {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
             db.execute("COMMIT")
@@ -251,7 +448,7 @@ impl<'m> Migrator<'m> {
                 .map_err(Error::query("committing before a no-transaction migration"))?;
         }
         if dirty_first {
-            self.tracking.upsert(db, &row(0, true)).await?;
+            self.record(db, migration, step, Record::Started).await?;
         }
         if in_transaction {
             db.execute(begin(backend))
@@ -269,12 +466,14 @@ impl<'m> Migrator<'m> {
             lasting_effects: false,
             in_transaction,
         };
-        let mut outcome = executor.run_file(file, on_event).await;
+        let mut outcome = executor.run_script(script, on_event).await;
         let lasting_effects = executor.lasting_effects;
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
-            outcome = self.tracking.upsert(db, &row(execution_ms, false)).await;
+            outcome = self
+                .record(db, migration, step, Record::Done(execution_ms))
+                .await;
         }
         if outcome.is_ok() && in_transaction {
             outcome = db
@@ -294,12 +493,18 @@ impl<'m> Migrator<'m> {
                     let _ = db.execute(rollback(backend)).await;
                 }
                 let outcome = if lasting_effects {
-                    FailureOutcome::Dirty
+                    match step {
+                        Step::Up => FailureOutcome::Dirty,
+                        Step::Down => FailureOutcome::PartlyRolledBack,
+                    }
                 } else {
                     if dirty_first {
-                        self.tracking.delete(db, migration.version.as_str()).await?;
+                        self.record(db, migration, step, Record::Undone).await?;
                     }
-                    FailureOutcome::RolledBack
+                    match step {
+                        Step::Up => FailureOutcome::RolledBack,
+                        Step::Down => FailureOutcome::StillApplied,
+                    }
                 };
                 if let Error::Statement(failure) = &mut error {
                     failure.outcome = outcome;
@@ -316,6 +521,73 @@ impl<'m> Migrator<'m> {
             execution_ms,
         })
     }
+
+    /// Writes what a step did to the tracking row of `migration`.
+    async fn record(
+        &self,
+        db: &mut Database,
+        migration: &Migration,
+        step: Step,
+        record: Record,
+    ) -> Result<(), Error> {
+        let version = migration.version.as_str();
+        let checksum = migration
+            .up_for(db.backend())
+            .map(|f| f.checksum.as_str())
+            .unwrap_or_default();
+        let row = |execution_ms: i64, dirty: bool| RowUpdate {
+            version,
+            name: &migration.name,
+            checksum,
+            execution_ms,
+            dirty,
+        };
+        match (step, record) {
+            (Step::Up, Record::Started) => self.tracking.upsert(db, &row(0, true)).await,
+            (Step::Up, Record::Done(ms)) => self.tracking.upsert(db, &row(ms, false)).await,
+            (Step::Up, Record::Undone) | (Step::Down, Record::Done(_)) => {
+                self.tracking.delete(db, version).await
+            }
+            (Step::Down, Record::Started) => self.tracking.set_dirty(db, version, true).await,
+            (Step::Down, Record::Undone) => self.tracking.set_dirty(db, version, false).await,
+        }
+    }
+}
+
+/// Where a step is, for its tracking row.
+#[derive(Debug, Clone, Copy)]
+enum Record {
+    /// About to run, where a failure could leave part of it behind.
+    Started,
+    /// Finished, after this many milliseconds.
+    Done(i64),
+    /// Failed and left nothing behind.
+    Undone,
+}
+
+/// A migration as a dry run reports it.
+fn not_run(migration: &Migration) -> Applied {
+    Applied {
+        version: migration.version.clone(),
+        name: migration.name.clone(),
+        execution_ms: 0,
+    }
+}
+
+/// The script of each migration with its statement count, every file read and split before
+/// anything runs; the first problem stops everything.
+fn checked<'a>(
+    migrations: &[&'a Migration],
+    backend: Backend,
+    script: impl Fn(&'a Migration, Backend) -> Result<Script<'a>, Error>,
+) -> Result<Vec<(Script<'a>, u32)>, Error> {
+    migrations
+        .iter()
+        .map(|migration| {
+            let script = script(migration, backend)?;
+            Ok((script, script.check(backend)?))
+        })
+        .collect()
 }
 
 fn begin(backend: Backend) -> &'static str {
@@ -337,22 +609,6 @@ fn rollback(backend: Backend) -> &'static str {
         Backend::Sqlite => "ROLLBACK TO tt_migration; RELEASE tt_migration",
         Backend::Postgres | Backend::Mysql => "ROLLBACK",
     }
-}
-
-/// Reads and splits the file `migration` runs on `backend`, returning its statement count.
-fn check_file(migration: &Migration, backend: Backend) -> Result<u32, Error> {
-    let file = migration.up_for(backend).ok_or_else(|| Error::NoVariant {
-        version: migration.version.clone(),
-        name: migration.name.clone(),
-        backend,
-    })?;
-    let mut count = 0;
-    for piece in statements::pieces(file, backend, None)? {
-        if let Piece::Statement(_) = piece? {
-            count += 1;
-        }
-    }
-    Ok(count)
 }
 
 /// Statements waiting to be sent together, with where each begins in the batch text.
@@ -399,19 +655,24 @@ struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    async fn run_file(
+    async fn run_script(
         &mut self,
-        file: &MigrationFile,
+        script: Script<'_>,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<(), Error> {
         let backend = self.db.backend();
+        let file = script.file;
         // A TOML file may reference tables earlier migrations made: check against the live
-        // schema now that they have run.
+        // schema now that they have run. Its rollback drops what the live schema has.
         let existing = match file.kind {
             FileKind::Toml => Some(introspect(self.db, &IntrospectOptions::default()).await?),
             FileKind::Sql => None,
         };
-        for piece in statements::pieces(file, backend, existing.as_ref())? {
+        let pieces = match (&existing, script.drop_tables) {
+            (Some(live), true) => statements::drop_pieces(file, backend, live)?,
+            _ => statements::pieces(file, backend, existing.as_ref())?,
+        };
+        for piece in pieces {
             match piece? {
                 Piece::Statement(statement) => {
                     if self.in_transaction && is_transaction_control(&statement.sql) {

@@ -9,35 +9,60 @@ use tt_schema::Backend;
 
 use crate::migration::{Checksum, FileKind, Migration, MigrationFile, Origin, Version};
 
+mod layout;
+
+use layout::{Direction, FileName, NameError, dbmate_marker, parse_name};
+pub use layout::{Layout, UnknownLayout};
+
 /// The migrations of one directory (or one embedded set), sorted by version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationSet {
     /// Sorted by version; versions are unique.
     migrations: Vec<Migration>,
+    /// Repeatable migrations (Flyway's `R__name.sql`), sorted by name.
+    repeatable: Vec<Migration>,
+    layout: Layout,
 }
 
 impl MigrationSet {
-    /// Reads the migrations in `dir` (native layout), checking every file before returning.
+    /// Reads the migrations in `dir`, in the layout [`Layout::detect`] finds, checking every
+    /// file before returning.
     ///
     /// Hidden files, `README*`, `*.md`, files that are neither `.sql` nor `.toml`, and
-    /// subdirectories are ignored. Every file is read once, in bounded memory, to compute its
-    /// checksum, check that it is UTF-8 and find its directives.
+    /// subdirectories (except diesel's migration directories) are ignored. Every file is read
+    /// once, in bounded memory, to compute its checksum, check that it is UTF-8 and find its
+    /// directives.
     ///
     /// # Errors
     /// When `dir` is missing, unreadable or holds no migrations, or when any file is bad: then
     /// [`DiscoveryError::Invalid`] lists every problem of every file at once.
     pub fn load(dir: &Path) -> Result<Self, DiscoveryError> {
-        let (entries, problems) = list_directory(dir)?;
-        match discover(entries, problems)? {
-            migrations if migrations.is_empty() => Err(DiscoveryError::NoMigrations {
-                dir: dir.to_path_buf(),
+        Self::load_with_layout(dir, Layout::detect(dir))
+    }
+
+    /// Reads the migrations in `dir` as files of `layout` (`--layout`), by the rules of
+    /// [`MigrationSet::load`].
+    ///
+    /// # Errors
+    /// As [`MigrationSet::load`].
+    pub fn load_with_layout(dir: &Path, layout: Layout) -> Result<Self, DiscoveryError> {
+        let (entries, problems) = list_directory(dir, layout)?;
+        match discover(entries, problems, layout)? {
+            (migrations, repeatable) if migrations.is_empty() && repeatable.is_empty() => {
+                Err(DiscoveryError::NoMigrations {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            (migrations, repeatable) => Ok(Self {
+                migrations,
+                repeatable,
+                layout,
             }),
-            migrations => Ok(Self { migrations }),
         }
     }
 
     /// Reads migrations compiled into the program, as (path relative to the migrations
-    /// directory, bytes) pairs, by the same rules as [`MigrationSet::load`].
+    /// directory, bytes) pairs, by the same rules as [`MigrationSet::load`] in tt's own layout.
     ///
     /// Paths with a directory part (`sub/001_x.sql`) are ignored, like subdirectories on disk.
     ///
@@ -66,10 +91,25 @@ impl MigrationSet {
                 origin: Origin::Embedded { path, bytes },
             })
             .collect();
-        match discover(entries, Vec::new())? {
-            migrations if migrations.is_empty() => Err(DiscoveryError::NoEmbeddedMigrations),
-            migrations => Ok(Self { migrations }),
+        match discover(entries, Vec::new(), Layout::Native)? {
+            (migrations, _) if migrations.is_empty() => Err(DiscoveryError::NoEmbeddedMigrations),
+            (migrations, repeatable) => Ok(Self {
+                migrations,
+                repeatable,
+                layout: Layout::Native,
+            }),
         }
+    }
+
+    /// The layout the files were read in.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Repeatable migrations (Flyway's `R__name.sql`, version `R__name`), sorted by name: they
+    /// run after the numbered ones whenever their checksum changed.
+    pub fn repeatable(&self) -> &[Migration] {
+        &self.repeatable
     }
 
     /// The migrations in version order.
@@ -294,6 +334,42 @@ pub enum Problem {
         /// The directive as written.
         directive: String,
     },
+    /// A file whose name does not follow the layout of another tool the directory is read in.
+    #[error(
+        "{}: file name does not follow the {layout} layout (expected names such as {})",
+        path.display(),
+        layout.example()
+    )]
+    NotLayoutName {
+        /// The file.
+        path: PathBuf,
+        /// The layout.
+        layout: Layout,
+    },
+    /// A dbmate file without its `-- migrate:up` line.
+    #[error(
+        "{}: no `-- migrate:up` line (dbmate files hold a `-- migrate:up` section and \
+         optionally a `-- migrate:down` section after it)",
+        path.display()
+    )]
+    NoUpSection {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A dbmate section marker that repeats one or comes before `-- migrate:up`.
+    #[error(
+        "{}: unexpected `{marker}` at line {line} (expected one `-- migrate:up`, then at most \
+         one `-- migrate:down`)",
+        path.display()
+    )]
+    SectionOrder {
+        /// The file.
+        path: PathBuf,
+        /// The line (from 1).
+        line: u64,
+        /// The marker as written.
+        marker: String,
+    },
     /// The file cannot be read.
     #[error("{}: cannot read: {error}", path.display())]
     Read {
@@ -318,6 +394,9 @@ impl Problem {
             | Self::DownWithoutUp { path, .. }
             | Self::NotUtf8 { path, .. }
             | Self::UnknownDirective { path, .. }
+            | Self::NotLayoutName { path, .. }
+            | Self::NoUpSection { path }
+            | Self::SectionOrder { path, .. }
             | Self::Read { path, .. } => path,
         }
     }
@@ -343,14 +422,27 @@ struct Entry {
 }
 
 fn origin_path(origin: &Origin) -> PathBuf {
-    match origin {
-        Origin::Path(path) => path.clone(),
-        Origin::Embedded { path, .. } => PathBuf::from(path),
+    origin.path().to_path_buf()
+}
+
+impl NameError {
+    fn at(self, path: PathBuf, layout: Layout) -> Problem {
+        match self {
+            Self::NoVersion => Problem::NoVersion { path },
+            Self::UnknownBackend(backend) => Problem::UnknownBackend { path, backend },
+            Self::UnexpectedSuffix(suffix) => Problem::UnexpectedSuffix { path, suffix },
+            Self::TomlSuffix(suffix) => Problem::TomlSuffix { path, suffix },
+            Self::NotLayoutName => Problem::NotLayoutName { path, layout },
+        }
     }
 }
 
-/// The files directly in `dir`, sorted by name; problems for names that are not UTF-8.
-fn list_directory(dir: &Path) -> Result<(Vec<Entry>, Vec<Problem>), DiscoveryError> {
+/// The files directly in `dir` (and, for diesel, in its subdirectories, named `sub/file`),
+/// sorted by name; problems for names that are not UTF-8.
+fn list_directory(
+    dir: &Path,
+    layout: Layout,
+) -> Result<(Vec<Entry>, Vec<Problem>), DiscoveryError> {
     let read_error = |error: io::Error| DiscoveryError::ReadDirectory {
         dir: dir.to_path_buf(),
         error,
@@ -371,8 +463,29 @@ fn list_directory(dir: &Path) -> Result<(Vec<Entry>, Vec<Problem>), DiscoveryErr
     }
     let mut entries = Vec::new();
     let mut problems = Vec::new();
-    for entry in fs::read_dir(dir).map_err(read_error)? {
-        let entry = entry.map_err(read_error)?;
+    list_files(
+        dir,
+        "",
+        layout == Layout::Diesel,
+        &mut entries,
+        &mut problems,
+    )
+    .map_err(read_error)?;
+    entries.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    Ok((entries, problems))
+}
+
+/// Adds the files of `dir` to `entries`, their names prefixed by `prefix`; descends one level
+/// when `subdirectories`.
+fn list_files(
+    dir: &Path,
+    prefix: &str,
+    subdirectories: bool,
+    entries: &mut Vec<Entry>,
+    problems: &mut Vec<Problem>,
+) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
         let path = entry.path();
         // Follow symlinks; one that cannot be followed is treated as a file and reported when
         // read, if its name makes it a migration.
@@ -381,147 +494,62 @@ fn list_directory(dir: &Path) -> Result<(Vec<Entry>, Vec<Problem>), DiscoveryErr
             Ok(kind) => kind.is_dir(),
             Err(_) => false,
         };
-        if is_dir {
-            continue;
-        }
+        let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
         match entry.file_name().into_string() {
-            Ok(file_name) => entries.push(Entry {
-                file_name,
+            Ok(name) if is_dir => {
+                if subdirectories && !hidden {
+                    list_files(&path, &format!("{name}/"), false, entries, problems)?;
+                }
+            }
+            Ok(name) => entries.push(Entry {
+                file_name: format!("{prefix}{name}"),
                 origin: Origin::Path(path),
             }),
             Err(_) => {
                 let looks_like_migration = path
                     .extension()
                     .is_some_and(|ext| ext == "sql" || ext == "toml");
-                let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-                if looks_like_migration && !hidden {
+                if (looks_like_migration || (is_dir && subdirectories)) && !hidden {
                     problems.push(Problem::NameNotUtf8 { path });
                 }
             }
         }
     }
-    entries.sort_by(|a, b| a.file_name.cmp(&b.file_name));
-    Ok((entries, problems))
-}
-
-/// Up or down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Direction {
-    Up,
-    Down,
-}
-
-/// What a native file name says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct NativeName {
-    version: Version,
-    name: String,
-    direction: Direction,
-    backend: Option<Backend>,
-    kind: FileKind,
-}
-
-/// Why a native file name does not parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum NameError {
-    NoVersion,
-    UnknownBackend(String),
-    UnexpectedSuffix(String),
-    TomlSuffix(String),
-}
-
-impl NameError {
-    fn at(self, path: PathBuf) -> Problem {
-        match self {
-            Self::NoVersion => Problem::NoVersion { path },
-            Self::UnknownBackend(backend) => Problem::UnknownBackend { path, backend },
-            Self::UnexpectedSuffix(suffix) => Problem::UnexpectedSuffix { path, suffix },
-            Self::TomlSuffix(suffix) => Problem::TomlSuffix { path, suffix },
-        }
-    }
-}
-
-/// Files that are never migrations, whatever the layout.
-fn ignored(file_name: &str) -> bool {
-    file_name.starts_with('.') || file_name.starts_with("README") || file_name.ends_with(".md")
-}
-
-/// Parses a file name of the native layout: `Ok(None)` for files that are not migrations.
-///
-/// Other tools' layouts (sqlx, diesel, dbmate, Flyway) will get their own function beside this
-/// one; everything after naming (reading, grouping, checking) is shared.
-fn parse_native(file_name: &str) -> Result<Option<NativeName>, NameError> {
-    if ignored(file_name) {
-        return Ok(None);
-    }
-    let (stem, kind) = if let Some(stem) = file_name.strip_suffix(".sql") {
-        (stem, FileKind::Sql)
-    } else if let Some(stem) = file_name.strip_suffix(".toml") {
-        (stem, FileKind::Toml)
-    } else {
-        return Ok(None);
-    };
-    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-    let (version, rest) = stem.split_at(digits);
-    let Some(rest) = rest.strip_prefix('_') else {
-        return Err(NameError::NoVersion);
-    };
-    let (name, suffixes) = match rest.split_once('.') {
-        Some((name, suffixes)) => (name, Some(suffixes)),
-        None => (rest, None),
-    };
-    let version = Version::new(version).map_err(|_| NameError::NoVersion)?;
-    if name.is_empty() {
-        return Err(NameError::NoVersion);
-    }
-    let parts: Vec<&str> = suffixes.map_or_else(Vec::new, |s| s.split('.').collect());
-    let suffixes = suffixes.unwrap_or_default().to_string();
-    let (direction, backend) = match (kind, parts.as_slice()) {
-        (_, []) => (Direction::Up, None),
-        (FileKind::Toml, _) => return Err(NameError::TomlSuffix(suffixes)),
-        (FileKind::Sql, ["down"]) => (Direction::Down, None),
-        (FileKind::Sql, [backend]) => (Direction::Up, Some(backend_named(backend)?)),
-        (FileKind::Sql, [backend, "down"]) => (Direction::Down, Some(backend_named(backend)?)),
-        (FileKind::Sql, _) => return Err(NameError::UnexpectedSuffix(suffixes)),
-    };
-    Ok(Some(NativeName {
-        version,
-        name: name.to_string(),
-        direction,
-        backend,
-        kind,
-    }))
-}
-
-/// The backend a variant suffix names: only the names tt writes, so each file has one spelling.
-fn backend_named(suffix: &str) -> Result<Backend, NameError> {
-    Backend::ALL
-        .into_iter()
-        .find(|backend| backend.as_str() == suffix)
-        .ok_or_else(|| NameError::UnknownBackend(suffix.to_string()))
+    Ok(())
 }
 
 /// A migration file whose name parsed, with what reading it gave.
 struct Found {
-    name: NativeName,
+    name: FileName,
     path: PathBuf,
     /// `None` when reading it found problems.
     file: Option<MigrationFile>,
 }
 
+/// Migrations and repeatable migrations, each sorted.
+type Discovered = (Vec<Migration>, Vec<Migration>);
+
 /// The shared path from files to migrations: name, read, group, check; every problem at once.
 fn discover(
     entries: Vec<Entry>,
     mut problems: Vec<Problem>,
-) -> Result<Vec<Migration>, DiscoveryError> {
+    layout: Layout,
+) -> Result<Discovered, DiscoveryError> {
+    let no_transaction = no_transaction_files(&entries, layout);
     let mut found = Vec::new();
     for entry in entries {
         let path = origin_path(&entry.origin);
-        match parse_native(&entry.file_name) {
+        match parse_name(layout, &entry.file_name) {
             Ok(None) => {}
-            Err(error) => problems.push(error.at(path)),
+            Err(error) => problems.push(error.at(path, layout)),
+            Ok(Some(name)) if layout == Layout::Dbmate => {
+                found.extend(read_sections(entry.origin, &name, &path, &mut problems));
+            }
             Ok(Some(name)) => {
-                let file = read(entry.origin, &name, &path, &mut problems);
+                let mut file = read(entry.origin, &name, &path, layout, &mut problems);
+                if let Some(file) = &mut file {
+                    file.no_transaction |= no_transaction.contains(&entry.file_name);
+                }
                 found.push(Found { name, path, file });
             }
         }
@@ -534,6 +562,7 @@ fn discover(
             .push(found);
     }
     let mut migrations = Vec::new();
+    let mut repeatable = Vec::new();
     for (version, mut files) in by_version {
         // Up before down, plain before variants: the first file sets the version's name.
         files.sort_by(|a, b| {
@@ -544,16 +573,175 @@ fn discover(
             ))
         });
         if check_version(&version, &files, &mut problems) {
-            migrations.push(assemble(version, files));
+            if version.is_repeatable() {
+                repeatable.push(assemble(version, files));
+            } else {
+                migrations.push(assemble(version, files));
+            }
         }
     }
     if problems.is_empty() {
-        Ok(migrations)
+        Ok((migrations, repeatable))
     } else {
         // Stable: a file's own problems keep the order they were found in.
         problems.sort_by(|a, b| a.path().cmp(b.path()));
         Err(DiscoveryError::Invalid { problems })
     }
+}
+
+/// Files that other tools' settings run outside a transaction: Flyway's `V1__x.sql.conf`
+/// with `executeInTransaction=false`, diesel's `metadata.toml` with
+/// `run_in_transaction = false`. (sqlx's `-- no-transaction` and dbmate's
+/// `transaction:false` are inside the files.)
+fn no_transaction_files(entries: &[Entry], layout: Layout) -> std::collections::BTreeSet<String> {
+    let mut files = std::collections::BTreeSet::new();
+    for entry in entries {
+        let targets: Vec<String> = match layout {
+            Layout::Flyway => match entry.file_name.strip_suffix(".conf") {
+                Some(script) => vec![script.to_string()],
+                None => continue,
+            },
+            Layout::Diesel => match entry.file_name.strip_suffix("/metadata.toml") {
+                Some(dir) => vec![format!("{dir}/up.sql"), format!("{dir}/down.sql")],
+                None => continue,
+            },
+            Layout::Native | Layout::Sqlx | Layout::Dbmate => continue,
+        };
+        let mut text = String::new();
+        let readable = entry
+            .origin
+            .open_bytes()
+            .and_then(|mut reader| reader.read_to_string(&mut text))
+            .is_ok();
+        // An unreadable settings file changes nothing; the scripts themselves are checked.
+        if readable && turns_transaction_off(&text) {
+            files.extend(targets);
+        }
+    }
+    files
+}
+
+/// Whether a Flyway `.conf` or diesel `metadata.toml` says to run outside a transaction.
+fn turns_transaction_off(text: &str) -> bool {
+    text.lines().any(|line| {
+        let Some((key, value)) = line.split_once('=') else {
+            return false;
+        };
+        let key = key.trim();
+        let value = value.trim().trim_matches('"');
+        (key == "executeInTransaction" || key == "run_in_transaction") && value == "false"
+    })
+}
+
+/// Reads a dbmate file: its `-- migrate:up` section as the up script and its
+/// `-- migrate:down` section, unless it holds no statement, as the down script.
+fn read_sections(
+    origin: Origin,
+    name: &FileName,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Vec<Found> {
+    let sections = match find_sections(&origin, path) {
+        Ok(sections) => sections,
+        Err(problem) => {
+            problems.push(problem);
+            return Vec::new();
+        }
+    };
+    let mut found = Vec::new();
+    for section in sections {
+        if section.direction == Direction::Down && !section.has_statements {
+            continue;
+        }
+        let name = FileName {
+            direction: section.direction,
+            ..name.clone()
+        };
+        let origin = Origin::Section {
+            whole: Box::new(origin.clone()),
+            start: section.start,
+            end: section.end,
+            line: section.line,
+        };
+        let mut file = read(origin, &name, path, Layout::Dbmate, problems);
+        if let Some(file) = &mut file {
+            file.no_transaction |= section.no_transaction;
+        }
+        found.push(Found {
+            name,
+            path: path.to_path_buf(),
+            file,
+        });
+    }
+    found
+}
+
+/// One section of a dbmate file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Section {
+    direction: Direction,
+    /// Byte range of the lines after the marker, up to the next marker or the end.
+    start: u64,
+    end: u64,
+    /// The line of the section's first byte.
+    line: u32,
+    no_transaction: bool,
+    /// Whether any line is neither blank nor a `--` comment.
+    has_statements: bool,
+}
+
+/// Finds the sections of a dbmate file, reading it line by line.
+fn find_sections(origin: &Origin, path: &Path) -> Result<Vec<Section>, Problem> {
+    let read_problem = |error| Problem::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut reader = origin.open_bytes().map_err(read_problem)?;
+    let mut sections: Vec<Section> = Vec::new();
+    let mut line = Vec::new();
+    let (mut offset, mut number) = (0u64, 0u32);
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(read_problem)?;
+        if n == 0 {
+            break;
+        }
+        offset += n as u64;
+        number += 1;
+        if let Some((direction, no_transaction)) = dbmate_marker(&line) {
+            let expected = match sections.last() {
+                None => Direction::Up,
+                Some(last) if last.direction == Direction::Up => Direction::Down,
+                Some(_) => Direction::Up, // never matches: a down ends the file's sections
+            };
+            if direction != expected || sections.len() == 2 {
+                return Err(Problem::SectionOrder {
+                    path: path.to_path_buf(),
+                    line: u64::from(number),
+                    marker: String::from_utf8_lossy(&line).trim().to_string(),
+                });
+            }
+            sections.push(Section {
+                direction,
+                start: offset,
+                end: offset,
+                line: number + 1,
+                no_transaction,
+                has_statements: false,
+            });
+        } else if let Some(section) = sections.last_mut() {
+            section.end = offset;
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim();
+            section.has_statements |= !text.is_empty() && !text.starts_with("--");
+        }
+    }
+    if sections.is_empty() {
+        return Err(Problem::NoUpSection {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(sections)
 }
 
 /// Checks the files of one version (sorted as in [`discover`]); true when they make a migration.
@@ -645,28 +833,30 @@ fn assemble(version: Version, files: Vec<Found>) -> Migration {
 /// Reads a file once: checksum, UTF-8 check and (for SQL) leading directives.
 fn read(
     origin: Origin,
-    name: &NativeName,
+    name: &FileName,
     path: &Path,
+    layout: Layout,
     problems: &mut Vec<Problem>,
 ) -> Option<MigrationFile> {
-    let reader: Box<dyn Read> = match &origin {
-        Origin::Path(path) => match fs::File::open(path) {
-            Ok(file) => Box::new(file),
-            Err(error) => {
-                problems.push(Problem::Read {
-                    path: path.clone(),
-                    error,
-                });
-                return None;
-            }
-        },
-        Origin::Embedded { bytes, .. } => Box::new(*bytes),
+    let reader = match origin.open_bytes() {
+        Ok(reader) => reader,
+        Err(error) => {
+            problems.push(Problem::Read {
+                path: path.to_path_buf(),
+                error,
+            });
+            return None;
+        }
     };
     let mut inspect = Inspect {
         inner: reader,
         utf8: Utf8Check::default(),
         // TOML has `#` comments and no statements to run outside a transaction.
-        header: (name.kind == FileKind::Sql).then(Header::default),
+        header: (name.kind == FileKind::Sql).then(|| Header {
+            // sqlx's own directive, as the first line of a file.
+            bare_no_transaction: layout == Layout::Sqlx,
+            ..Header::default()
+        }),
     };
     let checksum = match Checksum::of_reader(&mut inspect) {
         Ok(checksum) => checksum,
@@ -816,6 +1006,8 @@ struct Header {
     no_transaction: bool,
     /// Unknown `tt:` directives with their lines.
     unknown: Vec<(u64, String)>,
+    /// Whether `-- no-transaction` (sqlx's spelling) also counts.
+    bare_no_transaction: bool,
 }
 
 impl Default for Header {
@@ -826,6 +1018,7 @@ impl Default for Header {
             comment: Vec::new(),
             no_transaction: false,
             unknown: Vec::new(),
+            bare_no_transaction: false,
         }
     }
 }
@@ -884,7 +1077,7 @@ impl Header {
         let Some(word) = text.split_whitespace().next() else {
             return;
         };
-        if word == "tt:no-transaction" {
+        if word == "tt:no-transaction" || (self.bare_no_transaction && word == "no-transaction") {
             self.no_transaction = true;
         } else if word.starts_with("tt:") {
             self.unknown.push((self.line, word.to_string()));
@@ -902,62 +1095,6 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn check_name(file_name: &str, expected: &str) {
-        let actual = match parse_native(file_name) {
-            Ok(None) => "ignored".to_string(),
-            Ok(Some(n)) => format!(
-                "{} {} {:?} {} {:?}",
-                n.version,
-                n.name,
-                n.direction,
-                n.backend.map_or("plain", Backend::as_str),
-                n.kind
-            ),
-            Err(error) => format!("error {error:?}"),
-        };
-        assert_eq!(actual, expected, "{file_name}");
-    }
-
-    #[test]
-    fn native_names() {
-        check_name("001_items.sql", "001 items Up plain Sql");
-        check_name("001_items.down.sql", "001 items Down plain Sql");
-        check_name("001_items.postgres.sql", "001 items Up postgres Sql");
-        check_name("001_items.sqlite.down.sql", "001 items Down sqlite Sql");
-        check_name("001_items.mysql.sql", "001 items Up mysql Sql");
-        check_name("20240101120000_a_b.sql", "20240101120000 a_b Up plain Sql");
-        check_name("0_x.toml", "0 x Up plain Toml");
-        check_name("1__x.sql", "1 _x Up plain Sql");
-        check_name("items.sql", "error NoVersion");
-        check_name("001.sql", "error NoVersion");
-        check_name("001_.sql", "error NoVersion");
-        check_name("_x.sql", "error NoVersion");
-        check_name("1a_x.sql", "error NoVersion");
-        check_name("001-items.sql", "error NoVersion");
-        check_name("001_x.toml.sql", "error UnknownBackend(\"toml\")");
-        check_name("001_x.oracle.sql", "error UnknownBackend(\"oracle\")");
-        check_name("001_x.pg.sql", "error UnknownBackend(\"pg\")");
-        check_name("001_x.up.sql", "error UnknownBackend(\"up\")");
-        check_name("001_x..sql", "error UnknownBackend(\"\")");
-        check_name(
-            "001_x.down.postgres.sql",
-            "error UnexpectedSuffix(\"down.postgres\")",
-        );
-        check_name(
-            "001_x.postgres.down.x.sql",
-            "error UnexpectedSuffix(\"postgres.down.x\")",
-        );
-        check_name("001_x.down.toml", "error TomlSuffix(\"down\")");
-        check_name("001_x.postgres.toml", "error TomlSuffix(\"postgres\")");
-        check_name("README", "ignored");
-        check_name("README.sql", "ignored");
-        check_name("notes.md", "ignored");
-        check_name(".001_x.sql", "ignored");
-        check_name("001_x.txt", "ignored");
-        check_name("001_x.sql.bak", "ignored");
-        check_name("001_x.SQL", "ignored");
-    }
 
     /// Feeds `text` in chunks of `chunk` bytes, as a reader would.
     fn utf8_line(text: &[u8], chunk: usize) -> Option<u64> {
@@ -1041,5 +1178,72 @@ mod tests {
         header.feed(text.as_bytes());
         assert!(header.comment.capacity() < 1024);
         assert!(header.finish().no_transaction);
+    }
+
+    fn check_sections(text: &'static str, expected: &str) {
+        let origin = Origin::Embedded {
+            path: "1_x.sql",
+            bytes: text.as_bytes(),
+        };
+        let actual = match find_sections(&origin, Path::new("1_x.sql")) {
+            Ok(sections) => sections
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:?} {:?} line {}{}{}",
+                        s.direction,
+                        &text[s.start as usize..s.end as usize],
+                        s.line,
+                        if s.no_transaction { " no-tx" } else { "" },
+                        if s.has_statements { "" } else { " empty" },
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Err(problem) => problem.to_string(),
+        };
+        assert_eq!(actual, expected, "{text:?}");
+    }
+
+    #[test]
+    fn dbmate_sections() {
+        check_sections(
+            "-- migrate:up\nA;\n-- migrate:down\nB;\n",
+            r#"Up "A;\n" line 2 | Down "B;\n" line 4"#,
+        );
+        check_sections(
+            "-- header\n-- migrate:up transaction:false\nA;\n\n-- migrate:down\n\n-- none\n",
+            r#"Up "A;\n\n" line 3 no-tx | Down "\n-- none\n" line 6 empty"#,
+        );
+        check_sections("-- migrate:up\nA;", r#"Up "A;" line 2"#);
+        check_sections(
+            "SELECT 1;\n",
+            "1_x.sql: no `-- migrate:up` line (dbmate files hold a `-- migrate:up` section and \
+             optionally a `-- migrate:down` section after it)",
+        );
+        check_sections(
+            "-- migrate:down\nB;\n-- migrate:up\nA;\n",
+            "1_x.sql: unexpected `-- migrate:down` at line 1 (expected one `-- migrate:up`, \
+             then at most one `-- migrate:down`)",
+        );
+        check_sections(
+            "-- migrate:up\nA;\n-- migrate:down\nB;\n-- migrate:up\n",
+            "1_x.sql: unexpected `-- migrate:up` at line 5 (expected one `-- migrate:up`, then \
+             at most one `-- migrate:down`)",
+        );
+    }
+
+    #[test]
+    fn other_tools_settings_turn_transactions_off() {
+        let check = |text: &str, expected: bool| {
+            assert_eq!(turns_transaction_off(text), expected, "{text:?}")
+        };
+        check("executeInTransaction=false\n", true);
+        check("# flyway\nexecuteInTransaction = false", true);
+        check("run_in_transaction = false\n", true);
+        check("run_in_transaction = \"false\"\n", true);
+        check("executeInTransaction=true\n", false);
+        check("run_in_transaction = true\n", false);
+        check("", false);
     }
 }

@@ -38,6 +38,60 @@ pub(crate) fn pieces(
     }
 }
 
+/// The statements that roll back a `.toml` migration: its tables dropped in reverse FK order,
+/// as `live` (the live schema, which has them) describes them.
+pub(crate) fn drop_pieces(
+    file: &MigrationFile,
+    backend: Backend,
+    live: &Schema,
+) -> Result<Pieces, Error> {
+    let path = file.path().to_path_buf();
+    let mut text = String::new();
+    file.open()
+        .and_then(|mut reader| reader.read_to_string(&mut text))
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+    let label = path.display().to_string();
+    // The file's tables are in the live schema: parse against the rest of it, so that its
+    // references to earlier migrations' tables resolve.
+    let mut others = live.clone();
+    let schema = loop {
+        match tt_schema::parse_definitions_with(&label, &text, &others) {
+            Ok(schema) => break schema,
+            Err(error) => {
+                let own: Vec<&str> = error
+                    .problems
+                    .iter()
+                    .filter_map(|p| match p {
+                        DefinitionProblem::DuplicateTable { table, .. } => Some(table.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                if own.is_empty() {
+                    return Err(error.into());
+                }
+                for table in own {
+                    others.remove(table);
+                }
+            }
+        }
+    };
+    let sql = tt_schema::drop_ddl(&schema, backend).map_err(|source| Error::Render {
+        path: path.clone(),
+        source: Box::new(source),
+    })?;
+    Ok(Box::new(sql.into_iter().enumerate().map(|(i, sql)| {
+        Ok(Piece::Statement(Statement {
+            sql,
+            line: 1,
+            column: 1,
+            number: i as u32 + 1,
+        }))
+    })))
+}
+
 fn toml_statements(
     mut reader: impl Read,
     path: &std::path::Path,

@@ -228,6 +228,56 @@ impl Tracking {
             )))
     }
 
+    /// Marks the row of `version` dirty, or clears the mark.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub async fn set_dirty(
+        &self,
+        db: &mut Database,
+        version: &str,
+        dirty: bool,
+    ) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET dirty = ? WHERE version = ?",
+            db.backend().quote_ident(&self.table)
+        );
+        db.execute_with(&sql, &[Arg::Bool(dirty), Arg::Text(version.to_string())])
+            .await
+            .map(drop)
+            .map_err(Error::query(format!(
+                "marking migration {version} in the tracking table"
+            )))
+    }
+
+    /// Records `checksum` as the checksum of the row of `version`.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub async fn set_checksum(
+        &self,
+        db: &mut Database,
+        version: &str,
+        checksum: &str,
+    ) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET checksum = ? WHERE version = ?",
+            db.backend().quote_ident(&self.table)
+        );
+        db.execute_with(
+            &sql,
+            &[
+                Arg::Text(checksum.to_string()),
+                Arg::Text(version.to_string()),
+            ],
+        )
+        .await
+        .map(drop)
+        .map_err(Error::query(format!(
+            "recording the checksum of migration {version}"
+        )))
+    }
+
     /// Deletes the row of `version`.
     ///
     /// # Errors

@@ -19,7 +19,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
         target: args.to.map(Version::new).transpose()?,
         allow_out_of_order: args.allow_out_of_order,
     };
-    let migrator = Migrator::new(set.as_slice())
+    let migrator = Migrator::for_set(&set)
         .tracking(ctx.config.tracking())
         .plan_options(plan);
     let out = ctx.output;
@@ -102,6 +102,8 @@ fn error_document(error: &tt_migrate::Error) -> serde_json::Value {
             "outcome": match failure.outcome {
                 FailureOutcome::RolledBack => "rolled_back",
                 FailureOutcome::Dirty => "dirty",
+                FailureOutcome::StillApplied => "still_applied",
+                FailureOutcome::PartlyRolledBack => "partly_rolled_back",
             },
         });
     }

@@ -12,7 +12,7 @@ use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, table};
 pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
-    let status = tt_migrate::Migrator::new(set.as_slice())
+    let status = tt_migrate::Migrator::for_set(&set)
         .tracking(ctx.config.tracking())
         .status(&mut db)
         .await?;
@@ -26,6 +26,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
         "missing": status.missing,
         "dirty": status.dirty,
         "out_of_order": status.out_of_order,
+        "repeatable_pending": status.repeatable_pending,
     }))?;
     let short =
         |c: Option<&str>| -> String { c.map(|c| c.chars().take(12).collect()).unwrap_or_default() };
@@ -50,6 +51,16 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
             p.version.to_string(),
             p.name.clone(),
             state,
+            String::new(),
+            String::new(),
+        ];
+        rows.push((p.version.to_string(), cells));
+    }
+    for p in &status.repeatable_pending {
+        let cells = vec![
+            p.version.to_string(),
+            p.name.clone(),
+            paint(WARN, "pending (repeatable)"),
             String::new(),
             String::new(),
         ];
@@ -101,8 +112,20 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
     }
     let mut summary = vec![
         format!("{} applied", status.applied.len()),
-        format!("{} pending", status.pending.len()),
+        format!(
+            "{} pending",
+            status.pending.len() + status.repeatable_pending.len()
+        ),
     ];
+    if !status.out_of_order.is_empty() {
+        summary.push(paint(
+            WARN,
+            format!(
+                "{} out of order (tt migrate --allow-out-of-order applies them)",
+                status.out_of_order.len()
+            ),
+        ));
+    }
     for (count, word) in [
         (status.changed.len(), "changed"),
         (status.missing.len(), "missing"),

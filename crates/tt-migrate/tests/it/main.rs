@@ -4,6 +4,8 @@
 mod compat;
 mod discovery;
 mod introspect;
+mod layouts;
+mod lifecycle;
 mod reset;
 mod run;
 mod support;

@@ -1,0 +1,106 @@
+//! `tt down`: roll back applied migrations, newest first.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::{DownOptions, DownTarget, Migrator, Version};
+
+use crate::cli::DownArgs;
+use crate::commands::{Context, mark_json_error_printed};
+use crate::output::{BOLD, DIM, WARN, paint};
+use crate::progress::{Progress, duration};
+
+pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let target = match (args.steps, args.to, args.all) {
+        (_, _, true) => DownTarget::All,
+        (_, Some(to), false) => DownTarget::To(Version::new(to)?),
+        (Some(steps), None, false) => DownTarget::Steps(steps),
+        (None, None, false) => DownTarget::default(),
+    };
+    let options = DownOptions {
+        target,
+        dry_run: args.dry_run,
+    };
+    let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
+    let out = ctx.output;
+    let where_ = format!("{} ({})", db.redacted_url(), db.backend());
+    if args.dry_run {
+        let report = migrator.down(&mut db, &options, &mut |_| {}).await?;
+        out.json(&json!({
+            "backend": db.backend(),
+            "dry_run": true,
+            "rolled_back": report.rolled_back,
+            "stopped_before": report.stopped_before,
+        }))?;
+        if report.rolled_back.is_empty() {
+            out.line(format!("Nothing would be rolled back in {where_}"));
+        } else {
+            out.line(format!(
+                "Would roll back {} migration(s) in {where_}, newest first:",
+                report.rolled_back.len()
+            ));
+            for migration in &report.rolled_back {
+                out.line(format!("  {} {}", migration.version, migration.name));
+            }
+        }
+        if let Some(blocked) = &report.stopped_before {
+            out.line(paint(
+                WARN,
+                format!(
+                    "and stop before {} {}: it has no down file",
+                    blocked.version, blocked.name
+                ),
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = Instant::now();
+    let mut progress = Progress::rolling_back(out);
+    out.line(format!("Rolling back {}", paint(BOLD, &where_)));
+    let result = migrator
+        .down(&mut db, &options, &mut |event| progress.on_event(event))
+        .await;
+    progress.finish();
+    let elapsed = started.elapsed().as_millis() as i64;
+    match result {
+        Ok(report) => {
+            out.json(&json!({
+                "backend": db.backend(),
+                "dry_run": false,
+                "rolled_back": report.rolled_back,
+            }))?;
+            if report.rolled_back.is_empty() {
+                out.line("Nothing to roll back");
+            } else {
+                out.line(format!(
+                    "Rolled back {} migration(s) in {}",
+                    report.rolled_back.len(),
+                    paint(DIM, duration(elapsed))
+                ));
+            }
+            let _ = db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            if out.json {
+                out.json(&json!({
+                    "backend": db.backend(),
+                    "dry_run": false,
+                    "rolled_back": error.applied,
+                    "error": { "message": error.to_string() },
+                }))?;
+                mark_json_error_printed();
+            } else if !error.applied.is_empty() {
+                out.line(format!(
+                    "Rolled back {} migration(s) before stopping",
+                    error.applied.len()
+                ));
+            }
+            Err(error.into())
+        }
+    }
+}

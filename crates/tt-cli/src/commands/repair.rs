@@ -1,0 +1,131 @@
+//! `tt repair`: settle dirty rows and record the checksums of changed applied files, after
+//! confirmation.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
+
+use crate::cli::{DirtyAs, RepairArgs};
+use crate::commands::{Context, Refused};
+use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint};
+
+pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
+    let out = ctx.output;
+    let dirty = match args.dirty_as {
+        DirtyAs::Applied => DirtyResolution::Applied,
+        DirtyAs::Pending => DirtyResolution::Pending,
+    };
+    let plan = migrator
+        .repair(
+            &mut db,
+            RepairOptions {
+                dirty,
+                dry_run: true,
+            },
+        )
+        .await?;
+    let where_ = format!("{} ({})", db.redacted_url(), db.backend());
+    if plan.is_empty() {
+        out.json(&report_json(&plan))?;
+        out.line(format!("Nothing to repair in {where_}"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.line(format!("Repair of {}:", paint(BOLD, &where_)));
+    list(out, &plan);
+    if args.dry_run {
+        out.json(&report_json(&plan))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !ctx.yes {
+        confirm(&where_, &plan)?;
+    }
+    let report = migrator
+        .repair(
+            &mut db,
+            RepairOptions {
+                dirty,
+                dry_run: false,
+            },
+        )
+        .await?;
+    out.json(&report_json(&report))?;
+    out.line(format!(
+        "{} {} tracking row(s)",
+        paint(GOOD, "Repaired"),
+        report.dirty.len() + report.checksums.len()
+    ));
+    let _ = db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_json(report: &RepairReport) -> serde_json::Value {
+    json!({
+        "dry_run": report.dry_run,
+        "dirty": report.dirty,
+        "dirty_resolution": report.dirty_resolution,
+        "checksums": report.checksums,
+    })
+}
+
+fn short(checksum: &str) -> String {
+    checksum.chars().take(12).collect()
+}
+
+/// One line per change.
+fn list(out: Output, report: &RepairReport) {
+    let becomes = match report.dirty_resolution {
+        DirtyResolution::Applied => "clear the dirty mark: counts as applied",
+        DirtyResolution::Pending => "delete the row: runs again",
+    };
+    for row in &report.dirty {
+        out.line(format!(
+            "  {} {} {}: {becomes}",
+            paint(BAD, "dirty"),
+            row.version,
+            row.name.as_deref().unwrap_or_default()
+        ));
+    }
+    for change in &report.checksums {
+        let recorded = change
+            .recorded
+            .as_deref()
+            .map_or_else(|| "none".to_string(), short);
+        out.line(format!(
+            "  {} {} {} ({}): {recorded} -> {}",
+            paint(BAD, "checksum"),
+            change.version,
+            change.name,
+            paint(DIM, change.path.display()),
+            short(&change.actual)
+        ));
+    }
+}
+
+/// Asks on the terminal; without one, refuses (exit 4) naming `--yes`.
+fn confirm(where_: &str, report: &RepairReport) -> Result<()> {
+    let count = report.dirty.len() + report.checksums.len();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(Refused(format!(
+            "tt repair would change {count} tracking row(s) of {where_}; there is no terminal \
+             to confirm on: run it again with --yes"
+        ))
+        .into());
+    }
+    let mut stderr = anstream::stderr();
+    let _ = write!(stderr, "Change {count} tracking row(s) of {where_}? [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(Refused("tt repair cancelled: nothing was changed".to_string()).into())
+    }
+}
