@@ -32,6 +32,8 @@ impl Default for ConnectOptions {
 pub struct Database {
     pub(crate) conn: Conn,
     url: String,
+    /// The URL as given, for opening a scratch database on the same server; never printed.
+    connect_url: SecretUrl,
     options: ConnectOptions,
     queries_run: u64,
 }
@@ -105,6 +107,7 @@ impl Database {
         Ok(Self {
             conn,
             url: redact_url(url),
+            connect_url: SecretUrl(url.to_string()),
             options,
             queries_run: 0,
         })
@@ -122,6 +125,11 @@ impl Database {
     /// The URL connected to, with any password replaced by `***`.
     pub fn redacted_url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL as given, password included: only for connecting to the same server again.
+    pub(crate) fn connect_url(&self) -> &str {
+        &self.connect_url.0
     }
 
     /// The options this connection was opened with.
@@ -264,6 +272,15 @@ impl Database {
             }
         }
         out
+    }
+}
+
+/// A URL that may hold a password: its `Debug` form is redacted, so `Database`'s is safe.
+struct SecretUrl(String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
     }
 }
 

@@ -3,5 +3,8 @@
 
 mod discovery;
 mod introspect;
+mod orphans;
 mod run;
+mod scratch;
+mod smoke;
 mod support;
