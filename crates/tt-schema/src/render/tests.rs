@@ -806,6 +806,10 @@ fn as_stored_follows_the_rendering() {
         "ix_expr",
         vec![IndexPart::Expression("lower(n)".into())],
     ));
+    t.indexes.push(Index {
+        unique: true,
+        ..index("ix_at", vec![col("at")])
+    });
     let schema = Schema::from_tables([t]);
     let summary = |backend: Backend| {
         let stored = as_stored(&schema, backend);
@@ -829,11 +833,17 @@ fn as_stored_follows_the_rendering() {
             .iter()
             .map(|i| format!("{} {:?} {:?}", i.name, i.method, i.predicate))
             .collect();
+        let uniques: Vec<String> = t
+            .uniques
+            .iter()
+            .map(|u| format!("unique {:?} ({})", u.name, u.columns.join(", ")))
+            .collect();
         Ok::<_, RenderError>([
             columns.join(", "),
             format!("comment {:?}", t.comment),
             fks.join(", "),
             indexes.join(", "),
+            format!("uniques [{}]", uniques.join(", ")),
         ])
     };
     check(
@@ -842,15 +852,18 @@ fn as_stored_follows_the_rendering() {
             postgres: id bigserial not null -- key, u uuid, tags text[], at timestamptz, n varchar, d decimal, j jsonb
             postgres: comment Some("table")
             postgres: my_fk InitiallyDeferred
-            postgres: ix_j Some("gin") None, ix_n None Some("n <> ''"), ix_expr None None
+            postgres: ix_j Some("gin") None, ix_n None Some("n <> ''"), ix_expr None None, ix_at None None
+            postgres: uniques []
             mysql: id bigserial not null -- key, u char(36), tags json, at timestamp, n text, d decimal(65,30), j json
             mysql: comment Some("table")
             mysql: my_fk No
             mysql: ix_n None None
+            mysql: uniques [unique Some("ix_at") (at)]
             sqlite: id serial not null, u text, tags text, at timestamptz, n varchar, d decimal, j text
             sqlite: comment None
             sqlite: fk_t_id No
-            sqlite: ix_j None None, ix_n None Some("n <> ''")
+            sqlite: ix_j None None, ix_n None Some("n <> ''"), ix_at None None
+            sqlite: uniques []
         "#]],
     );
 }
