@@ -1,7 +1,10 @@
 //! Dispatch of subcommands and what they share: configuration, connection, migrations.
 
+mod diff;
+mod dump;
 mod migrate;
 mod status;
+mod verify;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,5 +77,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Status => status::run(&ctx).await,
+        Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Diff(args) => diff::run(&ctx, args).await,
+        Command::Dump(args) => dump::run(&ctx, args).await,
     }
 }
