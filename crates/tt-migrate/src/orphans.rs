@@ -11,6 +11,11 @@ use crate::error::Error;
 /// How many example keys [`orphan_rows`] reads for each violated foreign key.
 const EXAMPLES: usize = 3;
 
+/// How many foreign keys one counting query checks. One query for all of them would lock
+/// every table at once, which exhausts PostgreSQL's lock table (`max_locks_per_transaction`)
+/// on schemas of a few thousand tables.
+const KEYS_PER_QUERY: usize = 100;
+
 /// The rows of one table that violate one of its foreign keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrphanRows {
@@ -34,7 +39,7 @@ pub struct OrphanRows {
 ///
 /// A row violates a key when all its key columns are non-NULL and no row of the referenced
 /// table has those values (MATCH SIMPLE, what every backend enforces). PostgreSQL and MySQL:
-/// one query counts the orphans of every foreign key at once (a `NOT EXISTS` per key, joined
+/// one query counts the orphans of up to 100 foreign keys (a `NOT EXISTS` per key, joined
 /// with `UNION ALL`). SQLite: `PRAGMA foreign_key_check`, then the key's columns from
 /// `pragma_foreign_key_list` for the tables that have orphans. Then one query per violated key
 /// reads a few example values. Results are sorted by table and key.
@@ -75,10 +80,37 @@ async fn counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanRows>, E
             )
         })
         .collect();
-    let rows = db
-        .query_text_rows(&selects.join("\nUNION ALL\n"), &[])
-        .await
-        .map_err(Error::query("counting rows that violate foreign keys"))?;
+    // PostgreSQL plans parallel scans for a hundred small subqueries, and starting the workers
+    // costs three times the query (40 ms instead of 12 for 100 empty tables); for counting
+    // orphans a plain plan is as fast on large tables too. Reset whatever happens.
+    let postgres = backend == Backend::Postgres;
+    if postgres {
+        db.execute("SET max_parallel_workers_per_gather = 0")
+            .await
+            .map_err(Error::query(
+                "turning off parallel plans for the orphan count",
+            ))?;
+    }
+    let mut rows = Ok(Vec::new());
+    for chunk in selects.chunks(KEYS_PER_QUERY) {
+        let sql = chunk.join("\nUNION ALL\n");
+        match (&mut rows, db.query_text_rows(&sql, &[]).await) {
+            (Ok(rows), Ok(more)) => rows.extend(more),
+            (_, Err(error)) => {
+                rows = Err(Error::query("counting rows that violate foreign keys")(
+                    error,
+                ));
+                break;
+            }
+            (Err(_), Ok(_)) => break,
+        }
+    }
+    if postgres {
+        db.execute("RESET max_parallel_workers_per_gather")
+            .await
+            .map_err(Error::query("resetting max_parallel_workers_per_gather"))?;
+    }
+    let rows = rows?;
     let mut found = Vec::new();
     for row in rows {
         let mut values = row.into_iter();

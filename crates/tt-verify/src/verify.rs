@@ -26,8 +26,8 @@ pub struct VerifyOptions<'a> {
 ///
 /// Each check reads only what it needs: `tracking` the tracking table, `schema` the expected
 /// schema (see [`ExpectedSource`]) and the live catalog, `data` and `smoke` the live catalog
-/// and rows. On PostgreSQL the catalog is read with a fixed number of queries however many
-/// tables there are, and `data` counts the orphans of every foreign key in one query.
+/// and rows. The catalog is read with a fixed number of queries however many tables there
+/// are; `data` counts the orphans of 100 foreign keys per query (SQLite: one pragma).
 ///
 /// # Errors
 /// Only when a check cannot run (unreadable database, invalid snapshot, migrations that fail
