@@ -35,16 +35,21 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
     let text = snapshot_text(&schema);
     let out = ctx.output;
     let path = args.output.unwrap_or_else(|| default_snapshot_path(ctx));
+    let tables: Vec<&str> = schema.table_names().collect();
     if path.as_os_str() == "-" {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
+        if out.json {
+            out.json(&json!({ "backend": backend, "tables": tables, "snapshot": text }))?;
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+        }
         return Ok(ExitCode::SUCCESS);
     }
     std::fs::write(&path, &text).with_context(|| format!("could not write {}", path.display()))?;
     out.json(&json!({
         "path": path,
         "backend": backend,
-        "tables": schema.table_names().collect::<Vec<_>>(),
+        "tables": tables,
     }))?;
     out.line(format!(
         "Wrote {} ({} table(s) from {})",

@@ -187,3 +187,27 @@ async fn only_the_chosen_check_runs() {
         assert!(!report.ok, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_clean_database_in_a_configured_postgres_schema_passes() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut admin = connect(&test_db).await;
+    run(&mut admin, "CREATE SCHEMA shop").await;
+    let options = tt_migrate::ConnectOptions {
+        postgres_schema: Some("shop".into()),
+        ..tt_migrate::ConnectOptions::default()
+    };
+    let mut db = tt_migrate::Database::connect(test_db.url(), options)
+        .await
+        .unwrap();
+    let set = shop();
+    migrate(&mut db, &set).await;
+    let report = verify_all(&mut db, &set).await;
+    assert!(report.ok, "{:#?}", failures(&report));
+    let public = tt_migrate::introspect(&mut admin, &Default::default())
+        .await
+        .unwrap();
+    assert!(public.is_empty(), "nothing went to public: {public:?}");
+}
