@@ -125,6 +125,43 @@ async fn verify_exits_0_when_clean_and_3_with_a_report_naming_the_drift() {
         );
         assert_eq!(one["checks"].as_array().unwrap().len(), 1, "{backend}");
         assert_eq!(one["checks"][0]["id"], "tracking");
+
+        // Orphan rows and an edited applied migration fail data and tracking too.
+        let (off, on) = match backend {
+            Backend::Postgres => (
+                "SET session_replication_role = replica",
+                "SET session_replication_role = DEFAULT",
+            ),
+            Backend::Mysql => ("SET FOREIGN_KEY_CHECKS = 0", "SET FOREIGN_KEY_CHECKS = 1"),
+            Backend::Sqlite => ("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"),
+        };
+        execute(
+            url,
+            &format!("{off};\nINSERT INTO tags (item_id, tag) VALUES (999, 'lost');\n{on}"),
+        )
+        .await;
+        let edited = dir.path().join("migrations/003_tags.sql");
+        let text = std::fs::read_to_string(&edited).unwrap();
+        std::fs::write(&edited, format!("{text}\n-- edited after it ran\n")).unwrap();
+        let report = json(&tt(dir.path(), url, &["verify", "--json"]).code(3));
+        let failed: Vec<&str> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, ["tracking", "schema", "data"], "{backend}");
+        assert_eq!(report["checks"][0]["problems"][0]["kind"], "changed");
+        assert_eq!(report["checks"][0]["problems"][0]["object"], "003");
+        assert_eq!(report["checks"][2]["problems"][0]["table"], "tags");
+        let data = tt(dir.path(), url, &["verify", "--check", "data"]).code(3);
+        assert!(
+            stdout(&data)
+                .contains("tags(item_id): 1 row(s) reference missing items(id) (e.g. 999)"),
+            "{backend}: {}",
+            stdout(&data)
+        );
     }
 }
 
