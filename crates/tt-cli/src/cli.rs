@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tt_migrate::{Layout, UnknownLayout};
+use tt_verify::CheckId;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -98,6 +99,12 @@ pub(crate) enum Command {
     Baseline(BaselineArgs),
     /// Clear dirty marks and record the checksums of changed applied files, after confirmation
     Repair(RepairArgs),
+    /// Check the database: tracking, schema, data (foreign keys) and smoke (exit 3 on failure)
+    Verify(VerifyArgs),
+    /// Show how the live schema differs from the expected one (exit 3 when it does)
+    Diff(DiffArgs),
+    /// Write the live schema to schema.toml, the snapshot verify and diff compare with
+    Dump(DumpArgs),
 }
 
 /// Options shared by the destructive commands.
@@ -234,6 +241,51 @@ pub(crate) struct MigrateArgs {
     /// Apply pending migrations older than the latest applied one
     #[arg(long)]
     pub(crate) allow_out_of_order: bool,
+}
+
+/// Where the expected schema comes from (`tt verify`, `tt diff`).
+#[derive(Debug, Args)]
+pub(crate) struct ExpectedArgs {
+    /// Schema snapshot to compare with [default: schema.toml beside the migrations directory,
+    /// when it exists; else what the migrations produce on a scratch database]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) schema: Option<PathBuf>,
+    /// Compare with what the migrations produce on a scratch database, even when a snapshot
+    /// exists
+    #[arg(long, conflicts_with = "schema")]
+    pub(crate) from_migrations: bool,
+}
+
+/// Options of `tt verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Run only this check: tracking, schema, data or smoke (repeatable)
+    #[arg(long = "check", value_name = "ID")]
+    pub(crate) checks: Vec<CheckId>,
+    #[command(flatten)]
+    pub(crate) expected: ExpectedArgs,
+}
+
+/// Options of `tt diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Print the DDL that brings the live database to the expected schema, in foreign-key-safe
+    /// order (usable as the body of a new migration)
+    #[arg(long)]
+    pub(crate) sql: bool,
+    #[command(flatten)]
+    pub(crate) expected: ExpectedArgs,
+}
+
+/// Options of `tt dump`.
+#[derive(Debug, Args)]
+pub(crate) struct DumpArgs {
+    /// Where to write; `-` for stdout [default: schema.toml beside the migrations directory]
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Dump what the migrations produce on a scratch database instead of the live schema
+    #[arg(long)]
+    pub(crate) from_migrations: bool,
 }
 
 /// Options of `tt new`.

@@ -3,8 +3,10 @@
 mod baseline;
 mod completions;
 mod config;
+mod diff;
 mod down;
 mod drop;
+mod dump;
 mod graph;
 mod migrate;
 mod new;
@@ -12,6 +14,7 @@ mod protect;
 mod repair;
 mod reset;
 mod status;
+mod verify;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,5 +137,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Down(args) => down::run(&ctx, args).await,
         Command::Baseline(args) => baseline::run(&ctx, args).await,
         Command::Repair(args) => repair::run(&ctx, args).await,
+        Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Diff(args) => diff::run(&ctx, args).await,
+        Command::Dump(args) => dump::run(&ctx, args).await,
     }
 }

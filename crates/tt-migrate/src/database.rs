@@ -38,7 +38,8 @@ pub struct Database {
     queries_run: u64,
 }
 
-/// The URL as given, password included, kept only to reconnect; its Debug output is redacted.
+/// The URL as given, password included, kept to reconnect and to reach a scratch database on
+/// the same server; its Debug output is redacted.
 struct SecretUrl(String);
 
 impl std::fmt::Debug for SecretUrl {
@@ -164,6 +165,11 @@ impl Database {
     /// The URL connected to, with any password replaced by `***`.
     pub fn redacted_url(&self) -> &str {
         &self.url
+    }
+
+    /// The URL as given, password included: only for connecting to the same server again.
+    pub(crate) fn connect_url(&self) -> &str {
+        &self.secret_url.0
     }
 
     /// The options this connection was opened with.

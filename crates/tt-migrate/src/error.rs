@@ -193,6 +193,17 @@ pub enum Error {
     /// A statement of a migration failed on the server.
     #[error(transparent)]
     Statement(Box<StatementFailure>),
+    /// The migrations could not be applied to the scratch database that gives the schema
+    /// they produce (the scratch database was dropped all the same).
+    #[error(
+        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed: {source}"
+    )]
+    Scratch {
+        /// The backend of the scratch database.
+        backend: Backend,
+        /// What failed.
+        source: Box<Error>,
+    },
 }
 
 impl Error {

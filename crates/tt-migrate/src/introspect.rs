@@ -39,9 +39,11 @@ pub struct IntrospectOptions {
 /// | MySQL `int`/`bigint` `auto_increment`           | `serial`/`bigserial`, no default |
 /// | MySQL `tinyint(1)`                              | `boolean`                     |
 /// | MySQL `json`; MariaDB `longtext` with `CHECK (json_valid(col))` | `json` (the check is not reported) |
-/// | MySQL `timestamp` / `datetime`                  | `timestamptz` / `timestamp`   |
+/// | MySQL `timestamp` / `datetime`, `datetime(6)`   | `timestamptz` / `timestamp`   |
+/// | MySQL `time`, `time(6)`                         | `time`                        |
 /// | MySQL `longblob`                                | `bytes`                       |
-/// | MySQL unsigned or display-width types, `longtext`, `blob`, `enum(…)`, `datetime(6)`, … | `custom(<COLUMN_TYPE>)` |
+/// | MySQL `text`, `longtext`                        | `text`                        |
+/// | MySQL unsigned or display-width types, `mediumtext`, `blob`, `enum(…)`, `datetime(3)`, … | `custom(<COLUMN_TYPE>)` |
 /// | SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`      | `serial`                      |
 /// | SQLite declared type that names a portable type (`VARCHAR(50)`, `TIMESTAMPTZ`, `BLOB`) | that type |
 /// | SQLite any other declared type (also `SERIAL`, and an empty one) | `custom(<declared>)` |
@@ -51,8 +53,9 @@ pub struct IntrospectOptions {
 /// Read as [`DefaultValue::String`], [`DefaultValue::Number`] or [`DefaultValue::Bool`] when
 /// they are a single literal: PostgreSQL's trailing casts are dropped (`'x'::character varying`
 /// is `"x"`, `'-1'::integer` is `-1`), MariaDB's quoting is undone, `NULL` is no default, and on
-/// a boolean column `0`/`1` are booleans. `now()`, `CURRENT_TIMESTAMP`, `current_timestamp()`
-/// and `datetime('now')` are [`DefaultValue::CurrentTimestamp`]; anything else is an
+/// a boolean column `0`/`1` are booleans. `now()`, `CURRENT_TIMESTAMP`, `current_timestamp()`,
+/// `current_timestamp(6)` and `datetime('now')` are [`DefaultValue::CurrentTimestamp`];
+/// anything else is an
 /// [`DefaultValue::Expression`] as the backend prints it.
 ///
 /// # Keys, indexes and foreign keys
@@ -185,14 +188,28 @@ fn parse_default(text: &str, ty: &ColumnType) -> Option<DefaultValue> {
     Some(match squeezed.as_str() {
         "true" => DefaultValue::Bool(true),
         "false" => DefaultValue::Bool(false),
-        "now()"
-        | "current_timestamp"
-        | "current_timestamp()"
-        | "localtimestamp"
-        | "localtimestamp()"
-        | "transaction_timestamp()"
-        | "datetime('now')" => DefaultValue::CurrentTimestamp,
+        "current_timestamp" | "localtimestamp" | "datetime('now')" => {
+            DefaultValue::CurrentTimestamp
+        }
+        other if is_timestamp_call(other) => DefaultValue::CurrentTimestamp,
         _ => DefaultValue::Expression(text.to_string()),
+    })
+}
+
+/// Whether a squeezed, lowercase default calls a current-time function, with or without a
+/// precision (`now()`, `current_timestamp(6)`, which MySQL needs on a `DATETIME(6)` column).
+fn is_timestamp_call(text: &str) -> bool {
+    [
+        "now(",
+        "current_timestamp(",
+        "localtimestamp(",
+        "transaction_timestamp(",
+    ]
+    .iter()
+    .any(|name| {
+        text.strip_prefix(name)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(|precision| precision.bytes().all(|b| b.is_ascii_digit()))
     })
 }
 
@@ -327,6 +344,13 @@ mod tests {
             "text",
             Some(DefaultValue::CurrentTimestamp),
         );
+        check(
+            "current_timestamp(6)",
+            "timestamp",
+            Some(DefaultValue::CurrentTimestamp),
+        );
+        check("now(3)", "timestamp", Some(DefaultValue::CurrentTimestamp));
+        check("now(x)", "timestamp", e("now(x)"));
         check("uuid()", "char(36)", e("uuid()"));
         check("'a' || 'b'", "text", e("'a' || 'b'"));
         check("'a''", "text", e("'a''"));

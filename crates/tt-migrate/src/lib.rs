@@ -53,12 +53,15 @@ mod introspect;
 mod lock;
 mod managed;
 mod migration;
+mod orphans;
 mod plan;
 mod protect;
 mod recreate;
 mod repair;
 mod reset;
 mod run;
+mod scratch;
+mod smoke;
 mod source;
 mod split;
 mod statements;
@@ -77,6 +80,7 @@ pub use managed::managed_tables;
 pub use migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
+pub use orphans::{OrphanRows, orphan_rows};
 pub use plan::{
     AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
     plan_down, repeatable_due, status, status_with_repeatable,
@@ -86,6 +90,8 @@ pub use recreate::recreate_database;
 pub use repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use reset::{ResetError, ResetOptions, ResetReport, ResetStage};
 pub use run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
+pub use scratch::{SCRATCH_PREFIX, scratch_schema};
+pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
 pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};

@@ -18,7 +18,8 @@
 //! - **Defaults** are compared after light normalisation: `NULL` is no default; `true`/`false`
 //!   equal `1`/`0`; numbers compare by value as written in decimal (`1.0` = `1` = `+01`);
 //!   `now()`, `current_timestamp`, `current_timestamp()`, `localtimestamp`,
-//!   `transaction_timestamp()` and `datetime('now')` all equal `CURRENT_TIMESTAMP`; an
+//!   `transaction_timestamp()`, those calls with a precision (`current_timestamp(6)`) and
+//!   `datetime('now')` all equal `CURRENT_TIMESTAMP`; an
 //!   expression that is a single literal, optionally with trailing casts (`'a'::text`, `(-1)`),
 //!   equals that literal; other expressions compare in normalised form (below).
 //! - **Primary keys** compare their column lists in order; a key with no columns is no key.
@@ -813,15 +814,29 @@ fn canonical_expression(expression: &str) -> Option<Canonical> {
         "null" => None,
         "true" => Some(Canonical::Number("1".to_string())),
         "false" => Some(Canonical::Number("0".to_string())),
-        "now()"
-        | "current_timestamp"
-        | "current_timestamp()"
-        | "localtimestamp"
-        | "localtimestamp()"
-        | "transaction_timestamp()"
-        | "datetime('now')" => Some(Canonical::CurrentTimestamp),
+        "current_timestamp" | "localtimestamp" | "datetime('now')" => {
+            Some(Canonical::CurrentTimestamp)
+        }
+        other if is_timestamp_call(other) => Some(Canonical::CurrentTimestamp),
         _ => Some(Canonical::Expression(normal)),
     }
+}
+
+/// Whether a normalised expression calls a current-time function, with or without a
+/// precision (`now()`, `current_timestamp(6)`, which MySQL needs on a `DATETIME(6)` column).
+fn is_timestamp_call(text: &str) -> bool {
+    [
+        "now(",
+        "current_timestamp(",
+        "localtimestamp(",
+        "transaction_timestamp(",
+    ]
+    .iter()
+    .any(|name| {
+        text.strip_prefix(name)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(|precision| precision.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// Removes trailing type casts (`::text`, `::character varying(20)`) from a normalised
@@ -1335,6 +1350,9 @@ mod tests {
         check_default(CurrentTimestamp, expr("CURRENT_TIMESTAMP"), true);
         check_default(CurrentTimestamp, expr("current_timestamp()"), true);
         check_default(CurrentTimestamp, expr("datetime('now')"), true);
+        check_default(CurrentTimestamp, expr("current_timestamp(6)"), true);
+        check_default(CurrentTimestamp, expr("NOW( 3 )"), true);
+        check_default(CurrentTimestamp, expr("now(x)"), false);
         check_default(CurrentTimestamp, expr("CURRENT_DATE"), false);
         check_default(num("1.0"), num("1"), true);
         check_default(num("+01.50"), num("1.5"), true);

@@ -19,8 +19,8 @@ use sea_query::{
 
 use crate::graph::FkGraph;
 use crate::{
-    Backend, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index, IndexPart,
-    Schema, Table,
+    Backend, Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index,
+    IndexPart, Schema, Table, Unique,
 };
 use mapping::{Class, Native};
 
@@ -514,6 +514,125 @@ pub fn alter_column_default(
             ))
         }
     }
+}
+
+/// `ALTER TABLE … ADD [CONSTRAINT name] UNIQUE (…)`.
+///
+/// # Errors
+/// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table; unknown
+/// or unindexable columns.
+pub fn add_unique(table: &Table, unique: &Unique, backend: Backend) -> Result<String, RenderError> {
+    let used_by = match &unique.name {
+        Some(name) => format!("unique constraint `{name}`"),
+        None => "a unique constraint".to_string(),
+    };
+    if backend == Backend::Sqlite {
+        return Err(RenderError::NeedsRebuild {
+            table: table.name.clone(),
+            change: format!("add {used_by}"),
+        });
+    }
+    check_key_columns(table, &unique.columns, &used_by, backend)?;
+    let columns: Vec<String> = unique
+        .columns
+        .iter()
+        .map(|c| backend.quote_ident(c))
+        .collect();
+    Ok(format!(
+        "ALTER TABLE {} ADD {}UNIQUE ({})",
+        backend.quote_ident(&table.name),
+        constraint_name(unique.name.as_deref(), backend),
+        columns.join(", ")
+    ))
+}
+
+/// `ALTER TABLE … DROP CONSTRAINT name` (PostgreSQL) or `DROP INDEX name` (MySQL, where a
+/// unique constraint is a unique index).
+///
+/// # Errors
+/// [`RenderError::NeedsRebuild`] on SQLite; [`RenderError::Unsupported`] for a constraint
+/// without a name.
+pub fn drop_unique(
+    table: &Table,
+    unique: &Unique,
+    backend: Backend,
+) -> Result<String, RenderError> {
+    let columns = unique.columns.join(", ");
+    if backend == Backend::Sqlite {
+        return Err(RenderError::NeedsRebuild {
+            table: table.name.clone(),
+            change: format!("drop the unique constraint on ({columns})"),
+        });
+    }
+    let Some(name) = &unique.name else {
+        return Err(RenderError::Unsupported {
+            backend,
+            table: table.name.clone(),
+            what: format!("dropping the unnamed unique constraint on ({columns})"),
+            reason: "a constraint is dropped by name; look the name up in the catalog",
+        });
+    };
+    let what = match backend {
+        Backend::Mysql => "INDEX",
+        Backend::Postgres | Backend::Sqlite => "CONSTRAINT",
+    };
+    Ok(format!(
+        "ALTER TABLE {} DROP {what} {}",
+        backend.quote_ident(&table.name),
+        backend.quote_ident(name)
+    ))
+}
+
+/// `ALTER TABLE … ADD [CONSTRAINT name] CHECK (…)`, the expression as written.
+///
+/// # Errors
+/// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table.
+pub fn add_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
+    if backend == Backend::Sqlite {
+        return Err(RenderError::NeedsRebuild {
+            table: table.name.clone(),
+            change: format!("add check `{}`", check.expression),
+        });
+    }
+    Ok(format!(
+        "ALTER TABLE {} ADD {}CHECK ({})",
+        backend.quote_ident(&table.name),
+        constraint_name(check.name.as_deref(), backend),
+        check.expression
+    ))
+}
+
+/// `ALTER TABLE … DROP CONSTRAINT name` (PostgreSQL, MariaDB and MySQL 8.0.19 or later).
+///
+/// # Errors
+/// [`RenderError::NeedsRebuild`] on SQLite; [`RenderError::Unsupported`] for a check without
+/// a name.
+pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
+    if backend == Backend::Sqlite {
+        return Err(RenderError::NeedsRebuild {
+            table: table.name.clone(),
+            change: format!("drop check `{}`", check.expression),
+        });
+    }
+    let Some(name) = &check.name else {
+        return Err(RenderError::Unsupported {
+            backend,
+            table: table.name.clone(),
+            what: format!("dropping the unnamed check `{}`", check.expression),
+            reason: "a constraint is dropped by name; look the name up in the catalog",
+        });
+    };
+    Ok(format!(
+        "ALTER TABLE {} DROP CONSTRAINT {}",
+        backend.quote_ident(&table.name),
+        backend.quote_ident(name)
+    ))
+}
+
+/// `CONSTRAINT "name" ` for a named constraint, nothing for an unnamed one.
+fn constraint_name(name: Option<&str>, backend: Backend) -> String {
+    name.map(|n| format!("CONSTRAINT {} ", backend.quote_ident(n)))
+        .unwrap_or_default()
 }
 
 /// Every statement that creates `schema`: the tables in `order`, each with the foreign keys

@@ -8,3 +8,4 @@ mod migrate;
 mod new;
 mod output;
 mod support;
+mod verify;

@@ -235,8 +235,8 @@ fn backs_foreign_key(table: &Table, index: &str, columns: &[String]) -> bool {
     })
 }
 
-/// Whether `clause` is MariaDB's `json_valid(col)` check on a `longtext` column, which is how
-/// MariaDB stores a JSON column; if so, the column becomes `json`.
+/// Whether `clause` is MariaDB's `json_valid(col)` check on a `longtext` column (read as
+/// `text`), which is how MariaDB stores a JSON column; if so, the column becomes `json`.
 fn is_json_check(table: &mut Table, clause: &str) -> bool {
     let squeeze = |text: &str| -> String {
         text.chars()
@@ -246,8 +246,7 @@ fn is_json_check(table: &mut Table, clause: &str) -> bool {
     };
     let clause = squeeze(clause);
     let Some(column) = table.columns.iter_mut().find(|column| {
-        column.ty == ColumnType::Custom("longtext".to_string())
-            && clause == format!("json_valid({})", squeeze(&column.name))
+        column.ty == ColumnType::Text && clause == format!("json_valid({})", squeeze(&column.name))
     }) else {
         return false;
     };
@@ -282,11 +281,14 @@ fn column_type(column_type: &str, data_type: &str, auto_increment: bool) -> Colu
         "float" if full == "float" => ColumnType::Real,
         "double" if full == "double" => ColumnType::Double,
         "decimal" | "varchar" | "char" => full.parse().unwrap_or_else(|_| custom()),
-        "text" => ColumnType::Text,
+        // tt renders text as LONGTEXT (never truncated), so both read back as text.
+        "text" | "longtext" => ColumnType::Text,
         "json" => ColumnType::Json,
         "date" => ColumnType::Date,
-        "time" if full == "time" => ColumnType::Time,
-        "datetime" if full == "datetime" => ColumnType::Timestamp,
+        // tt renders time and timestamp with microseconds (`TIME(6)`, `DATETIME(6)`), so
+        // that precision reads back as the portable type too.
+        "time" if full == "time" || full == "time(6)" => ColumnType::Time,
+        "datetime" if full == "datetime" || full == "datetime(6)" => ColumnType::Timestamp,
         "timestamp" if full == "timestamp" => ColumnType::TimestampTz,
         "longblob" => ColumnType::Bytes,
         _ => custom(),
@@ -343,10 +345,13 @@ mod tests {
         check_type("double", "double", false, "double");
         check_type("double(8,2)", "double", false, "custom(double(8,2))");
         check_type("text", "text", false, "text");
-        check_type("longtext", "longtext", false, "custom(longtext)");
+        check_type("longtext", "longtext", false, "text");
+        check_type("mediumtext", "mediumtext", false, "custom(mediumtext)");
         check_type("json", "json", false, "json");
         check_type("datetime", "datetime", false, "timestamp");
-        check_type("datetime(6)", "datetime", false, "custom(datetime(6))");
+        check_type("datetime(6)", "datetime", false, "timestamp");
+        check_type("datetime(3)", "datetime", false, "custom(datetime(3))");
+        check_type("time(6)", "time", false, "time");
         check_type("timestamp", "timestamp", false, "timestamptz");
         check_type("longblob", "longblob", false, "bytes");
         check_type("blob", "blob", false, "custom(blob)");

@@ -331,13 +331,13 @@ CREATE VIEW author_names AS SELECT name FROM authors
               ratio real
               weight double
               bio text
-              essay custom(longtext)
+              essay text
               doc json
               uid char(36) default Expression("uuid()")
               photo bytes
               thumb custom(blob)
               counter custom(bigint(20) unsigned)
-              precise custom(datetime(6))
+              precise timestamp
               note varchar(20) default String("it's")
               word varchar(20) default String("NULL")
               doubled integer

@@ -1,7 +1,7 @@
 //! The schema as a backend stores it after rendering, for comparing with introspection.
 
-use super::{index_plan, mapping};
-use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table};
+use super::{PlannedPart, index_plan, mapping};
+use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table, Unique};
 
 /// `schema` as introspection of `backend` reads it back after it was created with
 /// [`create_statements`](super::create_statements).
@@ -12,7 +12,8 @@ use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table};
 /// foreign key names (they read back as [`ForeignKey::default_name`]); only PostgreSQL keeps
 /// deferrability; indexes the backend leaves out are gone, index methods are those the
 /// backend reports (`None` for its default: btree on PostgreSQL, always on MySQL and SQLite),
-/// and MySQL drops partial index predicates. Defaults are kept as written: spelling them the
+/// and MySQL drops partial index predicates. On MySQL a unique index on whole columns is a
+/// unique constraint named like the index (MySQL has no other kind). Defaults are kept as written: spelling them the
 /// way each backend echoes them (`1` for `true` on MySQL) is introspection's job. Objects
 /// that cannot be rendered at all (a unique index MySQL cannot build) are left out too.
 pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
@@ -44,18 +45,35 @@ fn table_as_stored(table: &Table, backend: Backend) -> Table {
             fk.name = ForeignKey::default_name(&table.name, &fk.columns);
         }
     }
-    stored.indexes = table
-        .indexes
-        .iter()
-        .filter_map(|index| {
-            let plan = index_plan(table, index, backend).ok()??;
-            let method = plan.method.filter(|m| m != "btree");
-            Some(Index {
-                method,
-                predicate: plan.predicate.map(str::to_string),
-                ..index.clone()
+    stored.indexes = Vec::new();
+    for index in &table.indexes {
+        let Some(plan) = index_plan(table, index, backend).ok().flatten() else {
+            continue;
+        };
+        // MySQL has no unique constraint apart from a unique index, and introspection reads a
+        // unique index on whole columns as the constraint it is indistinguishable from.
+        let columns: Option<Vec<String>> = plan
+            .parts
+            .iter()
+            .map(|part| match part {
+                PlannedPart::Column(name, None) => Some(name.to_string()),
+                _ => None,
             })
-        })
-        .collect();
+            .collect();
+        if let (Backend::Mysql, true, Some(columns), None) =
+            (backend, index.unique, columns, plan.predicate)
+        {
+            stored.uniques.push(Unique {
+                name: Some(index.name.clone()),
+                columns,
+            });
+            continue;
+        }
+        stored.indexes.push(Index {
+            method: plan.method.filter(|m| m != "btree"),
+            predicate: plan.predicate.map(str::to_string),
+            ..index.clone()
+        });
+    }
     stored
 }

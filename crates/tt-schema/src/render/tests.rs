@@ -806,6 +806,10 @@ fn as_stored_follows_the_rendering() {
         "ix_expr",
         vec![IndexPart::Expression("lower(n)".into())],
     ));
+    t.indexes.push(Index {
+        unique: true,
+        ..index("ix_at", vec![col("at")])
+    });
     let schema = Schema::from_tables([t]);
     let summary = |backend: Backend| {
         let stored = as_stored(&schema, backend);
@@ -829,11 +833,17 @@ fn as_stored_follows_the_rendering() {
             .iter()
             .map(|i| format!("{} {:?} {:?}", i.name, i.method, i.predicate))
             .collect();
+        let uniques: Vec<String> = t
+            .uniques
+            .iter()
+            .map(|u| format!("unique {:?} ({})", u.name, u.columns.join(", ")))
+            .collect();
         Ok::<_, RenderError>([
             columns.join(", "),
             format!("comment {:?}", t.comment),
             fks.join(", "),
             indexes.join(", "),
+            format!("uniques [{}]", uniques.join(", ")),
         ])
     };
     check(
@@ -842,15 +852,18 @@ fn as_stored_follows_the_rendering() {
             postgres: id bigserial not null -- key, u uuid, tags text[], at timestamptz, n varchar, d decimal, j jsonb
             postgres: comment Some("table")
             postgres: my_fk InitiallyDeferred
-            postgres: ix_j Some("gin") None, ix_n None Some("n <> ''"), ix_expr None None
+            postgres: ix_j Some("gin") None, ix_n None Some("n <> ''"), ix_expr None None, ix_at None None
+            postgres: uniques []
             mysql: id bigserial not null -- key, u char(36), tags json, at timestamp, n text, d decimal(65,30), j json
             mysql: comment Some("table")
             mysql: my_fk No
             mysql: ix_n None None
+            mysql: uniques [unique Some("ix_at") (at)]
             sqlite: id serial not null, u text, tags text, at timestamptz, n varchar, d decimal, j text
             sqlite: comment None
             sqlite: fk_t_id No
-            sqlite: ix_j None None, ix_n None Some("n <> ''")
+            sqlite: ix_j None None, ix_n None Some("n <> ''"), ix_at None None
+            sqlite: uniques []
         "#]],
     );
 }
@@ -900,4 +913,109 @@ fn whole_schema_ddl_follows_the_fk_graph() {
         ]
     "#]]
     .assert_debug_eq(&drop);
+}
+
+#[test]
+fn add_and_drop_uniques_and_checks() {
+    let t = table(
+        "t",
+        vec![
+            column("a", "integer"),
+            column("b", "varchar(10)"),
+            column("j", "json"),
+        ],
+        &[],
+    );
+    let named = Unique {
+        name: Some("uq_t_ab".into()),
+        columns: vec!["a".into(), "b".into()],
+    };
+    let unnamed = Unique {
+        name: None,
+        columns: vec!["a".into()],
+    };
+    check(
+        |b| add_unique(&t, &named, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" ADD CONSTRAINT "uq_t_ab" UNIQUE ("a", "b")
+            mysql: ALTER TABLE `t` ADD CONSTRAINT `uq_t_ab` UNIQUE (`a`, `b`)
+            sqlite! sqlite cannot add unique constraint `uq_t_ab` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| add_unique(&t, &unnamed, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" ADD UNIQUE ("a")
+            mysql: ALTER TABLE `t` ADD UNIQUE (`a`)
+            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    let on_json = Unique {
+        name: None,
+        columns: vec!["j".into()],
+    };
+    check(
+        |b| add_unique(&t, &on_json, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" ADD UNIQUE ("j")
+            mysql! mysql cannot use column `t.j` (json is stored as JSON) in a unique constraint; give the column a bounded type such as varchar(255)
+            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| drop_unique(&t, &named, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" DROP CONSTRAINT "uq_t_ab"
+            mysql: ALTER TABLE `t` DROP INDEX `uq_t_ab`
+            sqlite! sqlite cannot drop the unique constraint on (a, b) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| drop_unique(&t, &unnamed, b).map(|s| [s]),
+        expect![[r#"
+            postgres! postgres does not support dropping the unnamed unique constraint on (a) (table `t`): a constraint is dropped by name; look the name up in the catalog
+            mysql! mysql does not support dropping the unnamed unique constraint on (a) (table `t`): a constraint is dropped by name; look the name up in the catalog
+            sqlite! sqlite cannot drop the unique constraint on (a) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    let named_check = Check {
+        name: Some("ck_a".into()),
+        expression: "a > 0".into(),
+    };
+    let unnamed_check = Check {
+        name: None,
+        expression: "a < 10".into(),
+    };
+    check(
+        |b| add_check(&t, &named_check, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" ADD CONSTRAINT "ck_a" CHECK (a > 0)
+            mysql: ALTER TABLE `t` ADD CONSTRAINT `ck_a` CHECK (a > 0)
+            sqlite! sqlite cannot add check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| add_check(&t, &unnamed_check, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" ADD CHECK (a < 10)
+            mysql: ALTER TABLE `t` ADD CHECK (a < 10)
+            sqlite! sqlite cannot add check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| drop_check(&t, &named_check, b).map(|s| [s]),
+        expect![[r#"
+            postgres: ALTER TABLE "t" DROP CONSTRAINT "ck_a"
+            mysql: ALTER TABLE `t` DROP CONSTRAINT `ck_a`
+            sqlite! sqlite cannot drop check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+    check(
+        |b| drop_check(&t, &unnamed_check, b).map(|s| [s]),
+        expect![[r#"
+            postgres! postgres does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
+            mysql! mysql does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
+            sqlite! sqlite cannot drop check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
 }

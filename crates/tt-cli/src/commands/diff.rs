@@ -1,0 +1,128 @@
+//! `tt diff`: the live schema against the expected one, by table, or as fix-up SQL.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde_json::json;
+use tt_schema::{Difference, DifferenceKind};
+use tt_verify::{expected_schema, fix_script, live_schema};
+
+use crate::cli::DiffArgs;
+use crate::commands::Context;
+use crate::commands::verify::{
+    Snapshot, VERIFY_FAILED, expected_json, expected_label, expected_source,
+};
+use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint};
+
+pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
+    let snapshot = Snapshot::choose(ctx, &args.expected)?;
+    let set = match snapshot {
+        Some(_) => None,
+        None => Some(ctx.migrations()?),
+    };
+    let mut db = ctx.connect().await?;
+    let tracking = ctx.config.tracking();
+    let source = expected_source(snapshot.as_ref(), set.as_ref());
+    let expected = expected_schema(&mut db, source, &tracking).await?;
+    let live = live_schema(&mut db, &tracking).await?;
+    let backend = db.backend();
+    let differences = tt_schema::diff(&expected, &live);
+    let differ = differences.iter().any(|d| !d.is_cosmetic());
+    let out = ctx.output;
+    if args.sql {
+        let fix = fix_script(&expected, &live, backend);
+        out.json(&json!({
+            "backend": backend,
+            "expected": expected_json(snapshot.as_ref()),
+            "statements": fix.statements,
+            "manual": fix.manual,
+        }))?;
+        if !out.json {
+            // The SQL goes to stdout even with --quiet: it is the command's result.
+            print!(
+                "-- tt diff --sql: {} ({backend}) -> {}\n{}",
+                db.redacted_url(),
+                expected_label(snapshot.as_ref()),
+                fix.to_sql()
+            );
+            for manual in &fix.manual {
+                eprintln!("{} {manual}", paint(WARN, "warning:"));
+            }
+        }
+    } else {
+        let listed: Vec<serde_json::Value> = differences
+            .iter()
+            .map(|d| {
+                let mut value = serde_json::to_value(d).unwrap_or_default();
+                value["message"] = json!(d.to_string());
+                value["cosmetic"] = json!(d.is_cosmetic());
+                value
+            })
+            .collect();
+        out.json(&json!({
+            "backend": backend,
+            "database": db.redacted_url(),
+            "expected": expected_json(snapshot.as_ref()),
+            "identical": differences.is_empty(),
+            "differences": listed,
+        }))?;
+        out.line(format!(
+            "{} ({backend}) against {}",
+            paint(BOLD, db.redacted_url()),
+            expected_label(snapshot.as_ref())
+        ));
+        let mut by_table: BTreeMap<&str, Vec<&Difference>> = BTreeMap::new();
+        for difference in &differences {
+            by_table
+                .entry(&difference.table)
+                .or_default()
+                .push(difference);
+        }
+        for (table, differences) in by_table {
+            out.line(paint(BOLD, table));
+            for difference in differences {
+                out.line(format!("  {}", line(difference)));
+            }
+        }
+        if differences.is_empty() {
+            out.line(paint(GOOD, "no differences"));
+        } else {
+            out.line(format!("{} difference(s)", differences.len()));
+        }
+    }
+    let _ = db.close().await;
+    Ok(if differ {
+        ExitCode::from(VERIFY_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One difference under its table: `+` to add (missing), `-` to remove (extra), `~` changed.
+fn line(difference: &Difference) -> String {
+    let text = difference.to_string();
+    let rest = text.strip_prefix(&difference.table).unwrap_or(&text);
+    let rest = rest
+        .strip_prefix(": ")
+        .or_else(|| rest.strip_prefix('.'))
+        .unwrap_or(rest);
+    use DifferenceKind as K;
+    let (style, mark) = match &difference.kind {
+        _ if difference.is_cosmetic() => (DIM, "~"),
+        K::MissingTable { .. }
+        | K::MissingColumn { .. }
+        | K::MissingUnique { .. }
+        | K::MissingCheck { .. }
+        | K::MissingForeignKey { .. }
+        | K::MissingIndex { .. } => (GOOD, "+"),
+        K::ExtraTable { .. }
+        | K::ExtraColumn { .. }
+        | K::ExtraUnique { .. }
+        | K::ExtraCheck { .. }
+        | K::ExtraForeignKey { .. }
+        | K::ExtraIndex { .. } => (BAD, "-"),
+        _ => (WARN, "~"),
+    };
+    paint(style, format!("{mark} {rest}"))
+}

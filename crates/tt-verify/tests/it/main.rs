@@ -1,0 +1,8 @@
+//! Integration tests of tt-verify against real SQLite, PostgreSQL and MySQL databases, one
+//! module per concern.
+
+mod drift;
+mod fix;
+mod queries;
+mod snapshot;
+mod support;
