@@ -162,6 +162,10 @@ pub(crate) struct GraphArgs {
     /// Output format (`--json` prints the orders, levels and cycles as JSON)
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub(crate) format: GraphFormat,
+    /// The graph of what the migrations produce (applied to a scratch database) instead of
+    /// the live database's
+    #[arg(long)]
+    pub(crate) from_migrations: bool,
 }
 
 /// Formats of `tt graph`.
@@ -244,7 +248,7 @@ pub(crate) struct MigrateArgs {
 }
 
 /// Where the expected schema comes from (`tt verify`, `tt diff`).
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub(crate) struct ExpectedArgs {
     /// Schema snapshot to compare with [default: schema.toml beside the migrations directory,
     /// when it exists; else what the migrations produce on a scratch database]

@@ -1,4 +1,4 @@
-//! `tt graph`: the foreign-key graph of the live database.
+//! `tt graph`: the foreign-key graph of the live database, or of what the migrations produce.
 
 use std::process::ExitCode;
 
@@ -13,7 +13,12 @@ pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<ExitCode> {
     let options = tt_migrate::IntrospectOptions {
         postgres_schema: ctx.config.postgres_schema.value.clone(),
     };
-    let mut schema = tt_migrate::introspect(&mut db, &options).await?;
+    let mut schema = if args.from_migrations {
+        let set = ctx.migrations()?;
+        tt_migrate::scratch_schema(&mut db, set.as_slice(), &ctx.config.tracking()).await?
+    } else {
+        tt_migrate::introspect(&mut db, &options).await?
+    };
     // tt's own bookkeeping is not part of the application's graph.
     let tracking = ctx.config.tracking_table.value.clone();
     schema.retain(|t| t.name != tracking && t.name != tt_migrate::PROTECTION_TABLE);

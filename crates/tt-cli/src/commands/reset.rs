@@ -7,7 +7,11 @@ use anyhow::Result;
 use serde_json::json;
 use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop, protection};
 
-use crate::cli::SafetyArgs;
+use tt_migrate::MigrationSet;
+use tt_verify::{CheckId, VerifyOptions};
+
+use crate::cli::{ExpectedArgs, SafetyArgs};
+use crate::commands::verify::{Snapshot, VERIFY_FAILED, expected_source};
 use crate::commands::{Context, Refused, confirm, drop::question, mark_json_error_printed};
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 use crate::progress::{Progress, duration};
@@ -89,7 +93,9 @@ pub(crate) async fn run(
             let tables = tt_migrate::introspect(&mut db, &Default::default())
                 .await?
                 .len();
+            let verified = verify_after(ctx, &set, &mut db).await?;
             out.json(&json!({
+                "verify": verified,
                 "backend": db.backend(),
                 "recreated": report.recreated,
                 "dropped": report.dropped.dropped,
@@ -99,18 +105,34 @@ pub(crate) async fn run(
                 "elapsed_ms": elapsed,
             }))?;
             let _ = db.close().await;
+            for check in verified.checks.iter().filter(|c| !c.ok) {
+                out.line(format!(
+                    "{} {}: {}",
+                    paint(BAD, "Verification failed:"),
+                    check.id.as_str(),
+                    check.summary
+                ));
+                for problem in &check.problems {
+                    out.line(format!("    {problem}"));
+                }
+            }
+            if !verified.ok {
+                return Ok(ExitCode::from(VERIFY_FAILED));
+            }
             if !report.missing_tables.is_empty() {
                 out.line(format!(
                     "{} managed table(s) missing after the migrations: {}",
                     paint(BAD, "Verification failed:"),
                     report.missing_tables.join(", ")
                 ));
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(VERIFY_FAILED));
             }
+            let checks: Vec<&str> = verified.checks.iter().map(|c| c.id.as_str()).collect();
             out.line(format!(
-                "{} {tables} tables, {} migration(s) applied, {}",
+                "{} {tables} tables, {} migration(s) applied, verified ({}), {}",
                 paint(GOOD, "Done:"),
                 report.applied.len(),
+                checks.join(", "),
                 paint(DIM, duration(elapsed))
             ));
             Ok(ExitCode::SUCCESS)
@@ -128,4 +150,28 @@ pub(crate) async fn run(
             Err(error.into())
         }
     }
+}
+
+/// The checks a reset ends with: the tracking table and the foreign keys always, the schema
+/// when a `schema.toml` snapshot exists (without one, the expected schema would mean applying
+/// every migration a second time, on a scratch database).
+async fn verify_after(
+    ctx: &Context,
+    set: &MigrationSet,
+    db: &mut tt_migrate::Database,
+) -> Result<tt_verify::Report> {
+    let snapshot = Snapshot::choose(ctx, &ExpectedArgs::default())?;
+    let mut checks = vec![CheckId::Tracking, CheckId::Data];
+    if snapshot.is_some() {
+        checks.push(CheckId::Schema);
+    }
+    let tracking = ctx.config.tracking();
+    let options = VerifyOptions {
+        checks: &checks,
+        migrations: set.as_slice(),
+        expected: expected_source(snapshot.as_ref(), Some(set)),
+        tracking: &tracking,
+        essential_tables: &ctx.config.essential_tables.value,
+    };
+    Ok(tt_verify::verify(db, &options).await?)
 }

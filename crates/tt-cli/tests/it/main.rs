@@ -7,5 +7,6 @@ mod lifecycle;
 mod migrate;
 mod new;
 mod output;
+mod reset;
 mod support;
 mod verify;

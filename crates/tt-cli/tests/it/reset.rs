@@ -1,0 +1,174 @@
+//! `tt reset`, `tt drop`, `tt recreate`, `tt protect` and `tt graph` as a user runs them:
+//! confirmation without a terminal, protection, exit codes and JSON documents.
+
+use serde_json::json;
+use tt_testdb::TestDb;
+
+use crate::support::{Project, ok, run};
+
+const ITEMS: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL);\n\
+                     INSERT INTO items (id, name) VALUES (1, 'Ring of Presence');\n";
+const STATS: &str = "CREATE TABLE item_stats (item_id INTEGER NOT NULL REFERENCES items (id), \
+                     stat INTEGER NOT NULL, PRIMARY KEY (item_id, stat));\n";
+
+fn project() -> Project {
+    let project = Project::new();
+    project.migration("001_items.sql", ITEMS);
+    project.migration("002_item_stats.sql", STATS);
+    project
+}
+
+#[tokio::test]
+async fn without_a_terminal_destructive_commands_need_yes_or_ci() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = project();
+        let tt = |args: &[&str]| {
+            let mut command = project.tt(args);
+            command.args(["--database-url", db.url()]);
+            command
+        };
+        ok(&mut tt(&["migrate", "-q"]));
+        // The question names what will go: the managed rows, or every row for recreate
+        // (the tracking table's two included).
+        for (command, rows) in [(&["reset"][..], 1), (&["drop"], 1), (&["recreate"], 3)] {
+            let refused = run(&mut tt(command));
+            assert_eq!(refused.code, 4, "{backend} {command:?}: {}", refused.stderr);
+            assert!(
+                refused.stderr.contains("--yes"),
+                "{backend}: {}",
+                refused.stderr
+            );
+            let holding = format!("holding {rows} row(s)");
+            assert!(
+                refused.stderr.contains(&holding),
+                "{backend}: {}",
+                refused.stderr
+            );
+        }
+        let status = ok(&mut tt(&["status", "--json"])).json();
+        assert_eq!(
+            status["applied"].as_array().unwrap().len(),
+            2,
+            "{backend}: nothing changed"
+        );
+
+        // CI=true is the automation's way of saying yes.
+        let mut ci = tt(&["reset", "--json"]);
+        ci.env("CI", "true");
+        let reset = ok(&mut ci).json();
+        assert_eq!(
+            reset["dropped"],
+            json!(["item_stats", "items", "schema_migrations"]),
+            "{backend}"
+        );
+        assert_eq!(reset["applied"].as_array().unwrap().len(), 2, "{backend}");
+        assert_eq!(reset["verify"]["ok"], json!(true), "{backend}");
+        assert_eq!(reset["missing_tables"], json!([]), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_protected_database_refuses_until_allowed_or_unprotected() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = project();
+        let tt = |args: &[&str]| {
+            let mut command = project.tt(args);
+            command.args(["--database-url", db.url()]);
+            command
+        };
+        ok(&mut tt(&["migrate", "-q"]));
+        ok(&mut tt(&["protect", "--note", "live data"]));
+        for command in [
+            &["reset", "--yes"][..],
+            &["drop", "--yes"],
+            &["recreate", "--yes"],
+        ] {
+            let refused = run(&mut tt(command));
+            assert_eq!(refused.code, 4, "{backend} {command:?}: {}", refused.stderr);
+            assert!(
+                refused.stderr.contains("protected (live data)"),
+                "{backend}: {}",
+                refused.stderr
+            );
+            assert!(
+                refused.stderr.contains("--allow-protected"),
+                "{backend}: {}",
+                refused.stderr
+            );
+        }
+        let dropped = ok(&mut tt(&["drop", "--yes", "--allow-protected", "--json"])).json();
+        assert_eq!(
+            dropped["dropped"],
+            json!(["item_stats", "items", "schema_migrations"]),
+            "{backend}"
+        );
+        ok(&mut tt(&["protect", "--remove"]));
+        ok(&mut tt(&["reset", "--yes", "-q"]));
+    }
+}
+
+#[tokio::test]
+async fn a_view_of_another_application_blocks_drop_with_exit_4_until_cascade() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    let tt = |args: &[&str]| {
+        let mut command = project.tt(args);
+        command.args(["--database-url", db.url()]);
+        command
+    };
+    ok(&mut tt(&["migrate", "-q"]));
+    let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
+        .await
+        .unwrap();
+    conn.fetch_text("CREATE VIEW names AS SELECT name FROM items")
+        .await
+        .unwrap();
+    conn.fetch_text("CREATE TABLE other (id INTEGER)")
+        .await
+        .unwrap();
+    drop(conn);
+    let refused = run(&mut tt(&["drop", "--yes"]));
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("view names (on items)"),
+        "{}",
+        refused.stderr
+    );
+    let plan = ok(&mut tt(&["drop", "--dry-run", "--json"])).json();
+    assert_eq!(plan["plan"]["untouched"], json!(["other"]));
+    assert_eq!(plan["plan"]["tables"], json!(["item_stats", "items"]));
+    ok(&mut tt(&["drop", "--yes", "--cascade"]));
+    let graph = ok(&mut tt(&["graph", "--json"])).json();
+    assert_eq!(
+        graph["create_order"],
+        json!(["other"]),
+        "only the other table is left"
+    );
+}
+
+#[tokio::test]
+async fn graph_of_the_migrations_and_of_the_live_database_agree_after_migrate() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    let tt = |args: &[&str]| {
+        let mut command = project.tt(args);
+        command.args(["--database-url", db.url()]);
+        command
+    };
+    let planned = ok(&mut tt(&["graph", "--from-migrations", "--json"])).json();
+    assert_eq!(planned["create_order"], json!(["items", "item_stats"]));
+    assert_eq!(planned["drop_order"], json!(["item_stats", "items"]));
+    assert_eq!(planned["levels"], json!([["items"], ["item_stats"]]));
+    assert_eq!(planned["cycles"], json!([]));
+    ok(&mut tt(&["migrate", "-q"]));
+    let live = ok(&mut tt(&["graph", "--json"])).json();
+    assert_eq!(live, planned);
+    let dot = ok(&mut tt(&["graph", "--format", "dot"])).stdout;
+    assert!(dot.starts_with("digraph"), "{dot}");
+}
