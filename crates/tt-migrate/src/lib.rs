@@ -63,6 +63,7 @@ mod source;
 mod split;
 mod statements;
 mod tracking;
+mod value;
 
 pub use baseline::{BaselineReport, Recorded, tool_table};
 pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
@@ -89,6 +90,7 @@ pub use run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
 pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+pub use value::Value;
 
 /// What `embed!` expands to; not part of the API.
 #[doc(hidden)]

@@ -8,4 +8,5 @@ mod layouts;
 mod lifecycle;
 mod reset;
 mod run;
+mod statements;
 mod support;
