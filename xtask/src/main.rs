@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`: the same commands locally and in CI.
 
 mod db_reset;
+mod importer;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci        fmt --check, clippy -D warnings, tests, rustdoc -D warnings
+  ci        fmt --check, clippy -D warnings, tests, the importer example, rustdoc -D warnings
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
   bench     benchmarks, each reported as a ratio against a baseline from the same run";
 
@@ -58,6 +59,7 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
+    importer::check()?;
     cargo_with_env(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],

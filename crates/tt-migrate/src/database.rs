@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::error::Error;
+use crate::value::{Value, bind_values, decode_row};
 
 /// Options for connecting, with the defaults tt uses.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct Database {
     secret_url: SecretUrl,
     options: ConnectOptions,
     queries_run: u64,
+    /// Whether [`Database::begin`] opened a transaction not yet committed or rolled back.
+    in_transaction: bool,
 }
 
 /// The URL as given, password included, kept to reconnect and to reach a scratch database on
@@ -80,6 +83,7 @@ impl Database {
             secret_url: SecretUrl(url.to_string()),
             options,
             queries_run: 0,
+            in_transaction: false,
         })
     }
 
@@ -244,14 +248,7 @@ impl Database {
         let text = sql;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
         let result = with_conn!(&mut self.conn, c => {
-            let mut query = sqlx::query(sql);
-            for arg in args {
-                query = match arg {
-                    Arg::Text(value) => query.bind(value.clone()),
-                    Arg::Int(value) => query.bind(*value),
-                    Arg::Bool(value) => query.bind(*value),
-                };
-            }
+            let query = bind_values!(sqlx::query(sql), args);
             query.execute(&mut *c).await.map(|done| done.rows_affected())
         });
         log_round_trip(text, started, &result);
@@ -269,6 +266,179 @@ impl Database {
             .map_err(Error::query(format!("query `{sql}`")))
     }
 
+    /// Runs one statement with `?` placeholders bound to `params` in order, and returns how
+    /// many rows it affected (matched, for an `UPDATE`).
+    ///
+    /// Write `?` on every backend: tt turns them into `$1`, `$2`, … for PostgreSQL. A `?`
+    /// inside a quoted string, a quoted identifier or a comment is left alone; PostgreSQL's
+    /// jsonb `?` operators cannot be used (call `jsonb_exists` instead).
+    ///
+    /// # Errors
+    /// [`Error::Query`] naming the statement, with the server's error.
+    ///
+    /// # Examples
+    /// ```
+    /// # use tt_migrate::{ConnectOptions, Database, Value};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tt_migrate::Error> {
+    /// let mut db = Database::connect("sqlite::memory:", ConnectOptions::default()).await?;
+    /// db.exec("CREATE TABLE items (aoid INTEGER PRIMARY KEY, name TEXT, ql INTEGER)", &[])
+    ///     .await?;
+    /// let ql: Option<i64> = None;
+    /// let inserted = db
+    ///     .exec(
+    ///         "INSERT INTO items (aoid, name, ql) VALUES (?, ?, ?)",
+    ///         &[246_817.into(), "Why? Because.".into(), ql.into()],
+    ///     )
+    ///     .await?;
+    /// assert_eq!(inserted, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
+        self.queries_run += 1;
+        let started = Instant::now();
+        let persistent = self.caches_statements_of_any_values();
+        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        let result: Result<u64, sqlx::Error> = with_conn!(&mut self.conn, c => {
+            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), params);
+            query.execute(&mut *c).await.map(|done| done.rows_affected())
+        });
+        log_round_trip(sql, started, &result);
+        result.map_err(Error::query(format!("statement `{}`", sql.trim())))
+    }
+
+    /// Runs a query with `?` placeholders bound to `params` (as [`exec`](Self::exec) does)
+    /// and returns its rows, each column read as a [`Value`] by its SQL type.
+    ///
+    /// Integer, boolean and text columns are read; cast others (decimals, timestamps, JSON)
+    /// to text or an integer in the query.
+    ///
+    /// # Errors
+    /// [`Error::Query`] naming the query, when it fails or returns a column of another type.
+    ///
+    /// # Examples
+    /// ```
+    /// # use tt_migrate::{ConnectOptions, Database, Value};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tt_migrate::Error> {
+    /// let mut db = Database::connect("sqlite::memory:", ConnectOptions::default()).await?;
+    /// db.exec("CREATE TABLE items (aoid INTEGER PRIMARY KEY, name TEXT, ql INTEGER)", &[])
+    ///     .await?;
+    /// db.exec("INSERT INTO items VALUES (?, ?, ?)", &[1.into(), "Pillow".into(), Value::Null])
+    ///     .await?;
+    /// let rows = db.fetch("SELECT aoid, name, ql FROM items WHERE aoid = ?", &[1.into()]).await?;
+    /// assert_eq!(rows, [[Value::Int(1), Value::Text("Pillow".into()), Value::Null]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
+        self.queries_run += 1;
+        let started = Instant::now();
+        let text = sql;
+        let persistent = self.caches_statements_of_any_values();
+        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        let result: Result<Vec<Vec<Value>>, sqlx::Error> = with_conn!(&mut self.conn, c => {
+            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), params);
+            query
+                .fetch_all(&mut *c)
+                .await
+                .and_then(|rows| rows.iter().map(decode_row).collect())
+        });
+        log_round_trip(text, started, &result);
+        result.map_err(Error::query(format!("query `{}`", sql.trim())))
+    }
+
+    /// Whether statements run with caller-chosen [`Value`]s may be prepared once and reused.
+    ///
+    /// Not on PostgreSQL: a prepared statement keeps the parameter types of its first use, so
+    /// a `NULL` (typed by the server, say as `integer`) followed by an [`Value::Int`] (sent as
+    /// `bigint`) would be refused. MySQL sends the types with every execution; SQLite has none.
+    fn caches_statements_of_any_values(&self) -> bool {
+        self.backend() != Backend::Postgres
+    }
+
+    /// Starts a transaction on this connection: what runs until [`commit`](Self::commit)
+    /// becomes visible at once, and [`rollback`](Self::rollback) undoes it.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so a second writer waits
+    /// here (up to the lock timeout) instead of failing half-way. MySQL commits a transaction
+    /// implicitly at any DDL statement, so keep schema changes to migrations; and run no
+    /// migrations while a transaction is open, as the runner manages its own.
+    ///
+    /// # Errors
+    /// [`Error::TransactionOpen`] when one is already open (MySQL would silently commit it);
+    /// [`Error::Query`] when the server refuses.
+    ///
+    /// # Examples
+    /// ```
+    /// # use tt_migrate::{ConnectOptions, Database, Value};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tt_migrate::Error> {
+    /// let mut db = Database::connect("sqlite::memory:", ConnectOptions::default()).await?;
+    /// db.exec("CREATE TABLE stat_values (stat INTEGER, value INTEGER)", &[]).await?;
+    ///
+    /// db.begin().await?;
+    /// db.exec("INSERT INTO stat_values VALUES (?, ?)", &[54.into(), 200.into()]).await?;
+    /// db.rollback().await?;
+    ///
+    /// db.begin().await?;
+    /// db.exec("INSERT INTO stat_values VALUES (?, ?)", &[79.into(), 14.into()]).await?;
+    /// db.commit().await?;
+    ///
+    /// let rows = db.fetch("SELECT stat, value FROM stat_values", &[]).await?;
+    /// assert_eq!(rows, [[Value::Int(79), Value::Int(14)]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn begin(&mut self) -> Result<(), Error> {
+        if self.in_transaction {
+            return Err(Error::TransactionOpen);
+        }
+        let sql = match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres | Backend::Mysql => "BEGIN",
+        };
+        self.execute(sql)
+            .await
+            .map_err(Error::query("starting a transaction"))?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// Commits the transaction [`begin`](Self::begin) started.
+    ///
+    /// # Errors
+    /// [`Error::NoTransaction`] when none is open; [`Error::Query`] when the server refuses
+    /// (the transaction is then over, its changes undone).
+    pub async fn commit(&mut self) -> Result<(), Error> {
+        self.end_transaction("COMMIT", "commit", "committing the transaction")
+            .await
+    }
+
+    /// Rolls back the transaction [`begin`](Self::begin) started, undoing its changes.
+    ///
+    /// # Errors
+    /// [`Error::NoTransaction`] when none is open; [`Error::Query`] when the server refuses.
+    pub async fn rollback(&mut self) -> Result<(), Error> {
+        self.end_transaction("ROLLBACK", "roll back", "rolling back the transaction")
+            .await
+    }
+
+    async fn end_transaction(
+        &mut self,
+        sql: &str,
+        action: &'static str,
+        context: &'static str,
+    ) -> Result<(), Error> {
+        if !self.in_transaction {
+            return Err(Error::NoTransaction { action });
+        }
+        // Whatever the server answers, the transaction is over: a failed COMMIT rolls back.
+        self.in_transaction = false;
+        self.execute(sql).await.map_err(Error::query(context))
+    }
+
     /// Runs a query whose columns are all text (cast them in SQL), with `?` placeholders bound
     /// to `args`.
     pub(crate) async fn query_text_rows(
@@ -282,14 +452,7 @@ impl Database {
         let text = sql;
         let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
         let result = with_conn!(&mut self.conn, c => {
-            let mut query = sqlx::query(sql);
-            for arg in args {
-                query = match arg {
-                    Arg::Text(value) => query.bind(value.clone()),
-                    Arg::Int(value) => query.bind(*value),
-                    Arg::Bool(value) => query.bind(*value),
-                };
-            }
+            let query = bind_values!(sqlx::query(sql), args);
             let rows = query.fetch_all(&mut *c).await?;
             rows.iter()
                 .map(|row| {
@@ -311,24 +474,68 @@ impl Database {
         }
     }
 
-    /// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL). Only for
-    /// tt's own SQL, which never has `?` inside literals.
+    /// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL).
     fn placeholders(&self, sql: &str) -> String {
-        if self.backend() != Backend::Postgres {
-            return sql.to_string();
+        if self.backend() == Backend::Postgres {
+            numbered_placeholders(sql)
+        } else {
+            sql.to_string()
         }
-        let mut out = String::with_capacity(sql.len() + 8);
-        let mut n = 0;
-        for ch in sql.chars() {
-            if ch == '?' {
+    }
+}
+
+/// `sql` with each `?` outside quotes and comments replaced by `$1`, `$2`, …
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '?' => {
                 n += 1;
                 out.push_str(&format!("${n}"));
-            } else {
-                out.push(ch);
+                continue;
             }
+            // A quoted string or identifier runs to its closing quote (doubled ones included:
+            // the second opens a new run that closes at once).
+            '\'' | '"' => {
+                out.push(ch);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == ch {
+                        break;
+                    }
+                }
+                continue;
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(ch);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                out.push(ch);
+                out.extend(chars.next());
+                // Starts after the opening `*`, so `/*/` does not close the comment.
+                let mut previous = '\0';
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if previous == '*' && c == '/' {
+                        break;
+                    }
+                    previous = c;
+                }
+                continue;
+            }
+            _ => out.push(ch),
         }
-        out
     }
+    out
 }
 
 /// Logs one round trip at debug level (what `tt -v` shows): the SQL sent, then its wall time
@@ -344,12 +551,7 @@ fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, impl Displa
 }
 
 /// A value bound to a placeholder of tt's own queries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Arg {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-}
+pub(crate) type Arg = Value;
 
 /// A batch that failed at one of its statements.
 #[derive(Debug)]
@@ -413,6 +615,27 @@ mod tests {
         );
         check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
         check("weird:user:pw@host", "***@host");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_outside_quotes_and_comments() {
+        let check = |sql: &str, expected: &str| assert_eq!(numbered_placeholders(sql), expected);
+        check("SELECT ?", "SELECT $1");
+        check(
+            "INSERT INTO t VALUES (?, ?, ?)",
+            "INSERT INTO t VALUES ($1, $2, $3)",
+        );
+        check("SELECT 'why?', ?", "SELECT 'why?', $1");
+        check("SELECT 'it''s?', ?", "SELECT 'it''s?', $1");
+        check(
+            r#"SELECT "odd?name" FROM t WHERE a = ?"#,
+            r#"SELECT "odd?name" FROM t WHERE a = $1"#,
+        );
+        check("SELECT ? -- really?\n, ?", "SELECT $1 -- really?\n, $2");
+        check("SELECT ? /*/ b? */, ?", "SELECT $1 /*/ b? */, $2");
+        check("SELECT 'unterminated ?", "SELECT 'unterminated ?");
+        check("SELECT 1 - ?", "SELECT 1 - $1");
+        check("SELECT 4 / ?", "SELECT 4 / $1");
     }
 
     #[test]

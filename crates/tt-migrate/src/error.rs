@@ -204,6 +204,18 @@ pub enum Error {
         /// What failed.
         source: Box<Error>,
     },
+    /// [`Database::begin`](crate::Database::begin) was called while a transaction is open.
+    #[error(
+        "a transaction is already open on this connection: commit or roll it back before beginning another"
+    )]
+    TransactionOpen,
+    /// [`Database::commit`](crate::Database::commit) or `rollback` was called with no
+    /// transaction open.
+    #[error("no transaction is open on this connection to {action} (call begin first)")]
+    NoTransaction {
+        /// What was asked: `commit` or `roll back`.
+        action: &'static str,
+    },
 }
 
 impl Error {

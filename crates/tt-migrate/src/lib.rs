@@ -11,6 +11,24 @@
 //! files inside the program), then a [`Migrator`] to [`run`](Migrator::run) what is pending or
 //! read the [`status`](Migrator::status) of every migration.
 //!
+//! # Entry points
+//!
+//! | to | call |
+//! |---|---|
+//! | connect (SQLite, PostgreSQL, MySQL) | [`Database::connect`] with [`ConnectOptions`]; [`redact_url`] before printing a URL |
+//! | read migrations | [`MigrationSet::load`] (a directory, any [`Layout`]), [`embed!`] (compiled in) |
+//! | apply, inspect, roll back | [`Migrator::run`], [`Migrator::dry_run`], [`Migrator::status`], [`Migrator::down`] |
+//! | start over | [`Migrator::reset`] (drop the managed tables, migrate, check); [`recreate_database`] empties everything |
+//! | drop only what the migrations own | [`plan_drop`], then [`drop_managed_tables`]; [`protect`] guards a database against all three |
+//! | adopt or fix a database | [`Migrator::baseline`], [`Migrator::baseline_from_tool`], [`Migrator::repair`] |
+//! | read a live schema | [`introspect`] → [`tt_schema::Schema`] |
+//! | load data (an importer) | [`Database::begin`], [`Database::exec`] and [`Database::fetch`] with [`Value`]s, [`Database::commit`] or [`Database::rollback`] |
+//!
+//! Checking a database against its migrations (`verify`) lives in the tt-verify crate, which
+//! builds on this one. The repository's `examples/importer.rs` (in this crate) puts the pieces
+//! together: embedded migrations, `--clear` as [`Migrator::reset`], a CSV loaded in one
+//! transaction.
+//!
 //! ```
 //! use tt_migrate::{ConnectOptions, Database, Event, MigrationSet, Migrator};
 //!
@@ -66,6 +84,7 @@ mod source;
 mod split;
 mod statements;
 mod tracking;
+mod value;
 
 pub use baseline::{BaselineReport, Recorded, tool_table};
 pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
@@ -95,6 +114,7 @@ pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
 pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use split::{Construct, Piece, SplitError, Splitter, Statement};
 pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+pub use value::Value;
 
 /// What `embed!` expands to; not part of the API.
 #[doc(hidden)]

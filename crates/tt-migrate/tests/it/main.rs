@@ -3,6 +3,7 @@
 
 mod compat;
 mod discovery;
+mod importer;
 mod introspect;
 mod layouts;
 mod lifecycle;
@@ -11,4 +12,5 @@ mod reset;
 mod run;
 mod scratch;
 mod smoke;
+mod statements;
 mod support;

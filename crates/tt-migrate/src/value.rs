@@ -1,0 +1,266 @@
+//! Values bound to `?` placeholders and read back from rows, the same on every backend.
+
+use sqlx::{Decode, Row, Type, TypeInfo, ValueRef};
+
+/// A value bound to a `?` placeholder or read from a column by [`Database::fetch`].
+///
+/// Only the kinds an importer needs, with the same meaning on every backend. Boolean columns
+/// read back as [`Value::Bool`] from PostgreSQL and MySQL (`BOOLEAN` is `TINYINT(1)` there)
+/// and as [`Value::Int`] 0 or 1 from SQLite, which stores them as integers;
+/// [`Value::as_bool`] accepts both.
+///
+/// [`Database::fetch`]: crate::Database::fetch
+///
+/// # Examples
+/// ```
+/// use tt_migrate::Value;
+///
+/// let description: Option<&str> = None;
+/// let params = [Value::from(246_817), "Combined Commando's Jacket".into(), description.into()];
+/// assert_eq!(params[0].as_i64(), Some(246_817));
+/// assert_eq!(params[1].as_str(), Some("Combined Commando's Jacket"));
+/// assert!(params[2].is_null());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL `NULL`; when bound, its type is taken from where it goes (a column, a comparison).
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer (any SQL integer type).
+    Int(i64),
+    /// Text (`TEXT`, `VARCHAR`, `CHAR`).
+    Text(String),
+}
+
+impl Value {
+    /// Whether this is [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The integer, if this is one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The text, if this is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one or an integer 0 or 1 (how SQLite and MySQL store them).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::Int(0) => Some(false),
+            Value::Int(1) => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Value::Bool(value)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::Int(value)
+    }
+}
+
+impl From<i32> for Value {
+    fn from(value: i32) -> Self {
+        Value::Int(value.into())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Value::Text(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::Text(value.to_string())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A `NULL` parameter whose type the server infers from where it goes.
+///
+/// `Option::<String>::None` would not do: PostgreSQL is told its type (text) and then refuses
+/// it for an integer column. Declared as `unknown`, it is typed like an untyped literal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Null;
+
+impl Type<sqlx::Postgres> for Null {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        // 705 is `unknown`, the type of an untyped literal, which the server resolves.
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(705))
+    }
+}
+
+impl Type<sqlx::MySql> for Null {
+    fn type_info() -> sqlx::mysql::MySqlTypeInfo {
+        <String as Type<sqlx::MySql>>::type_info()
+    }
+}
+
+impl Type<sqlx::Sqlite> for Null {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as Type<sqlx::Sqlite>>::type_info()
+    }
+}
+
+impl<DB: sqlx::Database> sqlx::Encode<'_, DB> for Null {
+    fn encode_by_ref(
+        &self,
+        _buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+/// Binds `values` to the placeholders of `$query`, in order (a macro because each backend's
+/// query is its own type).
+macro_rules! bind_values {
+    ($query:expr, $values:expr) => {{
+        let mut query = $query;
+        for value in $values {
+            query = match value {
+                $crate::value::Value::Null => query.bind($crate::value::Null),
+                $crate::value::Value::Bool(b) => query.bind(*b),
+                $crate::value::Value::Int(n) => query.bind(*n),
+                $crate::value::Value::Text(s) => query.bind(s.clone()),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_values;
+
+/// Reads every column of `row` as a [`Value`], by the column's SQL type.
+pub(crate) fn decode_row<R>(row: &R) -> Result<Vec<Value>, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i16: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    (0..row.len())
+        .map(|index| {
+            let raw = row.try_get_raw(index)?;
+            if raw.is_null() {
+                return Ok(Value::Null);
+            }
+            let type_name = raw.type_info().name().to_ascii_uppercase();
+            match kind(&type_name) {
+                Some(Kind::Bool) => row
+                    .try_get::<bool, _>(index)
+                    .map(Value::Bool)
+                    // MySQL's BOOLEAN is TINYINT(1): it may hold other numbers.
+                    .or_else(|_| row.try_get::<i64, _>(index).map(Value::Int)),
+                Some(Kind::Int) => row
+                    .try_get::<i64, _>(index)
+                    // PostgreSQL decodes each integer width only as itself.
+                    .or_else(|_| row.try_get::<i32, _>(index).map(i64::from))
+                    .or_else(|_| row.try_get::<i16, _>(index).map(i64::from))
+                    .map(Value::Int),
+                Some(Kind::Text) => row.try_get::<String, _>(index).map(Value::Text),
+                None => Err(sqlx::Error::ColumnDecode {
+                    index: index.to_string(),
+                    source: format!(
+                        "a column of type {type_name} cannot be read as a tt_migrate::Value; \
+                         cast it to an integer or text in the query"
+                    )
+                    .into(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// The kinds of column [`decode_row`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Int,
+    Text,
+}
+
+/// The kind of a column by its type name as the driver gives it (upper case).
+fn kind(type_name: &str) -> Option<Kind> {
+    // MySQL appends UNSIGNED; such columns still hold what i64 reads for tt's purposes.
+    let base = type_name.trim_end_matches(" UNSIGNED");
+    match base {
+        "BOOL" | "BOOLEAN" => Some(Kind::Bool),
+        "INT2" | "INT4" | "INT8" | "SMALLINT" | "INT" | "INTEGER" | "BIGINT" | "TINYINT"
+        | "MEDIUMINT" => Some(Kind::Int),
+        "TEXT" | "VARCHAR" | "CHAR" | "BPCHAR" | "NAME" | "TINYTEXT" | "MEDIUMTEXT"
+        | "LONGTEXT" | "CHARACTER VARYING" => Some(Kind::Text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_types_map_to_kinds() {
+        let check = |name: &str, expected: Option<Kind>| assert_eq!(kind(name), expected, "{name}");
+        check("BOOL", Some(Kind::Bool));
+        check("BOOLEAN", Some(Kind::Bool));
+        check("INT4", Some(Kind::Int));
+        check("INT8", Some(Kind::Int));
+        check("INTEGER", Some(Kind::Int));
+        check("BIGINT UNSIGNED", Some(Kind::Int));
+        check("VARCHAR", Some(Kind::Text));
+        check("BPCHAR", Some(Kind::Text));
+        check("TEXT", Some(Kind::Text));
+        check("NUMERIC", None);
+        check("TIMESTAMPTZ", None);
+        check("REAL", None);
+    }
+
+    #[test]
+    fn values_convert_from_rust_types() {
+        let check = |value: Value, expected: Value| assert_eq!(value, expected);
+        check(7_i32.into(), Value::Int(7));
+        check(7_i64.into(), Value::Int(7));
+        check(true.into(), Value::Bool(true));
+        check("x".into(), Value::Text("x".into()));
+        check(String::from("x").into(), Value::Text("x".into()));
+        check(None::<i64>.into(), Value::Null);
+        check(Some("x").into(), Value::Text("x".into()));
+    }
+
+    #[test]
+    fn booleans_read_from_integers() {
+        assert_eq!(Value::Int(1).as_bool(), Some(true));
+        assert_eq!(Value::Int(0).as_bool(), Some(false));
+        assert_eq!(Value::Int(2).as_bool(), None);
+        assert_eq!(Value::Bool(false).as_bool(), Some(false));
+        assert_eq!(Value::Text("1".into()).as_bool(), None);
+    }
+}
