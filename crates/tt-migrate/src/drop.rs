@@ -263,7 +263,22 @@ async fn execute_drop(
         if backend == Backend::Postgres {
             let _ = db.execute("ROLLBACK").await;
         }
-        return Err(Error::query("dropping the managed tables")(error.source));
+        let out_of_locks = error
+            .source
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref()
+            == Some("53200");
+        let context = if out_of_locks {
+            format!(
+                "dropping the {} managed tables in one transaction ({})",
+                plan.tables.len(),
+                crate::failure::TOO_MANY_LOCKS
+            )
+        } else {
+            "dropping the managed tables".to_string()
+        };
+        return Err(Error::query(context)(error.source));
     }
     Ok(DropReport { dropped, cascaded })
 }

@@ -180,6 +180,12 @@ fn skip_leading_comments(mut sql: &str) -> &str {
     }
 }
 
+/// PostgreSQL's lock table is full: one transaction touched more tables than
+/// `max_locks_per_transaction × max_connections` allows.
+pub(crate) const TOO_MANY_LOCKS: &str = "one transaction locks more objects than the server \
+     allows: split the migration into smaller files, or raise max_locks_per_transaction (ALTER \
+     SYSTEM SET max_locks_per_transaction = 512, then restart PostgreSQL)";
+
 /// A likely cause and next step for common errors.
 fn hint(backend: Backend, code: Option<&str>, message: &str) -> Option<String> {
     let lower = message.to_ascii_lowercase();
@@ -237,6 +243,8 @@ fn hint(backend: Backend, code: Option<&str>, message: &str) -> Option<String> {
         &["foreign key constraint failed"],
     ) {
         "foreign key violation: insert the referenced rows first, or in a later migration"
+    } else if is(&["53200"], &[], &[]) {
+        TOO_MANY_LOCKS
     } else {
         return None;
     };
