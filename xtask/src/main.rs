@@ -1,5 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`: the same commands locally and in CI.
 
+mod bench;
+
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -15,6 +17,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
