@@ -463,6 +463,15 @@ impl Executor<'_> {
 
 /// Whether a statement only begins or ends a transaction (`BEGIN`, `COMMIT`, `END`, …).
 fn is_transaction_control(sql: &str) -> bool {
+    // Called for every statement: a file of INSERTs is decided by its first word without
+    // lowercasing (allocating) every word of every statement.
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    if !["begin", "start", "commit", "end"]
+        .iter()
+        .any(|keyword| first.eq_ignore_ascii_case(keyword))
+    {
+        return false;
+    }
     let words: Vec<String> = sql
         .split_whitespace()
         .map(|w| w.to_ascii_lowercase())
