@@ -148,6 +148,9 @@ impl<'m> Migrator<'m> {
     ) -> Result<RunReport, RunError> {
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
+        if let Err(failure) = &result {
+            self.make_durable(db, &failure.applied).await;
+        }
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
@@ -200,8 +203,10 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
+            // The run's last commit waits for the disk, and so for every commit before it.
+            let durable = index + 1 == total;
             let applied = self
-                .apply(db, migration, file, statements, on_event)
+                .apply(db, migration, file, statements, durable, on_event)
                 .await
                 .map_err(|error| RunError {
                     applied: report.applied.clone(),
@@ -219,6 +224,7 @@ impl<'m> Migrator<'m> {
         migration: &Migration,
         file: &MigrationFile,
         total: u32,
+        durable: bool,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
         let started = Instant::now();
@@ -244,7 +250,7 @@ impl<'m> Migrator<'m> {
             self.tracking.upsert(db, &row(0, true)).await?;
         }
         if in_transaction {
-            db.execute(begin(backend))
+            db.execute(begin_migration(backend, durable))
                 .await
                 .map_err(Error::query("starting the migration's transaction"))?;
         }
@@ -300,6 +306,34 @@ impl<'m> Migrator<'m> {
             name: migration.name.clone(),
             execution_ms,
         })
+    }
+}
+
+impl Migrator<'_> {
+    /// After a failed run, waits until the migrations it applied are on disk: on PostgreSQL
+    /// only the run's last commit was to wait for them (see [`begin_migration`]), and the
+    /// failure came first.
+    async fn make_durable(&self, db: &mut Database, applied: &[Applied]) {
+        let Some(last) = applied.last() else { return };
+        if db.backend() == Backend::Postgres {
+            // Best effort: when this fails the server is likely gone, and the run's own error
+            // says more than this one would.
+            let _ = self.tracking.rewrite(db, last.version.as_str()).await;
+        }
+    }
+}
+
+/// Starts a migration's transaction. On PostgreSQL, a commit that need not be `durable` does
+/// not wait for its WAL to reach the disk (`synchronous_commit = off`, this transaction only):
+/// a run of many small migrations would otherwise wait for one flush per file. Such a commit
+/// is still atomic, and a crash can only lose it whole (migration and tracking row together);
+/// the run's last commit, or [`Migrator::make_durable`] after a failure, flushes the WAL, and
+/// with it every commit before, before the run returns.
+fn begin_migration(backend: Backend, durable: bool) -> &'static str {
+    if backend == Backend::Postgres && !durable {
+        "BEGIN; SET LOCAL synchronous_commit = off"
+    } else {
+        begin(backend)
     }
 }
 

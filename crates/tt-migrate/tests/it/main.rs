@@ -2,6 +2,7 @@
 //! module per concern.
 
 mod discovery;
+mod durability;
 mod introspect;
 mod run;
 mod support;
