@@ -21,7 +21,8 @@ use workload::{BigFile, ManyFiles};
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts]
 
   --quick   100 files and a 50 MB file instead of 1,000 files and 500 MB
-  --runs N  how many times each side runs per workload (default 3)
+  --runs N  how many times each side runs per workload (default 5 for the files, 3 for
+            the big file)
   --only    run one workload
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
@@ -42,7 +43,7 @@ enum Only {
 struct Options {
     files: usize,
     insert_bytes: u64,
-    runs: usize,
+    runs: Option<usize>,
     only: Option<Only>,
 }
 
@@ -51,7 +52,7 @@ impl Options {
         let mut options = Options {
             files: 1000,
             insert_bytes: 500 * 1_000_000,
-            runs: 3,
+            runs: None,
             only: None,
         };
         let mut args = args.iter();
@@ -63,9 +64,10 @@ impl Options {
                 }
                 "--runs" => {
                     let value = args.next().context("--runs needs a number")?;
-                    options.runs = value.parse().ok().filter(|&n| n > 0).with_context(|| {
+                    let runs = value.parse().ok().filter(|&n| n > 0).with_context(|| {
                         format!("--runs wants a positive number, not `{value}`")
                     })?;
+                    options.runs = Some(runs);
                 }
                 "--only" => {
                     options.only = Some(match args.next().map(String::as_str) {
@@ -108,10 +110,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let admin_url = tt_testdb::admin_url(Backend::Postgres);
     let server = runtime.block_on(server_description(&admin_url))?;
     println!("PostgreSQL {server}");
-    println!(
-        "each side runs {} time(s) per workload, alternating, each into a fresh database\n",
-        options.runs
-    );
+    println!("the two sides alternate, each run into a fresh database");
+    // The machine may be shared: its load says how far to trust the figures.
+    println!("load average at start: {}\n", load_average());
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let bench = Bench {
         runtime,
@@ -122,7 +123,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut summary = Vec::new();
     if options.wants(Only::Files) {
         let files = workload::many_files(scratch.path(), options.files)?;
-        summary.extend(bench.many_files(&files, options.runs)?);
+        summary.extend(bench.many_files(&files, options.runs.unwrap_or(5))?);
     }
     if options.wants(Only::Inserts) {
         eprintln!(
@@ -130,9 +131,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             options.insert_bytes / 1_000_000
         );
         let big = workload::big_file(scratch.path(), options.insert_bytes)?;
-        summary.extend(bench.big_file(&big, options.runs)?);
+        // Each run of the big file takes a minute or more: fewer of them.
+        summary.extend(bench.big_file(&big, options.runs.unwrap_or(3))?);
     }
-    println!("summary");
+    println!("summary (load average at end: {})", load_average());
     print_table(
         &["figure", "tt", "baseline", "ratio", "goal"],
         &summary
@@ -186,7 +188,8 @@ struct TtSample {
 impl Bench {
     fn many_files(&self, files: &ManyFiles, runs: usize) -> Result<Vec<Line>> {
         println!(
-            "workload 1: {} migration files, {} statements, {:.1} MB (tt: Migrator::run; baseline: psql -1 -f of the files concatenated)",
+            "workload 1: {} migration files, {} statements, {:.1} MB, {runs} runs a side\n  \
+             tt: Migrator::run; baseline: psql -1 -f of the files concatenated",
             files.files,
             files.statements,
             files.bytes as f64 / 1e6
@@ -241,7 +244,8 @@ impl Bench {
     fn big_file(&self, big: &BigFile, runs: usize) -> Result<Vec<Line>> {
         let mb = big.bytes as f64 / 1e6;
         println!(
-            "workload 2: one file of {mb:.1} MB, {} multi-row INSERTs of {} rows ({} rows) (tt: Migrator::run; baseline: psql -1 -f of the same file)",
+            "workload 2: one file of {mb:.1} MB, {} multi-row INSERTs of {} rows ({} rows), {runs} runs a side\n  \
+             tt: Migrator::run; baseline: psql -1 -f of the same file",
             big.statements,
             workload::ROWS_PER_INSERT,
             big.rows
@@ -547,6 +551,14 @@ fn median(values: &[Duration]) -> Duration {
     } else {
         sorted[mid]
     }
+}
+
+/// The 1-minute load average, where Linux tells it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn fastest(values: &[Duration]) -> Duration {

@@ -201,3 +201,53 @@ impl<W: Write> Write for Counted<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::BufReader;
+
+    use tt_migrate::{Piece, Splitter};
+    use tt_schema::Backend;
+
+    use super::*;
+
+    /// The statements tt's splitter finds in `path`.
+    fn statements(path: &Path) -> Vec<String> {
+        let reader = BufReader::new(File::open(path).unwrap());
+        Splitter::new(reader, Backend::Postgres)
+            .map(|piece| match piece.unwrap() {
+                Piece::Statement(statement) => statement.sql,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_files_hold_the_statements_they_claim() {
+        let root = tempfile::tempdir().unwrap();
+        let files = many_files(root.path(), 3).unwrap();
+        assert_eq!(fs::read_dir(&files.dir).unwrap().count(), 3);
+        let all = statements(&files.all_sql);
+        assert_eq!(all.len(), files.statements);
+        assert_eq!(files.bytes, fs::metadata(&files.all_sql).unwrap().len());
+        assert!(
+            all[5].contains("REFERENCES t0001 (id)"),
+            "the second table is a child of the first: {}",
+            all[5]
+        );
+    }
+
+    #[test]
+    fn the_big_file_holds_the_rows_and_statements_it_claims() {
+        let root = tempfile::tempdir().unwrap();
+        let big = big_file(root.path(), 20_000).unwrap();
+        assert!(big.bytes >= 20_000, "{}", big.bytes);
+        assert_eq!(big.bytes, fs::metadata(&big.file).unwrap().len());
+        let found = statements(&big.file);
+        assert_eq!(found.len() as u64, big.statements);
+        assert_eq!(big.rows, (big.statements - 1) * ROWS_PER_INSERT);
+        // About 1 KB a statement, as the benchmark's description says.
+        let insert = found[1].len();
+        assert!((800..1500).contains(&insert), "{insert} bytes");
+    }
+}
