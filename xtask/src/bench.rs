@@ -327,7 +327,13 @@ impl Bench {
             }
             None => Command::new(&self.apply),
         };
-        command.arg(db.url()).arg(dir).stderr(Stdio::inherit());
+        // A failure's message is what matters here, not where in bench-apply it surfaced.
+        command
+            .arg(db.url())
+            .arg(dir)
+            .env("RUST_BACKTRACE", "0")
+            .env("RUST_LIB_BACKTRACE", "0")
+            .stderr(Stdio::inherit());
         let started = Instant::now();
         let output = command
             .output()
@@ -419,15 +425,35 @@ impl Bench {
 /// machine's load hits both.
 fn alternate<A, B>(
     run: usize,
-    tt: impl FnOnce() -> Result<A>,
-    psql: impl FnOnce() -> Result<B>,
+    mut tt: impl FnMut() -> Result<A>,
+    mut psql: impl FnMut() -> Result<B>,
 ) -> Result<(A, B)> {
     if run.is_multiple_of(2) {
-        let a = tt()?;
-        Ok((a, psql()?))
+        let a = retried("tt", &mut tt)?;
+        Ok((a, retried("psql", &mut psql)?))
     } else {
-        let b = psql()?;
-        Ok((tt()?, b))
+        let b = retried("psql", &mut psql)?;
+        Ok((retried("tt", &mut tt)?, b))
+    }
+}
+
+/// Runs `side` again, on a fresh database, when it fails: on a shared server another session
+/// can exhaust what every session shares (the lock table: "out of shared memory"). A failure
+/// that repeats stops the benchmark.
+fn retried<T>(name: &str, side: &mut impl FnMut() -> Result<T>) -> Result<T> {
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        match side() {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < ATTEMPTS => {
+                eprintln!(
+                    "  {name} failed (attempt {attempt} of {ATTEMPTS}), running it again: {error:#}"
+                );
+                attempt += 1;
+            }
+            Err(error) => return Err(error.context(format!("{name} failed {ATTEMPTS} times"))),
+        }
     }
 }
 
