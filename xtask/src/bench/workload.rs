@@ -94,14 +94,14 @@ pub(crate) struct BigFile {
     pub(crate) statements: u64,
 }
 
-/// Rows per INSERT: about 1 KB per statement, as a dump with multi-row INSERTs writes them.
+/// Rows per INSERT: about 1.3 KB per statement, as a dump with multi-row INSERTs writes them.
 pub(crate) const ROWS_PER_INSERT: u64 = 8;
 
 /// The table [`big_file`] fills.
 pub(crate) const BIG_TABLE: &str = "bench_items";
 
 /// Writes one migration of at least `target` bytes under `root`: a CREATE TABLE, then
-/// INSERTs of [`ROWS_PER_INSERT`] rows of about 130 bytes each.
+/// INSERTs of [`ROWS_PER_INSERT`] rows of about 160 bytes each.
 pub(crate) fn big_file(root: &Path, target: u64) -> Result<BigFile> {
     let dir = root.join("inserts");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
