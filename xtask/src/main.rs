@@ -1,5 +1,6 @@
 //! Project automation, run as `cargo xtask <task>`: the same commands locally and in CI.
 
+mod bench;
 mod db_reset;
 mod importer;
 mod tidy;
@@ -34,6 +35,7 @@ fn run() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("db-reset") => db_reset::run(&root),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

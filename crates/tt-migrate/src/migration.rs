@@ -150,21 +150,24 @@ impl Checksum {
                 at_start = false;
                 chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
             }
-            let mut out = Vec::with_capacity(chunk.len() + 1);
-            for &byte in chunk {
-                if pending_cr {
-                    pending_cr = false;
-                    if byte != b'\n' {
-                        out.push(b'\r');
-                    }
-                }
-                if byte == b'\r' {
-                    pending_cr = true;
-                } else {
-                    out.push(byte);
+            if pending_cr {
+                pending_cr = false;
+                if chunk[0] != b'\n' {
+                    hasher.update(b"\r");
                 }
             }
-            hasher.update(&out);
+            // Hash the runs between CRs as they are, without copying byte by byte: most files
+            // have no CR at all.
+            while let Some(at) = memchr::memchr(b'\r', chunk) {
+                hasher.update(&chunk[..at]);
+                match chunk.get(at + 1) {
+                    Some(b'\n') => {}
+                    Some(_) => hasher.update(b"\r"),
+                    None => pending_cr = true,
+                }
+                chunk = &chunk[at + 1..];
+            }
+            hasher.update(chunk);
         }
         if pending_cr {
             hasher.update(b"\r");
@@ -330,6 +333,8 @@ fn pick(files: &[MigrationFile], backend: Backend) -> Option<&MigrationFile> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::Just;
+
     use super::*;
 
     #[test]
@@ -406,6 +411,45 @@ mod tests {
             Checksum::of_bytes(b"").as_str(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    /// Hands out `text` in chunks of `size` bytes, as a reader with a small buffer would.
+    struct Chunked<'a> {
+        text: &'a [u8],
+        size: usize,
+    }
+
+    impl Read for Chunked<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.size.min(buf.len()).min(self.text.len());
+            buf[..n].copy_from_slice(&self.text[..n]);
+            self.text = &self.text[n..];
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checksum_is_the_hash_of_the_text_with_crlf_as_lf(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a')],
+                0..64,
+            ),
+            size in 3usize..16,
+        ) {
+            let mut expected = Vec::new();
+            let mut bytes = text.iter().peekable();
+            while let Some(&byte) = bytes.next() {
+                if !(byte == b'\r' && bytes.peek() == Some(&&b'\n')) {
+                    expected.push(byte);
+                }
+            }
+            let checksum = Checksum::of_reader(Chunked { text: &text, size }).unwrap();
+            proptest::prop_assert_eq!(
+                checksum.as_str(),
+                hex::encode(Sha256::digest(&expected))
+            );
+        }
     }
 
     #[test]

@@ -107,6 +107,8 @@ struct Script<'a> {
     file: &'a MigrationFile,
     /// Whether to drop the tables of `file` instead of running it.
     drop_tables: bool,
+    /// Whether its commit waits for the disk (see [`begin_migration`]).
+    durable: bool,
 }
 
 impl<'a> Script<'a> {
@@ -120,6 +122,7 @@ impl<'a> Script<'a> {
         Ok(Self {
             file,
             drop_tables: false,
+            durable: true,
         })
     }
 
@@ -130,12 +133,14 @@ impl<'a> Script<'a> {
             return Ok(Self {
                 file,
                 drop_tables: false,
+                durable: true,
             });
         }
         match migration.up_for(backend) {
             Some(file) if file.kind == FileKind::Toml => Ok(Self {
                 file,
                 drop_tables: true,
+                durable: true,
             }),
             _ => Err(Error::NoDown {
                 version: migration.version.clone(),
@@ -268,6 +273,9 @@ impl<'m> Migrator<'m> {
     ) -> Result<RunReport, RunError> {
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
+        if let Err(failure) = &result {
+            self.make_durable(db, &failure.applied).await;
+        }
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
@@ -301,6 +309,11 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
+            // The run's last commit waits for the disk, and so for every commit before it.
+            let script = Script {
+                durable: index + 1 == total,
+                ..script
+            };
             let applied = self
                 .step(db, migration, script, Step::Up, statements, on_event)
                 .await
@@ -396,6 +409,7 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
+            // Rollbacks are rare and each should stick: every one waits for the disk.
             let rolled_back = self
                 .step(db, migration, script, Step::Down, statements, on_event)
                 .await
@@ -434,6 +448,7 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
+        let durable = script.durable;
         let started = Instant::now();
         let backend = db.backend();
         let file = script.file;
@@ -451,7 +466,7 @@ impl<'m> Migrator<'m> {
             self.record(db, migration, step, Record::Started).await?;
         }
         if in_transaction {
-            db.execute(begin(backend))
+            db.execute(begin_migration(backend, durable))
                 .await
                 .map_err(Error::query("starting the migration's transaction"))?;
         }
@@ -588,6 +603,34 @@ fn checked<'a>(
             Ok((script, script.check(backend)?))
         })
         .collect()
+}
+
+impl Migrator<'_> {
+    /// After a failed run, waits until the migrations it applied are on disk: on PostgreSQL
+    /// only the run's last commit was to wait for them (see [`begin_migration`]), and the
+    /// failure came first.
+    async fn make_durable(&self, db: &mut Database, applied: &[Applied]) {
+        let Some(last) = applied.last() else { return };
+        if db.backend() == Backend::Postgres {
+            // Best effort: when this fails the server is likely gone, and the run's own error
+            // says more than this one would.
+            let _ = self.tracking.rewrite(db, last.version.as_str()).await;
+        }
+    }
+}
+
+/// Starts a migration's transaction. On PostgreSQL, a commit that need not be `durable` does
+/// not wait for its WAL to reach the disk (`synchronous_commit = off`, this transaction only):
+/// a run of many small migrations would otherwise wait for one flush per file. Such a commit
+/// is still atomic, and a crash can only lose it whole (migration and tracking row together);
+/// the run's last commit, or [`Migrator::make_durable`] after a failure, flushes the WAL, and
+/// with it every commit before, before the run returns.
+fn begin_migration(backend: Backend, durable: bool) -> &'static str {
+    if backend == Backend::Postgres && !durable {
+        "BEGIN; SET LOCAL synchronous_commit = off"
+    } else {
+        begin(backend)
+    }
 }
 
 fn begin(backend: Backend) -> &'static str {
@@ -739,6 +782,15 @@ impl Executor<'_> {
 
 /// Whether a statement only begins or ends a transaction (`BEGIN`, `COMMIT`, `END`, …).
 fn is_transaction_control(sql: &str) -> bool {
+    // Called for every statement: a file of INSERTs is decided by its first word without
+    // lowercasing (allocating) every word of every statement.
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    if !["begin", "start", "commit", "end"]
+        .iter()
+        .any(|keyword| first.eq_ignore_ascii_case(keyword))
+    {
+        return false;
+    }
     let words: Vec<String> = sql
         .split_whitespace()
         .map(|w| w.to_ascii_lowercase())

@@ -296,6 +296,29 @@ impl Tracking {
     }
 }
 
+impl Tracking {
+    /// Rewrites the row of `version` with the same values, in a transaction of its own.
+    ///
+    /// Its commit waits for the disk (unless the server is set otherwise), and on PostgreSQL
+    /// that flushes the WAL of every commit before it: the runner's way to make lazily
+    /// committed migrations durable.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub(crate) async fn rewrite(&self, db: &mut Database, version: &str) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET dirty = dirty WHERE version = ?",
+            db.backend().quote_ident(&self.table)
+        );
+        db.execute_with(&sql, &[Arg::Text(version.to_string())])
+            .await
+            .map(drop)
+            .map_err(Error::query(format!(
+                "rewriting migration {version} in the tracking table"
+            )))
+    }
+}
+
 /// The values tt writes for one migration.
 #[derive(Debug, Clone, Copy)]
 pub struct RowUpdate<'a> {

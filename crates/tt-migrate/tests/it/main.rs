@@ -3,6 +3,7 @@
 
 mod compat;
 mod discovery;
+mod durability;
 mod importer;
 mod introspect;
 mod layouts;
