@@ -16,11 +16,12 @@ use tt_migrate::{ConnectOptions, Database};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use workload::{BigFile, ManyFiles};
+use workload::{BigFile, ManyFiles, WideSchema};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts]
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset]
 
-  --quick   100 files and a 50 MB file instead of 1,000 files and 500 MB
+  --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
+            tables
   --runs N  how many times each side runs per workload (default 5 for the files, 3 for
             the big file)
   --only    run one workload
@@ -30,6 +31,8 @@ each run gets a fresh database, dropped afterwards. psql must be on PATH.";
 
 /// Goal for the many-files workload: tt's median over psql's.
 const FILES_GOAL: f64 = 1.3;
+/// Goal for the reset of a wide schema: tt's median over drop-schema-and-psql's.
+const RESET_GOAL: f64 = 1.3;
 /// Goal for the big file: tt's peak resident set size.
 const RSS_GOAL_MIB: f64 = 64.0;
 
@@ -37,12 +40,14 @@ const RSS_GOAL_MIB: f64 = 64.0;
 enum Only {
     Files,
     Inserts,
+    Reset,
 }
 
 #[derive(Debug)]
 struct Options {
     files: usize,
     insert_bytes: u64,
+    tables: usize,
     runs: Option<usize>,
     only: Option<Only>,
 }
@@ -52,6 +57,7 @@ impl Options {
         let mut options = Options {
             files: 1000,
             insert_bytes: 500 * 1_000_000,
+            tables: 2000,
             runs: None,
             only: None,
         };
@@ -61,6 +67,7 @@ impl Options {
                 "--quick" => {
                     options.files = 100;
                     options.insert_bytes = 50 * 1_000_000;
+                    options.tables = 300;
                 }
                 "--runs" => {
                     let value = args.next().context("--runs needs a number")?;
@@ -73,7 +80,10 @@ impl Options {
                     options.only = Some(match args.next().map(String::as_str) {
                         Some("files") => Only::Files,
                         Some("inserts") => Only::Inserts,
-                        other => bail!("--only wants files or inserts, not {other:?}\n\n{USAGE}"),
+                        Some("reset") => Only::Reset,
+                        other => {
+                            bail!("--only wants files, inserts or reset, not {other:?}\n\n{USAGE}")
+                        }
                     });
                 }
                 "-h" | "--help" => {
@@ -133,6 +143,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let big = workload::big_file(scratch.path(), options.insert_bytes)?;
         // Each run of the big file takes a minute or more: fewer of them.
         summary.extend(bench.big_file(&big, options.runs.unwrap_or(3))?);
+    }
+    if options.wants(Only::Reset) {
+        let wide = workload::wide_schema(scratch.path(), options.tables)?;
+        summary.extend(bench.reset(&wide, options.runs.unwrap_or(5))?);
     }
     println!("summary (load average at end: {})", load_average());
     print_table(
@@ -314,6 +328,19 @@ impl Bench {
     /// Applies `dir` with bench-apply into a fresh database, then checks the result.
     fn tt_once(&self, dir: &Path, expected: usize, expect: Expect) -> Result<TtSample> {
         let db = self.fresh_database()?;
+        let sample = self.bench_apply(&db, dir, &[], expected)?;
+        self.check(&db, expect)?;
+        Ok(sample)
+    }
+
+    /// Runs bench-apply (with `args` after the URL and directory) on `db`, measured.
+    fn bench_apply(
+        &self,
+        db: &TestDb,
+        dir: &Path,
+        args: &[&str],
+        expected: usize,
+    ) -> Result<TtSample> {
         let report = tempfile::NamedTempFile::new().context("creating a temporary file")?;
         let mut command = match self.time {
             Some(time) => {
@@ -331,6 +358,7 @@ impl Bench {
         command
             .arg(db.url())
             .arg(dir)
+            .args(args)
             .env("RUST_BACKTRACE", "0")
             .env("RUST_LIB_BACKTRACE", "0")
             .stderr(Stdio::inherit());
@@ -358,33 +386,110 @@ impl Bench {
             Some(_) => max_rss_kib(report.path())?,
             None => figure("vmhwm_kib")?,
         };
-        let sample = TtSample {
+        Ok(TtSample {
             wall,
             run: Duration::from_millis(figure("run_ms")?),
             rss_kib,
-        };
-        self.check(&db, expect)?;
-        Ok(sample)
+        })
     }
 
     /// Runs `file` with `psql -1` into a fresh database, then checks the result.
     fn psql_once(&self, file: &Path, expect: Expect) -> Result<Duration> {
         let db = self.fresh_database()?;
         let started = Instant::now();
-        let status = Command::new("psql")
-            .args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f"])
-            .arg(file)
-            .arg("-d")
-            .arg(db.url())
-            .stdout(Stdio::null())
-            .status()
-            .context("running psql")?;
+        psql(&db, &["-1", "-f"], file.as_os_str())?;
         let wall = started.elapsed();
-        if !status.success() {
-            bail!("psql -1 -f {} failed ({status})", file.display());
-        }
         self.check(&db, expect)?;
         Ok(wall)
+    }
+
+    fn reset(&self, wide: &WideSchema, runs: usize) -> Result<Vec<Line>> {
+        println!(
+            "workload 3: reset of {} tables with {} foreign keys (a random web with cycles), {runs} runs a side\n  \
+             tt: Migrator::reset (drop the managed tables in FK order, migrate, check); baseline:\n  \
+             psql -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' + psql -1 -f of the same SQL",
+            wide.tables, wide.foreign_keys
+        );
+        self.check_lock_table(wide.tables)?;
+        let (mut tt, mut baseline, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+        for run in 0..runs {
+            let (t, p) = alternate(
+                run,
+                || {
+                    // A database the migrations built, as a user's is: then the timed reset.
+                    let db = self.fresh_database()?;
+                    self.bench_apply(&db, &wide.dir, &[], 1)?;
+                    let sample = self.bench_apply(&db, &wide.dir, &["--reset"], 1)?;
+                    self.check(&db, Expect::Tables(wide.tables))?;
+                    Ok(sample)
+                },
+                || {
+                    let db = self.fresh_database()?;
+                    psql(&db, &["-1", "-f"], wide.sql.as_os_str())?;
+                    let started = Instant::now();
+                    psql(
+                        &db,
+                        &["-c"],
+                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public".as_ref(),
+                    )?;
+                    psql(&db, &["-1", "-f"], wide.sql.as_os_str())?;
+                    let wall = started.elapsed();
+                    self.check(&db, Expect::Tables(wide.tables))?;
+                    Ok(wall)
+                },
+            )?;
+            rows.push(vec![
+                (run + 1).to_string(),
+                secs(t.wall),
+                secs(p),
+                ratio(t.wall, p),
+            ]);
+            tt.push(t.wall);
+            baseline.push(p);
+        }
+        print_table(
+            &["run", "tt reset (s)", "drop schema + psql -1 (s)", "ratio"],
+            &rows,
+        );
+        println!();
+        let (tt, baseline) = (median(&tt), median(&baseline));
+        let r = tt.as_secs_f64() / baseline.as_secs_f64();
+        Ok(vec![Line {
+            figure: format!("reset of {} tables: median wall time", wide.tables),
+            tt: format!("{} s", secs(tt)),
+            baseline: format!("{} s (drop schema + psql -1)", secs(baseline)),
+            ratio: format!("{r:.2}×"),
+            goal: verdict(r <= RESET_GOAL, format!("≤ {RESET_GOAL}×")),
+        }])
+    }
+
+    /// Dropping or creating every table in one transaction (both sides do) locks each table,
+    /// its indexes and its sequences: PostgreSQL's shared lock table must hold them all.
+    fn check_lock_table(&self, tables: usize) -> Result<()> {
+        let capacity = self.runtime.block_on(async {
+            let mut db = Database::connect(&self.admin_url, ConnectOptions::default()).await?;
+            let rows = db
+                .fetch_text(
+                    "SELECT CAST(current_setting('max_locks_per_transaction')::int * \
+                     (current_setting('max_connections')::int + \
+                      current_setting('max_prepared_transactions')::int) AS TEXT)",
+                )
+                .await?;
+            db.close().await?;
+            first_number(&rows)
+        })?;
+        // About four locks a table (table, primary key index, other index, foreign keys'
+        // targets), with room for other sessions.
+        let needed = tables as u64 * 5;
+        if capacity < needed {
+            bail!(
+                "the server's lock table holds {capacity} locks; {tables} tables in one transaction \
+                 need about {needed}: ALTER SYSTEM SET max_locks_per_transaction = {} and restart \
+                 PostgreSQL, or run with --quick (docs/benchmarks.md)",
+                (needed / 100 + 1).next_power_of_two().max(128)
+            );
+        }
+        Ok(())
     }
 
     /// A new, empty database, after a checkpoint so that the previous run's writes are not
@@ -419,6 +524,29 @@ impl Bench {
             Ok(())
         })
     }
+}
+
+/// Runs `psql -X -q -v ON_ERROR_STOP=1` with `args` then `last` on `db`.
+fn psql(db: &TestDb, args: &[&str], last: &std::ffi::OsStr) -> Result<()> {
+    let status = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+        // DROP SCHEMA … CASCADE notices name every table: not worth printing.
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .args(args)
+        .arg(last)
+        .arg("-d")
+        .arg(db.url())
+        .stdout(Stdio::null())
+        .status()
+        .context("running psql")?;
+    if !status.success() {
+        bail!(
+            "psql {} {} failed ({status})",
+            args.join(" "),
+            last.to_string_lossy()
+        );
+    }
+    Ok(())
 }
 
 /// Runs both sides, tt first on even runs and psql first on odd ones, so that drift in the

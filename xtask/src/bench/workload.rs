@@ -202,6 +202,85 @@ impl<W: Write> Write for Counted<W> {
     }
 }
 
+/// A schema of many tables with a random foreign-key web, as one migration and as the same SQL
+/// for psql.
+#[derive(Debug)]
+pub(crate) struct WideSchema {
+    /// The migrations directory tt resets to (one file).
+    pub(crate) dir: PathBuf,
+    /// The same SQL, for `psql -1 -f`.
+    pub(crate) sql: PathBuf,
+    /// How many tables.
+    pub(crate) tables: usize,
+    /// How many foreign keys.
+    pub(crate) foreign_keys: usize,
+}
+
+/// Writes `tables` tables `t0001`… whose foreign keys form a random web (fixed seed): each
+/// table references up to three earlier ones, and one table in fifty also references a later
+/// one through an `ALTER TABLE` at the end, closing cycles.
+pub(crate) fn wide_schema(root: &Path, tables: usize) -> Result<WideSchema> {
+    let dir = root.join("wide");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut sql = String::new();
+    let mut foreign_keys = 0;
+    let mut cycles = Vec::new();
+    for i in 1..=tables {
+        let mut columns = vec![
+            "id integer PRIMARY KEY".to_string(),
+            "name varchar(64) NOT NULL".to_string(),
+            "amount integer NOT NULL DEFAULT 0".to_string(),
+        ];
+        if i > 1 {
+            for k in 0..random.below(4) {
+                let parent = 1 + random.below(i - 1);
+                columns.push(format!("ref{k}_id integer REFERENCES t{parent:04} (id)"));
+                foreign_keys += 1;
+            }
+        }
+        sql.push_str(&format!("CREATE TABLE t{i:04} ({});\n", columns.join(", ")));
+        if random.below(3) == 0 {
+            sql.push_str(&format!(
+                "CREATE INDEX t{i:04}_name_idx ON t{i:04} (name);\n"
+            ));
+        }
+        if i < tables && random.below(50) == 0 {
+            cycles.push((i, i + 1 + random.below(tables - i)));
+        }
+    }
+    for (child, parent) in cycles {
+        sql.push_str(&format!(
+            "ALTER TABLE t{child:04} ADD COLUMN back_id integer;\n\
+             ALTER TABLE t{child:04} ADD CONSTRAINT t{child:04}_back_fk FOREIGN KEY (back_id) REFERENCES t{parent:04} (id);\n"
+        ));
+        foreign_keys += 1;
+    }
+    let migration = dir.join("0001_wide_schema.sql");
+    fs::write(&migration, &sql).with_context(|| format!("writing {}", migration.display()))?;
+    let all = root.join("wide.sql");
+    fs::write(&all, &sql).with_context(|| format!("writing {}", all.display()))?;
+    Ok(WideSchema {
+        dir,
+        sql: all,
+        tables,
+        foreign_keys,
+    })
+}
+
+/// A small deterministic generator: the same web on every machine and run.
+struct XorShift(u64);
+
+impl XorShift {
+    /// A number in `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::BufReader;
@@ -249,5 +328,26 @@ mod tests {
         // About 1 KB a statement, as the benchmark's description says.
         let insert = found[1].len();
         assert!((800..1500).contains(&insert), "{insert} bytes");
+    }
+
+    #[test]
+    fn the_wide_schema_is_a_web_with_cycles_and_always_the_same() {
+        let root = tempfile::tempdir().unwrap();
+        let wide = wide_schema(root.path(), 200).unwrap();
+        let all = statements(&wide.sql);
+        let creates = all.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
+        assert_eq!(creates, 200);
+        let references = all
+            .iter()
+            .map(|s| s.matches("REFERENCES").count())
+            .sum::<usize>();
+        assert_eq!(references, wide.foreign_keys);
+        assert!(all.iter().any(|s| s.contains("_back_fk")), "some cycles");
+        let other = tempfile::tempdir().unwrap();
+        let again = wide_schema(other.path(), 200).unwrap();
+        assert_eq!(
+            fs::read_to_string(&again.sql).unwrap(),
+            fs::read_to_string(&wide.sql).unwrap()
+        );
     }
 }
