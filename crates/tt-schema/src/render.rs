@@ -425,27 +425,17 @@ pub fn alter_column_type(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the type of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let ty = match &column.ty {
-                ColumnType::Serial => ColumnType::Integer,
-                ColumnType::BigSerial => ColumnType::BigInt,
-                other => other.clone(),
-            };
-            let sql = mapping::native(&ty, backend, false).sql;
-            let using = format!("{}::{sql}", backend.quote_ident(&column.name));
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            def.custom(Alias::new(sql)).using(Expr::cust(using));
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
-        }
-    }
+    alter_column(table, column, backend, "change the type of", |def| {
+        let ty = match &column.ty {
+            ColumnType::Serial => ColumnType::Integer,
+            ColumnType::BigSerial => ColumnType::BigInt,
+            other => other.clone(),
+        };
+        let sql = mapping::native(&ty, Backend::Postgres, false).sql;
+        let using = format!("{}::{sql}", Backend::Postgres.quote_ident(&column.name));
+        def.custom(Alias::new(sql)).using(Expr::cust(using));
+        Ok(())
+    })
 }
 
 /// Makes a column nullable or NOT NULL as `column.nullable` says.
@@ -460,24 +450,14 @@ pub fn alter_column_nullability(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the nullability of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            if column.nullable {
-                def.null();
-            } else {
-                def.not_null();
-            }
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
+    alter_column(table, column, backend, "change the nullability of", |def| {
+        if column.nullable {
+            def.null();
+        } else {
+            def.not_null();
         }
-    }
+        Ok(())
+    })
 }
 
 /// Sets the default of a column to `column.default`, or drops it when that is `None`.
@@ -492,28 +472,56 @@ pub fn alter_column_default(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the default of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let Some(default) = &column.default else {
-                return Ok(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                    backend.quote_ident(&table.name),
-                    backend.quote_ident(&column.name)
-                ));
-            };
-            let native = mapping::column_native(table, column, backend);
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            def.default(default_expr(table, column, default, &native, backend)?);
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
-        }
+    if backend == Backend::Postgres && column.default.is_none() {
+        // sea-query has no DROP DEFAULT.
+        return Ok(format!(
+            "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+            backend.quote_ident(&table.name),
+            backend.quote_ident(&column.name)
+        ));
     }
+    alter_column(table, column, backend, "change the default of", |def| {
+        if let Some(default) = &column.default {
+            let native = mapping::column_native(table, column, Backend::Postgres);
+            def.default(default_expr(table, column, default, &native, Backend::Postgres)?);
+        }
+        Ok(())
+    })
+}
+
+/// What the `alter_column_*` functions share: SQLite needs a rebuild; MySQL restates the whole
+/// column with `MODIFY COLUMN`; PostgreSQL alters the one property `postgres` puts on an
+/// otherwise empty definition (sea-query renders each as its own `ALTER COLUMN` clause).
+fn alter_column(
+    table: &Table,
+    column: &Column,
+    backend: Backend,
+    change: &str,
+    postgres: impl FnOnce(&mut ColumnDef) -> Result<(), RenderError>,
+) -> Result<String, RenderError> {
+    let def = match backend {
+        Backend::Sqlite => {
+            return Err(RenderError::NeedsRebuild {
+                table: table.name.clone(),
+                change: format!("{change} column `{}`", column.name),
+            });
+        }
+        Backend::Mysql => {
+            let native = mapping::column_native(table, column, backend);
+            column_def(table, column, &native, backend)?
+        }
+        Backend::Postgres => {
+            let mut def = ColumnDef::new(Alias::new(&column.name));
+            postgres(&mut def)?;
+            def
+        }
+    };
+    Ok(build(
+        sea_query::Table::alter()
+            .table(Alias::new(&table.name))
+            .modify_column(def),
+        backend,
+    ))
 }
 
 /// `ALTER TABLE … ADD [CONSTRAINT name] UNIQUE (…)`.
@@ -1043,26 +1051,6 @@ fn index_plan<'i>(
         method,
         predicate,
     }))
-}
-
-/// MySQL's `MODIFY COLUMN` with the whole definition of `column`.
-fn modify_column(table: &Table, column: &Column) -> Result<String, RenderError> {
-    let backend = Backend::Mysql;
-    let native = mapping::column_native(table, column, backend);
-    let def = column_def(table, column, &native, backend)?;
-    Ok(build(
-        sea_query::Table::alter()
-            .table(Alias::new(&table.name))
-            .modify_column(def),
-        backend,
-    ))
-}
-
-fn rebuild(table: &Table, column: &Column, change: &str) -> RenderError {
-    RenderError::NeedsRebuild {
-        table: table.name.clone(),
-        change: format!("{change} column `{}`", column.name),
-    }
 }
 
 /// PostgreSQL's COMMENT ON statements for a table and its columns (MySQL has them inline,
