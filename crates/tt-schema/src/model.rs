@@ -120,6 +120,12 @@ impl Table {
             .as_ref()
             .is_some_and(|pk| pk.columns.iter().any(|c| c == column))
     }
+
+    /// Whether `column` is NOT NULL whatever its `nullable` flag says: it is part of the
+    /// primary key or a serial. Rendering, `as_stored` and the definitions all follow this.
+    pub(crate) fn never_null(&self, column: &Column) -> bool {
+        column.ty.is_serial() || self.is_primary_key_column(&column.name)
+    }
 }
 
 /// One column.
@@ -201,6 +207,13 @@ pub enum ColumnType {
     /// A backend-specific type passed through as written (`custom(tsvector)`), for schemas read
     /// from a live database that use types tt has no portable name for.
     Custom(String),
+}
+
+impl ColumnType {
+    /// Whether the type is `serial` or `bigserial`.
+    pub(crate) fn is_serial(&self) -> bool {
+        matches!(self, Self::Serial | Self::BigSerial)
+    }
 }
 
 impl fmt::Display for ColumnType {

@@ -356,8 +356,7 @@ pub fn add_column(
             column.default,
             Some(DefaultValue::CurrentTimestamp | DefaultValue::Expression(_))
         );
-        let not_null =
-            !column.nullable || matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
+        let not_null = !column.nullable || table.never_null(column);
         if unique || computed_default || (not_null && column.default.is_none()) {
             return Err(RenderError::NeedsRebuild {
                 table: table.name.clone(),
@@ -438,7 +437,8 @@ pub fn alter_column_type(
     })
 }
 
-/// Makes a column nullable or NOT NULL as `column.nullable` says.
+/// Makes a column nullable or NOT NULL as `column.nullable` says; a primary key column or a
+/// serial stays NOT NULL, as [`create_table`] makes it.
 ///
 /// PostgreSQL: `ALTER COLUMN … SET/DROP NOT NULL`. MySQL: `MODIFY COLUMN` with the whole new
 /// definition.
@@ -451,7 +451,7 @@ pub fn alter_column_nullability(
     backend: Backend,
 ) -> Result<String, RenderError> {
     alter_column(table, column, backend, "change the nullability of", |def| {
-        if column.nullable {
+        if column.nullable && !table.never_null(column) {
             def.null();
         } else {
             def.not_null();
@@ -789,8 +789,7 @@ fn column_def(
     def.custom(Alias::new(&native.sql));
     // Key columns are NOT NULL everywhere (SQLite would otherwise allow NULL in a key), and
     // a serial always has a value.
-    let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-    if !column.nullable || serial || table.is_primary_key_column(&column.name) {
+    if !column.nullable || table.never_null(column) {
         def.not_null();
     }
     if let Some(default) = &column.default {

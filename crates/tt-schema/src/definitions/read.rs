@@ -838,7 +838,7 @@ impl Reader<'_> {
         for column in &mut draft.table.columns {
             let why = if pk.contains(&column.name) {
                 "primary key"
-            } else if matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial) {
+            } else if column.ty.is_serial() {
                 "serial"
             } else {
                 continue;

@@ -1,7 +1,7 @@
 //! The schema as a backend stores it after rendering, for comparing with introspection.
 
 use super::{PlannedPart, index_plan, mapping};
-use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table, Unique};
+use crate::{Backend, Deferrable, ForeignKey, Index, Schema, Table, Unique};
 
 /// `schema` as introspection of `backend` reads it back after it was created with
 /// [`create_statements`](super::create_statements).
@@ -23,8 +23,7 @@ pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
 fn table_as_stored(table: &Table, backend: Backend) -> Table {
     let mut stored = table.clone();
     for column in &mut stored.columns {
-        let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-        if serial || table.is_primary_key_column(&column.name) {
+        if table.never_null(column) {
             column.nullable = false;
         }
         column.ty = mapping::column_native(table, column, backend).stored;

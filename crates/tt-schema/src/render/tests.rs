@@ -708,6 +708,30 @@ fn alter_columns() {
     );
 }
 
+#[test]
+fn altering_nullability_keeps_key_and_serial_columns_not_null() {
+    // PostgreSQL once rendered DROP NOT NULL for a key or serial column whose flag said
+    // nullable (as `Column::new` leaves it), while CREATE TABLE and MySQL made it NOT NULL.
+    let t = items();
+    let key = column("id", "serial");
+    let serial = column("ql", "bigserial");
+    check(
+        |b| {
+            Ok([
+                alter_column_nullability(&t, &key, b)?,
+                alter_column_nullability(&t, &serial, b)?,
+            ])
+        },
+        expect![[r#"
+            postgres: ALTER TABLE "items" ALTER COLUMN "id" SET NOT NULL
+            postgres: ALTER TABLE "items" ALTER COLUMN "ql" SET NOT NULL
+            mysql: ALTER TABLE `items` MODIFY COLUMN `id` INT NOT NULL AUTO_INCREMENT
+            mysql: ALTER TABLE `items` MODIFY COLUMN `ql` BIGINT NOT NULL
+            sqlite! sqlite cannot change the nullability of column `id` on table `items` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+}
+
 /// Two tables in a cycle: `a.b_id` → `b`, `b.a_id` → `a`; `b` is created first.
 fn cycle() -> Schema {
     let mut a = table(
