@@ -168,11 +168,7 @@ pub fn create_table(
         create.primary_key(&mut index);
     }
     for unique in &table.uniques {
-        let used_by = match &unique.name {
-            Some(name) => format!("unique constraint `{name}`"),
-            None => "a unique constraint".to_string(),
-        };
-        check_key_columns(table, &unique.columns, &used_by, backend)?;
+        check_key_columns(table, &unique.columns, &unique_label(unique), backend)?;
         let mut index = sea_query::Index::create();
         index.unique();
         if let Some(name) = &unique.name {
@@ -229,10 +225,10 @@ pub fn add_foreign_key(
     backend: Backend,
 ) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add foreign key `{}`", fk.name),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("add foreign key `{}`", fk.name),
+        ));
     }
     let mut sql = build(&foreign_key_statement(table, fk, backend)?, backend);
     if backend == Backend::Postgres {
@@ -255,10 +251,10 @@ pub fn drop_foreign_key(
     backend: Backend,
 ) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop foreign key `{}`", fk.name),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("drop foreign key `{}`", fk.name),
+        ));
     }
     let mut drop = sea_query::ForeignKey::drop();
     drop.name(raw_name(&fk.name, backend))
@@ -358,10 +354,10 @@ pub fn add_column(
         );
         let not_null = !column.nullable || table.never_null(column);
         if unique || computed_default || (not_null && column.default.is_none()) {
-            return Err(RenderError::NeedsRebuild {
-                table: table.name.clone(),
-                change: format!("add column `{}`", column.name),
-            });
+            return Err(needs_rebuild(
+                table,
+                format!("add column `{}`", column.name),
+            ));
         }
     }
     let native = mapping::column_native(table, column, backend);
@@ -398,10 +394,7 @@ pub fn drop_column(table: &Table, column: &str, backend: Backend) -> Result<Stri
                 .iter()
                 .any(|f| f.columns.contains(&column_name)))
     {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop key column `{column}`"),
-        });
+        return Err(needs_rebuild(table, format!("drop key column `{column}`")));
     }
     Ok(build(
         sea_query::Table::alter()
@@ -483,7 +476,13 @@ pub fn alter_column_default(
     alter_column(table, column, backend, "change the default of", |def| {
         if let Some(default) = &column.default {
             let native = mapping::column_native(table, column, Backend::Postgres);
-            def.default(default_expr(table, column, default, &native, Backend::Postgres)?);
+            def.default(default_expr(
+                table,
+                column,
+                default,
+                &native,
+                Backend::Postgres,
+            )?);
         }
         Ok(())
     })
@@ -501,10 +500,10 @@ fn alter_column(
 ) -> Result<String, RenderError> {
     let def = match backend {
         Backend::Sqlite => {
-            return Err(RenderError::NeedsRebuild {
-                table: table.name.clone(),
-                change: format!("{change} column `{}`", column.name),
-            });
+            return Err(needs_rebuild(
+                table,
+                format!("{change} column `{}`", column.name),
+            ));
         }
         Backend::Mysql => {
             let native = mapping::column_native(table, column, backend);
@@ -530,15 +529,9 @@ fn alter_column(
 /// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table; unknown
 /// or unindexable columns.
 pub fn add_unique(table: &Table, unique: &Unique, backend: Backend) -> Result<String, RenderError> {
-    let used_by = match &unique.name {
-        Some(name) => format!("unique constraint `{name}`"),
-        None => "a unique constraint".to_string(),
-    };
+    let used_by = unique_label(unique);
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add {used_by}"),
-        });
+        return Err(needs_rebuild(table, format!("add {used_by}")));
     }
     check_key_columns(table, &unique.columns, &used_by, backend)?;
     let columns: Vec<String> = unique
@@ -567,10 +560,10 @@ pub fn drop_unique(
 ) -> Result<String, RenderError> {
     let columns = unique.columns.join(", ");
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop the unique constraint on ({columns})"),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("drop {}", unique_label(unique)),
+        ));
     }
     let Some(name) = &unique.name else {
         return Err(RenderError::Unsupported {
@@ -597,10 +590,7 @@ pub fn drop_unique(
 /// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table.
 pub fn add_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add check `{}`", check.expression),
-        });
+        return Err(needs_rebuild(table, format!("add {}", check_label(check))));
     }
     Ok(format!(
         "ALTER TABLE {} ADD {}CHECK ({})",
@@ -617,10 +607,7 @@ pub fn add_check(table: &Table, check: &Check, backend: Backend) -> Result<Strin
 /// a name.
 pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop check `{}`", check.expression),
-        });
+        return Err(needs_rebuild(table, format!("drop {}", check_label(check))));
     }
     let Some(name) = &check.name else {
         return Err(RenderError::Unsupported {
@@ -635,6 +622,30 @@ pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<Stri
         backend.quote_ident(&table.name),
         backend.quote_ident(name)
     ))
+}
+
+/// A unique constraint in messages: by its name, or by its columns when it has none.
+fn unique_label(unique: &Unique) -> String {
+    match &unique.name {
+        Some(name) => format!("unique constraint `{name}`"),
+        None => format!("the unique constraint on ({})", unique.columns.join(", ")),
+    }
+}
+
+/// A check in messages: by its name, or by its expression when it has none.
+fn check_label(check: &Check) -> String {
+    match &check.name {
+        Some(name) => format!("check `{name}`"),
+        None => format!("the check ({})", check.expression),
+    }
+}
+
+/// The error for a change SQLite can only make by rebuilding `table`.
+fn needs_rebuild(table: &Table, change: String) -> RenderError {
+    RenderError::NeedsRebuild {
+        table: table.name.clone(),
+        change,
+    }
 }
 
 /// `CONSTRAINT "name" ` for a named constraint, nothing for an unnamed one.

@@ -559,7 +559,7 @@ fn key_columns_must_be_indexable_on_mysql() {
                 column: "j",
                 ty: Jsonb,
                 native: "JSON",
-                used_by: "a unique constraint",
+                used_by: "the unique constraint on (j)",
             },
         )
     "#]]
@@ -971,7 +971,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD UNIQUE ("a")
             mysql: ALTER TABLE `t` ADD UNIQUE (`a`)
-            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add the unique constraint on (a) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     let on_json = Unique {
@@ -982,8 +982,8 @@ fn add_and_drop_uniques_and_checks() {
         |b| add_unique(&t, &on_json, b).map(|s| [s]),
         expect![[r#"
             postgres: ALTER TABLE "t" ADD UNIQUE ("j")
-            mysql! mysql cannot use column `t.j` (json is stored as JSON) in a unique constraint; give the column a bounded type such as varchar(255)
-            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            mysql! mysql cannot use column `t.j` (json is stored as JSON) in the unique constraint on (j); give the column a bounded type such as varchar(255)
+            sqlite! sqlite cannot add the unique constraint on (j) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -991,7 +991,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" DROP CONSTRAINT "uq_t_ab"
             mysql: ALTER TABLE `t` DROP INDEX `uq_t_ab`
-            sqlite! sqlite cannot drop the unique constraint on (a, b) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop unique constraint `uq_t_ab` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1015,7 +1015,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD CONSTRAINT "ck_a" CHECK (a > 0)
             mysql: ALTER TABLE `t` ADD CONSTRAINT `ck_a` CHECK (a > 0)
-            sqlite! sqlite cannot add check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add check `ck_a` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1023,7 +1023,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD CHECK (a < 10)
             mysql: ALTER TABLE `t` ADD CHECK (a < 10)
-            sqlite! sqlite cannot add check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add the check (a < 10) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1031,7 +1031,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" DROP CONSTRAINT "ck_a"
             mysql: ALTER TABLE `t` DROP CONSTRAINT `ck_a`
-            sqlite! sqlite cannot drop check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop check `ck_a` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1039,7 +1039,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres! postgres does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
             mysql! mysql does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
-            sqlite! sqlite cannot drop check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop the check (a < 10) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
 }
