@@ -644,6 +644,54 @@ fn add_and_drop_columns() {
 }
 
 #[test]
+fn sqlite_adds_and_drops_in_place_only_what_it_can() {
+    let mut t = items();
+    t.uniques.push(Unique {
+        name: None,
+        columns: vec!["name".into()],
+    });
+    t.foreign_keys.push(fk("fk_ql", &["ql"], "levels", &["id"]));
+    let outcome = |result: Result<(), RenderError>| match result {
+        Ok(_) => "in place".to_string(),
+        Err(RenderError::NeedsRebuild { .. }) => "rebuild".to_string(),
+        Err(other) => format!("error: {other}"),
+    };
+    let mut lines = Vec::new();
+    for added in [
+        column("plain", "integer"),
+        Column {
+            nullable: false,
+            ..with_default("zero", "integer", DefaultValue::Number("0".into()))
+        },
+        not_null("required", "integer"),
+        column("counter", "serial"),
+        with_default("at", "timestamp", DefaultValue::CurrentTimestamp),
+        with_default("sum", "integer", DefaultValue::Expression("1 + 2".into())),
+        column("name", "varchar(128)"),
+    ] {
+        let result = add_column(&t, &added, Backend::Sqlite).map(drop);
+        lines.push(format!("add {}: {}", added.name, outcome(result)));
+    }
+    for dropped in ["body", "id", "name", "ql"] {
+        let result = drop_column(&t, dropped, Backend::Sqlite).map(drop);
+        lines.push(format!("drop {dropped}: {}", outcome(result)));
+    }
+    expect![[r#"
+        add plain: in place
+        add zero: in place
+        add required: rebuild
+        add counter: rebuild
+        add at: rebuild
+        add sum: rebuild
+        add name: rebuild
+        drop body: in place
+        drop id: rebuild
+        drop name: rebuild
+        drop ql: rebuild"#]]
+    .assert_eq(&lines.join("\n"));
+}
+
+#[test]
 fn alter_columns() {
     let t = items();
     let changed = Column {
