@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
-use tt_schema::{Backend, ForeignKey, Schema, create_index, create_statements, drop_statements};
+use tt_schema::{Backend, Schema, create_ddl, create_index, drop_ddl};
 use tt_testdb::TestDb;
 
 use crate::rich;
@@ -145,11 +145,7 @@ async fn rich_schema_runs(backend: Backend) {
     };
     let mut conn = Conn::open(&db).await;
     let schema = rich::schema();
-    let (order, deferred) = rich::create_order(&schema);
-    let is_deferred =
-        |table: &str, fk: &ForeignKey| deferred.contains(&(table.into(), fk.name.clone()));
-
-    for statement in create_statements(&schema, backend, &order, is_deferred).unwrap() {
+    for statement in create_ddl(&schema, backend).unwrap() {
         conn.execute(&statement).await;
     }
 
@@ -224,8 +220,7 @@ async fn rich_schema_runs(backend: Backend) {
         assert_eq!(deferrable, ["fk_item_sets_owner", "fk_players_favorite"]);
     }
 
-    let drop_order: Vec<&String> = order.iter().rev().collect();
-    for statement in drop_statements(&schema, backend, &drop_order, is_deferred).unwrap() {
+    for statement in drop_ddl(&schema, backend).unwrap() {
         conn.execute(&statement).await;
     }
     assert_eq!(
