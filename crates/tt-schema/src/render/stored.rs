@@ -13,9 +13,10 @@ use crate::{Backend, Deferrable, ForeignKey, Index, Schema, Table, Unique};
 /// deferrability; indexes the backend leaves out are gone, index methods are those the
 /// backend reports (`None` for its default: btree on PostgreSQL, always on MySQL and SQLite),
 /// and MySQL drops partial index predicates. On MySQL a unique index on whole columns is a
-/// unique constraint named like the index (MySQL has no other kind). Defaults are kept as written: spelling them the
-/// way each backend echoes them (`1` for `true` on MySQL) is introspection's job. Objects
-/// that cannot be rendered at all (a unique index MySQL cannot build) are left out too.
+/// unique constraint named like the index (MySQL has no other kind). Defaults are kept as
+/// written: spelling them the way each backend echoes them (`1` for `true` on MySQL) is
+/// introspection's job. Objects that cannot be rendered at all (a unique index MySQL cannot
+/// build) are left out too.
 pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
     Schema::from_tables(schema.tables().map(|table| table_as_stored(table, backend)))
 }
