@@ -982,19 +982,15 @@ fn index_plan<'i>(
         });
     }
     // What cannot be built is left out when it only speeds up queries, an error when it
-    // enforces uniqueness.
-    let cannot = |what: String, reason: &'static str| {
-        if index.unique {
-            Err(RenderError::Unsupported {
-                backend,
-                table: table.name.clone(),
-                what,
-                reason,
-            })
-        } else {
-            Ok(None)
-        }
+    // enforces uniqueness. Leaving out waits for the loop to end, so that a part naming a
+    // missing column is an error on every backend.
+    let unsupported = |what: String, reason: &'static str| RenderError::Unsupported {
+        backend,
+        table: table.name.clone(),
+        what,
+        reason,
     };
+    let mut left_out = false;
     let mut parts = Vec::new();
     for part in &index.parts {
         match part {
@@ -1014,20 +1010,29 @@ fn index_plan<'i>(
                             used_by,
                         });
                     }
-                    Class::Lob | Class::Json => return Ok(None),
+                    Class::Lob | Class::Json => {
+                        left_out = true;
+                        continue;
+                    }
                 };
                 parts.push(PlannedPart::Column(name, prefix));
             }
             IndexPart::Expression(expr) => {
-                if backend != Backend::Postgres {
-                    return cannot(
+                if backend == Backend::Postgres {
+                    parts.push(PlannedPart::Expression(expr));
+                } else if index.unique {
+                    return Err(unsupported(
                         format!("expression {used_by}"),
                         "index expressions are rendered on PostgreSQL only",
-                    );
+                    ));
+                } else {
+                    left_out = true;
                 }
-                parts.push(PlannedPart::Expression(expr));
             }
         }
+    }
+    if left_out {
+        return Ok(None);
     }
     let method = match (&index.method, backend) {
         (Some(method), Backend::Postgres) => {
@@ -1048,10 +1053,10 @@ fn index_plan<'i>(
     };
     let predicate = match (&index.predicate, backend) {
         (Some(_), Backend::Mysql) if index.unique => {
-            return cannot(
+            return Err(unsupported(
                 format!("partial unique {used_by}"),
                 "MySQL has no partial indexes",
-            );
+            ));
         }
         (Some(_), Backend::Mysql) | (None, _) => None,
         (Some(predicate), _) => Some(predicate.as_str()),

@@ -495,6 +495,23 @@ fn index_errors() {
             sqlite: CREATE INDEX "ix_bad" ON "t" ("name")
         "#]],
     );
+    // A part the backend cannot index once hid the missing column after it on MySQL and
+    // SQLite, so the same index was an error on PostgreSQL only.
+    check_index(
+        index(
+            "ix_left_out_and_missing",
+            vec![
+                col("data"),
+                IndexPart::Expression("lower(name)".into()),
+                col("nope"),
+            ],
+        ),
+        expect![[r#"
+            postgres! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+            mysql! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+            sqlite! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+        "#]],
+    );
     check_index(
         index("ix_empty", vec![]),
         expect![[r#"
