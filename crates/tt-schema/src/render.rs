@@ -344,10 +344,7 @@ pub fn add_column(
         });
     }
     if backend == Backend::Sqlite {
-        let unique = table
-            .uniques
-            .iter()
-            .any(|u| u.columns.contains(&column.name));
+        let unique = in_unique(table, &column.name);
         let computed_default = matches!(
             column.default,
             Some(DefaultValue::CurrentTimestamp | DefaultValue::Expression(_))
@@ -382,17 +379,13 @@ pub fn add_column(
 /// [`RenderError::NeedsRebuild`] on SQLite when the column is in the primary key, a unique
 /// constraint or a foreign key (SQLite refuses those; drop its indexes first).
 pub fn drop_column(table: &Table, column: &str, backend: Backend) -> Result<String, RenderError> {
-    let column_name = column.to_string();
     if backend == Backend::Sqlite
         && (table.is_primary_key_column(column)
-            || table
-                .uniques
-                .iter()
-                .any(|u| u.columns.contains(&column_name))
+            || in_unique(table, column)
             || table
                 .foreign_keys
                 .iter()
-                .any(|f| f.columns.contains(&column_name)))
+                .any(|f| f.columns.iter().any(|c| c == column)))
     {
         return Err(needs_rebuild(table, format!("drop key column `{column}`")));
     }
@@ -622,6 +615,14 @@ pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<Stri
         backend.quote_ident(&table.name),
         backend.quote_ident(name)
     ))
+}
+
+/// Whether `column` is part of a unique constraint of `table`.
+fn in_unique(table: &Table, column: &str) -> bool {
+    table
+        .uniques
+        .iter()
+        .any(|u| u.columns.iter().any(|c| c == column))
 }
 
 /// A unique constraint in messages: by its name, or by its columns when it has none.
