@@ -316,18 +316,13 @@ fn build(seeds: Vec<TableSeed>) -> Schema {
         table.primary_key = seed.primary_key.as_ref().map(|picks| PrimaryKey {
             columns: distinct(picks),
         });
-        table.columns = seed.columns.clone();
-        for column in &mut table.columns {
-            let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-            if serial
-                || table
-                    .primary_key
-                    .as_ref()
-                    .is_some_and(|pk| pk.columns.contains(&column.name))
-            {
+        let mut columns = seed.columns.clone();
+        for column in &mut columns {
+            if table.never_null(column) {
                 column.nullable = false;
             }
         }
+        table.columns = columns;
         table.uniques = seed
             .uniques
             .iter()

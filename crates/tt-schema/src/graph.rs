@@ -153,6 +153,7 @@ impl FkGraph {
         let mut unresolved = vec![0_usize; count];
         let mut rank = vec![usize::MAX; count];
         for (id, members) in components.iter().enumerate() {
+            // A strongly connected component always has at least one member.
             let self_referencing = || {
                 self.graph
                     .edges_directed(members[0], Outgoing)

@@ -120,6 +120,12 @@ impl Table {
             .as_ref()
             .is_some_and(|pk| pk.columns.iter().any(|c| c == column))
     }
+
+    /// Whether `column` is NOT NULL whatever its `nullable` flag says: it is part of the
+    /// primary key or a serial. Rendering, `as_stored` and the definitions all follow this.
+    pub(crate) fn never_null(&self, column: &Column) -> bool {
+        column.ty.is_serial() || self.is_primary_key_column(&column.name)
+    }
 }
 
 /// One column.
@@ -203,6 +209,13 @@ pub enum ColumnType {
     Custom(String),
 }
 
+impl ColumnType {
+    /// Whether the type is `serial` or `bigserial`.
+    pub(crate) fn is_serial(&self) -> bool {
+        matches!(self, Self::Serial | Self::BigSerial)
+    }
+}
+
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -264,8 +277,13 @@ impl FromStr for ColumnType {
             None => (lower.clone(), None),
         };
         if base == "custom" {
-            // Keep the original spelling: backend type names may be case-sensitive.
-            let start = trimmed.find('(').map_or(0, |i| i + 1);
+            // `custom` needs a name in parentheses; `args` is only set when they are there.
+            let Some(args) = &args else {
+                return Err(unknown());
+            };
+            // Keep the original spelling: backend type names may be case-sensitive, and
+            // ASCII lowercasing kept every byte offset, so `args` locates it in `trimmed`.
+            let start = trimmed.len() - 1 - args.len();
             let name = trimmed[start..trimmed.len() - 1].trim();
             return if name.is_empty() {
                 Err(unknown())
@@ -528,6 +546,22 @@ mod tests {
             let err = bad.parse::<ColumnType>().unwrap_err();
             assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
         }
+    }
+
+    #[test]
+    fn custom_without_a_name_in_parentheses_is_unknown() {
+        // `custom` alone once parsed as `custom(custo)`: its last letter taken for a `)`.
+        for bad in ["custom", "CUSTOM", " custom "] {
+            assert_eq!(
+                bad.parse::<ColumnType>(),
+                Err(UnknownType(bad.to_string())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            " Custom ( geometry(Point, 4326) ) ".parse::<ColumnType>(),
+            Ok(ColumnType::Custom("geometry(Point, 4326)".into()))
+        );
     }
 
     #[test]

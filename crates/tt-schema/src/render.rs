@@ -168,11 +168,7 @@ pub fn create_table(
         create.primary_key(&mut index);
     }
     for unique in &table.uniques {
-        let used_by = match &unique.name {
-            Some(name) => format!("unique constraint `{name}`"),
-            None => "a unique constraint".to_string(),
-        };
-        check_key_columns(table, &unique.columns, &used_by, backend)?;
+        check_key_columns(table, &unique.columns, &unique_label(unique), backend)?;
         let mut index = sea_query::Index::create();
         index.unique();
         if let Some(name) = &unique.name {
@@ -229,10 +225,10 @@ pub fn add_foreign_key(
     backend: Backend,
 ) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add foreign key `{}`", fk.name),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("add foreign key `{}`", fk.name),
+        ));
     }
     let mut sql = build(&foreign_key_statement(table, fk, backend)?, backend);
     if backend == Backend::Postgres {
@@ -255,10 +251,10 @@ pub fn drop_foreign_key(
     backend: Backend,
 ) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop foreign key `{}`", fk.name),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("drop foreign key `{}`", fk.name),
+        ));
     }
     let mut drop = sea_query::ForeignKey::drop();
     drop.name(raw_name(&fk.name, backend))
@@ -348,21 +344,17 @@ pub fn add_column(
         });
     }
     if backend == Backend::Sqlite {
-        let unique = table
-            .uniques
-            .iter()
-            .any(|u| u.columns.contains(&column.name));
+        let unique = in_unique(table, &column.name);
         let computed_default = matches!(
             column.default,
             Some(DefaultValue::CurrentTimestamp | DefaultValue::Expression(_))
         );
-        let not_null =
-            !column.nullable || matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
+        let not_null = !column.nullable || table.never_null(column);
         if unique || computed_default || (not_null && column.default.is_none()) {
-            return Err(RenderError::NeedsRebuild {
-                table: table.name.clone(),
-                change: format!("add column `{}`", column.name),
-            });
+            return Err(needs_rebuild(
+                table,
+                format!("add column `{}`", column.name),
+            ));
         }
     }
     let native = mapping::column_native(table, column, backend);
@@ -387,22 +379,15 @@ pub fn add_column(
 /// [`RenderError::NeedsRebuild`] on SQLite when the column is in the primary key, a unique
 /// constraint or a foreign key (SQLite refuses those; drop its indexes first).
 pub fn drop_column(table: &Table, column: &str, backend: Backend) -> Result<String, RenderError> {
-    let column_name = column.to_string();
     if backend == Backend::Sqlite
         && (table.is_primary_key_column(column)
-            || table
-                .uniques
-                .iter()
-                .any(|u| u.columns.contains(&column_name))
+            || in_unique(table, column)
             || table
                 .foreign_keys
                 .iter()
-                .any(|f| f.columns.contains(&column_name)))
+                .any(|f| f.columns.iter().any(|c| c == column)))
     {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop key column `{column}`"),
-        });
+        return Err(needs_rebuild(table, format!("drop key column `{column}`")));
     }
     Ok(build(
         sea_query::Table::alter()
@@ -425,30 +410,21 @@ pub fn alter_column_type(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the type of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let ty = match &column.ty {
-                ColumnType::Serial => ColumnType::Integer,
-                ColumnType::BigSerial => ColumnType::BigInt,
-                other => other.clone(),
-            };
-            let sql = mapping::native(&ty, backend, false).sql;
-            let using = format!("{}::{sql}", backend.quote_ident(&column.name));
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            def.custom(Alias::new(sql)).using(Expr::cust(using));
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
-        }
-    }
+    alter_column(table, column, backend, "change the type of", |def| {
+        let ty = match &column.ty {
+            ColumnType::Serial => ColumnType::Integer,
+            ColumnType::BigSerial => ColumnType::BigInt,
+            other => other.clone(),
+        };
+        let sql = mapping::native(&ty, Backend::Postgres, false).sql;
+        let using = format!("{}::{sql}", Backend::Postgres.quote_ident(&column.name));
+        def.custom(Alias::new(sql)).using(Expr::cust(using));
+        Ok(())
+    })
 }
 
-/// Makes a column nullable or NOT NULL as `column.nullable` says.
+/// Makes a column nullable or NOT NULL as `column.nullable` says; a primary key column or a
+/// serial stays NOT NULL, as [`create_table`] makes it.
 ///
 /// PostgreSQL: `ALTER COLUMN … SET/DROP NOT NULL`. MySQL: `MODIFY COLUMN` with the whole new
 /// definition.
@@ -460,24 +436,14 @@ pub fn alter_column_nullability(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the nullability of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            if column.nullable {
-                def.null();
-            } else {
-                def.not_null();
-            }
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
+    alter_column(table, column, backend, "change the nullability of", |def| {
+        if column.nullable && !table.never_null(column) {
+            def.null();
+        } else {
+            def.not_null();
         }
-    }
+        Ok(())
+    })
 }
 
 /// Sets the default of a column to `column.default`, or drops it when that is `None`.
@@ -492,28 +458,62 @@ pub fn alter_column_default(
     column: &Column,
     backend: Backend,
 ) -> Result<String, RenderError> {
-    match backend {
-        Backend::Sqlite => Err(rebuild(table, column, "change the default of")),
-        Backend::Mysql => modify_column(table, column),
-        Backend::Postgres => {
-            let Some(default) = &column.default else {
-                return Ok(format!(
-                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                    backend.quote_ident(&table.name),
-                    backend.quote_ident(&column.name)
-                ));
-            };
-            let native = mapping::column_native(table, column, backend);
-            let mut def = ColumnDef::new(Alias::new(&column.name));
-            def.default(default_expr(table, column, default, &native, backend)?);
-            Ok(build(
-                sea_query::Table::alter()
-                    .table(Alias::new(&table.name))
-                    .modify_column(def),
-                backend,
-            ))
-        }
+    if backend == Backend::Postgres && column.default.is_none() {
+        // sea-query has no DROP DEFAULT.
+        return Ok(format!(
+            "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+            backend.quote_ident(&table.name),
+            backend.quote_ident(&column.name)
+        ));
     }
+    alter_column(table, column, backend, "change the default of", |def| {
+        if let Some(default) = &column.default {
+            let native = mapping::column_native(table, column, Backend::Postgres);
+            def.default(default_expr(
+                table,
+                column,
+                default,
+                &native,
+                Backend::Postgres,
+            )?);
+        }
+        Ok(())
+    })
+}
+
+/// What the `alter_column_*` functions share: SQLite needs a rebuild; MySQL restates the whole
+/// column with `MODIFY COLUMN`; PostgreSQL alters the one property `postgres` puts on an
+/// otherwise empty definition (sea-query renders each as its own `ALTER COLUMN` clause).
+fn alter_column(
+    table: &Table,
+    column: &Column,
+    backend: Backend,
+    change: &str,
+    postgres: impl FnOnce(&mut ColumnDef) -> Result<(), RenderError>,
+) -> Result<String, RenderError> {
+    let def = match backend {
+        Backend::Sqlite => {
+            return Err(needs_rebuild(
+                table,
+                format!("{change} column `{}`", column.name),
+            ));
+        }
+        Backend::Mysql => {
+            let native = mapping::column_native(table, column, backend);
+            column_def(table, column, &native, backend)?
+        }
+        Backend::Postgres => {
+            let mut def = ColumnDef::new(Alias::new(&column.name));
+            postgres(&mut def)?;
+            def
+        }
+    };
+    Ok(build(
+        sea_query::Table::alter()
+            .table(Alias::new(&table.name))
+            .modify_column(def),
+        backend,
+    ))
 }
 
 /// `ALTER TABLE … ADD [CONSTRAINT name] UNIQUE (…)`.
@@ -522,15 +522,9 @@ pub fn alter_column_default(
 /// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table; unknown
 /// or unindexable columns.
 pub fn add_unique(table: &Table, unique: &Unique, backend: Backend) -> Result<String, RenderError> {
-    let used_by = match &unique.name {
-        Some(name) => format!("unique constraint `{name}`"),
-        None => "a unique constraint".to_string(),
-    };
+    let used_by = unique_label(unique);
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add {used_by}"),
-        });
+        return Err(needs_rebuild(table, format!("add {used_by}")));
     }
     check_key_columns(table, &unique.columns, &used_by, backend)?;
     let columns: Vec<String> = unique
@@ -559,10 +553,10 @@ pub fn drop_unique(
 ) -> Result<String, RenderError> {
     let columns = unique.columns.join(", ");
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop the unique constraint on ({columns})"),
-        });
+        return Err(needs_rebuild(
+            table,
+            format!("drop {}", unique_label(unique)),
+        ));
     }
     let Some(name) = &unique.name else {
         return Err(RenderError::Unsupported {
@@ -589,10 +583,7 @@ pub fn drop_unique(
 /// [`RenderError::NeedsRebuild`] on SQLite, which cannot add a constraint to a table.
 pub fn add_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("add check `{}`", check.expression),
-        });
+        return Err(needs_rebuild(table, format!("add {}", check_label(check))));
     }
     Ok(format!(
         "ALTER TABLE {} ADD {}CHECK ({})",
@@ -609,10 +600,7 @@ pub fn add_check(table: &Table, check: &Check, backend: Backend) -> Result<Strin
 /// a name.
 pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<String, RenderError> {
     if backend == Backend::Sqlite {
-        return Err(RenderError::NeedsRebuild {
-            table: table.name.clone(),
-            change: format!("drop check `{}`", check.expression),
-        });
+        return Err(needs_rebuild(table, format!("drop {}", check_label(check))));
     }
     let Some(name) = &check.name else {
         return Err(RenderError::Unsupported {
@@ -627,6 +615,38 @@ pub fn drop_check(table: &Table, check: &Check, backend: Backend) -> Result<Stri
         backend.quote_ident(&table.name),
         backend.quote_ident(name)
     ))
+}
+
+/// Whether `column` is part of a unique constraint of `table`.
+fn in_unique(table: &Table, column: &str) -> bool {
+    table
+        .uniques
+        .iter()
+        .any(|u| u.columns.iter().any(|c| c == column))
+}
+
+/// A unique constraint in messages: by its name, or by its columns when it has none.
+fn unique_label(unique: &Unique) -> String {
+    match &unique.name {
+        Some(name) => format!("unique constraint `{name}`"),
+        None => format!("the unique constraint on ({})", unique.columns.join(", ")),
+    }
+}
+
+/// A check in messages: by its name, or by its expression when it has none.
+fn check_label(check: &Check) -> String {
+    match &check.name {
+        Some(name) => format!("check `{name}`"),
+        None => format!("the check ({})", check.expression),
+    }
+}
+
+/// The error for a change SQLite can only make by rebuilding `table`.
+fn needs_rebuild(table: &Table, change: String) -> RenderError {
+    RenderError::NeedsRebuild {
+        table: table.name.clone(),
+        change,
+    }
 }
 
 /// `CONSTRAINT "name" ` for a named constraint, nothing for an unnamed one.
@@ -781,8 +801,7 @@ fn column_def(
     def.custom(Alias::new(&native.sql));
     // Key columns are NOT NULL everywhere (SQLite would otherwise allow NULL in a key), and
     // a serial always has a value.
-    let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-    if !column.nullable || serial || table.is_primary_key_column(&column.name) {
+    if !column.nullable || table.never_null(column) {
         def.not_null();
     }
     if let Some(default) = &column.default {
@@ -964,19 +983,15 @@ fn index_plan<'i>(
         });
     }
     // What cannot be built is left out when it only speeds up queries, an error when it
-    // enforces uniqueness.
-    let cannot = |what: String, reason: &'static str| {
-        if index.unique {
-            Err(RenderError::Unsupported {
-                backend,
-                table: table.name.clone(),
-                what,
-                reason,
-            })
-        } else {
-            Ok(None)
-        }
+    // enforces uniqueness. Leaving out waits for the loop to end, so that a part naming a
+    // missing column is an error on every backend.
+    let unsupported = |what: String, reason: &'static str| RenderError::Unsupported {
+        backend,
+        table: table.name.clone(),
+        what,
+        reason,
     };
+    let mut left_out = false;
     let mut parts = Vec::new();
     for part in &index.parts {
         match part {
@@ -996,20 +1011,29 @@ fn index_plan<'i>(
                             used_by,
                         });
                     }
-                    Class::Lob | Class::Json => return Ok(None),
+                    Class::Lob | Class::Json => {
+                        left_out = true;
+                        continue;
+                    }
                 };
                 parts.push(PlannedPart::Column(name, prefix));
             }
             IndexPart::Expression(expr) => {
-                if backend != Backend::Postgres {
-                    return cannot(
+                if backend == Backend::Postgres {
+                    parts.push(PlannedPart::Expression(expr));
+                } else if index.unique {
+                    return Err(unsupported(
                         format!("expression {used_by}"),
                         "index expressions are rendered on PostgreSQL only",
-                    );
+                    ));
+                } else {
+                    left_out = true;
                 }
-                parts.push(PlannedPart::Expression(expr));
             }
         }
+    }
+    if left_out {
+        return Ok(None);
     }
     let method = match (&index.method, backend) {
         (Some(method), Backend::Postgres) => {
@@ -1030,10 +1054,10 @@ fn index_plan<'i>(
     };
     let predicate = match (&index.predicate, backend) {
         (Some(_), Backend::Mysql) if index.unique => {
-            return cannot(
+            return Err(unsupported(
                 format!("partial unique {used_by}"),
                 "MySQL has no partial indexes",
-            );
+            ));
         }
         (Some(_), Backend::Mysql) | (None, _) => None,
         (Some(predicate), _) => Some(predicate.as_str()),
@@ -1043,26 +1067,6 @@ fn index_plan<'i>(
         method,
         predicate,
     }))
-}
-
-/// MySQL's `MODIFY COLUMN` with the whole definition of `column`.
-fn modify_column(table: &Table, column: &Column) -> Result<String, RenderError> {
-    let backend = Backend::Mysql;
-    let native = mapping::column_native(table, column, backend);
-    let def = column_def(table, column, &native, backend)?;
-    Ok(build(
-        sea_query::Table::alter()
-            .table(Alias::new(&table.name))
-            .modify_column(def),
-        backend,
-    ))
-}
-
-fn rebuild(table: &Table, column: &Column, change: &str) -> RenderError {
-    RenderError::NeedsRebuild {
-        table: table.name.clone(),
-        change: format!("{change} column `{}`", column.name),
-    }
 }
 
 /// PostgreSQL's COMMENT ON statements for a table and its columns (MySQL has them inline,

@@ -838,7 +838,7 @@ impl Reader<'_> {
         for column in &mut draft.table.columns {
             let why = if pk.contains(&column.name) {
                 "primary key"
-            } else if matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial) {
+            } else if column.ty.is_serial() {
                 "serial"
             } else {
                 continue;
@@ -917,8 +917,10 @@ impl Reader<'_> {
             return;
         };
         let mut ok = self.non_empty(&def.name, &ctx, "the index name");
-        for text in [&def.method, &def.predicate].into_iter().flatten() {
-            ok &= self.non_empty(text, &ctx, "`method` or `where`");
+        for (text, key) in [(&def.method, "`method`"), (&def.predicate, "`where`")] {
+            if let Some(text) = text {
+                ok &= self.non_empty(text, &ctx, key);
+            }
         }
         let parts = match (def.columns, def.expressions) {
             (Some(_), Some(_)) | (None, None) => {
@@ -1420,6 +1422,14 @@ mod tests {
         check(
             &format!("{T}indexes = [{{ name = \"i\", expressions = [] }}]\n"),
             &["`expressions` is empty"],
+        );
+        check(
+            &format!("{T}indexes = [{{ name = \"i\", columns = [\"id\"], where = \" \" }}]\n"),
+            &["defs.toml:3:52: table `t`, index `i`: `where` is empty"],
+        );
+        check(
+            &format!("{T}indexes = [{{ name = \"i\", columns = [\"id\"], method = \"\" }}]\n"),
+            &["table `t`, index `i`: `method` is empty"],
         );
         check(
             &format!("{T}checks = [{{ name = \"c\", expression = \"\" }}]\n"),

@@ -7,7 +7,7 @@ use toml_writer::{ToTomlKey, ToTomlValue, TomlKeyBuilder, TomlStringBuilder};
 
 use super::read::number_text;
 use crate::model::{
-    Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, IndexPart, Schema, Table,
+    Column, DefaultValue, Deferrable, FkAction, ForeignKey, IndexPart, Schema, Table,
 };
 
 pub(super) fn write(schema: &Schema) -> String {
@@ -170,9 +170,7 @@ fn column_fields(
         fields.push("unique = true".to_string());
     }
     // Primary key and serial columns are NOT NULL without saying so.
-    let implied = table.is_primary_key_column(&column.name)
-        || matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-    if !column.nullable && !implied {
+    if !column.nullable && !table.never_null(column) {
         fields.push("nullable = false".to_string());
     }
     if let Some(default) = &column.default {

@@ -40,7 +40,7 @@ pub(crate) fn column_native(table: &Table, column: &Column, backend: Backend) ->
 
 /// Whether `column` is the whole primary key of `table`, the only place MySQL and SQLite can
 /// auto-increment it.
-pub(crate) fn serial_is_key(table: &Table, column: &str) -> bool {
+fn serial_is_key(table: &Table, column: &str) -> bool {
     table
         .primary_key
         .as_ref()

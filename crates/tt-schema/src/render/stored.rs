@@ -1,7 +1,7 @@
 //! The schema as a backend stores it after rendering, for comparing with introspection.
 
 use super::{PlannedPart, index_plan, mapping};
-use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table, Unique};
+use crate::{Backend, Deferrable, ForeignKey, Index, Schema, Table, Unique};
 
 /// `schema` as introspection of `backend` reads it back after it was created with
 /// [`create_statements`](super::create_statements).
@@ -13,9 +13,10 @@ use crate::{Backend, ColumnType, Deferrable, ForeignKey, Index, Schema, Table, U
 /// deferrability; indexes the backend leaves out are gone, index methods are those the
 /// backend reports (`None` for its default: btree on PostgreSQL, always on MySQL and SQLite),
 /// and MySQL drops partial index predicates. On MySQL a unique index on whole columns is a
-/// unique constraint named like the index (MySQL has no other kind). Defaults are kept as written: spelling them the
-/// way each backend echoes them (`1` for `true` on MySQL) is introspection's job. Objects
-/// that cannot be rendered at all (a unique index MySQL cannot build) are left out too.
+/// unique constraint named like the index (MySQL has no other kind). Defaults are kept as
+/// written: spelling them the way each backend echoes them (`1` for `true` on MySQL) is
+/// introspection's job. Objects that cannot be rendered at all (a unique index MySQL cannot
+/// build) are left out too.
 pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
     Schema::from_tables(schema.tables().map(|table| table_as_stored(table, backend)))
 }
@@ -23,8 +24,7 @@ pub fn as_stored(schema: &Schema, backend: Backend) -> Schema {
 fn table_as_stored(table: &Table, backend: Backend) -> Table {
     let mut stored = table.clone();
     for column in &mut stored.columns {
-        let serial = matches!(column.ty, ColumnType::Serial | ColumnType::BigSerial);
-        if serial || table.is_primary_key_column(&column.name) {
+        if table.never_null(column) {
             column.nullable = false;
         }
         column.ty = mapping::column_native(table, column, backend).stored;

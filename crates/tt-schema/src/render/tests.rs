@@ -495,6 +495,23 @@ fn index_errors() {
             sqlite: CREATE INDEX "ix_bad" ON "t" ("name")
         "#]],
     );
+    // A part the backend cannot index once hid the missing column after it on MySQL and
+    // SQLite, so the same index was an error on PostgreSQL only.
+    check_index(
+        index(
+            "ix_left_out_and_missing",
+            vec![
+                col("data"),
+                IndexPart::Expression("lower(name)".into()),
+                col("nope"),
+            ],
+        ),
+        expect![[r#"
+            postgres! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+            mysql! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+            sqlite! index `ix_left_out_and_missing` of table `t` names column `nope`, which the table does not have
+        "#]],
+    );
     check_index(
         index("ix_empty", vec![]),
         expect![[r#"
@@ -559,7 +576,7 @@ fn key_columns_must_be_indexable_on_mysql() {
                 column: "j",
                 ty: Jsonb,
                 native: "JSON",
-                used_by: "a unique constraint",
+                used_by: "the unique constraint on (j)",
             },
         )
     "#]]
@@ -644,6 +661,54 @@ fn add_and_drop_columns() {
 }
 
 #[test]
+fn sqlite_adds_and_drops_in_place_only_what_it_can() {
+    let mut t = items();
+    t.uniques.push(Unique {
+        name: None,
+        columns: vec!["name".into()],
+    });
+    t.foreign_keys.push(fk("fk_ql", &["ql"], "levels", &["id"]));
+    let outcome = |result: Result<(), RenderError>| match result {
+        Ok(_) => "in place".to_string(),
+        Err(RenderError::NeedsRebuild { .. }) => "rebuild".to_string(),
+        Err(other) => format!("error: {other}"),
+    };
+    let mut lines = Vec::new();
+    for added in [
+        column("plain", "integer"),
+        Column {
+            nullable: false,
+            ..with_default("zero", "integer", DefaultValue::Number("0".into()))
+        },
+        not_null("required", "integer"),
+        column("counter", "serial"),
+        with_default("at", "timestamp", DefaultValue::CurrentTimestamp),
+        with_default("sum", "integer", DefaultValue::Expression("1 + 2".into())),
+        column("name", "varchar(128)"),
+    ] {
+        let result = add_column(&t, &added, Backend::Sqlite).map(drop);
+        lines.push(format!("add {}: {}", added.name, outcome(result)));
+    }
+    for dropped in ["body", "id", "name", "ql"] {
+        let result = drop_column(&t, dropped, Backend::Sqlite).map(drop);
+        lines.push(format!("drop {dropped}: {}", outcome(result)));
+    }
+    expect![[r#"
+        add plain: in place
+        add zero: in place
+        add required: rebuild
+        add counter: rebuild
+        add at: rebuild
+        add sum: rebuild
+        add name: rebuild
+        drop body: in place
+        drop id: rebuild
+        drop name: rebuild
+        drop ql: rebuild"#]]
+    .assert_eq(&lines.join("\n"));
+}
+
+#[test]
 fn alter_columns() {
     let t = items();
     let changed = Column {
@@ -704,6 +769,30 @@ fn alter_columns() {
             postgres: ALTER TABLE "items" ALTER COLUMN "ql" DROP DEFAULT
             mysql: ALTER TABLE `items` MODIFY COLUMN `ql` BIGINT COMMENT 'Level'
             sqlite! sqlite cannot change the default of column `ql` on table `items` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+        "#]],
+    );
+}
+
+#[test]
+fn altering_nullability_keeps_key_and_serial_columns_not_null() {
+    // PostgreSQL once rendered DROP NOT NULL for a key or serial column whose flag said
+    // nullable (as `Column::new` leaves it), while CREATE TABLE and MySQL made it NOT NULL.
+    let t = items();
+    let key = column("id", "serial");
+    let serial = column("ql", "bigserial");
+    check(
+        |b| {
+            Ok([
+                alter_column_nullability(&t, &key, b)?,
+                alter_column_nullability(&t, &serial, b)?,
+            ])
+        },
+        expect![[r#"
+            postgres: ALTER TABLE "items" ALTER COLUMN "id" SET NOT NULL
+            postgres: ALTER TABLE "items" ALTER COLUMN "ql" SET NOT NULL
+            mysql: ALTER TABLE `items` MODIFY COLUMN `id` INT NOT NULL AUTO_INCREMENT
+            mysql: ALTER TABLE `items` MODIFY COLUMN `ql` BIGINT NOT NULL
+            sqlite! sqlite cannot change the nullability of column `id` on table `items` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
 }
@@ -947,7 +1036,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD UNIQUE ("a")
             mysql: ALTER TABLE `t` ADD UNIQUE (`a`)
-            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add the unique constraint on (a) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     let on_json = Unique {
@@ -958,8 +1047,8 @@ fn add_and_drop_uniques_and_checks() {
         |b| add_unique(&t, &on_json, b).map(|s| [s]),
         expect![[r#"
             postgres: ALTER TABLE "t" ADD UNIQUE ("j")
-            mysql! mysql cannot use column `t.j` (json is stored as JSON) in a unique constraint; give the column a bounded type such as varchar(255)
-            sqlite! sqlite cannot add a unique constraint on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            mysql! mysql cannot use column `t.j` (json is stored as JSON) in the unique constraint on (j); give the column a bounded type such as varchar(255)
+            sqlite! sqlite cannot add the unique constraint on (j) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -967,7 +1056,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" DROP CONSTRAINT "uq_t_ab"
             mysql: ALTER TABLE `t` DROP INDEX `uq_t_ab`
-            sqlite! sqlite cannot drop the unique constraint on (a, b) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop unique constraint `uq_t_ab` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -991,7 +1080,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD CONSTRAINT "ck_a" CHECK (a > 0)
             mysql: ALTER TABLE `t` ADD CONSTRAINT `ck_a` CHECK (a > 0)
-            sqlite! sqlite cannot add check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add check `ck_a` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -999,7 +1088,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" ADD CHECK (a < 10)
             mysql: ALTER TABLE `t` ADD CHECK (a < 10)
-            sqlite! sqlite cannot add check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot add the check (a < 10) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1007,7 +1096,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres: ALTER TABLE "t" DROP CONSTRAINT "ck_a"
             mysql: ALTER TABLE `t` DROP CONSTRAINT `ck_a`
-            sqlite! sqlite cannot drop check `a > 0` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop check `ck_a` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
     check(
@@ -1015,7 +1104,7 @@ fn add_and_drop_uniques_and_checks() {
         expect![[r#"
             postgres! postgres does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
             mysql! mysql does not support dropping the unnamed check `a < 10` (table `t`): a constraint is dropped by name; look the name up in the catalog
-            sqlite! sqlite cannot drop check `a < 10` on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
+            sqlite! sqlite cannot drop the check (a < 10) on table `t` in place; it needs a table rebuild (create a new table, copy the rows, drop the old one), which tt does not generate
         "#]],
     );
 }

@@ -3,6 +3,7 @@
 -- create
 CREATE TABLE "attack_defense" ( "id" SERIAL NOT NULL, "name" VARCHAR(64) NOT NULL, "data" JSONB DEFAULT '{}', PRIMARY KEY ("id"), UNIQUE ("name") );
 COMMENT ON TABLE "attack_defense" IS 'Attack and defense modifiers';
+CREATE TABLE "item_sets" ( "id" SERIAL NOT NULL, "owner_id" INTEGER NOT NULL, PRIMARY KEY ("id") );
 CREATE TABLE "items" ( "id" SERIAL NOT NULL, "name" VARCHAR(128) NOT NULL, "description" TEXT, "atkdef_id" INTEGER, "parent_id" INTEGER, "price" NUMERIC(10,2) DEFAULT 0, "precise" NUMERIC, "weight" REAL, "ratio" DOUBLE PRECISION, "quantity" SMALLINT NOT NULL DEFAULT 1, "big" BIGINT, "active" BOOLEAN NOT NULL DEFAULT TRUE, "created_at" TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated" TIMESTAMP, "day" DATE, "at_time" TIME, "uuid" UUID, "blob" BYTEA, "tags" TEXT[], "scores" INTEGER[], "meta" JSON, "props" JSONB, "code" CHAR(3), "slug" VARCHAR, "label" VARCHAR(16) DEFAULT (lower('NEW')), "colour" VARCHAR(7), PRIMARY KEY ("id"), CONSTRAINT "uq_items_code" UNIQUE ("code"), CONSTRAINT "fk_items_atkdef" FOREIGN KEY ("atkdef_id") REFERENCES "attack_defense" ("id") ON DELETE SET NULL ON UPDATE NO ACTION, CONSTRAINT "ck_items_quantity" CHECK (quantity >= 0) );
 CREATE INDEX "idx_items_name" ON "items" ("name");
 CREATE INDEX "idx_items_props" ON "items" USING gin ("props");
@@ -16,20 +17,19 @@ CREATE TABLE "odd ""name""; drop" ( "select" INTEGER NOT NULL, "from" INTEGER, "
 CREATE INDEX "idx ""odd""; `from`" ON "odd ""name""; drop" ("from", "select");
 COMMENT ON TABLE "odd ""name""; drop" IS E'it\'s \\ "fine"';
 COMMENT ON COLUMN "odd ""name""; drop"."from" IS E'it\'s \\ "fine"';
-CREATE TABLE "stat_notes" ( "id" BIGSERIAL NOT NULL, "item_id" INTEGER NOT NULL, "stat" SMALLINT NOT NULL, "note" TEXT, PRIMARY KEY ("id"), CONSTRAINT "fk_stat_notes_stat" FOREIGN KEY ("item_id", "stat") REFERENCES "item_stats" ("item_id", "stat") ON DELETE CASCADE ON UPDATE CASCADE );
-CREATE TABLE "item_sets" ( "id" SERIAL NOT NULL, "owner_id" INTEGER NOT NULL, PRIMARY KEY ("id") );
 CREATE TABLE "players" ( "id" SERIAL NOT NULL, "name" VARCHAR(40) NOT NULL, "favorite_set_id" INTEGER, PRIMARY KEY ("id") );
 ALTER TABLE "players" ADD CONSTRAINT "fk_players_favorite" FOREIGN KEY ("favorite_set_id") REFERENCES "item_sets" ("id") ON DELETE SET NULL ON UPDATE NO ACTION DEFERRABLE INITIALLY DEFERRED;
-ALTER TABLE "items" ADD CONSTRAINT "fk_items_parent" FOREIGN KEY ("parent_id") REFERENCES "items" ("id") ON DELETE CASCADE ON UPDATE NO ACTION;
+CREATE TABLE "stat_notes" ( "id" BIGSERIAL NOT NULL, "item_id" INTEGER NOT NULL, "stat" SMALLINT NOT NULL, "note" TEXT, PRIMARY KEY ("id"), CONSTRAINT "fk_stat_notes_stat" FOREIGN KEY ("item_id", "stat") REFERENCES "item_stats" ("item_id", "stat") ON DELETE CASCADE ON UPDATE CASCADE );
 ALTER TABLE "item_sets" ADD CONSTRAINT "fk_item_sets_owner" FOREIGN KEY ("owner_id") REFERENCES "players" ("id") ON DELETE CASCADE ON UPDATE NO ACTION DEFERRABLE INITIALLY IMMEDIATE;
+ALTER TABLE "items" ADD CONSTRAINT "fk_items_parent" FOREIGN KEY ("parent_id") REFERENCES "items" ("id") ON DELETE CASCADE ON UPDATE NO ACTION;
 
 -- drop
-ALTER TABLE "item_sets" DROP CONSTRAINT "fk_item_sets_owner";
 ALTER TABLE "items" DROP CONSTRAINT "fk_items_parent";
-DROP TABLE "players";
-DROP TABLE "item_sets";
+ALTER TABLE "item_sets" DROP CONSTRAINT "fk_item_sets_owner";
 DROP TABLE "stat_notes";
+DROP TABLE "players";
 DROP TABLE "odd ""name""; drop";
 DROP TABLE "item_stats";
 DROP TABLE "items";
+DROP TABLE "item_sets";
 DROP TABLE "attack_defense";

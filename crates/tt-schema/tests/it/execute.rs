@@ -1,9 +1,16 @@
-//! The rich schema's DDL executed on real SQLite, PostgreSQL and MariaDB/MySQL databases.
+//! Rendered DDL executed on real SQLite, PostgreSQL and MariaDB/MySQL databases: the rich
+//! schema, and the statements that change one object of a table.
 
 use std::collections::BTreeSet;
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
-use tt_schema::{Backend, ForeignKey, Schema, create_index, create_statements, drop_statements};
+use tt_schema::{
+    Backend, Check, Column, ColumnType, DefaultValue, Deferrable, FkAction, ForeignKey, Index,
+    IndexPart, RenderError, Schema, Unique, add_check, add_column, add_foreign_key, add_unique,
+    alter_column_default, alter_column_nullability, alter_column_type, create_ddl, create_index,
+    drop_check, drop_column, drop_ddl, drop_foreign_key, drop_index, drop_unique,
+    parse_definitions,
+};
 use tt_testdb::TestDb;
 
 use crate::rich;
@@ -94,6 +101,22 @@ impl Conn {
         self.strings(sql, None).await.into_iter().collect()
     }
 
+    /// The column names of `table`, in order.
+    async fn columns(&mut self, table: &str) -> Vec<String> {
+        let sql = match self {
+            Conn::Postgres(_) => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position"
+            }
+            Conn::Mysql(_) => {
+                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+            }
+            Conn::Sqlite(_) => "SELECT name FROM pragma_table_info(?) ORDER BY cid",
+        };
+        self.strings(sql, Some(table)).await
+    }
+
     async fn indexes(&mut self) -> BTreeSet<String> {
         let sql = match self {
             Conn::Postgres(_) => {
@@ -145,11 +168,7 @@ async fn rich_schema_runs(backend: Backend) {
     };
     let mut conn = Conn::open(&db).await;
     let schema = rich::schema();
-    let (order, deferred) = rich::create_order(&schema);
-    let is_deferred =
-        |table: &str, fk: &ForeignKey| deferred.contains(&(table.into(), fk.name.clone()));
-
-    for statement in create_statements(&schema, backend, &order, is_deferred).unwrap() {
+    for statement in create_ddl(&schema, backend).unwrap() {
         conn.execute(&statement).await;
     }
 
@@ -224,8 +243,7 @@ async fn rich_schema_runs(backend: Backend) {
         assert_eq!(deferrable, ["fk_item_sets_owner", "fk_players_favorite"]);
     }
 
-    let drop_order: Vec<&String> = order.iter().rev().collect();
-    for statement in drop_statements(&schema, backend, &drop_order, is_deferred).unwrap() {
+    for statement in drop_ddl(&schema, backend).unwrap() {
         conn.execute(&statement).await;
     }
     assert_eq!(
@@ -248,4 +266,191 @@ async fn rich_schema_runs_on_postgres() {
 #[tokio::test]
 async fn rich_schema_runs_on_mysql() {
     rich_schema_runs(Backend::Mysql).await;
+}
+
+/// Every statement that changes one object of an existing table (what `tt diff --sql` emits)
+/// runs on the backend; SQLite refuses exactly the changes it cannot make in place.
+async fn alterations_run(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let mut conn = Conn::open(&db).await;
+    let schema = parse_definitions(
+        "alter.toml",
+        r#"
+            [tables.parent]
+            columns = [{ name = "id", type = "integer", primary_key = true }]
+            [tables.child]
+            columns = [
+              { name = "id", type = "serial", primary_key = true },
+              { name = "parent_id", type = "integer" },
+              { name = "ql", type = "integer" },
+            ]
+        "#,
+    )
+    .unwrap();
+    for statement in create_ddl(&schema, backend).unwrap() {
+        conn.execute(&statement).await;
+    }
+    let mut child = schema.table("child").unwrap().clone();
+    let level = Column {
+        nullable: false,
+        default: Some(DefaultValue::Number("0".into())),
+        ..Column::new("level", ColumnType::SmallInt)
+    };
+    let level_added = {
+        let mut child = child.clone();
+        child.columns.push(level.clone());
+        child
+    };
+    let wider = Column {
+        ty: ColumnType::Integer,
+        ..level.clone()
+    };
+    let nullable = Column {
+        nullable: true,
+        ..wider.clone()
+    };
+    let defaulted = Column {
+        default: Some(DefaultValue::Number("5".into())),
+        ..nullable.clone()
+    };
+    let undefaulted = Column {
+        default: None,
+        ..nullable.clone()
+    };
+    // The key column with the flag `Column::new` leaves: it must stay NOT NULL.
+    let key = Column::new("id", ColumnType::Serial);
+    let unique = Unique {
+        name: Some("uq_child_ql".into()),
+        columns: vec!["ql".into()],
+    };
+    let check = Check {
+        name: Some("ck_child_ql".into()),
+        expression: "ql >= 0".into(),
+    };
+    let index = Index {
+        name: "idx_child_ql".into(),
+        parts: vec![IndexPart::Column("ql".into())],
+        unique: false,
+        method: None,
+        predicate: None,
+    };
+    let fk = ForeignKey {
+        name: "fk_child_parent".into(),
+        columns: vec!["parent_id".into()],
+        ref_table: "parent".into(),
+        ref_columns: vec!["id".into()],
+        on_delete: FkAction::Cascade,
+        on_update: FkAction::NoAction,
+        deferrable: Deferrable::No,
+    };
+    child.uniques.push(unique.clone());
+    let one = |statement: String| vec![statement];
+    let steps: Vec<(&str, Result<Vec<String>, RenderError>)> = vec![
+        ("add column", add_column(&level_added, &level, backend)),
+        (
+            "widen",
+            alter_column_type(&level_added, &wider, backend).map(one),
+        ),
+        (
+            "allow null",
+            alter_column_nullability(&level_added, &nullable, backend).map(one),
+        ),
+        (
+            "set default",
+            alter_column_default(&level_added, &defaulted, backend).map(one),
+        ),
+        (
+            "drop default",
+            alter_column_default(&level_added, &undefaulted, backend).map(one),
+        ),
+        (
+            "key stays not null",
+            alter_column_nullability(&level_added, &key, backend).map(one),
+        ),
+        ("add unique", add_unique(&child, &unique, backend).map(one)),
+        (
+            "drop unique",
+            drop_unique(&child, &unique, backend).map(one),
+        ),
+        ("add check", add_check(&child, &check, backend).map(one)),
+        ("drop check", drop_check(&child, &check, backend).map(one)),
+        (
+            "create index",
+            create_index(&child, &index, backend).map(|s| s.into_iter().collect()),
+        ),
+        (
+            "drop index",
+            Ok(drop_index(&child, &index, backend).into_iter().collect()),
+        ),
+        (
+            "add foreign key",
+            add_foreign_key(&child, &fk, backend).map(one),
+        ),
+        (
+            "drop foreign key",
+            drop_foreign_key(&child, &fk, backend).map(one),
+        ),
+        (
+            "drop column",
+            drop_column(&level_added, "level", backend).map(one),
+        ),
+    ];
+    let mut rebuilds = Vec::new();
+    for (step, result) in steps {
+        match result {
+            Ok(statements) => {
+                assert!(
+                    !statements.is_empty(),
+                    "{step} on {backend} renders nothing"
+                );
+                for statement in statements {
+                    conn.execute(&statement).await;
+                }
+            }
+            Err(RenderError::NeedsRebuild { .. }) => rebuilds.push(step),
+            Err(error) => panic!("{step} on {backend}: {error}"),
+        }
+    }
+    let expected: &[&str] = match backend {
+        Backend::Postgres | Backend::Mysql => &[],
+        Backend::Sqlite => &[
+            "widen",
+            "allow null",
+            "set default",
+            "drop default",
+            "key stays not null",
+            "add unique",
+            "drop unique",
+            "add check",
+            "drop check",
+            "add foreign key",
+            "drop foreign key",
+        ],
+    };
+    assert_eq!(
+        rebuilds, expected,
+        "changes that need a rebuild on {backend}"
+    );
+    assert_eq!(
+        conn.columns("child").await,
+        ["id", "parent_id", "ql"],
+        "columns left on {backend}"
+    );
+}
+
+#[tokio::test]
+async fn alterations_run_on_sqlite() {
+    alterations_run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn alterations_run_on_postgres() {
+    alterations_run(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn alterations_run_on_mysql() {
+    alterations_run(Backend::Mysql).await;
 }
