@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, Result};
 use tt_migrate::{Database, Layout, MigrationSet};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SafetyArgs};
 use crate::config::{Config, Overrides};
 use crate::output::Output;
 
@@ -96,6 +96,29 @@ pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
     Err(Refused(format!(
         "refusing to go on without confirmation: {question} There is no terminal to ask on; \
          pass --yes (or set CI=true) to proceed"
+    ))
+    .into())
+}
+
+/// Refuses (exit 4) when the database is marked protected (`tt protect`), unless
+/// `--allow-protected`. Destructive commands call it before their question: no answer could
+/// let them run.
+pub(crate) async fn refuse_if_protected(db: &mut Database, safety: &SafetyArgs) -> Result<()> {
+    if safety.allow_protected {
+        return Ok(());
+    }
+    let Some(mark) = tt_migrate::protection(db).await? else {
+        return Ok(());
+    };
+    let note = mark
+        .note
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    Err(Refused(format!(
+        "{} is protected{note}: drop, reset and recreate refuse to run on it; pass \
+         --allow-protected if you really mean it",
+        db.redacted_url()
     ))
     .into())
 }

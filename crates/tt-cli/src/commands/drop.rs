@@ -8,7 +8,7 @@ use serde_json::json;
 use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_drop};
 
 use crate::cli::DropArgs;
-use crate::commands::{Context, confirm};
+use crate::commands::{Context, confirm, refuse_if_protected};
 use crate::output::{BOLD, DIM, GOOD, WARN, paint};
 use crate::progress::duration;
 
@@ -28,6 +28,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
         return Ok(ExitCode::SUCCESS);
     }
+    refuse_if_protected(&mut db, &args.safety).await?;
     if !ctx.yes {
         let rows = count_rows(&mut db, &plan.tables).await?;
         confirm(ctx, &question("Drop", &plan, rows, db.redacted_url()))?;

@@ -5,14 +5,16 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop, protection};
+use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop};
 
 use tt_migrate::MigrationSet;
 use tt_verify::{CheckId, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
 use crate::commands::verify::{Snapshot, VERIFY_FAILED, expected_source};
-use crate::commands::{Context, Refused, confirm, drop::question, mark_json_error_printed};
+use crate::commands::{
+    Context, confirm, drop::question, mark_json_error_printed, refuse_if_protected,
+};
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 use crate::progress::{Progress, duration};
 
@@ -27,20 +29,7 @@ pub(crate) async fn run(
     let tracking = ctx.config.tracking();
     let out = ctx.output;
     let database = db.redacted_url().to_string();
-    // Refuse before asking: a protected database needs no question.
-    if !safety.allow_protected
-        && let Some(mark) = protection(&mut db).await?
-    {
-        let note = mark
-            .note
-            .filter(|n| !n.is_empty())
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        return Err(Refused(format!(
-            "{database} is protected{note}: drop, reset and recreate refuse to run on it; pass --allow-protected if you really mean it"
-        ))
-        .into());
-    }
+    refuse_if_protected(&mut db, &safety).await?;
     if !ctx.yes {
         let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
         let question = if recreate {

@@ -109,6 +109,28 @@ async fn a_protected_database_refuses_until_allowed_or_unprotected() {
     }
 }
 
+/// `tt drop` used to ask its question first, so that without a terminal a protected database
+/// was refused for the missing `--yes`, and on a terminal the user answered only to be refused.
+#[tokio::test]
+async fn drop_refuses_a_protected_database_before_asking() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    ok(&mut project.tt_on(db.url(), &["protect", "--note", "live data"]));
+    for command in [&["drop"][..], &["reset"], &["recreate"]] {
+        let refused = run(&mut project.tt_on(db.url(), command));
+        assert_eq!(refused.code, 4, "{command:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("is protected (live data)")
+                && !refused.stderr.contains("confirmation"),
+            "{command:?}: {}",
+            refused.stderr
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_view_of_another_application_blocks_drop_with_exit_4_until_cascade() {
     let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {

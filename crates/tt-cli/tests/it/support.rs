@@ -83,6 +83,13 @@ impl Project {
         }
         command
     }
+
+    /// `tt --database-url URL` with `args`, as [`Project::tt`].
+    pub(crate) fn tt_on(&self, url: &str, args: &[&str]) -> Command {
+        let mut command = self.tt(args);
+        command.args(["--database-url", url]);
+        command
+    }
 }
 
 /// What a finished `tt` printed, with its exit code.
