@@ -15,6 +15,7 @@ use crate::commands::verify::{Snapshot, VERIFY_FAILED, expected_source};
 use crate::commands::{
     Context, confirm, drop::question, mark_json_error_printed, refuse_if_protected,
 };
+use crate::outcome::error_document;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 use crate::progress::{Progress, duration};
 
@@ -128,11 +129,13 @@ pub(crate) async fn run(
         }
         Err(error) => {
             if out.json {
+                let mut error_document = error_document(&error.error);
+                error_document["state"] = json!(error.state());
                 out.json(&json!({
                     "backend": db.backend(),
                     "stage": error.stage,
                     "applied": error.applied,
-                    "error": { "message": error.error.to_string(), "state": error.state() },
+                    "error": error_document,
                 }))?;
                 mark_json_error_printed();
             }

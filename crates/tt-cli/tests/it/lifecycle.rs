@@ -108,6 +108,44 @@ fn down_prints_its_plan_rolls_back_and_stops_before_a_migration_without_down() {
         .code(2);
 }
 
+/// `tt down --json` used to give a failing down statement's error as a message only, without
+/// the fields `tt migrate --json` gives.
+#[test]
+fn a_failing_down_file_is_reported_field_by_field_in_json() {
+    let dir = project(&[
+        (
+            "001_items.sql",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "001_items.down.sql",
+            "DELETE FROM items;
+DROP TABLE nope;
+",
+        ),
+    ]);
+    tt(dir.path()).arg("migrate").assert().success();
+    let output = tt(dir.path()).args(["down", "--json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["rolled_back"], serde_json::json!([]));
+    let failure = &doc["error"]["failure"];
+    assert_eq!(failure["version"], "001", "{doc}");
+    assert_eq!(failure["file"], "migrations/001_items.down.sql");
+    assert_eq!(failure["statement"], 2);
+    assert_eq!(failure["line"], 2);
+    assert!(
+        failure["server_message"].as_str().unwrap().contains("nope"),
+        "{failure}"
+    );
+    let status = json(dir.path(), &["status"]);
+    assert_eq!(
+        versions(&status["applied"]),
+        ["001"],
+        "the rollback was undone"
+    );
+}
+
 #[test]
 fn repair_refuses_without_a_terminal_unless_yes_and_lists_each_change() {
     let dir = project(LINEAR);

@@ -68,6 +68,30 @@ async fn without_a_terminal_destructive_commands_need_yes_or_ci() {
     }
 }
 
+/// `tt reset --json` used to give a failing migration's error as a message only, without the
+/// fields `tt migrate --json` gives.
+#[tokio::test]
+async fn a_reset_that_fails_in_a_migration_reports_it_field_by_field_in_json() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    project.migration("003_bad.sql", "INSERT INTO nope VALUES (1);\n");
+    let failed = run(&mut project.tt_on(db.url(), &["reset", "--yes", "--json"]));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let doc = failed.json();
+    assert_eq!(doc["stage"], "migrate");
+    assert_eq!(doc["applied"].as_array().unwrap().len(), 2, "{doc}");
+    let error = &doc["error"];
+    assert_eq!(error["failure"]["file"], "migrations/003_bad.sql", "{doc}");
+    assert_eq!(error["failure"]["outcome"], "rolled_back");
+    assert!(
+        error["state"].as_str().unwrap().contains("tt migrate"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn a_protected_database_refuses_until_allowed_or_unprotected() {
     for db in TestDb::create_all().await {
