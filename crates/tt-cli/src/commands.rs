@@ -75,20 +75,11 @@ impl Context {
 /// Asks before destroying data: proceeds with `--yes`, asks on a terminal, and otherwise
 /// proceeds only when `CI=true`.
 pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
     if ctx.yes {
         return Ok(());
     }
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        let mut stderr = anstream::stderr();
-        let _ = write!(stderr, "{question} [y/N] ");
-        let _ = stderr.flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        return match answer.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => Ok(()),
-            _ => Err(Refused("cancelled: nothing was changed".to_string()).into()),
-        };
+    if let Some(answer) = ask(question) {
+        return answer;
     }
     if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
         return Ok(());
@@ -98,6 +89,26 @@ pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
          pass --yes (or set CI=true) to proceed"
     ))
     .into())
+}
+
+/// Asks `question` on the terminal: `None` without one; else Ok for yes, a refusal for anything
+/// else.
+pub(crate) fn ask(question: &str) -> Option<Result<()>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let mut stderr = anstream::stderr();
+    let _ = write!(stderr, "{question} [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if let Err(error) = std::io::stdin().lock().read_line(&mut answer) {
+        return Some(Err(error.into()));
+    }
+    Some(match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Refused("cancelled: nothing was changed".to_string()).into()),
+    })
 }
 
 /// Refuses (exit 4) when the database is marked protected (`tt protect`), unless

@@ -1,7 +1,6 @@
 //! `tt repair`: settle dirty rows and record the checksums of changed applied files, after
 //! confirmation.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -9,7 +8,7 @@ use serde_json::json;
 use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
-use crate::commands::{Context, Refused};
+use crate::commands::{Context, Refused, ask};
 use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint};
 
 pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
@@ -107,25 +106,15 @@ fn list(out: Output, report: &RepairReport) {
     }
 }
 
-/// Asks on the terminal; without one, refuses (exit 4) naming `--yes`.
+/// Asks on the terminal; without one, refuses (exit 4) naming `--yes`. Unlike the destructive
+/// commands, `CI=true` is no answer: rewriting tracking rows is never routine.
 fn confirm(where_: &str, report: &RepairReport) -> Result<()> {
     let count = report.dirty.len() + report.checksums.len();
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !interactive {
-        return Err(Refused(format!(
+    ask(&format!("Change {count} tracking row(s) of {where_}?")).unwrap_or_else(|| {
+        Err(Refused(format!(
             "tt repair would change {count} tracking row(s) of {where_}; there is no terminal \
              to confirm on: run it again with --yes"
         ))
-        .into());
-    }
-    let mut stderr = anstream::stderr();
-    let _ = write!(stderr, "Change {count} tracking row(s) of {where_}? [y/N] ");
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(())
-    } else {
-        Err(Refused("tt repair cancelled: nothing was changed".to_string()).into())
-    }
+        .into())
+    })
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 use tt_testdb::TestDb;
 
-use crate::support::{Project, ok, run};
+use crate::support::{Project, ok, on_terminal, run};
 
 const ITEMS: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL);\n\
                      INSERT INTO items (id, name) VALUES (1, 'Ring of Presence');\n";
@@ -153,6 +153,67 @@ async fn drop_refuses_a_protected_database_before_asking() {
             refused.stderr
         );
     }
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_question_names_what_goes_and_only_yes_proceeds() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    let Some(cancelled) = on_terminal(&project, db.url(), &["drop"], "n\n") else {
+        return;
+    };
+    assert_eq!(cancelled.code, 4, "{}", cancelled.stdout);
+    let question = format!(
+        "Drop 2 table(s) holding 1 row(s), and the tracking table, from {}? [y/N] ",
+        db.url()
+    );
+    // The terminal echoes the answer where it was typed, ahead of the question.
+    assert!(
+        cancelled.stdout.contains(&question),
+        "{question:?} not in:\n{}",
+        cancelled.stdout
+    );
+    assert!(
+        cancelled
+            .stdout
+            .contains("error: cancelled: nothing was changed"),
+        "{}",
+        cancelled.stdout
+    );
+    let status = ok(&mut project.tt_on(db.url(), &["status", "--json"])).json();
+    assert_eq!(
+        status["applied"].as_array().unwrap().len(),
+        2,
+        "nothing was dropped"
+    );
+
+    let dropped = on_terminal(&project, db.url(), &["drop"], "y\n").unwrap();
+    assert_eq!(dropped.code, 0, "{}", dropped.stdout);
+    assert!(
+        dropped.stdout.contains("Dropped 3 table(s)"),
+        "{}",
+        dropped.stdout
+    );
+
+    // tt repair asks the same way.
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    project.migration("002_item_stats.sql", &format!("{STATS}-- edited\n"));
+    let kept = on_terminal(&project, db.url(), &["repair"], "no\n").unwrap();
+    assert_eq!(kept.code, 4, "{}", kept.stdout);
+    assert!(
+        kept.stdout.contains("Change 1 tracking row(s) of "),
+        "{}",
+        kept.stdout
+    );
+    let status = ok(&mut project.tt_on(db.url(), &["status", "--json"])).json();
+    assert_eq!(
+        status["changed"].as_array().unwrap().len(),
+        1,
+        "nothing was repaired"
+    );
 }
 
 #[tokio::test]
