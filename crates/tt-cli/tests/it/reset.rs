@@ -122,6 +122,12 @@ async fn a_protected_database_refuses_until_allowed_or_unprotected() {
                 refused.stderr
             );
         }
+        // The count of tables used to include the protection mark.
+        let reset = ok(&mut tt(&["reset", "--yes", "--allow-protected", "--json"])).json();
+        assert_eq!(
+            reset["tables"], 3,
+            "{backend}: items, item_stats, schema_migrations"
+        );
         let dropped = ok(&mut tt(&["drop", "--yes", "--allow-protected", "--json"])).json();
         assert_eq!(
             dropped["dropped"],
