@@ -23,11 +23,7 @@ async fn without_a_terminal_destructive_commands_need_yes_or_ci() {
     for db in TestDb::create_all().await {
         let backend = db.backend();
         let project = project();
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
         ok(&mut tt(&["migrate", "-q"]));
         // The question names what will go: the managed rows, or every row for recreate
         // (the tracking table's two included).
@@ -97,11 +93,7 @@ async fn a_protected_database_refuses_until_allowed_or_unprotected() {
     for db in TestDb::create_all().await {
         let backend = db.backend();
         let project = project();
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
         ok(&mut tt(&["migrate", "-q"]));
         ok(&mut tt(&["protect", "--note", "live data"]));
         for command in [
@@ -228,11 +220,7 @@ async fn a_view_of_another_application_blocks_drop_with_exit_4_until_cascade() {
         return;
     };
     let project = project();
-    let tt = |args: &[&str]| {
-        let mut command = project.tt(args);
-        command.args(["--database-url", db.url()]);
-        command
-    };
+    let tt = |args: &[&str]| project.tt_on(db.url(), args);
     ok(&mut tt(&["migrate", "-q"]));
     let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
         .await
@@ -269,11 +257,7 @@ async fn graph_of_the_migrations_and_of_the_live_database_agree_after_migrate() 
         return;
     };
     let project = project();
-    let tt = |args: &[&str]| {
-        let mut command = project.tt(args);
-        command.args(["--database-url", db.url()]);
-        command
-    };
+    let tt = |args: &[&str]| project.tt_on(db.url(), args);
     let planned = ok(&mut tt(&["graph", "--from-migrations", "--json"])).json();
     assert_eq!(planned["create_order"], json!(["items", "item_stats"]));
     assert_eq!(planned["drop_order"], json!(["item_stats", "items"]));
