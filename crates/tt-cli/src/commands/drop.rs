@@ -24,7 +24,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if plan.is_empty() {
-        out.json(&json!({ "dry_run": false, "dropped": [] }))?;
+        out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
         return Ok(ExitCode::SUCCESS);
     }

@@ -31,7 +31,10 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
         .await?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if plan.is_empty() {
-        out.json(&report_json(&plan))?;
+        let mut document = report_json(&plan);
+        // The plan was computed as a dry run; the document says what the user asked for.
+        document["dry_run"] = json!(args.dry_run);
+        out.json(&document)?;
         out.line(format!("Nothing to repair in {where_}"));
         return Ok(ExitCode::SUCCESS);
     }
