@@ -9,7 +9,7 @@ use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
 use crate::commands::{Context, Refused, ask};
-use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint};
+use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint, short_checksum};
 
 pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
     let set = ctx.migrations()?;
@@ -75,10 +75,6 @@ fn report_json(report: &RepairReport) -> serde_json::Value {
     })
 }
 
-fn short(checksum: &str) -> String {
-    checksum.chars().take(12).collect()
-}
-
 /// One line per change.
 fn list(out: Output, report: &RepairReport) {
     let becomes = match report.dirty_resolution {
@@ -97,14 +93,14 @@ fn list(out: Output, report: &RepairReport) {
         let recorded = change
             .recorded
             .as_deref()
-            .map_or_else(|| "none".to_string(), short);
+            .map_or_else(|| "none".to_string(), short_checksum);
         out.line(format!(
             "  {} {} {} ({}): {recorded} -> {}",
             paint(BAD, "checksum"),
             change.version,
             change.name,
             paint(DIM, change.path.display()),
-            short(&change.actual)
+            short_checksum(&change.actual)
         ));
     }
 }
