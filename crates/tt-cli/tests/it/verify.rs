@@ -238,3 +238,48 @@ async fn dump_writes_a_snapshot_that_verify_and_diff_then_use() {
         tt(&dir, url, &["verify", "--schema", "nope.toml"]).code(1);
     }
 }
+
+/// `tt diff --sql | head` panicked (exit 101) when the pipe closed, and its warnings on stderr
+/// kept their colour codes when redirected.
+#[tokio::test]
+async fn diff_sql_survives_a_closed_pipe_and_warns_without_colour() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let url = test_db.url();
+    let project = Project::new();
+    project.migration(
+        "001_items.sql",
+        "CREATE TABLE items (id integer PRIMARY KEY, name text);\n",
+    );
+    tt(&project, url, &["migrate", "-q"]).success();
+    // A column type SQLite cannot change in place: the fix is a manual step, warned about.
+    execute(
+        url,
+        "DROP TABLE items;\nCREATE TABLE items (id integer PRIMARY KEY, name integer)",
+    )
+    .await;
+    let warned = tt(&project, url, &["diff", "--sql"]).code(3);
+    let stderr = String::from_utf8_lossy(&warned.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("warning: sqlite cannot change the type of column `name`"),
+        "{stderr:?}"
+    );
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tt"))
+        .current_dir(project.path())
+        .args(["--database-url", url, "diff", "--sql"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before tt writes a byte: it has to connect and build a scratch schema first.
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    assert_eq!(
+        closed.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&closed.stderr)
+    );
+}
