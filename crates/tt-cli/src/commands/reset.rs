@@ -5,9 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop};
-
-use tt_migrate::MigrationSet;
+use tt_migrate::{DropOptions, MigrationSet, Migrator, ResetOptions, count_rows, plan_drop};
 use tt_verify::{CheckId, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
