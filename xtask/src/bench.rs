@@ -81,9 +81,10 @@ impl Options {
                         Some("files") => Only::Files,
                         Some("inserts") => Only::Inserts,
                         Some("reset") => Only::Reset,
-                        other => {
-                            bail!("--only wants files, inserts or reset, not {other:?}\n\n{USAGE}")
+                        Some(other) => {
+                            bail!("--only wants files, inserts or reset, not `{other}`\n\n{USAGE}")
                         }
+                        None => bail!("--only needs files, inserts or reset\n\n{USAGE}"),
                     });
                 }
                 "-h" | "--help" => {
@@ -754,5 +755,52 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     line(header.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_read_from_the_command_line() {
+        // (files, megabytes, tables, runs, only), or the error's first line.
+        type Read = (usize, u64, usize, Option<usize>, Option<Only>);
+        let check = |args: &[&str], expected: Result<Read, &str>| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let read = Options::parse(&args)
+                .map(|o| {
+                    (
+                        o.files,
+                        o.insert_bytes / 1_000_000,
+                        o.tables,
+                        o.runs,
+                        o.only,
+                    )
+                })
+                .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string());
+            assert_eq!(read, expected.map_err(str::to_string), "{args:?}");
+        };
+        check(&[], Ok((1000, 500, 2000, None, None)));
+        check(&["--quick"], Ok((100, 50, 300, None, None)));
+        check(
+            &["--quick", "--runs", "2", "--only", "reset"],
+            Ok((100, 50, 300, Some(2), Some(Only::Reset))),
+        );
+        check(
+            &["--only", "files"],
+            Ok((1000, 500, 2000, None, Some(Only::Files))),
+        );
+        check(
+            &["--runs", "0"],
+            Err("--runs wants a positive number, not `0`"),
+        );
+        check(&["--runs"], Err("--runs needs a number"));
+        check(
+            &["--only", "all"],
+            Err("--only wants files, inserts or reset, not `all`"),
+        );
+        check(&["--only"], Err("--only needs files, inserts or reset"));
+        check(&["--fast"], Err("unknown option `--fast`"));
     }
 }

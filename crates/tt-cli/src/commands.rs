@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, Result};
 use tt_migrate::{Database, Layout, MigrationSet};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SafetyArgs};
 use crate::config::{Config, Overrides};
 use crate::output::Output;
 
@@ -75,20 +75,11 @@ impl Context {
 /// Asks before destroying data: proceeds with `--yes`, asks on a terminal, and otherwise
 /// proceeds only when `CI=true`.
 pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
     if ctx.yes {
         return Ok(());
     }
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        let mut stderr = anstream::stderr();
-        let _ = write!(stderr, "{question} [y/N] ");
-        let _ = stderr.flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        return match answer.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => Ok(()),
-            _ => Err(Refused("cancelled: nothing was changed".to_string()).into()),
-        };
+    if let Some(answer) = ask(question) {
+        return answer;
     }
     if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
         return Ok(());
@@ -96,6 +87,49 @@ pub(crate) fn confirm(ctx: &Context, question: &str) -> Result<()> {
     Err(Refused(format!(
         "refusing to go on without confirmation: {question} There is no terminal to ask on; \
          pass --yes (or set CI=true) to proceed"
+    ))
+    .into())
+}
+
+/// Asks `question` on the terminal: `None` without one; else Ok for yes, a refusal for anything
+/// else.
+pub(crate) fn ask(question: &str) -> Option<Result<()>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let mut stderr = anstream::stderr();
+    let _ = write!(stderr, "{question} [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if let Err(error) = std::io::stdin().lock().read_line(&mut answer) {
+        return Some(Err(error.into()));
+    }
+    Some(match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Refused("cancelled: nothing was changed".to_string()).into()),
+    })
+}
+
+/// Refuses (exit 4) when the database is marked protected (`tt protect`), unless
+/// `--allow-protected`. Destructive commands call it before their question: no answer could
+/// let them run.
+pub(crate) async fn refuse_if_protected(db: &mut Database, safety: &SafetyArgs) -> Result<()> {
+    if safety.allow_protected {
+        return Ok(());
+    }
+    let Some(mark) = tt_migrate::protection(db).await? else {
+        return Ok(());
+    };
+    let note = mark
+        .note
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    Err(Refused(format!(
+        "{} is protected{note}: drop, reset and recreate refuse to run on it; pass \
+         --allow-protected if you really mean it",
+        db.redacted_url()
     ))
     .into())
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod outcome;
 mod output;
 mod progress;
 
@@ -17,7 +18,10 @@ use crate::commands::Refused;
 use crate::output::{BAD, Output, paint};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => usage(&error),
+    };
     init_tracing(cli.global.verbose, cli.global.quiet);
     let output = Output {
         json: cli.global.json,
@@ -34,6 +38,29 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => report(&error, output),
     }
+}
+
+/// Prints clap's usage error (or help, or version) and exits; under `--json` a usage error is
+/// also a document on stdout, as every other error is.
+fn usage(error: &clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let help = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    // clap could not tell us whether --json was given: look for it among the words.
+    if !help && std::env::args_os().any(|arg| arg == "--json") {
+        let text = error.render().to_string();
+        let message = text.trim().trim_start_matches("error: ");
+        let output = Output {
+            json: true,
+            quiet: false,
+        };
+        let _ = output.json(&serde_json::json!({
+            "error": { "message": message, "refused": false }
+        }));
+    }
+    error.exit()
 }
 
 /// Prints an error on stderr (and, in JSON mode, as a document on stdout) and picks the exit

@@ -56,6 +56,11 @@ pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
+/// A checksum as people compare it by eye: its first 12 hex digits.
+pub(crate) fn short_checksum(checksum: &str) -> String {
+    checksum.chars().take(12).collect()
+}
+
 /// Lays out rows in columns separated by two spaces, padding by visible width.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let width = |text: &str| visible_width(text);

@@ -1,6 +1,7 @@
 //! `tt diff`: the live schema against the expected one, by table, or as fix-up SQL.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -39,15 +40,19 @@ pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
             "manual": fix.manual,
         }))?;
         if !out.json {
-            // The SQL goes to stdout even with --quiet: it is the command's result.
-            print!(
+            // The SQL goes to stdout even with --quiet: it is the command's result. A closed
+            // pipe (`tt diff --sql | head`) is not worth an error.
+            let _ = write!(
+                std::io::stdout().lock(),
                 "-- tt diff --sql: {} ({backend}) -> {}\n{}",
                 db.redacted_url(),
                 expected_label(snapshot.as_ref()),
                 fix.to_sql()
             );
+            // Through anstream, like every other line: no colour when piped or with NO_COLOR.
+            let mut stderr = anstream::stderr();
             for manual in &fix.manual {
-                eprintln!("{} {manual}", paint(WARN, "warning:"));
+                let _ = writeln!(stderr, "{} {manual}", paint(WARN, "warning:"));
             }
         }
     } else {

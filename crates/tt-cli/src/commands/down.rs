@@ -8,9 +8,10 @@ use serde_json::json;
 use tt_migrate::{DownOptions, DownTarget, Migrator, Version};
 
 use crate::cli::DownArgs;
-use crate::commands::{Context, mark_json_error_printed};
-use crate::output::{BOLD, DIM, WARN, paint};
-use crate::progress::{Progress, duration};
+use crate::commands::Context;
+use crate::outcome::{Direction, finish};
+use crate::output::{BOLD, WARN, paint};
+use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
     let set = ctx.migrations()?;
@@ -66,41 +67,8 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
         .await;
     progress.finish();
     let elapsed = started.elapsed().as_millis() as i64;
-    match result {
-        Ok(report) => {
-            out.json(&json!({
-                "backend": db.backend(),
-                "dry_run": false,
-                "rolled_back": report.rolled_back,
-            }))?;
-            if report.rolled_back.is_empty() {
-                out.line("Nothing to roll back");
-            } else {
-                out.line(format!(
-                    "Rolled back {} migration(s) in {}",
-                    report.rolled_back.len(),
-                    paint(DIM, duration(elapsed))
-                ));
-            }
-            let _ = db.close().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(error) => {
-            if out.json {
-                out.json(&json!({
-                    "backend": db.backend(),
-                    "dry_run": false,
-                    "rolled_back": error.applied,
-                    "error": { "message": error.to_string() },
-                }))?;
-                mark_json_error_printed();
-            } else if !error.applied.is_empty() {
-                out.line(format!(
-                    "Rolled back {} migration(s) before stopping",
-                    error.applied.len()
-                ));
-            }
-            Err(error.into())
-        }
-    }
+    let backend = db.backend();
+    let _ = db.close().await;
+    let result = result.map(|report| report.rolled_back);
+    finish(out, backend, Direction::Down, result, elapsed)
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_drop};
 
 use crate::cli::DropArgs;
-use crate::commands::{Context, confirm};
+use crate::commands::{Context, confirm, refuse_if_protected};
 use crate::output::{BOLD, DIM, GOOD, WARN, paint};
 use crate::progress::duration;
 
@@ -24,10 +24,11 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if plan.is_empty() {
-        out.json(&json!({ "dry_run": false, "dropped": [] }))?;
+        out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
         return Ok(ExitCode::SUCCESS);
     }
+    refuse_if_protected(&mut db, &args.safety).await?;
     if !ctx.yes {
         let rows = count_rows(&mut db, &plan.tables).await?;
         confirm(ctx, &question("Drop", &plan, rows, db.redacted_url()))?;

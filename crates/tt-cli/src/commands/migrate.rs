@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tt_migrate::{FailureOutcome, Migrator, PlanOptions, Version};
+use tt_migrate::{Migrator, PlanOptions, Version};
 
 use crate::cli::MigrateArgs;
-use crate::commands::{Context, mark_json_error_printed};
-use crate::output::{BOLD, DIM, paint};
-use crate::progress::{Progress, duration};
+use crate::commands::Context;
+use crate::outcome::{Direction, finish};
+use crate::output::{BOLD, paint};
+use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
     let set = ctx.migrations()?;
@@ -48,64 +49,13 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
         .await;
     progress.finish();
     let elapsed = started.elapsed().as_millis() as i64;
-    match result {
-        Ok(report) => {
-            out.json(
-                &json!({ "backend": db.backend(), "dry_run": false, "applied": report.applied }),
-            )?;
-            if report.applied.is_empty() {
-                out.line("Already up to date: no pending migrations");
-            } else {
-                out.line(format!(
-                    "Applied {} migration(s) in {}",
-                    report.applied.len(),
-                    paint(DIM, duration(elapsed))
-                ));
-            }
-            let _ = db.close().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(error) => {
-            if out.json {
-                out.json(&json!({
-                    "backend": db.backend(),
-                    "dry_run": false,
-                    "applied": error.applied,
-                    "error": error_document(&error.error),
-                }))?;
-                mark_json_error_printed();
-            } else if !error.applied.is_empty() {
-                out.line(format!(
-                    "Applied {} migration(s) before the failure",
-                    error.applied.len()
-                ));
-            }
-            Err(error.into())
-        }
-    }
-}
-
-/// The `error` member of the JSON document of a failed run: the message, and for a failing
-/// statement where it is and what the server said, field by field.
-fn error_document(error: &tt_migrate::Error) -> serde_json::Value {
-    let mut document = json!({ "message": error.to_string() });
-    if let tt_migrate::Error::Statement(failure) = error {
-        document["failure"] = json!({
-            "version": failure.version,
-            "file": failure.path,
-            "statement": failure.statement_number,
-            "line": failure.line,
-            "column": failure.column,
-            "code": failure.code,
-            "server_message": failure.message,
-            "hint": failure.hint,
-            "outcome": match failure.outcome {
-                FailureOutcome::RolledBack => "rolled_back",
-                FailureOutcome::Dirty => "dirty",
-                FailureOutcome::StillApplied => "still_applied",
-                FailureOutcome::PartlyRolledBack => "partly_rolled_back",
-            },
-        });
-    }
-    document
+    let backend = db.backend();
+    let _ = db.close().await;
+    finish(
+        out,
+        backend,
+        Direction::Up,
+        result.map(|r| r.applied),
+        elapsed,
+    )
 }

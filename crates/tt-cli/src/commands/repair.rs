@@ -1,7 +1,6 @@
 //! `tt repair`: settle dirty rows and record the checksums of changed applied files, after
 //! confirmation.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -9,8 +8,8 @@ use serde_json::json;
 use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
-use crate::commands::{Context, Refused};
-use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint};
+use crate::commands::{Context, Refused, ask};
+use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint, short_checksum};
 
 pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
     let set = ctx.migrations()?;
@@ -32,7 +31,10 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
         .await?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if plan.is_empty() {
-        out.json(&report_json(&plan))?;
+        let mut document = report_json(&plan);
+        // The plan was computed as a dry run; the document says what the user asked for.
+        document["dry_run"] = json!(args.dry_run);
+        out.json(&document)?;
         out.line(format!("Nothing to repair in {where_}"));
         return Ok(ExitCode::SUCCESS);
     }
@@ -73,10 +75,6 @@ fn report_json(report: &RepairReport) -> serde_json::Value {
     })
 }
 
-fn short(checksum: &str) -> String {
-    checksum.chars().take(12).collect()
-}
-
 /// One line per change.
 fn list(out: Output, report: &RepairReport) {
     let becomes = match report.dirty_resolution {
@@ -95,37 +93,27 @@ fn list(out: Output, report: &RepairReport) {
         let recorded = change
             .recorded
             .as_deref()
-            .map_or_else(|| "none".to_string(), short);
+            .map_or_else(|| "none".to_string(), short_checksum);
         out.line(format!(
             "  {} {} {} ({}): {recorded} -> {}",
             paint(BAD, "checksum"),
             change.version,
             change.name,
             paint(DIM, change.path.display()),
-            short(&change.actual)
+            short_checksum(&change.actual)
         ));
     }
 }
 
-/// Asks on the terminal; without one, refuses (exit 4) naming `--yes`.
+/// Asks on the terminal; without one, refuses (exit 4) naming `--yes`. Unlike the destructive
+/// commands, `CI=true` is no answer: rewriting tracking rows is never routine.
 fn confirm(where_: &str, report: &RepairReport) -> Result<()> {
     let count = report.dirty.len() + report.checksums.len();
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !interactive {
-        return Err(Refused(format!(
+    ask(&format!("Change {count} tracking row(s) of {where_}?")).unwrap_or_else(|| {
+        Err(Refused(format!(
             "tt repair would change {count} tracking row(s) of {where_}; there is no terminal \
              to confirm on: run it again with --yes"
         ))
-        .into());
-    }
-    let mut stderr = anstream::stderr();
-    let _ = write!(stderr, "Change {count} tracking row(s) of {where_}? [y/N] ");
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        Ok(())
-    } else {
-        Err(Refused("tt repair cancelled: nothing was changed".to_string()).into())
-    }
+        .into())
+    })
 }

@@ -5,14 +5,15 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tt_migrate::{DropOptions, Migrator, ResetOptions, count_rows, plan_drop, protection};
-
-use tt_migrate::MigrationSet;
+use tt_migrate::{DropOptions, MigrationSet, Migrator, ResetOptions, count_rows, plan_drop};
 use tt_verify::{CheckId, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
 use crate::commands::verify::{Snapshot, VERIFY_FAILED, expected_source};
-use crate::commands::{Context, Refused, confirm, drop::question, mark_json_error_printed};
+use crate::commands::{
+    Context, confirm, drop::question, mark_json_error_printed, refuse_if_protected,
+};
+use crate::outcome::error_document;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 use crate::progress::{Progress, duration};
 
@@ -27,20 +28,7 @@ pub(crate) async fn run(
     let tracking = ctx.config.tracking();
     let out = ctx.output;
     let database = db.redacted_url().to_string();
-    // Refuse before asking: a protected database needs no question.
-    if !safety.allow_protected
-        && let Some(mark) = protection(&mut db).await?
-    {
-        let note = mark
-            .note
-            .filter(|n| !n.is_empty())
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        return Err(Refused(format!(
-            "{database} is protected{note}: drop, reset and recreate refuse to run on it; pass --allow-protected if you really mean it"
-        ))
-        .into());
-    }
+    refuse_if_protected(&mut db, &safety).await?;
     if !ctx.yes {
         let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
         let question = if recreate {
@@ -90,9 +78,13 @@ pub(crate) async fn run(
     let elapsed = started.elapsed().as_millis() as i64;
     match result {
         Ok(report) => {
+            // The tables the database holds for its application, the tracking table included;
+            // a protection mark that --allow-protected let through is tt's, not the schema's.
             let tables = tt_migrate::introspect(&mut db, &Default::default())
                 .await?
-                .len();
+                .table_names()
+                .filter(|&name| name != tt_migrate::PROTECTION_TABLE)
+                .count();
             let verified = verify_after(ctx, &set, &mut db).await?;
             out.json(&json!({
                 "verify": verified,
@@ -139,11 +131,13 @@ pub(crate) async fn run(
         }
         Err(error) => {
             if out.json {
+                let mut error_document = error_document(&error.error);
+                error_document["state"] = json!(error.state());
                 out.json(&json!({
                     "backend": db.backend(),
                     "stage": error.stage,
                     "applied": error.applied,
-                    "error": { "message": error.error.to_string(), "state": error.state() },
+                    "error": error_document,
                 }))?;
                 mark_json_error_printed();
             }

@@ -7,7 +7,7 @@ use serde_json::json;
 use tt_migrate::Version;
 
 use crate::commands::Context;
-use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, table};
+use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, short_checksum, table};
 
 pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
     let set = ctx.migrations()?;
@@ -28,8 +28,7 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
         "out_of_order": status.out_of_order,
         "repeatable_pending": status.repeatable_pending,
     }))?;
-    let short =
-        |c: Option<&str>| -> String { c.map(|c| c.chars().take(12).collect()).unwrap_or_default() };
+    let short = |c: Option<&str>| c.map(short_checksum).unwrap_or_default();
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for a in &status.applied {
         let cells = vec![

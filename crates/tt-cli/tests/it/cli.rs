@@ -76,6 +76,36 @@ fn usage_errors_exit_2_and_print_nothing_on_stdout() {
     assert!(!project.path().join("tinkertools.db").exists());
 }
 
+/// Under `--json` a usage error printed nothing on stdout, the one failure without a document.
+#[test]
+fn usage_errors_under_json_are_a_document_too() {
+    let project = Project::new();
+    let check = |args: &[&str], expected: &str| {
+        let out = run(&mut project.tt(args));
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        let doc = out.json();
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{args:?}: {doc}");
+        assert!(!message.starts_with("error:"), "{message}");
+        assert_eq!(doc["error"]["refused"], false);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+    };
+    check(&["--json"], "Usage: tt [OPTIONS] <COMMAND>");
+    check(
+        &["--json", "migrate", "--bogus"],
+        "unexpected argument '--bogus'",
+    );
+    check(
+        &["status", "--json", "--lock-timeout", "soon"],
+        "invalid value 'soon'",
+    );
+    // Help and version are not errors: they stay text.
+    let help = ok(&mut project.tt(&["--json", "--help"])).stdout;
+    assert!(help.starts_with("Database migrations"), "{help}");
+    let version = ok(&mut project.tt(&["--json", "--version"])).stdout;
+    assert!(version.starts_with("tt "), "{version}");
+}
+
 #[test]
 fn completions_are_scripts_for_each_shell() {
     let project = Project::new();

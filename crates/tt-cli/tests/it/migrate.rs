@@ -26,11 +26,7 @@ async fn migrate_and_status_json_field_by_field() {
         let project = Project::new();
         project.migration("001_create_items.sql", CREATE);
         project.migration("002_seed.sql", SEED);
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
 
         let before = ok(&mut tt(&["--json", "status"])).json();
         assert_eq!(before["backend"], json!(backend));
@@ -110,11 +106,7 @@ async fn a_failing_migration_exits_1_with_file_line_and_a_json_error() {
         // Shown relative to the working directory, as the user would type it.
         let bad = "migrations/002_bad.sql";
         project.migration("003_never.sql", SEED);
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
 
         let out = run(&mut tt(&["migrate"]));
         assert_eq!(out.code, 1, "{backend}");

@@ -145,3 +145,129 @@ fn json_mode_prints_exactly_one_document_and_logs_on_stderr() {
     assert!(message.contains("unsupported database url"), "{message}");
     assert!(out.stderr.contains(&message), "{}", out.stderr);
 }
+
+/// The keys of every command's document, as docs/user-guide.md lists them. Found drifting:
+/// `tt repair --json` with nothing to repair said `"dry_run": true`, and `tt drop --json` with
+/// nothing to drop had no `cascaded`.
+#[test]
+fn every_command_prints_the_json_keys_the_user_guide_documents() {
+    let project = Project::new();
+    project.migration(
+        "001_items.sql",
+        "CREATE TABLE items (id integer PRIMARY KEY);\n",
+    );
+    project.migration("001_items.down.sql", "DROP TABLE items;\n");
+    project.migration(
+        "002_stats.sql",
+        "CREATE TABLE stats (item_id integer REFERENCES items (id));\n",
+    );
+    project.migration("002_stats.down.sql", "DROP TABLE stats;\n");
+    let document = |args: &[&str]| {
+        let mut all = vec!["--json", "--yes"];
+        all.extend(args);
+        ok(&mut project.tt(&all)).json()
+    };
+    let check = |args: &[&str], expected: &[&str]| {
+        let doc = document(args);
+        let mut keys: Vec<&str> = doc
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, expected, "{args:?}: {doc}");
+    };
+    let run = ["applied", "backend", "dry_run"];
+    check(&["migrate", "--dry-run"], &run);
+    check(&["migrate"], &run);
+    check(
+        &["status"],
+        &[
+            "applied",
+            "backend",
+            "changed",
+            "database",
+            "dirty",
+            "missing",
+            "out_of_order",
+            "pending",
+            "repeatable_pending",
+        ],
+    );
+    check(
+        &["down", "--dry-run"],
+        &["backend", "dry_run", "rolled_back", "stopped_before"],
+    );
+    check(&["down"], &["backend", "dry_run", "rolled_back"]);
+    check(&["baseline", "002"], &["backend", "recorded", "unknown"]);
+    let repair = ["checksums", "dirty", "dirty_resolution", "dry_run"];
+    check(&["repair", "--dry-run"], &repair);
+    check(&["repair"], &repair);
+    assert_eq!(document(&["repair"])["dry_run"], false);
+    check(&["drop", "--dry-run"], &["dry_run", "plan"]);
+    let drop = ["cascaded", "dropped", "dry_run"];
+    check(&["drop"], &drop);
+    check(&["drop"], &drop);
+    let reset = [
+        "applied",
+        "backend",
+        "dropped",
+        "elapsed_ms",
+        "missing_tables",
+        "recreated",
+        "tables",
+        "verify",
+    ];
+    check(&["reset"], &reset);
+    check(&["recreate"], &reset);
+    check(
+        &["protect", "--note", "x"],
+        &["database", "note", "protected"],
+    );
+    check(&["protect", "--remove"], &["database", "protected"]);
+    check(
+        &["graph"],
+        &[
+            "create_order",
+            "cycles",
+            "deferred_foreign_keys",
+            "drop_order",
+            "levels",
+        ],
+    );
+    check(
+        &["verify"],
+        &["backend", "checks", "database", "expected", "ok"],
+    );
+    check(
+        &["diff"],
+        &[
+            "backend",
+            "database",
+            "differences",
+            "expected",
+            "identical",
+        ],
+    );
+    check(
+        &["diff", "--sql"],
+        &["backend", "expected", "manual", "statements"],
+    );
+    check(&["dump", "-o", "-"], &["backend", "snapshot", "tables"]);
+    check(&["dump"], &["backend", "path", "tables"]);
+    check(&["new", "x"], &["files", "name", "version"]);
+    check(
+        &["config"],
+        &[
+            "database_url",
+            "essential_tables",
+            "file",
+            "lock_timeout_secs",
+            "migrations_dir",
+            "postgres_schema",
+            "tracking_table",
+        ],
+    );
+    check(&["completions", "bash"], &["script", "shell"]);
+}

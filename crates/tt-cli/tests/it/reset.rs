@@ -4,7 +4,7 @@
 use serde_json::json;
 use tt_testdb::TestDb;
 
-use crate::support::{Project, ok, run};
+use crate::support::{Project, ok, on_terminal, run};
 
 const ITEMS: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL);\n\
                      INSERT INTO items (id, name) VALUES (1, 'Ring of Presence');\n";
@@ -23,11 +23,7 @@ async fn without_a_terminal_destructive_commands_need_yes_or_ci() {
     for db in TestDb::create_all().await {
         let backend = db.backend();
         let project = project();
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
         ok(&mut tt(&["migrate", "-q"]));
         // The question names what will go: the managed rows, or every row for recreate
         // (the tracking table's two included).
@@ -68,16 +64,36 @@ async fn without_a_terminal_destructive_commands_need_yes_or_ci() {
     }
 }
 
+/// `tt reset --json` used to give a failing migration's error as a message only, without the
+/// fields `tt migrate --json` gives.
+#[tokio::test]
+async fn a_reset_that_fails_in_a_migration_reports_it_field_by_field_in_json() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    project.migration("003_bad.sql", "INSERT INTO nope VALUES (1);\n");
+    let failed = run(&mut project.tt_on(db.url(), &["reset", "--yes", "--json"]));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let doc = failed.json();
+    assert_eq!(doc["stage"], "migrate");
+    assert_eq!(doc["applied"].as_array().unwrap().len(), 2, "{doc}");
+    let error = &doc["error"];
+    assert_eq!(error["failure"]["file"], "migrations/003_bad.sql", "{doc}");
+    assert_eq!(error["failure"]["outcome"], "rolled_back");
+    assert!(
+        error["state"].as_str().unwrap().contains("tt migrate"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn a_protected_database_refuses_until_allowed_or_unprotected() {
     for db in TestDb::create_all().await {
         let backend = db.backend();
         let project = project();
-        let tt = |args: &[&str]| {
-            let mut command = project.tt(args);
-            command.args(["--database-url", db.url()]);
-            command
-        };
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
         ok(&mut tt(&["migrate", "-q"]));
         ok(&mut tt(&["protect", "--note", "live data"]));
         for command in [
@@ -98,6 +114,12 @@ async fn a_protected_database_refuses_until_allowed_or_unprotected() {
                 refused.stderr
             );
         }
+        // The count of tables used to include the protection mark.
+        let reset = ok(&mut tt(&["reset", "--yes", "--allow-protected", "--json"])).json();
+        assert_eq!(
+            reset["tables"], 3,
+            "{backend}: items, item_stats, schema_migrations"
+        );
         let dropped = ok(&mut tt(&["drop", "--yes", "--allow-protected", "--json"])).json();
         assert_eq!(
             dropped["dropped"],
@@ -109,17 +131,96 @@ async fn a_protected_database_refuses_until_allowed_or_unprotected() {
     }
 }
 
+/// `tt drop` used to ask its question first, so that without a terminal a protected database
+/// was refused for the missing `--yes`, and on a terminal the user answered only to be refused.
+#[tokio::test]
+async fn drop_refuses_a_protected_database_before_asking() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    ok(&mut project.tt_on(db.url(), &["protect", "--note", "live data"]));
+    for command in [&["drop"][..], &["reset"], &["recreate"]] {
+        let refused = run(&mut project.tt_on(db.url(), command));
+        assert_eq!(refused.code, 4, "{command:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("is protected (live data)")
+                && !refused.stderr.contains("confirmation"),
+            "{command:?}: {}",
+            refused.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn on_a_terminal_the_question_names_what_goes_and_only_yes_proceeds() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
+        return;
+    };
+    let project = project();
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    let Some(cancelled) = on_terminal(&project, db.url(), &["drop"], "n\n") else {
+        return;
+    };
+    assert_eq!(cancelled.code, 4, "{}", cancelled.stdout);
+    let question = format!(
+        "Drop 2 table(s) holding 1 row(s), and the tracking table, from {}? [y/N] ",
+        db.url()
+    );
+    // The terminal echoes the answer where it was typed, ahead of the question.
+    assert!(
+        cancelled.stdout.contains(&question),
+        "{question:?} not in:\n{}",
+        cancelled.stdout
+    );
+    assert!(
+        cancelled
+            .stdout
+            .contains("error: cancelled: nothing was changed"),
+        "{}",
+        cancelled.stdout
+    );
+    let status = ok(&mut project.tt_on(db.url(), &["status", "--json"])).json();
+    assert_eq!(
+        status["applied"].as_array().unwrap().len(),
+        2,
+        "nothing was dropped"
+    );
+
+    let dropped = on_terminal(&project, db.url(), &["drop"], "y\n").unwrap();
+    assert_eq!(dropped.code, 0, "{}", dropped.stdout);
+    assert!(
+        dropped.stdout.contains("Dropped 3 table(s)"),
+        "{}",
+        dropped.stdout
+    );
+
+    // tt repair asks the same way.
+    ok(&mut project.tt_on(db.url(), &["migrate", "-q"]));
+    project.migration("002_item_stats.sql", &format!("{STATS}-- edited\n"));
+    let kept = on_terminal(&project, db.url(), &["repair"], "no\n").unwrap();
+    assert_eq!(kept.code, 4, "{}", kept.stdout);
+    assert!(
+        kept.stdout.contains("Change 1 tracking row(s) of "),
+        "{}",
+        kept.stdout
+    );
+    let status = ok(&mut project.tt_on(db.url(), &["status", "--json"])).json();
+    assert_eq!(
+        status["changed"].as_array().unwrap().len(),
+        1,
+        "nothing was repaired"
+    );
+}
+
 #[tokio::test]
 async fn a_view_of_another_application_blocks_drop_with_exit_4_until_cascade() {
     let Some(db) = TestDb::create(tt_schema::Backend::Sqlite).await else {
         return;
     };
     let project = project();
-    let tt = |args: &[&str]| {
-        let mut command = project.tt(args);
-        command.args(["--database-url", db.url()]);
-        command
-    };
+    let tt = |args: &[&str]| project.tt_on(db.url(), args);
     ok(&mut tt(&["migrate", "-q"]));
     let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
         .await
@@ -156,11 +257,7 @@ async fn graph_of_the_migrations_and_of_the_live_database_agree_after_migrate() 
         return;
     };
     let project = project();
-    let tt = |args: &[&str]| {
-        let mut command = project.tt(args);
-        command.args(["--database-url", db.url()]);
-        command
-    };
+    let tt = |args: &[&str]| project.tt_on(db.url(), args);
     let planned = ok(&mut tt(&["graph", "--from-migrations", "--json"])).json();
     assert_eq!(planned["create_order"], json!(["items", "item_stats"]));
     assert_eq!(planned["drop_order"], json!(["item_stats", "items"]));

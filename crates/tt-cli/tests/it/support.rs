@@ -83,6 +83,59 @@ impl Project {
         }
         command
     }
+
+    /// `tt --database-url URL` with `args`, as [`Project::tt`].
+    pub(crate) fn tt_on(&self, url: &str, args: &[&str]) -> Command {
+        let mut command = self.tt(args);
+        command.args(["--database-url", url]);
+        command
+    }
+}
+
+/// `tt --database-url URL` with `args` run on a terminal (a pseudo-terminal from util-linux
+/// `script`) in `project`, typing `input`; `None`, after saying so, where `script` is missing.
+/// The terminal carries stdout and stderr both, with CRLF line ends turned back into LF.
+pub(crate) fn on_terminal(project: &Project, url: &str, args: &[&str], input: &str) -> Option<Run> {
+    let tt = assert_cmd::cargo::cargo_bin!("tt");
+    let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+    let mut words = vec![
+        quote(&tt.display().to_string()),
+        "--database-url".into(),
+        quote(url),
+    ];
+    words.extend(args.iter().map(|arg| quote(arg)));
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-q", "-e", "-c", &words.join(" "), "/dev/null"])
+        .current_dir(project.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for name in ENV_TO_CLEAR {
+        command.env_remove(name);
+    }
+    // A terminal would get colour; the assertions read plain text.
+    command.env("NO_COLOR", "1");
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("skipped: no `script` (util-linux) to give tt a terminal");
+            return None;
+        }
+        Err(error) => panic!("script runs: {error}"),
+    };
+    use std::io::Write as _;
+    let mut stdin = child.stdin.take().expect("script's stdin");
+    stdin.write_all(input.as_bytes()).expect("types the answer");
+    drop(stdin);
+    let output = child.wait_with_output().expect("script finishes");
+    Some(Run {
+        code: output.status.code().expect("script exits with a code"),
+        stdout: String::from_utf8(output.stdout)
+            .expect("the terminal's text is UTF-8")
+            .replace("\r\n", "\n"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    })
 }
 
 /// What a finished `tt` printed, with its exit code.
