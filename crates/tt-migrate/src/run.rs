@@ -754,6 +754,15 @@ impl Executor<'_> {
                 .iter()
                 .any(|(_, s)| !self.in_transaction || failure::commits_implicitly(backend, &s.sql));
         }
+        if result.is_err() && !self.lasting_effects && self.done + completed as u32 > 0 {
+            // MySQL commits the open transaction before it runs DDL, even DDL that then
+            // fails: what ran before the failing statement stays.
+            self.lasting_effects = self
+                .batch
+                .statements
+                .get(completed)
+                .is_some_and(|(_, s)| failure::commits_implicitly(backend, &s.sql));
+        }
         self.done += completed as u32;
         match result {
             Ok(_) => {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tt_migrate::{
     DirtyResolution, DownOptions, DownTarget, Error, Event, FailureOutcome, MigrationSet, Migrator,
-    PlanOptions, RepairOptions, Tracking, Version,
+    PlanOptions, RepairOptions, Tracking, Value, Version,
 };
 use tt_schema::Backend;
 use tt_testdb::TestDb;
@@ -240,9 +240,11 @@ columns = [
 async fn a_failing_down_keeps_the_migration_applied() {
     let dir = directory(&[
         LINEAR[0],
+        // Not DDL: MySQL would commit the DELETE before running it (see run.rs's test of
+        // that).
         (
             "001_items.down.sql",
-            "DELETE FROM items;\nDROP TABLE nowhere;",
+            "DELETE FROM items;\nINSERT INTO nowhere VALUES (1);",
         ),
     ]);
     let set = load(dir.path());
@@ -251,6 +253,9 @@ async fn a_failing_down_keeps_the_migration_applied() {
         let mut db = connect(&test_db).await;
         let migrator = Migrator::for_set(&set);
         migrator.run(&mut db, &mut no_events).await.unwrap();
+        db.exec("INSERT INTO items (id) VALUES (1)", &[])
+            .await
+            .unwrap();
         let err = migrator
             .down(&mut db, &down(DownTarget::All), &mut no_events)
             .await
@@ -268,6 +273,8 @@ async fn a_failing_down_keeps_the_migration_applied() {
         let status = migrator.status(&mut db).await.unwrap();
         assert_eq!(status.applied.len(), 1, "{backend}");
         assert!(status.dirty.is_empty(), "{backend}");
+        let rows = db.fetch("SELECT id FROM items", &[]).await.unwrap();
+        assert_eq!(rows, [[Value::Int(1)]], "{backend}: the DELETE was undone");
     }
 }
 

@@ -407,3 +407,38 @@ async fn a_toml_migration_with_a_bad_reference_is_refused_naming_file_and_table(
         );
     }
 }
+
+#[tokio::test]
+async fn a_mysql_ddl_failing_after_an_insert_is_dirty_because_its_implicit_commit_kept_the_insert()
+{
+    let Some(test_db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // MySQL commits the open transaction before it runs a DDL statement, even one that then
+    // fails: the INSERT stays although the migration failed.
+    let set = migrations(&[
+        TWO,
+        (
+            "003_insert_then_ddl.sql",
+            "INSERT INTO stats VALUES (1, 10);\nCREATE TABLE stats (id INTEGER);",
+        ),
+    ]);
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &err.error else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.statement_number, 2);
+    assert_eq!(
+        count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM stats").await,
+        1,
+        "the insert was committed by the failing CREATE TABLE"
+    );
+    assert_eq!(failure.outcome, FailureOutcome::Dirty, "{err}");
+    let status = Migrator::new(&set).status(&mut db).await.unwrap();
+    let dirty: Vec<&str> = status.dirty.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(dirty, ["003"]);
+}
