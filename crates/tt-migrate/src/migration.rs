@@ -136,38 +136,26 @@ impl Checksum {
     /// When reading fails.
     pub fn of_reader(mut reader: impl Read) -> io::Result<Self> {
         let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut at_start = true;
         // A CR at the end of one chunk may pair with an LF at the start of the next.
         let mut pending_cr = false;
+        // The BOM is looked for in the first three bytes, however few the first read yields.
+        let mut head = [0u8; 3];
+        let mut filled = 0;
+        while filled < head.len() {
+            match read_some(&mut reader, &mut head[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if head[..filled] != *b"\xEF\xBB\xBF" {
+            hash_with_lf(&mut hasher, &head[..filled], &mut pending_cr);
+        }
+        let mut buffer = vec![0u8; 64 * 1024];
         loop {
-            let n = reader.read(&mut buffer)?;
-            if n == 0 {
-                break;
+            match read_some(&mut reader, &mut buffer)? {
+                0 => break,
+                n => hash_with_lf(&mut hasher, &buffer[..n], &mut pending_cr),
             }
-            let mut chunk = &buffer[..n];
-            if at_start {
-                at_start = false;
-                chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
-            }
-            if pending_cr {
-                pending_cr = false;
-                if chunk[0] != b'\n' {
-                    hasher.update(b"\r");
-                }
-            }
-            // Hash the runs between CRs as they are, without copying byte by byte: most files
-            // have no CR at all.
-            while let Some(at) = memchr::memchr(b'\r', chunk) {
-                hasher.update(&chunk[..at]);
-                match chunk.get(at + 1) {
-                    Some(b'\n') => {}
-                    Some(_) => hasher.update(b"\r"),
-                    None => pending_cr = true,
-                }
-                chunk = &chunk[at + 1..];
-            }
-            hasher.update(chunk);
         }
         if pending_cr {
             hasher.update(b"\r");
@@ -190,6 +178,36 @@ impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// One `read`, retried when interrupted.
+fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// Hashes `chunk` with each CRLF as LF; `pending_cr` carries a CR that ended the last chunk.
+fn hash_with_lf(hasher: &mut Sha256, mut chunk: &[u8], pending_cr: &mut bool) {
+    let Some(&first) = chunk.first() else { return };
+    if std::mem::take(pending_cr) && first != b'\n' {
+        hasher.update(b"\r");
+    }
+    // Hash the runs between CRs as they are, without copying byte by byte: most files have
+    // no CR at all.
+    while let Some(at) = memchr::memchr(b'\r', chunk) {
+        hasher.update(&chunk[..at]);
+        match chunk.get(at + 1) {
+            Some(b'\n') => {}
+            Some(_) => hasher.update(b"\r"),
+            None => *pending_cr = true,
+        }
+        chunk = &chunk[at + 1..];
+    }
+    hasher.update(chunk);
 }
 
 /// What a migration file holds.
@@ -453,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn checksum_pairs_crlf_across_read_chunks() {
+    fn checksum_pairs_crlf_and_strips_a_bom_across_read_chunks() {
         struct OneByte<'a>(&'a [u8]);
         impl Read for OneByte<'_> {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -469,6 +487,15 @@ mod tests {
         assert_eq!(
             Checksum::of_reader(OneByte(text)).unwrap(),
             Checksum::of_bytes(b"a\nb\n")
+        );
+        // The BOM too, when no read yields it whole.
+        assert_eq!(
+            Checksum::of_reader(OneByte(b"\xEF\xBB\xBFa\r\n")).unwrap(),
+            Checksum::of_bytes(b"a\n")
+        );
+        assert_eq!(
+            Checksum::of_reader(OneByte(b"\xEF\xBB")).unwrap(),
+            Checksum::of_bytes(b"\xEF\xBB")
         );
     }
 }
