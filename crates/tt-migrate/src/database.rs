@@ -577,13 +577,35 @@ pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
     }
 }
 
-/// `url` with any password replaced by `***`, safe to print.
+/// `url` with any password (in the user part or a `password=` parameter) replaced by `***`,
+/// safe to print.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.has_authority() => {
+            let mut redacted = false;
             if parsed.password().is_some() {
                 // Setting a password only fails for URLs that cannot have one; this one has one.
                 let _ = parsed.set_password(Some("***"));
+                redacted = true;
+            }
+            // PostgreSQL's driver also takes the password as a query parameter.
+            let is_password = |key: &str| key.eq_ignore_ascii_case("password");
+            if parsed.query_pairs().any(|(key, _)| is_password(&key)) {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(key, value)| {
+                        let value = if is_password(&key) {
+                            "***".into()
+                        } else {
+                            value
+                        };
+                        (key.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+                redacted = true;
+            }
+            if redacted {
                 parsed.to_string()
             } else {
                 url.to_string()
@@ -615,6 +637,18 @@ mod tests {
         );
         check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
         check("weird:user:pw@host", "***@host");
+        check(
+            "postgres://tt@db/app?sslmode=disable&password=s3cret",
+            "postgres://tt@db/app?sslmode=disable&password=***",
+        );
+        check(
+            "postgres://tt:a@db/app?password=b",
+            "postgres://tt:***@db/app?password=***",
+        );
+        check(
+            "postgres://db/app?sslmode=disable",
+            "postgres://db/app?sslmode=disable",
+        );
     }
 
     #[test]
