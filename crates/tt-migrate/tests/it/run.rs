@@ -442,3 +442,58 @@ async fn a_mysql_ddl_failing_after_an_insert_is_dirty_because_its_implicit_commi
     let dirty: Vec<&str> = status.dirty.iter().map(|r| r.version.as_str()).collect();
     assert_eq!(dirty, ["003"]);
 }
+
+#[tokio::test]
+async fn an_original_tinkertools_tracking_table_gains_the_runners_columns_and_keeps_its_rows() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // A database the original scripts set up: their table, their rows without checksums.
+        for sql in [
+            "CREATE TABLE schema_migrations (version VARCHAR(255) PRIMARY KEY, \
+             name VARCHAR(255) NOT NULL, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \
+             checksum VARCHAR(64))",
+            "INSERT INTO schema_migrations (version, name) VALUES ('000', 'tracking')",
+            "INSERT INTO schema_migrations (version, name) VALUES ('001', 'items')",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50))",
+        ] {
+            db.exec(sql, &[]).await.unwrap();
+        }
+        let set = migrations(&[
+            (
+                "000_tracking.sql",
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(255) PRIMARY KEY);",
+            ),
+            ONE,
+            TWO,
+        ]);
+        let report = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["002"], "{backend}");
+        let status = Migrator::new(&set).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        let recorded: Vec<(&str, bool)> = status
+            .applied
+            .iter()
+            .map(|a| (a.version.as_str(), a.checksum.is_some()))
+            .collect();
+        assert_eq!(
+            recorded,
+            [("000", false), ("001", false), ("002", true)],
+            "{backend}"
+        );
+        let rows = db_rows(
+            &mut db,
+            "SELECT name, CAST(execution_ms AS CHAR(20)) FROM schema_migrations \
+             WHERE version = '001'",
+        )
+        .await;
+        assert_eq!(rows[0][0].as_deref(), Some("items"), "{backend}");
+        assert_eq!(
+            rows[0][1], None,
+            "{backend}: no time for what tt did not run"
+        );
+    }
+}
