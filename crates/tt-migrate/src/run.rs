@@ -279,12 +279,49 @@ impl<'m> Migrator<'m> {
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
-            (Ok(report), Err(error)) => Err(RunError {
-                applied: report.applied,
-                error,
-            }),
-            (Err(error), _) => Err(error),
+            (Ok(mut report), Err(error)) => {
+                self.forget_uncommitted(db, Step::Up, &mut report.applied)
+                    .await;
+                Err(RunError {
+                    applied: report.applied,
+                    error,
+                })
+            }
+            (Err(mut failure), Err(_)) => {
+                self.forget_uncommitted(db, Step::Up, &mut failure.applied)
+                    .await;
+                Err(failure)
+            }
+            (Err(failure), Ok(())) => Err(failure),
         }
+    }
+
+    /// After the lock's release failed, drops from `done` the steps that did not last.
+    ///
+    /// On SQLite the lock is the run's transaction, which holds every step since the last
+    /// `no-transaction` one (before which tt commits); its release is the commit. When that
+    /// fails (or finds the transaction already gone: a statement such as `INSERT OR ROLLBACK`
+    /// or a trigger's `RAISE(ROLLBACK, …)` rolls back the whole transaction), those steps did
+    /// not happen, and the tracking table says which did. Other backends commit each step on
+    /// its own.
+    async fn forget_uncommitted(&self, db: &mut Database, step: Step, done: &mut Vec<Applied>) {
+        if db.backend() != Backend::Sqlite {
+            return;
+        }
+        // Make sure what is reported is what is: a failed commit may leave the transaction
+        // open. Without one, this fails harmlessly.
+        let _ = db.execute("ROLLBACK").await;
+        // When even this read fails, the report stays as it was; `tt status` tells the truth.
+        let Ok(rows) = self.tracking.rows(db).await else {
+            return;
+        };
+        done.retain(|applied| {
+            let row = rows.iter().find(|r| r.version == applied.version.as_str());
+            match step {
+                Step::Up => row.is_some_and(|r| !r.dirty),
+                Step::Down => row.is_none(),
+            }
+        });
     }
 
     async fn run_locked(
@@ -375,11 +412,20 @@ impl<'m> Migrator<'m> {
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
-            (Ok(report), Err(error)) => Err(RunError {
-                applied: report.rolled_back,
-                error,
-            }),
-            (Err(error), _) => Err(error),
+            (Ok(mut report), Err(error)) => {
+                self.forget_uncommitted(db, Step::Down, &mut report.rolled_back)
+                    .await;
+                Err(RunError {
+                    applied: report.rolled_back,
+                    error,
+                })
+            }
+            (Err(mut failure), Err(_)) => {
+                self.forget_uncommitted(db, Step::Down, &mut failure.applied)
+                    .await;
+                Err(failure)
+            }
+            (Err(failure), Ok(())) => Err(failure),
         }
     }
 

@@ -497,3 +497,48 @@ async fn an_original_tinkertools_tracking_table_gains_the_runners_columns_and_ke
         );
     }
 }
+
+#[tokio::test]
+async fn an_sqlite_statement_that_rolls_back_the_whole_run_leaves_only_what_was_committed() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // OR ROLLBACK (like a trigger's RAISE(ROLLBACK, …)) ends the whole transaction, not only
+    // the migration's savepoint: on SQLite that is the run's, which holds 004. The run
+    // committed 002 before the no-transaction 003, which committed itself.
+    let set = migrations(&[
+        TWO,
+        (
+            "003_outside.sql",
+            "-- tt:no-transaction\nINSERT INTO stats VALUES (3, 30);",
+        ),
+        ("004_inside.sql", "INSERT INTO stats VALUES (4, 40);"),
+        (
+            "005_conflict.sql",
+            "INSERT INTO stats VALUES (5, 50);\nINSERT OR ROLLBACK INTO stats VALUES (5, 51);",
+        ),
+    ]);
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &err.error else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.statement_number, 2);
+    let applied: Vec<String> = err.applied.iter().map(|a| a.version.to_string()).collect();
+    assert_eq!(applied, ["002", "003"]);
+    let status = Migrator::new(&set).status(&mut db).await.unwrap();
+    let pending: Vec<String> = status
+        .pending
+        .iter()
+        .map(|p| p.version.to_string())
+        .collect();
+    assert_eq!(pending, ["004", "005"], "{status:?}");
+    assert_eq!(status.applied.len(), 2, "{status:?}");
+    assert_eq!(
+        count(&mut db, "SELECT CAST(COUNT(*) AS TEXT) FROM stats").await,
+        1
+    );
+}
