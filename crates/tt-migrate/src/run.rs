@@ -494,7 +494,37 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let durable = script.durable;
+        let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
+        if outside_sqlite_lock {
+            // The run holds SQLite's write lock as a transaction; leave it for this file.
+            db.execute("COMMIT")
+                .await
+                .map_err(Error::query("committing before a no-transaction migration"))?;
+        }
+        let result = self
+            .apply_script(db, migration, script, step, total, on_event)
+            .await;
+        if outside_sqlite_lock {
+            // Whatever happened, the rest of the run needs the lock back; the step's own
+            // failure says more than this one's.
+            let relocked = lock::acquire_lock(db, &self.tracking).await;
+            if let (Ok(_), Err(error)) = (&result, relocked) {
+                return Err(error);
+            }
+        }
+        result
+    }
+
+    /// The body of [`Self::step`], inside the run's lock.
+    async fn apply_script(
+        &self,
+        db: &mut Database,
+        migration: &Migration,
+        script: Script<'_>,
+        step: Step,
+        total: u32,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<Applied, Error> {
         let started = Instant::now();
         let backend = db.backend();
         let file = script.file;
@@ -502,33 +532,32 @@ impl<'m> Migrator<'m> {
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || backend == Backend::Mysql;
-        if !in_transaction && backend == Backend::Sqlite {
-            // The run holds SQLite's write lock as a transaction; leave it for this file.
-            db.execute("COMMIT")
-                .await
-                .map_err(Error::query("committing before a no-transaction migration"))?;
-        }
         if dirty_first {
             self.record(db, migration, step, Record::Started).await?;
         }
+        let mut outcome = Ok(());
         if in_transaction {
-            db.execute(begin_migration(backend, durable))
+            outcome = db
+                .execute(begin_migration(backend, script.durable))
                 .await
-                .map_err(Error::query("starting the migration's transaction"))?;
+                .map_err(Error::query("starting the migration's transaction"));
         }
-        let mut executor = Executor {
-            db,
-            migration,
-            path: file.path(),
-            batch: Batch::default(),
-            batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
-            done: 0,
-            total,
-            lasting_effects: false,
-            in_transaction,
-        };
-        let mut outcome = executor.run_script(script, on_event).await;
-        let lasting_effects = executor.lasting_effects;
+        let mut lasting_effects = false;
+        if outcome.is_ok() {
+            let mut executor = Executor {
+                db,
+                migration,
+                path: file.path(),
+                batch: Batch::default(),
+                batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
+                done: 0,
+                total,
+                lasting_effects: false,
+                in_transaction,
+            };
+            outcome = executor.run_script(script, on_event).await;
+            lasting_effects = executor.lasting_effects;
+        }
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
@@ -542,45 +571,34 @@ impl<'m> Migrator<'m> {
                 .await
                 .map_err(Error::query("committing the migration"));
         }
-        match outcome {
-            Ok(()) => {
-                if !in_transaction && backend == Backend::Sqlite {
-                    lock::acquire_lock(db, &self.tracking).await?;
-                }
-            }
-            Err(mut error) => {
-                if in_transaction {
-                    // The connection may be broken; the failure itself is what matters.
-                    let _ = db.execute(rollback(backend)).await;
-                }
-                let outcome = if lasting_effects {
-                    match step {
-                        Step::Up => FailureOutcome::Dirty,
-                        Step::Down => FailureOutcome::PartlyRolledBack,
-                    }
-                } else {
-                    if dirty_first {
-                        self.record(db, migration, step, Record::Undone).await?;
-                    }
-                    match step {
-                        Step::Up => FailureOutcome::RolledBack,
-                        Step::Down => FailureOutcome::StillApplied,
-                    }
-                };
-                if let Error::Statement(failure) = &mut error {
-                    failure.outcome = outcome;
-                }
-                if !in_transaction && backend == Backend::Sqlite {
-                    lock::acquire_lock(db, &self.tracking).await?;
-                }
-                return Err(error);
-            }
+        let Err(mut error) = outcome else {
+            return Ok(Applied {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+                execution_ms,
+            });
+        };
+        if in_transaction {
+            // The connection may be broken; the failure itself is what matters.
+            let _ = db.execute(rollback(backend)).await;
         }
-        Ok(Applied {
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            execution_ms,
-        })
+        // Without lasting effects the dirty mark is taken back; if even that fails, it stays,
+        // and the next run stops at it, which is safe.
+        let undone = !lasting_effects
+            && (!dirty_first
+                || self
+                    .record(db, migration, step, Record::Undone)
+                    .await
+                    .is_ok());
+        if let Error::Statement(failure) = &mut error {
+            failure.outcome = match (step, undone) {
+                (Step::Up, true) => FailureOutcome::RolledBack,
+                (Step::Up, false) => FailureOutcome::Dirty,
+                (Step::Down, true) => FailureOutcome::StillApplied,
+                (Step::Down, false) => FailureOutcome::PartlyRolledBack,
+            };
+        }
+        Err(error)
     }
 
     /// Writes what a step did to the tracking row of `migration`.
