@@ -429,6 +429,11 @@ impl Database {
         Ok(())
     }
 
+    /// Whether [`begin`](Self::begin) opened a transaction not yet committed or rolled back.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
     /// Commits the transaction [`begin`](Self::begin) started.
     ///
     /// # Errors

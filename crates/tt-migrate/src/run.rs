@@ -265,12 +265,15 @@ impl<'m> Migrator<'m> {
     /// stops the run before it changes the database.
     ///
     /// # Errors
-    /// [`RunError`] with the migrations applied before the failure.
+    /// [`RunError`] with the migrations applied before the failure;
+    /// [`Error::TransactionOpen`] when [`Database::begin`] opened a transaction that is still
+    /// open (the run's own transactions would end it).
     pub async fn run(
         &self,
         db: &mut Database,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
+        refuse_open_transaction(db)?;
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
         if let Err(failure) = &result {
@@ -386,7 +389,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// [`RunError`] with the migrations rolled back before the error; [`Error::NoDown`] when
     /// the rollback stopped before a migration without a down file (those newer than it are
-    /// rolled back).
+    /// rolled back); [`Error::TransactionOpen`] as for [`Migrator::run`].
     pub async fn down(
         &self,
         db: &mut Database,
@@ -407,6 +410,7 @@ impl<'m> Migrator<'m> {
                 dry_run: true,
             });
         }
+        refuse_open_transaction(db)?;
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.down_locked(db, &options.target, on_event).await;
         let released = lock::release_lock(db, &self.tracking).await;
@@ -642,6 +646,15 @@ enum Record {
     Done(i64),
     /// Failed and left nothing behind.
     Undone,
+}
+
+/// Refuses to run migrations inside a transaction of the caller's: each migration's BEGIN and
+/// COMMIT would end it (MySQL commits it at the first BEGIN, PostgreSQL at the first COMMIT).
+fn refuse_open_transaction(db: &Database) -> Result<(), Error> {
+    if db.in_transaction() {
+        return Err(Error::TransactionOpen);
+    }
+    Ok(())
 }
 
 /// A migration as a dry run reports it.
