@@ -386,8 +386,8 @@ impl Database {
     ///
     /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so a second writer waits
     /// here (up to the lock timeout) instead of failing half-way. MySQL commits a transaction
-    /// implicitly at any DDL statement, so keep schema changes to migrations; and run no
-    /// migrations while a transaction is open, as the runner manages its own.
+    /// implicitly at any DDL statement, so keep schema changes to migrations. Migrations
+    /// refuse to run while a transaction is open, as the runner manages its own.
     ///
     /// # Errors
     /// [`Error::TransactionOpen`] when one is already open (MySQL would silently commit it);
