@@ -16,7 +16,7 @@ use tt_schema::Backend;
 /// (`1.2.10`) order part by part. A repeatable migration (Flyway's `R__name.sql`) has the
 /// version `R__name`, which orders after every numbered one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct Version(String);
 
 impl Version {
@@ -77,6 +77,24 @@ impl Version {
                 if trimmed.is_empty() { "0" } else { trimmed }
             })
             .collect()
+    }
+}
+
+impl TryFrom<String> for Version {
+    type Error = InvalidVersion;
+
+    /// Digits as [`Version::new`] takes them, or a repeatable migration's `R__name`.
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.strip_prefix(Self::REPEATABLE_PREFIX) {
+            Some(name) if !name.is_empty() => Ok(Self::repeatable(name)),
+            _ => Self::new(text),
+        }
+    }
+}
+
+impl From<Version> for String {
+    fn from(version: Version) -> Self {
+        version.0
     }
 }
 
@@ -413,6 +431,31 @@ mod tests {
         for bad in ["", "1a", "v1", " 1", "1.", ".1", "1..2"] {
             assert_eq!(Version::new(bad), Err(InvalidVersion(bad.to_string())));
         }
+    }
+
+    #[test]
+    fn deserialized_versions_are_checked_like_new_ones() {
+        #[derive(Debug, Deserialize)]
+        struct Row {
+            version: Version,
+        }
+        let check = |text: &str, expected: Result<&str, &str>| {
+            let parsed = toml::from_str::<Row>(&format!("version = {text:?}"));
+            let actual = parsed
+                .as_ref()
+                .map(|row| row.version.as_str())
+                .map_err(|error| error.message());
+            assert_eq!(actual, expected, "{text}");
+        };
+        check("001", Ok("001"));
+        check("1.2", Ok("1.2"));
+        check("R__views", Ok("R__views"));
+        let not_a_version = "`v1` is not a version (expected digits such as 001 or 20240101120000)";
+        check("v1", Err(not_a_version));
+        check(
+            "R__",
+            Err("`R__` is not a version (expected digits such as 001 or 20240101120000)"),
+        );
     }
 
     #[test]
