@@ -742,9 +742,17 @@ struct Batch {
 
 impl Batch {
     fn push(&mut self, statement: Statement) {
-        if !self.sql.is_empty() {
-            self.sql.push_str(";\n");
-            self.chars += 2;
+        if let Some((_, last)) = self.statements.last() {
+            // After a `--` or `#` comment that ends the last statement, the `;` goes on a
+            // line of its own, or it would be part of the comment.
+            let last_line = last.sql.rsplit('\n').next().unwrap_or_default();
+            let separator = if last_line.contains("--") || last_line.contains('#') {
+                "\n;\n"
+            } else {
+                ";\n"
+            };
+            self.sql.push_str(separator);
+            self.chars += separator.len();
         }
         let offset = self.chars;
         self.sql.push_str(&statement.sql);

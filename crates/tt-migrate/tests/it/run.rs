@@ -546,3 +546,28 @@ async fn an_sqlite_statement_that_rolls_back_the_whole_run_leaves_only_what_was_
         1
     );
 }
+
+#[tokio::test]
+async fn a_statement_ending_in_a_line_comment_is_not_merged_with_the_next() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // Batched, the first statement's `;` must not land inside its trailing comment.
+        let set = migrations(&[
+            TWO,
+            (
+                "003_commented.sql",
+                "INSERT INTO stats VALUES (1, 10) -- the first\n;\nINSERT INTO stats VALUES (2, 20) -- the second\n;\n",
+            ),
+        ]);
+        Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(
+            count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM stats").await,
+            2,
+            "{backend}"
+        );
+    }
+}
