@@ -571,3 +571,33 @@ async fn a_statement_ending_in_a_line_comment_is_not_merged_with_the_next() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_syntax_error_in_a_later_statement_points_at_its_file_line_and_column() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // Sent in one batch: each server's position (PostgreSQL's offset in the batch,
+        // MySQL's `near '…' at line N` of the statement, SQLite's `near "…"`) maps back.
+        let set = migrations(&[
+            TWO,
+            (
+                "003_typo.sql",
+                "INSERT INTO stats VALUES (1, 10);\nINSERT INTO stats\n  VALUES (2, 20) oops;\n",
+            ),
+        ]);
+        let err = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::Statement(failure) = &err.error else {
+            panic!("{backend}: {err}")
+        };
+        assert_eq!(
+            (failure.statement_number, failure.line, failure.column),
+            (2, 3, 18),
+            "{backend}: {err}"
+        );
+        assert_eq!(failure.excerpt, "  VALUES (2, 20) oops", "{backend}");
+    }
+}
