@@ -398,6 +398,30 @@ async fn repair_clears_dirty_rows_and_records_changed_checksums_listing_each() {
 }
 
 #[tokio::test]
+async fn a_baseline_reaching_a_migration_without_a_file_here_records_nothing() {
+    let dir = directory(&[
+        LINEAR[0],
+        (
+            "002_search.postgres.sql",
+            "CREATE INDEX items_id ON items (id);",
+        ),
+    ]);
+    let set = load(dir.path());
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::for_set(&set);
+    let err = migrator.baseline(&mut db, &v("002")).await.unwrap_err();
+    assert!(matches!(err, Error::NoVariant { .. }), "{err}");
+    let status = migrator.status(&mut db).await.unwrap();
+    assert!(
+        status.applied.is_empty(),
+        "001 was not recorded: {status:?}"
+    );
+}
+
+#[tokio::test]
 async fn baseline_marks_versions_applied_without_running_them() {
     let dir = directory(LINEAR);
     let set = load(dir.path());
