@@ -445,10 +445,7 @@ impl<'m> Migrator<'m> {
         let scripts = checked(&plan.migrations, backend, Script::down)?;
         let mut report = DownReport::default();
         let total = plan.migrations.len();
-        let fail = |report: &DownReport, error| RunError {
-            applied: report.rolled_back.clone(),
-            error,
-        };
+        let mut failure = None;
         for (index, (migration, (script, statements))) in
             plan.migrations.iter().zip(scripts).enumerate()
         {
@@ -460,31 +457,44 @@ impl<'m> Migrator<'m> {
                 statements,
             });
             // Rollbacks are rare and each should stick: every one waits for the disk.
-            let rolled_back = self
+            match self
                 .step(db, migration, script, Step::Down, statements, on_event)
                 .await
-                .map_err(|error| fail(&report, error))?;
-            on_event(Event::RolledBack(&rolled_back));
-            report.rolled_back.push(rolled_back);
-        }
-        if !report.rolled_back.is_empty() {
-            for row in &rows {
-                if row.version.starts_with(Version::REPEATABLE_PREFIX) {
-                    self.tracking
-                        .delete(db, &row.version)
-                        .await
-                        .map_err(|error| fail(&report, error))?;
+            {
+                Ok(rolled_back) => {
+                    on_event(Event::RolledBack(&rolled_back));
+                    report.rolled_back.push(rolled_back);
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
                 }
             }
         }
-        if let Some(blocked) = plan.blocked {
-            let error = Error::NoDown {
-                version: blocked.version.clone(),
-                name: blocked.name.clone(),
-            };
-            return Err(fail(&report, error));
+        // Whatever stopped the rollback, what it undid may be what the repeatable migrations
+        // build on: they run again next time.
+        if !report.rolled_back.is_empty() {
+            for row in rows
+                .iter()
+                .filter(|r| r.version.starts_with(Version::REPEATABLE_PREFIX))
+            {
+                if let Err(error) = self.tracking.delete(db, &row.version).await {
+                    failure.get_or_insert(error);
+                    break;
+                }
+            }
         }
-        Ok(report)
+        let blocked = plan.blocked.map(|blocked| Error::NoDown {
+            version: blocked.version.clone(),
+            name: blocked.name.clone(),
+        });
+        match failure.or(blocked) {
+            Some(error) => Err(RunError {
+                applied: report.rolled_back,
+                error,
+            }),
+            None => Ok(report),
+        }
     }
 
     /// Runs one script of `migration` and records it: atomically with its tracking row where

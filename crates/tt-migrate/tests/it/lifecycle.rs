@@ -9,7 +9,7 @@ use tt_migrate::{
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::connect;
+use crate::support::{connect, migrations};
 
 fn no_events(_: Event<'_>) {}
 
@@ -276,6 +276,43 @@ async fn a_failing_down_keeps_the_migration_applied() {
         let rows = db.fetch("SELECT id FROM items", &[]).await.unwrap();
         assert_eq!(rows, [[Value::Int(1)]], "{backend}: the DELETE was undone");
     }
+}
+
+#[tokio::test]
+async fn a_rollback_that_fails_part_way_still_lets_the_repeatable_migrations_run_again() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let mut set = migrations(&[
+        ("001_items.sql", "CREATE TABLE items (id INTEGER);"),
+        ("002_stats.sql", "CREATE TABLE stats (id INTEGER);"),
+    ]);
+    let downs = migrations(&[
+        ("001_items.sql", "INSERT INTO nowhere VALUES (1);"),
+        ("002_stats.sql", "DROP TABLE stats;"),
+    ]);
+    for (migration, down) in set.iter_mut().zip(downs) {
+        migration.down = down.up;
+    }
+    let mut repeatable =
+        migrations(&[("1_counts.sql", "CREATE TABLE IF NOT EXISTS c (n INTEGER);")]);
+    repeatable[0].version = Version::repeatable("counts");
+    let migrator = Migrator::new(&set).repeatable(&repeatable);
+    migrator.run(&mut db, &mut no_events).await.unwrap();
+    let err = migrator
+        .down(&mut db, &down(DownTarget::All), &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.error, Error::Statement(_)), "{err}");
+    assert_eq!(versions_of(&err.applied), ["002"]);
+    let status = migrator.status(&mut db).await.unwrap();
+    let due: Vec<&str> = status
+        .repeatable_pending
+        .iter()
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(due, ["R__counts"], "{status:?}");
 }
 
 #[tokio::test]
