@@ -511,9 +511,10 @@ impl<'m> Migrator<'m> {
         let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
         if outside_sqlite_lock {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
-            db.execute("COMMIT")
-                .await
-                .map_err(Error::query("committing before a no-transaction migration"))?;
+            db.execute("COMMIT").await.map_err(Error::query(format!(
+                "committing the run before no-transaction migration {}",
+                migration.version
+            )))?;
         }
         let result = self
             .apply_script(db, migration, script, step, total, on_event)
@@ -554,7 +555,10 @@ impl<'m> Migrator<'m> {
             outcome = db
                 .execute(begin_migration(backend, script.durable))
                 .await
-                .map_err(Error::query("starting the migration's transaction"));
+                .map_err(Error::query(format!(
+                    "starting the transaction of migration {}",
+                    migration.version
+                )));
         }
         let mut lasting_effects = false;
         if outcome.is_ok() {
@@ -583,7 +587,10 @@ impl<'m> Migrator<'m> {
             outcome = db
                 .execute(commit(backend))
                 .await
-                .map_err(Error::query("committing the migration"));
+                .map_err(Error::query(format!(
+                    "committing migration {}",
+                    migration.version
+                )));
         }
         let Err(mut error) = outcome else {
             return Ok(Applied {

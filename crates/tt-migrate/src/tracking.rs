@@ -75,7 +75,10 @@ impl Tracking {
         let rows = db
             .query_text_rows(sql, &[Arg::Text(self.table.clone())])
             .await
-            .map_err(Error::query("reading the tracking table's columns"))?;
+            .map_err(Error::query(format!(
+                "reading the columns of tracking table `{}`",
+                self.table
+            )))?;
         Ok(rows
             .into_iter()
             .filter_map(|row| row.into_iter().next().flatten())
@@ -113,10 +116,10 @@ impl Tracking {
                  execution_ms BIGINT, \
                  dirty {boolean} NOT NULL DEFAULT FALSE)"
             );
-            return db
-                .execute(&sql)
-                .await
-                .map_err(Error::query("creating the tracking table"));
+            return db.execute(&sql).await.map_err(Error::query(format!(
+                "creating tracking table `{}`",
+                self.table
+            )));
         }
         let wanted = [
             ("name", "VARCHAR(255)"),
@@ -135,7 +138,8 @@ impl Tracking {
                 };
                 let sql = format!("ALTER TABLE {table} ADD COLUMN {column} {ty}");
                 db.execute(&sql).await.map_err(Error::query(format!(
-                    "adding column {column} to the tracking table"
+                    "adding column {column} to tracking table `{}`",
+                    self.table
                 )))?;
             }
         }
@@ -173,7 +177,10 @@ impl Tracking {
         let rows = db
             .query_text_rows(&sql, &[])
             .await
-            .map_err(Error::query("reading the tracking table"))?;
+            .map_err(Error::query(format!(
+                "reading tracking table `{}`",
+                self.table
+            )))?;
         let mut rows: Vec<AppliedRow> = rows
             .into_iter()
             .map(|row| {
