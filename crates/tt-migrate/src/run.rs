@@ -53,7 +53,8 @@ pub enum Event<'a> {
         index: usize,
         /// How many this run applies.
         total: usize,
-        /// How many statements the file holds.
+        /// How many statements the file holds; 0 where they depend on the live schema (a
+        /// derived rollback, a `.toml` file referencing tables of earlier migrations).
         statements: u32,
     },
     /// A batch of statements finished.
