@@ -63,7 +63,8 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`Error::UnknownVersion`] when `version` is not a migration, [`Error::NoVariant`] for
-    /// a migration without a file for this backend, or a query error.
+    /// a migration without a file for this backend (before anything is recorded), or a query
+    /// error.
     pub async fn baseline(
         &self,
         db: &mut Database,
@@ -164,12 +165,15 @@ async fn record(
         rows.iter()
             .any(|r: &AppliedRow| r.version == m.version.as_str() && r.checksum.is_some())
     };
+    // Every file first: a migration with nothing to run here stops the baseline before it
+    // records anything.
+    let files = chosen
+        .into_iter()
+        .filter(|m| !has_row(m))
+        .map(|m| Ok((m, up_file(m, backend)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let mut recorded = Vec::new();
-    for migration in chosen {
-        if has_row(migration) {
-            continue;
-        }
-        let file = up_file(migration, backend)?;
+    for (migration, file) in files {
         tracking
             .upsert(
                 db,

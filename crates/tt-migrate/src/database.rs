@@ -9,7 +9,7 @@ use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::error::Error;
-use crate::value::{Value, bind_values, decode_row};
+use crate::value::{Value, bind_values, decode_row, decode_text_row};
 
 /// Options for connecting, with the defaults tt uses.
 #[derive(Debug, Clone)]
@@ -237,21 +237,60 @@ impl Database {
         result
     }
 
-    /// Runs one statement with `?` placeholders bound to `args`; returns rows affected.
+    /// Runs one of tt's own statements with `?` placeholders bound to `args`; returns rows
+    /// affected.
     pub(crate) async fn execute_with(
         &mut self,
         sql: &str,
         args: &[Arg],
     ) -> Result<u64, sqlx::Error> {
+        // tt binds the same types to its own statements every time: prepare them once.
+        self.execute_bound(sql, args, true).await
+    }
+
+    /// Runs one statement with `?` placeholders bound to `args`, prepared once and reused when
+    /// `persistent`; returns rows affected.
+    async fn execute_bound(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        persistent: bool,
+    ) -> Result<u64, sqlx::Error> {
         self.queries_run += 1;
         let started = Instant::now();
-        let text = sql;
-        let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
         let result = with_conn!(&mut self.conn, c => {
-            let query = bind_values!(sqlx::query(sql), args);
+            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), args);
             query.execute(&mut *c).await.map(|done| done.rows_affected())
         });
-        log_round_trip(text, started, &result);
+        log_round_trip(sql, started, &result);
+        result
+    }
+
+    /// Runs a query with `?` placeholders bound to `args` (prepared once and reused when
+    /// `persistent`) and reads its rows as `columns` says.
+    async fn fetch_bound(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        persistent: bool,
+        columns: Columns,
+    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        self.queries_run += 1;
+        let started = Instant::now();
+        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
+        let result = with_conn!(&mut self.conn, c => {
+            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), args);
+            query.fetch_all(&mut *c).await.and_then(|rows| {
+                rows.iter()
+                    .map(|row| match columns {
+                        Columns::Typed => decode_row(row),
+                        Columns::Text => decode_text_row(row),
+                    })
+                    .collect()
+            })
+        });
+        log_round_trip(sql, started, &result);
         result
     }
 
@@ -296,16 +335,10 @@ impl Database {
     /// # }
     /// ```
     pub async fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
-        self.queries_run += 1;
-        let started = Instant::now();
         let persistent = self.caches_statements_of_any_values();
-        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
-        let result: Result<u64, sqlx::Error> = with_conn!(&mut self.conn, c => {
-            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), params);
-            query.execute(&mut *c).await.map(|done| done.rows_affected())
-        });
-        log_round_trip(sql, started, &result);
-        result.map_err(Error::query(format!("statement `{}`", sql.trim())))
+        self.execute_bound(sql, params, persistent)
+            .await
+            .map_err(Error::query(format!("statement `{}`", sql.trim())))
     }
 
     /// Runs a query with `?` placeholders bound to `params` (as [`exec`](Self::exec) does)
@@ -333,20 +366,10 @@ impl Database {
     /// # }
     /// ```
     pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
-        self.queries_run += 1;
-        let started = Instant::now();
-        let text = sql;
         let persistent = self.caches_statements_of_any_values();
-        let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
-        let result: Result<Vec<Vec<Value>>, sqlx::Error> = with_conn!(&mut self.conn, c => {
-            let query = bind_values!(sqlx::query(query_sql).persistent(persistent), params);
-            query
-                .fetch_all(&mut *c)
-                .await
-                .and_then(|rows| rows.iter().map(decode_row).collect())
-        });
-        log_round_trip(text, started, &result);
-        result.map_err(Error::query(format!("query `{}`", sql.trim())))
+        self.fetch_bound(sql, params, persistent, Columns::Typed)
+            .await
+            .map_err(Error::query(format!("query `{}`", sql.trim())))
     }
 
     /// Whether statements run with caller-chosen [`Value`]s may be prepared once and reused.
@@ -363,8 +386,8 @@ impl Database {
     ///
     /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so a second writer waits
     /// here (up to the lock timeout) instead of failing half-way. MySQL commits a transaction
-    /// implicitly at any DDL statement, so keep schema changes to migrations; and run no
-    /// migrations while a transaction is open, as the runner manages its own.
+    /// implicitly at any DDL statement, so keep schema changes to migrations. Migrations
+    /// refuse to run while a transaction is open, as the runner manages its own.
     ///
     /// # Errors
     /// [`Error::TransactionOpen`] when one is already open (MySQL would silently commit it);
@@ -406,6 +429,11 @@ impl Database {
         Ok(())
     }
 
+    /// Whether [`begin`](Self::begin) opened a transaction not yet committed or rolled back.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
     /// Commits the transaction [`begin`](Self::begin) started.
     ///
     /// # Errors
@@ -439,31 +467,26 @@ impl Database {
         self.execute(sql).await.map_err(Error::query(context))
     }
 
-    /// Runs a query whose columns are all text (cast them in SQL), with `?` placeholders bound
-    /// to `args`.
+    /// Runs one of tt's own queries whose columns are all text (cast them in SQL), with `?`
+    /// placeholders bound to `args`.
     pub(crate) async fn query_text_rows(
         &mut self,
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<Vec<Option<String>>>, sqlx::Error> {
-        use sqlx::Row;
-        self.queries_run += 1;
-        let started = Instant::now();
-        let text = sql;
-        let sql = sqlx::AssertSqlSafe(self.placeholders(sql));
-        let result = with_conn!(&mut self.conn, c => {
-            let query = bind_values!(sqlx::query(sql), args);
-            let rows = query.fetch_all(&mut *c).await?;
-            rows.iter()
-                .map(|row| {
-                    (0..row.len())
-                        .map(|i| row.try_get::<Option<String>, _>(i))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .collect()
-        });
-        log_round_trip(text, started, &result);
-        result
+        let rows = self.fetch_bound(sql, args, true, Columns::Text).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|value| match value {
+                        Value::Text(text) => Some(text),
+                        // Columns::Text reads nothing else.
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// The SQL type name to cast a value to for reading it as text.
@@ -553,6 +576,15 @@ fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, impl Displa
 /// A value bound to a placeholder of tt's own queries.
 pub(crate) type Arg = Value;
 
+/// How [`Database::fetch_bound`] reads columns.
+#[derive(Debug, Clone, Copy)]
+enum Columns {
+    /// Each by its SQL type ([`decode_row`]).
+    Typed,
+    /// Each as text or NULL, whatever its type allows ([`decode_text_row`]).
+    Text,
+}
+
 /// A batch that failed at one of its statements.
 #[derive(Debug)]
 pub(crate) struct BatchError {
@@ -577,13 +609,35 @@ pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
     }
 }
 
-/// `url` with any password replaced by `***`, safe to print.
+/// `url` with any password (in the user part or a `password=` parameter) replaced by `***`,
+/// safe to print.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.has_authority() => {
+            let mut redacted = false;
             if parsed.password().is_some() {
                 // Setting a password only fails for URLs that cannot have one; this one has one.
                 let _ = parsed.set_password(Some("***"));
+                redacted = true;
+            }
+            // PostgreSQL's driver also takes the password as a query parameter.
+            let is_password = |key: &str| key.eq_ignore_ascii_case("password");
+            if parsed.query_pairs().any(|(key, _)| is_password(&key)) {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(key, value)| {
+                        let value = if is_password(&key) {
+                            "***".into()
+                        } else {
+                            value
+                        };
+                        (key.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+                redacted = true;
+            }
+            if redacted {
                 parsed.to_string()
             } else {
                 url.to_string()
@@ -615,6 +669,18 @@ mod tests {
         );
         check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
         check("weird:user:pw@host", "***@host");
+        check(
+            "postgres://tt@db/app?sslmode=disable&password=s3cret",
+            "postgres://tt@db/app?sslmode=disable&password=***",
+        );
+        check(
+            "postgres://tt:a@db/app?password=b",
+            "postgres://tt:***@db/app?password=***",
+        );
+        check(
+            "postgres://db/app?sslmode=disable",
+            "postgres://db/app?sslmode=disable",
+        );
     }
 
     #[test]

@@ -151,7 +151,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A migration file could not be split into statements.
-    #[error("{}:{source}", path.display())]
+    #[error("{}: {source}", path.display())]
     Split {
         /// The file.
         path: PathBuf,
@@ -366,6 +366,22 @@ impl From<Error> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_split_error_names_the_file_then_the_problem() {
+        let error = Error::Split {
+            path: PathBuf::from("migrations/003_perks.sql"),
+            source: SplitError::Unterminated {
+                what: crate::split::Construct::String,
+                line: 4,
+                column: 9,
+            },
+        };
+        assert_eq!(
+            error.to_string(),
+            "migrations/003_perks.sql: unterminated string starting at line 4, column 9"
+        );
+    }
 
     #[test]
     fn statement_failure_reads_like_a_compiler_error() {

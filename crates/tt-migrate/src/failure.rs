@@ -8,7 +8,8 @@ use crate::error::{FailureOutcome, StatementFailure};
 use crate::migration::Migration;
 use crate::split::Statement;
 
-/// Builds the failure report for a batch that failed after `completed` of its `statements`.
+/// Builds the failure report for a batch that failed after `completed` of its `statements`,
+/// which are never empty (only a batch with a statement is sent, so indexing them is safe).
 pub(crate) fn locate(
     backend: Backend,
     migration: &Migration,

@@ -16,7 +16,7 @@ use tt_schema::Backend;
 /// (`1.2.10`) order part by part. A repeatable migration (Flyway's `R__name.sql`) has the
 /// version `R__name`, which orders after every numbered one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct Version(String);
 
 impl Version {
@@ -80,6 +80,24 @@ impl Version {
     }
 }
 
+impl TryFrom<String> for Version {
+    type Error = InvalidVersion;
+
+    /// Digits as [`Version::new`] takes them, or a repeatable migration's `R__name`.
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.strip_prefix(Self::REPEATABLE_PREFIX) {
+            Some(name) if !name.is_empty() => Ok(Self::repeatable(name)),
+            _ => Self::new(text),
+        }
+    }
+}
+
+impl From<Version> for String {
+    fn from(version: Version) -> Self {
+        version.0
+    }
+}
+
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self.is_repeatable(), other.is_repeatable()) {
@@ -136,38 +154,26 @@ impl Checksum {
     /// When reading fails.
     pub fn of_reader(mut reader: impl Read) -> io::Result<Self> {
         let mut hasher = Sha256::new();
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut at_start = true;
         // A CR at the end of one chunk may pair with an LF at the start of the next.
         let mut pending_cr = false;
+        // The BOM is looked for in the first three bytes, however few the first read yields.
+        let mut head = [0u8; 3];
+        let mut filled = 0;
+        while filled < head.len() {
+            match read_some(&mut reader, &mut head[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if head[..filled] != *b"\xEF\xBB\xBF" {
+            hash_with_lf(&mut hasher, &head[..filled], &mut pending_cr);
+        }
+        let mut buffer = vec![0u8; 64 * 1024];
         loop {
-            let n = reader.read(&mut buffer)?;
-            if n == 0 {
-                break;
+            match read_some(&mut reader, &mut buffer)? {
+                0 => break,
+                n => hash_with_lf(&mut hasher, &buffer[..n], &mut pending_cr),
             }
-            let mut chunk = &buffer[..n];
-            if at_start {
-                at_start = false;
-                chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
-            }
-            if pending_cr {
-                pending_cr = false;
-                if chunk[0] != b'\n' {
-                    hasher.update(b"\r");
-                }
-            }
-            // Hash the runs between CRs as they are, without copying byte by byte: most files
-            // have no CR at all.
-            while let Some(at) = memchr::memchr(b'\r', chunk) {
-                hasher.update(&chunk[..at]);
-                match chunk.get(at + 1) {
-                    Some(b'\n') => {}
-                    Some(_) => hasher.update(b"\r"),
-                    None => pending_cr = true,
-                }
-                chunk = &chunk[at + 1..];
-            }
-            hasher.update(chunk);
         }
         if pending_cr {
             hasher.update(b"\r");
@@ -190,6 +196,36 @@ impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// One `read`, retried when interrupted.
+fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
+/// Hashes `chunk` with each CRLF as LF; `pending_cr` carries a CR that ended the last chunk.
+fn hash_with_lf(hasher: &mut Sha256, mut chunk: &[u8], pending_cr: &mut bool) {
+    let Some(&first) = chunk.first() else { return };
+    if std::mem::take(pending_cr) && first != b'\n' {
+        hasher.update(b"\r");
+    }
+    // Hash the runs between CRs as they are, without copying byte by byte: most files have
+    // no CR at all.
+    while let Some(at) = memchr::memchr(b'\r', chunk) {
+        hasher.update(&chunk[..at]);
+        match chunk.get(at + 1) {
+            Some(b'\n') => {}
+            Some(_) => hasher.update(b"\r"),
+            None => *pending_cr = true,
+        }
+        chunk = &chunk[at + 1..];
+    }
+    hasher.update(chunk);
 }
 
 /// What a migration file holds.
@@ -398,6 +434,31 @@ mod tests {
     }
 
     #[test]
+    fn deserialized_versions_are_checked_like_new_ones() {
+        #[derive(Debug, Deserialize)]
+        struct Row {
+            version: Version,
+        }
+        let check = |text: &str, expected: Result<&str, &str>| {
+            let parsed = toml::from_str::<Row>(&format!("version = {text:?}"));
+            let actual = parsed
+                .as_ref()
+                .map(|row| row.version.as_str())
+                .map_err(|error| error.message());
+            assert_eq!(actual, expected, "{text}");
+        };
+        check("001", Ok("001"));
+        check("1.2", Ok("1.2"));
+        check("R__views", Ok("R__views"));
+        let not_a_version = "`v1` is not a version (expected digits such as 001 or 20240101120000)";
+        check("v1", Err(not_a_version));
+        check(
+            "R__",
+            Err("`R__` is not a version (expected digits such as 001 or 20240101120000)"),
+        );
+    }
+
+    #[test]
     fn checksum_ignores_bom_and_crlf() {
         let unix = Checksum::of_bytes(b"SELECT 1;\nSELECT 2;\n");
         assert_eq!(
@@ -453,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn checksum_pairs_crlf_across_read_chunks() {
+    fn checksum_pairs_crlf_and_strips_a_bom_across_read_chunks() {
         struct OneByte<'a>(&'a [u8]);
         impl Read for OneByte<'_> {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -469,6 +530,15 @@ mod tests {
         assert_eq!(
             Checksum::of_reader(OneByte(text)).unwrap(),
             Checksum::of_bytes(b"a\nb\n")
+        );
+        // The BOM too, when no read yields it whole.
+        assert_eq!(
+            Checksum::of_reader(OneByte(b"\xEF\xBB\xBFa\r\n")).unwrap(),
+            Checksum::of_bytes(b"a\n")
+        );
+        assert_eq!(
+            Checksum::of_reader(OneByte(b"\xEF\xBB")).unwrap(),
+            Checksum::of_bytes(b"\xEF\xBB")
         );
     }
 }

@@ -53,7 +53,8 @@ pub enum Event<'a> {
         index: usize,
         /// How many this run applies.
         total: usize,
-        /// How many statements the file holds.
+        /// How many statements the file holds; 0 where they depend on the live schema (a
+        /// derived rollback, a `.toml` file referencing tables of earlier migrations).
         statements: u32,
     },
     /// A batch of statements finished.
@@ -265,12 +266,15 @@ impl<'m> Migrator<'m> {
     /// stops the run before it changes the database.
     ///
     /// # Errors
-    /// [`RunError`] with the migrations applied before the failure.
+    /// [`RunError`] with the migrations applied before the failure;
+    /// [`Error::TransactionOpen`] when [`Database::begin`] opened a transaction that is still
+    /// open (the run's own transactions would end it).
     pub async fn run(
         &self,
         db: &mut Database,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
+        refuse_open_transaction(db)?;
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
         if let Err(failure) = &result {
@@ -279,12 +283,49 @@ impl<'m> Migrator<'m> {
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
-            (Ok(report), Err(error)) => Err(RunError {
-                applied: report.applied,
-                error,
-            }),
-            (Err(error), _) => Err(error),
+            (Ok(mut report), Err(error)) => {
+                self.forget_uncommitted(db, Step::Up, &mut report.applied)
+                    .await;
+                Err(RunError {
+                    applied: report.applied,
+                    error,
+                })
+            }
+            (Err(mut failure), Err(_)) => {
+                self.forget_uncommitted(db, Step::Up, &mut failure.applied)
+                    .await;
+                Err(failure)
+            }
+            (Err(failure), Ok(())) => Err(failure),
         }
+    }
+
+    /// After the lock's release failed, drops from `done` the steps that did not last.
+    ///
+    /// On SQLite the lock is the run's transaction, which holds every step since the last
+    /// `no-transaction` one (before which tt commits); its release is the commit. When that
+    /// fails (or finds the transaction already gone: a statement such as `INSERT OR ROLLBACK`
+    /// or a trigger's `RAISE(ROLLBACK, …)` rolls back the whole transaction), those steps did
+    /// not happen, and the tracking table says which did. Other backends commit each step on
+    /// its own.
+    async fn forget_uncommitted(&self, db: &mut Database, step: Step, done: &mut Vec<Applied>) {
+        if db.backend() != Backend::Sqlite {
+            return;
+        }
+        // Make sure what is reported is what is: a failed commit may leave the transaction
+        // open. Without one, this fails harmlessly.
+        let _ = db.execute("ROLLBACK").await;
+        // When even this read fails, the report stays as it was; `tt status` tells the truth.
+        let Ok(rows) = self.tracking.rows(db).await else {
+            return;
+        };
+        done.retain(|applied| {
+            let row = rows.iter().find(|r| r.version == applied.version.as_str());
+            match step {
+                Step::Up => row.is_some_and(|r| !r.dirty),
+                Step::Down => row.is_none(),
+            }
+        });
     }
 
     async fn run_locked(
@@ -349,7 +390,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// [`RunError`] with the migrations rolled back before the error; [`Error::NoDown`] when
     /// the rollback stopped before a migration without a down file (those newer than it are
-    /// rolled back).
+    /// rolled back); [`Error::TransactionOpen`] as for [`Migrator::run`].
     pub async fn down(
         &self,
         db: &mut Database,
@@ -370,16 +411,26 @@ impl<'m> Migrator<'m> {
                 dry_run: true,
             });
         }
+        refuse_open_transaction(db)?;
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.down_locked(db, &options.target, on_event).await;
         let released = lock::release_lock(db, &self.tracking).await;
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
-            (Ok(report), Err(error)) => Err(RunError {
-                applied: report.rolled_back,
-                error,
-            }),
-            (Err(error), _) => Err(error),
+            (Ok(mut report), Err(error)) => {
+                self.forget_uncommitted(db, Step::Down, &mut report.rolled_back)
+                    .await;
+                Err(RunError {
+                    applied: report.rolled_back,
+                    error,
+                })
+            }
+            (Err(mut failure), Err(_)) => {
+                self.forget_uncommitted(db, Step::Down, &mut failure.applied)
+                    .await;
+                Err(failure)
+            }
+            (Err(failure), Ok(())) => Err(failure),
         }
     }
 
@@ -395,10 +446,7 @@ impl<'m> Migrator<'m> {
         let scripts = checked(&plan.migrations, backend, Script::down)?;
         let mut report = DownReport::default();
         let total = plan.migrations.len();
-        let fail = |report: &DownReport, error| RunError {
-            applied: report.rolled_back.clone(),
-            error,
-        };
+        let mut failure = None;
         for (index, (migration, (script, statements))) in
             plan.migrations.iter().zip(scripts).enumerate()
         {
@@ -410,31 +458,44 @@ impl<'m> Migrator<'m> {
                 statements,
             });
             // Rollbacks are rare and each should stick: every one waits for the disk.
-            let rolled_back = self
+            match self
                 .step(db, migration, script, Step::Down, statements, on_event)
                 .await
-                .map_err(|error| fail(&report, error))?;
-            on_event(Event::RolledBack(&rolled_back));
-            report.rolled_back.push(rolled_back);
-        }
-        if !report.rolled_back.is_empty() {
-            for row in &rows {
-                if row.version.starts_with(Version::REPEATABLE_PREFIX) {
-                    self.tracking
-                        .delete(db, &row.version)
-                        .await
-                        .map_err(|error| fail(&report, error))?;
+            {
+                Ok(rolled_back) => {
+                    on_event(Event::RolledBack(&rolled_back));
+                    report.rolled_back.push(rolled_back);
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
                 }
             }
         }
-        if let Some(blocked) = plan.blocked {
-            let error = Error::NoDown {
-                version: blocked.version.clone(),
-                name: blocked.name.clone(),
-            };
-            return Err(fail(&report, error));
+        // Whatever stopped the rollback, what it undid may be what the repeatable migrations
+        // build on: they run again next time.
+        if !report.rolled_back.is_empty() {
+            for row in rows
+                .iter()
+                .filter(|r| r.version.starts_with(Version::REPEATABLE_PREFIX))
+            {
+                if let Err(error) = self.tracking.delete(db, &row.version).await {
+                    failure.get_or_insert(error);
+                    break;
+                }
+            }
         }
-        Ok(report)
+        let blocked = plan.blocked.map(|blocked| Error::NoDown {
+            version: blocked.version.clone(),
+            name: blocked.name.clone(),
+        });
+        match failure.or(blocked) {
+            Some(error) => Err(RunError {
+                applied: report.rolled_back,
+                error,
+            }),
+            None => Ok(report),
+        }
     }
 
     /// Runs one script of `migration` and records it: atomically with its tracking row where
@@ -448,7 +509,38 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let durable = script.durable;
+        let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
+        if outside_sqlite_lock {
+            // The run holds SQLite's write lock as a transaction; leave it for this file.
+            db.execute("COMMIT").await.map_err(Error::query(format!(
+                "committing the run before no-transaction migration {}",
+                migration.version
+            )))?;
+        }
+        let result = self
+            .apply_script(db, migration, script, step, total, on_event)
+            .await;
+        if outside_sqlite_lock {
+            // Whatever happened, the rest of the run needs the lock back; the step's own
+            // failure says more than this one's.
+            let relocked = lock::acquire_lock(db, &self.tracking).await;
+            if let (Ok(_), Err(error)) = (&result, relocked) {
+                return Err(error);
+            }
+        }
+        result
+    }
+
+    /// The body of [`Self::step`], inside the run's lock.
+    async fn apply_script(
+        &self,
+        db: &mut Database,
+        migration: &Migration,
+        script: Script<'_>,
+        step: Step,
+        total: u32,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<Applied, Error> {
         let started = Instant::now();
         let backend = db.backend();
         let file = script.file;
@@ -456,33 +548,35 @@ impl<'m> Migrator<'m> {
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || backend == Backend::Mysql;
-        if !in_transaction && backend == Backend::Sqlite {
-            // The run holds SQLite's write lock as a transaction; leave it for this file.
-            db.execute("COMMIT")
-                .await
-                .map_err(Error::query("committing before a no-transaction migration"))?;
-        }
         if dirty_first {
             self.record(db, migration, step, Record::Started).await?;
         }
+        let mut outcome = Ok(());
         if in_transaction {
-            db.execute(begin_migration(backend, durable))
+            outcome = db
+                .execute(begin_migration(backend, script.durable))
                 .await
-                .map_err(Error::query("starting the migration's transaction"))?;
+                .map_err(Error::query(format!(
+                    "starting the transaction of migration {}",
+                    migration.version
+                )));
         }
-        let mut executor = Executor {
-            db,
-            migration,
-            path: file.path(),
-            batch: Batch::default(),
-            batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
-            done: 0,
-            total,
-            lasting_effects: false,
-            in_transaction,
-        };
-        let mut outcome = executor.run_script(script, on_event).await;
-        let lasting_effects = executor.lasting_effects;
+        let mut lasting_effects = false;
+        if outcome.is_ok() {
+            let mut executor = Executor {
+                db,
+                migration,
+                path: file.path(),
+                batch: Batch::default(),
+                batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
+                done: 0,
+                total,
+                lasting_effects: false,
+                in_transaction,
+            };
+            outcome = executor.run_script(script, on_event).await;
+            lasting_effects = executor.lasting_effects;
+        }
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
@@ -494,47 +588,39 @@ impl<'m> Migrator<'m> {
             outcome = db
                 .execute(commit(backend))
                 .await
-                .map_err(Error::query("committing the migration"));
+                .map_err(Error::query(format!(
+                    "committing migration {}",
+                    migration.version
+                )));
         }
-        match outcome {
-            Ok(()) => {
-                if !in_transaction && backend == Backend::Sqlite {
-                    lock::acquire_lock(db, &self.tracking).await?;
-                }
-            }
-            Err(mut error) => {
-                if in_transaction {
-                    // The connection may be broken; the failure itself is what matters.
-                    let _ = db.execute(rollback(backend)).await;
-                }
-                let outcome = if lasting_effects {
-                    match step {
-                        Step::Up => FailureOutcome::Dirty,
-                        Step::Down => FailureOutcome::PartlyRolledBack,
-                    }
-                } else {
-                    if dirty_first {
-                        self.record(db, migration, step, Record::Undone).await?;
-                    }
-                    match step {
-                        Step::Up => FailureOutcome::RolledBack,
-                        Step::Down => FailureOutcome::StillApplied,
-                    }
-                };
-                if let Error::Statement(failure) = &mut error {
-                    failure.outcome = outcome;
-                }
-                if !in_transaction && backend == Backend::Sqlite {
-                    lock::acquire_lock(db, &self.tracking).await?;
-                }
-                return Err(error);
-            }
+        let Err(mut error) = outcome else {
+            return Ok(Applied {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+                execution_ms,
+            });
+        };
+        if in_transaction {
+            // The connection may be broken; the failure itself is what matters.
+            let _ = db.execute(rollback(backend)).await;
         }
-        Ok(Applied {
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            execution_ms,
-        })
+        // Without lasting effects the dirty mark is taken back; if even that fails, it stays,
+        // and the next run stops at it, which is safe.
+        let undone = !lasting_effects
+            && (!dirty_first
+                || self
+                    .record(db, migration, step, Record::Undone)
+                    .await
+                    .is_ok());
+        if let Error::Statement(failure) = &mut error {
+            failure.outcome = match (step, undone) {
+                (Step::Up, true) => FailureOutcome::RolledBack,
+                (Step::Up, false) => FailureOutcome::Dirty,
+                (Step::Down, true) => FailureOutcome::StillApplied,
+                (Step::Down, false) => FailureOutcome::PartlyRolledBack,
+            };
+        }
+        Err(error)
     }
 
     /// Writes what a step did to the tracking row of `migration`.
@@ -578,6 +664,15 @@ enum Record {
     Done(i64),
     /// Failed and left nothing behind.
     Undone,
+}
+
+/// Refuses to run migrations inside a transaction of the caller's: each migration's BEGIN and
+/// COMMIT would end it (MySQL commits it at the first BEGIN, PostgreSQL at the first COMMIT).
+fn refuse_open_transaction(db: &Database) -> Result<(), Error> {
+    if db.in_transaction() {
+        return Err(Error::TransactionOpen);
+    }
+    Ok(())
 }
 
 /// A migration as a dry run reports it.
@@ -665,9 +760,17 @@ struct Batch {
 
 impl Batch {
     fn push(&mut self, statement: Statement) {
-        if !self.sql.is_empty() {
-            self.sql.push_str(";\n");
-            self.chars += 2;
+        if let Some((_, last)) = self.statements.last() {
+            // After a `--` or `#` comment that ends the last statement, the `;` goes on a
+            // line of its own, or it would be part of the comment.
+            let last_line = last.sql.rsplit('\n').next().unwrap_or_default();
+            let separator = if last_line.contains("--") || last_line.contains('#') {
+                "\n;\n"
+            } else {
+                ";\n"
+            };
+            self.sql.push_str(separator);
+            self.chars += separator.len();
         }
         let offset = self.chars;
         self.sql.push_str(&statement.sql);
@@ -753,6 +856,15 @@ impl Executor<'_> {
             self.lasting_effects = self.batch.statements[..completed]
                 .iter()
                 .any(|(_, s)| !self.in_transaction || failure::commits_implicitly(backend, &s.sql));
+        }
+        if result.is_err() && !self.lasting_effects && self.done + completed as u32 > 0 {
+            // MySQL commits the open transaction before it runs DDL, even DDL that then
+            // fails: what ran before the failing statement stays.
+            self.lasting_effects = self
+                .batch
+                .statements
+                .get(completed)
+                .is_some_and(|(_, s)| failure::commits_implicitly(backend, &s.sql));
         }
         self.done += completed as u32;
         match result {

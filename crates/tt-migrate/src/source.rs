@@ -868,18 +868,23 @@ fn read(
             return None;
         }
     };
+    // A dbmate section's lines are counted from its own start; messages give the file's.
+    let lines_before = match &origin {
+        Origin::Section { line, .. } => u64::from(line.saturating_sub(1)),
+        Origin::Path(_) | Origin::Embedded { .. } => 0,
+    };
     let before = problems.len();
     if let Some(line) = inspect.utf8.finish() {
         problems.push(Problem::NotUtf8 {
             path: path.to_path_buf(),
-            line,
+            line: lines_before + line,
         });
     }
     let header = inspect.header.map(Header::finish).unwrap_or_default();
     for (line, directive) in header.unknown {
         problems.push(Problem::UnknownDirective {
             path: path.to_path_buf(),
-            line,
+            line: lines_before + line,
             directive,
         });
     }
@@ -1230,6 +1235,29 @@ mod tests {
             "-- migrate:up\nA;\n-- migrate:down\nB;\n-- migrate:up\n",
             "1_x.sql: unexpected `-- migrate:up` at line 5 (expected one `-- migrate:up`, then \
              at most one `-- migrate:down`)",
+        );
+    }
+
+    #[test]
+    fn problems_in_a_dbmate_down_section_name_lines_of_the_whole_file() {
+        let text: &'static [u8] =
+            b"-- migrate:up\nSELECT 1;\n\n-- migrate:down\n-- tt:bogus\nSELECT '\xFF';\n";
+        let origin = Origin::Embedded {
+            path: "1_x.sql",
+            bytes: text,
+        };
+        let Ok(Some(name)) = parse_name(Layout::Dbmate, "1_x.sql") else {
+            panic!("1_x.sql is a dbmate name")
+        };
+        let mut problems = Vec::new();
+        read_sections(origin, &name, Path::new("1_x.sql"), &mut problems);
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "1_x.sql: not valid UTF-8 at line 6",
+                "1_x.sql: unknown directive `tt:bogus` at line 5 (known: tt:no-transaction)",
+            ]
         );
     }
 

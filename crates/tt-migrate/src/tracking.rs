@@ -4,11 +4,14 @@
 //! `checksum`): tt adds `execution_ms` and `dirty` to an existing table instead of replacing
 //! it, and upserts its rows, so migrations that insert their own row do not collide with it.
 
+use std::cmp::Ordering;
+
 use serde::Serialize;
 use tt_schema::Backend;
 
 use crate::database::{Arg, Database};
 use crate::error::Error;
+use crate::migration::Version;
 
 /// The default name of the tracking table.
 pub const DEFAULT_TRACKING_TABLE: &str = "schema_migrations";
@@ -72,7 +75,10 @@ impl Tracking {
         let rows = db
             .query_text_rows(sql, &[Arg::Text(self.table.clone())])
             .await
-            .map_err(Error::query("reading the tracking table's columns"))?;
+            .map_err(Error::query(format!(
+                "reading the columns of tracking table `{}`",
+                self.table
+            )))?;
         Ok(rows
             .into_iter()
             .filter_map(|row| row.into_iter().next().flatten())
@@ -110,10 +116,10 @@ impl Tracking {
                  execution_ms BIGINT, \
                  dirty {boolean} NOT NULL DEFAULT FALSE)"
             );
-            return db
-                .execute(&sql)
-                .await
-                .map_err(Error::query("creating the tracking table"));
+            return db.execute(&sql).await.map_err(Error::query(format!(
+                "creating tracking table `{}`",
+                self.table
+            )));
         }
         let wanted = [
             ("name", "VARCHAR(255)"),
@@ -132,14 +138,16 @@ impl Tracking {
                 };
                 let sql = format!("ALTER TABLE {table} ADD COLUMN {column} {ty}");
                 db.execute(&sql).await.map_err(Error::query(format!(
-                    "adding column {column} to the tracking table"
+                    "adding column {column} to tracking table `{}`",
+                    self.table
                 )))?;
             }
         }
         Ok(())
     }
 
-    /// All rows, sorted by version as recorded; empty when the table does not exist.
+    /// All rows, sorted by version (by number, as migrations are; text that is not a version,
+    /// such as a repeatable migration's, after them); empty when the table does not exist.
     ///
     /// # Errors
     /// When the table cannot be read.
@@ -169,7 +177,10 @@ impl Tracking {
         let rows = db
             .query_text_rows(&sql, &[])
             .await
-            .map_err(Error::query("reading the tracking table"))?;
+            .map_err(Error::query(format!(
+                "reading tracking table `{}`",
+                self.table
+            )))?;
         let mut rows: Vec<AppliedRow> = rows
             .into_iter()
             .map(|row| {
@@ -185,7 +196,7 @@ impl Tracking {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| a.version.cmp(&b.version));
+        rows.sort_by(|a, b| by_version(&a.version, &b.version));
         Ok(rows)
     }
 
@@ -319,6 +330,17 @@ impl Tracking {
     }
 }
 
+/// Orders recorded versions as [`Version`]s, so that `9` comes before `10` in every list of
+/// rows; text that is not a version comes after them, in text order.
+fn by_version(a: &str, b: &str) -> Ordering {
+    match (Version::new(a), Version::new(b)) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        (Ok(_), Err(_)) => Ordering::Less,
+        (Err(_), Ok(_)) => Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
 /// The values tt writes for one migration.
 #[derive(Debug, Clone, Copy)]
 pub struct RowUpdate<'a> {
@@ -332,4 +354,23 @@ pub struct RowUpdate<'a> {
     pub execution_ms: i64,
     /// Whether the migration is still running or failed part-way.
     pub dirty: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_sort_by_version_number_then_other_text() {
+        let mut versions = [
+            "R__views", "10", "9", "002", "2", "1.10", "1.2", "R__a", "x",
+        ];
+        versions.sort_by(|a, b| by_version(a, b));
+        assert_eq!(
+            versions,
+            [
+                "1.2", "1.10", "002", "2", "9", "10", "R__a", "R__views", "x"
+            ]
+        );
+    }
 }

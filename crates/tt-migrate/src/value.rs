@@ -200,6 +200,21 @@ where
         .collect()
 }
 
+/// Reads every column of `row` as text ([`Value::Text`]) or [`Value::Null`].
+pub(crate) fn decode_text_row<R>(row: &R) -> Result<Vec<Value>, sqlx::Error>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    (0..row.len())
+        .map(|index| {
+            let text = row.try_get::<Option<String>, _>(index)?;
+            Ok(text.map_or(Value::Null, Value::Text))
+        })
+        .collect()
+}
+
 /// The kinds of column [`decode_row`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use tt_migrate::{
     DirtyResolution, DownOptions, DownTarget, Error, Event, FailureOutcome, MigrationSet, Migrator,
-    PlanOptions, RepairOptions, Tracking, Version,
+    PlanOptions, RepairOptions, Tracking, Value, Version,
 };
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::connect;
+use crate::support::{connect, migrations};
 
 fn no_events(_: Event<'_>) {}
 
@@ -240,9 +240,11 @@ columns = [
 async fn a_failing_down_keeps_the_migration_applied() {
     let dir = directory(&[
         LINEAR[0],
+        // Not DDL: MySQL would commit the DELETE before running it (see run.rs's test of
+        // that).
         (
             "001_items.down.sql",
-            "DELETE FROM items;\nDROP TABLE nowhere;",
+            "DELETE FROM items;\nINSERT INTO nowhere VALUES (1);",
         ),
     ]);
     let set = load(dir.path());
@@ -251,6 +253,9 @@ async fn a_failing_down_keeps_the_migration_applied() {
         let mut db = connect(&test_db).await;
         let migrator = Migrator::for_set(&set);
         migrator.run(&mut db, &mut no_events).await.unwrap();
+        db.exec("INSERT INTO items (id) VALUES (1)", &[])
+            .await
+            .unwrap();
         let err = migrator
             .down(&mut db, &down(DownTarget::All), &mut no_events)
             .await
@@ -268,7 +273,46 @@ async fn a_failing_down_keeps_the_migration_applied() {
         let status = migrator.status(&mut db).await.unwrap();
         assert_eq!(status.applied.len(), 1, "{backend}");
         assert!(status.dirty.is_empty(), "{backend}");
+        let rows = db.fetch("SELECT id FROM items", &[]).await.unwrap();
+        assert_eq!(rows, [[Value::Int(1)]], "{backend}: the DELETE was undone");
     }
+}
+
+#[tokio::test]
+async fn a_rollback_that_fails_part_way_still_lets_the_repeatable_migrations_run_again() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let mut set = migrations(&[
+        ("001_items.sql", "CREATE TABLE items (id INTEGER);"),
+        ("002_stats.sql", "CREATE TABLE stats (id INTEGER);"),
+    ]);
+    let downs = migrations(&[
+        ("001_items.sql", "INSERT INTO nowhere VALUES (1);"),
+        ("002_stats.sql", "DROP TABLE stats;"),
+    ]);
+    for (migration, down) in set.iter_mut().zip(downs) {
+        migration.down = down.up;
+    }
+    let mut repeatable =
+        migrations(&[("1_counts.sql", "CREATE TABLE IF NOT EXISTS c (n INTEGER);")]);
+    repeatable[0].version = Version::repeatable("counts");
+    let migrator = Migrator::new(&set).repeatable(&repeatable);
+    migrator.run(&mut db, &mut no_events).await.unwrap();
+    let err = migrator
+        .down(&mut db, &down(DownTarget::All), &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.error, Error::Statement(_)), "{err}");
+    assert_eq!(versions_of(&err.applied), ["002"]);
+    let status = migrator.status(&mut db).await.unwrap();
+    let due: Vec<&str> = status
+        .repeatable_pending
+        .iter()
+        .map(|p| p.version.as_str())
+        .collect();
+    assert_eq!(due, ["R__counts"], "{status:?}");
 }
 
 #[tokio::test]
@@ -388,6 +432,30 @@ async fn repair_clears_dirty_rows_and_records_changed_checksums_listing_each() {
             .unwrap();
         assert!(again.is_empty(), "{backend}: nothing left to repair");
     }
+}
+
+#[tokio::test]
+async fn a_baseline_reaching_a_migration_without_a_file_here_records_nothing() {
+    let dir = directory(&[
+        LINEAR[0],
+        (
+            "002_search.postgres.sql",
+            "CREATE INDEX items_id ON items (id);",
+        ),
+    ]);
+    let set = load(dir.path());
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::for_set(&set);
+    let err = migrator.baseline(&mut db, &v("002")).await.unwrap_err();
+    assert!(matches!(err, Error::NoVariant { .. }), "{err}");
+    let status = migrator.status(&mut db).await.unwrap();
+    assert!(
+        status.applied.is_empty(),
+        "001 was not recorded: {status:?}"
+    );
 }
 
 #[tokio::test]

@@ -239,9 +239,17 @@ async fn a_held_lock_times_out_naming_the_holder() {
             "{message}"
         );
         if backend != Backend::Sqlite {
+            // `tt, pid … of user …` (tt's application_name), `connection … of user@host`.
+            let Error::LockTimeout {
+                holder: Some(holder),
+                ..
+            } = &err.error
+            else {
+                panic!("{backend}: no holder named: {message}")
+            };
             assert!(
-                message.contains("tt") || message.contains("connection"),
-                "{backend}: holder named: {message}"
+                holder.starts_with("tt, pid ") || holder.starts_with("connection "),
+                "{backend}: {message}"
             );
         }
     }
@@ -267,7 +275,7 @@ async fn migrations_that_insert_their_own_tracking_row_do_not_collide() {
         );
         let set = migrations(&[("000_create_migration_table.sql", sql), ONE]);
         let report = Migrator::new(&set)
-            .run(&mut test_db_connect(&test_db).await, &mut no_events)
+            .run(&mut connect(&test_db).await, &mut no_events)
             .await
             .unwrap();
         assert_eq!(versions(&report), ["000", "001"], "{backend}");
@@ -280,10 +288,6 @@ async fn migrations_that_insert_their_own_tracking_row_do_not_collide() {
             "{backend}: runner's row won"
         );
     }
-}
-
-async fn test_db_connect(db: &TestDb) -> tt_migrate::Database {
-    connect(db).await
 }
 
 #[tokio::test]
@@ -405,5 +409,195 @@ async fn a_toml_migration_with_a_bad_reference_is_refused_naming_file_and_table(
             db.fetch_text("SELECT * FROM x").await.is_err(),
             "{backend}: nothing of 002 remains"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_mysql_ddl_failing_after_an_insert_is_dirty_because_its_implicit_commit_kept_the_insert()
+{
+    let Some(test_db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // MySQL commits the open transaction before it runs a DDL statement, even one that then
+    // fails: the INSERT stays although the migration failed.
+    let set = migrations(&[
+        TWO,
+        (
+            "003_insert_then_ddl.sql",
+            "INSERT INTO stats VALUES (1, 10);\nCREATE TABLE stats (id INTEGER);",
+        ),
+    ]);
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &err.error else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.statement_number, 2);
+    assert_eq!(
+        count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM stats").await,
+        1,
+        "the insert was committed by the failing CREATE TABLE"
+    );
+    assert_eq!(failure.outcome, FailureOutcome::Dirty, "{err}");
+    let status = Migrator::new(&set).status(&mut db).await.unwrap();
+    let dirty: Vec<&str> = status.dirty.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(dirty, ["003"]);
+}
+
+#[tokio::test]
+async fn an_original_tinkertools_tracking_table_gains_the_runners_columns_and_keeps_its_rows() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // A database the original scripts set up: their table, their rows without checksums.
+        for sql in [
+            "CREATE TABLE schema_migrations (version VARCHAR(255) PRIMARY KEY, \
+             name VARCHAR(255) NOT NULL, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, \
+             checksum VARCHAR(64))",
+            "INSERT INTO schema_migrations (version, name) VALUES ('000', 'tracking')",
+            "INSERT INTO schema_migrations (version, name) VALUES ('001', 'items')",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(50))",
+        ] {
+            db.exec(sql, &[]).await.unwrap();
+        }
+        let set = migrations(&[
+            (
+                "000_tracking.sql",
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(255) PRIMARY KEY);",
+            ),
+            ONE,
+            TWO,
+        ]);
+        let report = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&report), ["002"], "{backend}");
+        let status = Migrator::new(&set).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        let recorded: Vec<(&str, bool)> = status
+            .applied
+            .iter()
+            .map(|a| (a.version.as_str(), a.checksum.is_some()))
+            .collect();
+        assert_eq!(
+            recorded,
+            [("000", false), ("001", false), ("002", true)],
+            "{backend}"
+        );
+        let rows = db_rows(
+            &mut db,
+            "SELECT name, CAST(execution_ms AS CHAR(20)) FROM schema_migrations \
+             WHERE version = '001'",
+        )
+        .await;
+        assert_eq!(rows[0][0].as_deref(), Some("items"), "{backend}");
+        assert_eq!(
+            rows[0][1], None,
+            "{backend}: no time for what tt did not run"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_sqlite_statement_that_rolls_back_the_whole_run_leaves_only_what_was_committed() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // OR ROLLBACK (like a trigger's RAISE(ROLLBACK, …)) ends the whole transaction, not only
+    // the migration's savepoint: on SQLite that is the run's, which holds 004. The run
+    // committed 002 before the no-transaction 003, which committed itself.
+    let set = migrations(&[
+        TWO,
+        (
+            "003_outside.sql",
+            "-- tt:no-transaction\nINSERT INTO stats VALUES (3, 30);",
+        ),
+        ("004_inside.sql", "INSERT INTO stats VALUES (4, 40);"),
+        (
+            "005_conflict.sql",
+            "INSERT INTO stats VALUES (5, 50);\nINSERT OR ROLLBACK INTO stats VALUES (5, 51);",
+        ),
+    ]);
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &err.error else {
+        panic!("{err}")
+    };
+    assert_eq!(failure.statement_number, 2);
+    let applied: Vec<String> = err.applied.iter().map(|a| a.version.to_string()).collect();
+    assert_eq!(applied, ["002", "003"]);
+    let status = Migrator::new(&set).status(&mut db).await.unwrap();
+    let pending: Vec<String> = status
+        .pending
+        .iter()
+        .map(|p| p.version.to_string())
+        .collect();
+    assert_eq!(pending, ["004", "005"], "{status:?}");
+    assert_eq!(status.applied.len(), 2, "{status:?}");
+    assert_eq!(
+        count(&mut db, "SELECT CAST(COUNT(*) AS TEXT) FROM stats").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_statement_ending_in_a_line_comment_is_not_merged_with_the_next() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // Batched, the first statement's `;` must not land inside its trailing comment.
+        let set = migrations(&[
+            TWO,
+            (
+                "003_commented.sql",
+                "INSERT INTO stats VALUES (1, 10) -- the first\n;\nINSERT INTO stats VALUES (2, 20) -- the second\n;\n",
+            ),
+        ]);
+        Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(
+            count(&mut db, "SELECT CAST(COUNT(*) AS CHAR(10)) FROM stats").await,
+            2,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_syntax_error_in_a_later_statement_points_at_its_file_line_and_column() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // Sent in one batch: each server's position (PostgreSQL's offset in the batch,
+        // MySQL's `near '…' at line N` of the statement, SQLite's `near "…"`) maps back.
+        let set = migrations(&[
+            TWO,
+            (
+                "003_typo.sql",
+                "INSERT INTO stats VALUES (1, 10);\nINSERT INTO stats\n  VALUES (2, 20) oops;\n",
+            ),
+        ]);
+        let err = Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::Statement(failure) = &err.error else {
+            panic!("{backend}: {err}")
+        };
+        assert_eq!(
+            (failure.statement_number, failure.line, failure.column),
+            (2, 3, 18),
+            "{backend}: {err}"
+        );
+        assert_eq!(failure.excerpt, "  VALUES (2, 20) oops", "{backend}");
     }
 }

@@ -1,11 +1,11 @@
 //! The statement API other programs use (`exec`, `fetch`, `begin`/`commit`/`rollback`, `Value`)
 //! behaves the same on every backend.
 
-use tt_migrate::{Error, Value};
+use tt_migrate::{Error, Migrator, Value};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::connect;
+use crate::support::{connect, migrations};
 
 const CREATE: &str = "CREATE TABLE items (
     id INTEGER NOT NULL PRIMARY KEY,
@@ -181,6 +181,37 @@ async fn transactions_do_not_nest_and_do_not_end_twice() {
             ),
             "{backend}: {error}"
         );
+    }
+}
+
+#[tokio::test]
+async fn migrations_refuse_to_run_inside_a_callers_transaction() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        db.exec("CREATE TABLE kept (id INTEGER)", &[])
+            .await
+            .unwrap();
+        db.begin().await.unwrap();
+        db.exec("INSERT INTO kept VALUES (1)", &[]).await.unwrap();
+        // Migrations would end it (commit the INSERT) with their own BEGIN and COMMIT.
+        let set = migrations(&[("001_t.sql", "CREATE TABLE t (id INTEGER);")]);
+        let error = Migrator::new(&set)
+            .run(&mut db, &mut |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error.error, Error::TransactionOpen),
+            "{backend}: {error}"
+        );
+        db.rollback().await.unwrap();
+        let rows = db.fetch("SELECT id FROM kept", &[]).await.unwrap();
+        assert!(
+            rows.is_empty(),
+            "{backend}: the caller's transaction was left alone"
+        );
+        let status = Migrator::new(&set).status(&mut db).await.unwrap();
+        assert_eq!(status.pending.len(), 1, "{backend}");
     }
 }
 
