@@ -174,7 +174,15 @@ pub async fn drop_managed_tables(
     }
     acquire_lock(db, tracking).await?;
     let result = execute_drop(db, plan, options.cascade).await;
-    let released = release_lock(db, tracking).await;
+    let released = if result.is_err() && backend == Backend::Sqlite {
+        // The lock is the write transaction the drops ran in: releasing it would commit the
+        // tables dropped before the failure.
+        db.execute("ROLLBACK")
+            .await
+            .map_err(Error::query("rolling back the failed drop"))
+    } else {
+        release_lock(db, tracking).await
+    };
     if backend == Backend::Sqlite {
         db.execute("PRAGMA foreign_keys = ON")
             .await

@@ -402,3 +402,50 @@ async fn a_reset_that_fails_in_a_migration_says_what_state_it_left() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
+    let set = crate::support::migrations(&[(
+        "001_tables.sql",
+        "CREATE TABLE parents (id INTEGER NOT NULL PRIMARY KEY);\n\
+         CREATE TABLE children (id INTEGER NOT NULL PRIMARY KEY, parent_id INTEGER,\n\
+           CONSTRAINT fk_children_parent FOREIGN KEY (parent_id) REFERENCES parents (id));",
+    )]);
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Mysql {
+            continue; // DDL commits at once there, as the docs and the error say.
+        }
+        let mut db = connect(&test_db).await;
+        Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["children", "parents"], "{backend}");
+        // The parent goes away between the plan and the drop: DROP TABLE children succeeds,
+        // DROP TABLE parents fails.
+        db.fetch_text("ALTER TABLE parents RENAME TO parents_gone")
+            .await
+            .unwrap();
+        let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Query { .. }), "{backend}: {err}");
+        assert_eq!(
+            tables(&mut db).await,
+            ["children", "parents_gone", "schema_migrations"],
+            "{backend}: the failed drop changed nothing"
+        );
+        // The connection is usable, and a new plan drops what is managed.
+        db.fetch_text("ALTER TABLE parents_gone RENAME TO parents")
+            .await
+            .unwrap();
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert!(tables(&mut db).await.is_empty(), "{backend}");
+    }
+}
