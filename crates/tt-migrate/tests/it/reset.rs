@@ -449,3 +449,103 @@ async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
         assert!(tables(&mut db).await.is_empty(), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn cascade_on_postgres_dropped_a_table_inheriting_from_a_managed_one() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    let mut db = connect(&test_db).await;
+    Migrator::new(set.as_slice())
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE TABLE special_items (since date) INHERITS (items)",
+        "CREATE VIEW item_names AS SELECT name FROM items",
+        "CREATE VIEW short_names AS SELECT name FROM item_names WHERE length(name) < 5",
+        "CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items",
+    ] {
+        db.fetch_text(sql).await.unwrap();
+    }
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let dependents: Vec<String> = plan.dependents.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        dependents,
+        [
+            "view item_count (on items)",
+            "view item_names (on items)",
+            "view short_names (on items)",
+        ],
+        "views of views are dependents too"
+    );
+    let options = DropOptions {
+        cascade: true,
+        ..DropOptions::default()
+    };
+    let err = drop_managed_tables(&mut db, &plan, &tracking, options)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("special_items"),
+        "the server's detail names what blocks the drop: {err}"
+    );
+    let left = tables(&mut db).await;
+    assert_eq!(
+        left.len(),
+        TINKERTOOLS_TABLES + 2,
+        "nothing dropped, the other table least of all: {left:?}"
+    );
+    assert!(
+        db.fetch_text("SELECT * FROM short_names").await.is_ok(),
+        "the views were rolled back too"
+    );
+
+    db.fetch_text("DROP TABLE special_items").await.unwrap();
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let report = drop_managed_tables(&mut db, &plan, &tracking, options)
+        .await
+        .unwrap();
+    assert_eq!(report.cascaded.len(), 3);
+    assert!(tables(&mut db).await.is_empty());
+    assert!(db.fetch_text("SELECT * FROM item_count").await.is_err());
+}
+
+#[tokio::test]
+async fn on_mysql_a_view_with_a_column_named_like_a_managed_table_blocked_the_drop() {
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue; // SQLite keeps no view dependencies: a name in the text is enough there.
+        }
+        let mut db = connect(&test_db).await;
+        Migrator::new(set.as_slice())
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        for sql in [
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, items INTEGER)",
+            "CREATE VIEW order_sizes AS SELECT items FROM orders",
+        ] {
+            db.fetch_text(sql).await.unwrap();
+        }
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+        assert!(
+            plan.dependents.is_empty(),
+            "{backend}: {:?}",
+            plan.dependents
+        );
+        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(tables(&mut db).await, ["orders"], "{backend}");
+        assert!(
+            db.fetch_text("SELECT * FROM order_sizes").await.is_ok(),
+            "{backend}: the view of the other table is left alone"
+        );
+    }
+}
