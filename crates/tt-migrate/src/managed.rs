@@ -247,8 +247,8 @@ fn effects_of(tokens: &[Token], backend: Backend, schema: &str) -> Vec<Effect> {
 fn name_at(tokens: &[Token], i: usize, backend: Backend, schema: &str) -> Option<(String, usize)> {
     let part = |t: &Token| match t {
         Token::Word(w) => Some(match backend {
-            // PostgreSQL folds unquoted names to lower case.
-            Backend::Postgres => w.to_lowercase(),
+            // PostgreSQL folds unquoted names to lower case, in a UTF-8 database only A-Z.
+            Backend::Postgres => w.to_ascii_lowercase(),
             Backend::Mysql | Backend::Sqlite => w.clone(),
         }),
         Token::Quoted(q) => Some(q.clone()),
@@ -421,6 +421,7 @@ mod tests {
             "CREATE TABLE \"Mixed Case\" (x int)",
             &["+Mixed Case"],
         );
+        check(Postgres, "CREATE TABLE Ärger (x int)", &["+Ärger"]);
         check(
             Postgres,
             "CREATE UNLOGGED TABLE public.cache (k text)",
