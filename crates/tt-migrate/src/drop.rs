@@ -12,7 +12,7 @@ use crate::database::Database;
 use crate::error::Error;
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::lock::{acquire_lock, release_lock};
-use crate::managed::{managed_tables, same_name};
+use crate::managed::{managed_tables_of, same_name};
 use crate::migration::Migration;
 use crate::protect;
 use crate::tracking::Tracking;
@@ -95,12 +95,11 @@ pub async fn plan_drop(
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
     let backend = db.backend();
-    let postgres_schema = db.options().postgres_schema.clone();
-    let managed = managed_tables(migrations, backend, postgres_schema.as_deref())?;
+    let managed = managed_tables_of(db, migrations).await?;
     let live = introspect(
         db,
         &IntrospectOptions {
-            postgres_schema: postgres_schema.clone(),
+            postgres_schema: db.options().postgres_schema.clone(),
         },
     )
     .await?;

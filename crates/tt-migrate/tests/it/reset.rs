@@ -549,3 +549,30 @@ async fn on_mysql_a_view_with_a_column_named_like_a_managed_table_blocked_the_dr
         );
     }
 }
+
+#[tokio::test]
+async fn a_table_created_in_another_mysql_database_made_a_same_named_table_managed() {
+    // Only the files matter to the plan: the migration need not have run.
+    let set = crate::support::migrations(&[(
+        "001_audit.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY);\n\
+         CREATE TABLE elsewhere.audit (id INTEGER PRIMARY KEY);",
+    )]);
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue; // An attached database is not visible to the plan.
+        }
+        let mut db = connect(&test_db).await;
+        for sql in [
+            "CREATE TABLE items (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY)",
+        ] {
+            db.fetch_text(sql).await.unwrap();
+        }
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["items"], "{backend}");
+        assert_eq!(plan.untouched, ["audit"], "{backend}");
+    }
+}
