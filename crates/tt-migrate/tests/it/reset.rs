@@ -576,3 +576,43 @@ async fn a_table_created_in_another_mysql_database_made_a_same_named_table_manag
         assert_eq!(plan.untouched, ["audit"], "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_mysql_recreate_failing_part_way_left_foreign_key_checks_off() {
+    let Some(test_db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    tt_migrate::protect(&mut db, Some("keep")).await.unwrap();
+    db.fetch_text("CREATE TABLE zz_locked (id INTEGER PRIMARY KEY)")
+        .await
+        .unwrap();
+    // Another session reads the table in an open transaction: its metadata lock makes DROP
+    // TABLE wait, and give up after a second.
+    let mut other = connect(&test_db).await;
+    other.begin().await.unwrap();
+    other.fetch_text("SELECT * FROM zz_locked").await.unwrap();
+    db.fetch_text("SET SESSION lock_wait_timeout = 1")
+        .await
+        .unwrap();
+    let err = tt_migrate::recreate_database(&mut db, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Query { .. }), "{err}");
+    other.rollback().await.unwrap();
+    let checks = db
+        .fetch_text("SELECT CAST(@@FOREIGN_KEY_CHECKS AS CHAR)")
+        .await
+        .unwrap();
+    assert_eq!(
+        checks,
+        [[Some("ON".to_string())]],
+        "foreign key checks back on"
+    );
+    let mark = tt_migrate::protection(&mut db).await.unwrap();
+    assert_eq!(
+        mark.and_then(|m| m.note).as_deref(),
+        Some("keep"),
+        "still protected"
+    );
+}
