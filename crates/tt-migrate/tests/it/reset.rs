@@ -616,3 +616,19 @@ async fn a_mysql_recreate_failing_part_way_left_foreign_key_checks_off() {
         "still protected"
     );
 }
+
+#[tokio::test]
+async fn a_mark_without_a_note_read_back_as_an_empty_note() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        assert_eq!(tt_migrate::protection(&mut db).await.unwrap(), None);
+        tt_migrate::protect(&mut db, None).await.unwrap();
+        let mark = tt_migrate::protection(&mut db).await.unwrap().unwrap();
+        assert_eq!(mark.note, None, "{backend}");
+        assert!(mark.since.is_some(), "{backend}");
+        tt_migrate::protect(&mut db, Some("again")).await.unwrap();
+        let mark = tt_migrate::protection(&mut db).await.unwrap().unwrap();
+        assert_eq!(mark.note.as_deref(), Some("again"), "{backend}: replaced");
+    }
+}
