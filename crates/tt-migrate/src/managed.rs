@@ -248,10 +248,23 @@ fn effects_of(tokens: &[Token], backend: Backend, schema: Option<&str>) -> Vec<E
         }
         if let Some((from, next)) = name_at(tokens, i, backend, schema)
             && word(next, "rename")
-            && word(next + 1, "to")
-            && let Some((to, _)) = name_at(tokens, next + 2, backend, schema)
         {
-            out.push(Effect::Renamed(from, to));
+            // `RENAME TO b`; MySQL also takes `RENAME AS b` and `RENAME b`, but not a column,
+            // index or key.
+            let new_name = if word(next + 1, "to") {
+                Some(next + 2)
+            } else if backend != Backend::Mysql {
+                None
+            } else if word(next + 1, "as") {
+                Some(next + 2)
+            } else if ["column", "index", "key"].iter().any(|w| word(next + 1, w)) {
+                None
+            } else {
+                Some(next + 1)
+            };
+            if let Some((to, _)) = new_name.and_then(|at| name_at(tokens, at, backend, schema)) {
+                out.push(Effect::Renamed(from, to));
+            }
         }
     } else if word(0, "rename") && word(1, "table") {
         i = 2;
@@ -494,6 +507,14 @@ mod tests {
             &[],
         );
         check(Mysql, "RENAME TABLE a TO b, `c` TO `d`", &["a>b", "c>d"]);
+        check(Mysql, "ALTER TABLE a RENAME AS b", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME `b`", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME TO b", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME COLUMN x TO y", &[]);
+        check(Mysql, "ALTER TABLE a RENAME INDEX i TO j", &[]);
+        check(Mysql, "ALTER TABLE a RENAME KEY i TO j", &[]);
+        check(Postgres, "ALTER TABLE a RENAME x TO y", &[]);
+        check(Sqlite, "ALTER TABLE a RENAME TO b", &["a>b"]);
         check(Mysql, "CREATE TABLE `Items` (id INT)", &["+Items"]);
         check(Mysql, "CREATE TABLE app.items (id INT)", &["+items"]);
         check(Mysql, "CREATE TABLE other.audit (id INT)", &[]);
