@@ -632,3 +632,23 @@ async fn a_mark_without_a_note_read_back_as_an_empty_note() {
         assert_eq!(mark.note.as_deref(), Some("again"), "{backend}: replaced");
     }
 }
+
+#[tokio::test]
+async fn reset_reports_a_managed_table_the_migrations_did_not_create() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    // The scanner sees the CREATE TABLE in the DO block; the block never runs it.
+    let set = crate::support::migrations(&[(
+        "001_tables.sql",
+        "CREATE TABLE kept (id INTEGER PRIMARY KEY);\n\
+         DO $$ BEGIN IF false THEN CREATE TABLE ghost (id INTEGER); END IF; END $$;",
+    )]);
+    let mut db = connect(&test_db).await;
+    let report = Migrator::new(&set)
+        .reset(&mut db, ResetOptions::default(), &mut no_events)
+        .await
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.missing_tables, ["ghost"]);
+}
