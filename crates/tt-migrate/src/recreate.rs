@@ -65,7 +65,9 @@ async fn recreate_postgres_schema(db: &mut Database) -> Result<(), Error> {
         .map_err(Error::query("reading the schema's owner and grants"))?;
     let Some(first) = rows.first() else {
         return Err(Error::UnknownSchema {
-            schema: db.options().postgres_schema.clone().unwrap_or_default(),
+            schema: (db.options().postgres_schema.as_deref())
+                .unwrap_or("current_schema()")
+                .to_string(),
         });
     };
     let field = |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten();
