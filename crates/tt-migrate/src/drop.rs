@@ -183,9 +183,30 @@ pub async fn drop_managed_tables(
             .await
             .map_err(Error::query("turning foreign keys off for the drop"))?;
     }
+    let result = locked_drop(db, plan, tracking, options.cascade).await;
+    if backend == Backend::Sqlite {
+        // Whatever happened, also when the lock was not to be had.
+        let on = db
+            .execute("PRAGMA foreign_keys = ON")
+            .await
+            .map_err(Error::query("turning foreign keys back on"));
+        if result.is_ok() {
+            on?;
+        }
+    }
+    result
+}
+
+/// Drops under the migration lock.
+async fn locked_drop(
+    db: &mut Database,
+    plan: &DropPlan,
+    tracking: &Tracking,
+    cascade: bool,
+) -> Result<DropReport, Error> {
     acquire_lock(db, tracking).await?;
-    let result = execute_drop(db, plan, options.cascade).await;
-    let released = if result.is_err() && backend == Backend::Sqlite {
+    let result = execute_drop(db, plan, cascade).await;
+    let released = if result.is_err() && db.backend() == Backend::Sqlite {
         // The lock is the write transaction the drops ran in: releasing it would commit the
         // tables dropped before the failure.
         db.execute("ROLLBACK")
@@ -194,11 +215,6 @@ pub async fn drop_managed_tables(
     } else {
         release_lock(db, tracking).await
     };
-    if backend == Backend::Sqlite {
-        db.execute("PRAGMA foreign_keys = ON")
-            .await
-            .map_err(Error::query("turning foreign keys back on"))?;
-    }
     let report = result?;
     released?;
     Ok(report)

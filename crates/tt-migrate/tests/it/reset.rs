@@ -652,3 +652,34 @@ async fn reset_reports_a_managed_table_the_migrations_did_not_create() {
     assert_eq!(report.applied.len(), 1);
     assert_eq!(report.missing_tables, ["ghost"]);
 }
+
+#[tokio::test]
+async fn a_drop_waiting_in_vain_for_the_sqlite_lock_left_foreign_keys_off() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    let mut db = connect(&test_db).await;
+    Migrator::new(set.as_slice())
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap();
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let mut writer = connect(&test_db).await;
+    writer.begin().await.unwrap();
+    writer
+        .exec("INSERT INTO source_types (name) VALUES ('held')", &[])
+        .await
+        .unwrap();
+    let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    writer.rollback().await.unwrap();
+    let enforced = db
+        .fetch_text("SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys")
+        .await
+        .unwrap();
+    assert_eq!(enforced, [[Some("1".to_string())]]);
+}
