@@ -12,7 +12,7 @@ use crate::database::Database;
 use crate::error::Error;
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::lock::{acquire_lock, release_lock};
-use crate::managed::{managed_tables, same_name};
+use crate::managed::{managed_tables_of, same_name};
 use crate::migration::Migration;
 use crate::protect;
 use crate::tracking::Tracking;
@@ -64,6 +64,9 @@ pub struct DropPlan {
     pub untouched: Vec<String>,
     #[serde(skip)]
     schema: Schema,
+    /// The statements that remove `dependents` (`--cascade`), before the tables go.
+    #[serde(skip)]
+    cascade_statements: Vec<String>,
 }
 
 impl DropPlan {
@@ -92,12 +95,11 @@ pub async fn plan_drop(
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
     let backend = db.backend();
-    let postgres_schema = db.options().postgres_schema.clone();
-    let managed = managed_tables(migrations, backend, postgres_schema.as_deref())?;
+    let managed = managed_tables_of(db, migrations).await?;
     let live = introspect(
         db,
         &IntrospectOptions {
-            postgres_schema: postgres_schema.clone(),
+            postgres_schema: db.options().postgres_schema.clone(),
         },
     )
     .await?;
@@ -119,7 +121,15 @@ pub async fn plan_drop(
         .collect();
     let graph = FkGraph::new(&schema);
     let tables: Vec<String> = graph.drop_order().into_iter().map(str::to_string).collect();
-    let mut dependents = foreign_dependents(db, &live, &tables).await?;
+    let found = foreign_dependents(db, &live, &tables).await?;
+    let mut cascade_statements: Vec<String> = Vec::new();
+    for statement in found.iter().filter_map(|(_, sql)| sql.as_ref()) {
+        // A view that reads several managed tables is found once for each.
+        if !cascade_statements.contains(statement) {
+            cascade_statements.push(statement.clone());
+        }
+    }
+    let mut dependents: Vec<Dependent> = found.into_iter().map(|(d, _)| d).collect();
     dependents.sort_by(|a, b| (&a.on, &a.name).cmp(&(&b.on, &b.name)));
     dependents.dedup();
     Ok(DropPlan {
@@ -129,6 +139,7 @@ pub async fn plan_drop(
         dependents,
         untouched,
         schema,
+        cascade_statements,
     })
 }
 
@@ -146,7 +157,7 @@ pub struct DropReport {
 /// # Warning
 /// Destroys the managed tables and all their rows. Refuses when the database is protected
 /// (unless `allow_protected`) and when objects tt does not manage depend on them (unless
-/// `cascade`, which drops those views and foreign keys too, never other tables).
+/// `cascade`, which drops the views and foreign keys the plan lists, nothing else).
 ///
 /// # Errors
 /// [`Error::Protected`], [`Error::Dependents`], or a database error. On PostgreSQL and SQLite
@@ -172,14 +183,38 @@ pub async fn drop_managed_tables(
             .await
             .map_err(Error::query("turning foreign keys off for the drop"))?;
     }
-    acquire_lock(db, tracking).await?;
-    let result = execute_drop(db, plan, options.cascade).await;
-    let released = release_lock(db, tracking).await;
+    let result = locked_drop(db, plan, tracking, options.cascade).await;
     if backend == Backend::Sqlite {
-        db.execute("PRAGMA foreign_keys = ON")
+        // Whatever happened, also when the lock was not to be had.
+        let on = db
+            .execute("PRAGMA foreign_keys = ON")
             .await
-            .map_err(Error::query("turning foreign keys back on"))?;
+            .map_err(Error::query("turning foreign keys back on"));
+        if result.is_ok() {
+            on?;
+        }
     }
+    result
+}
+
+/// Drops under the migration lock.
+async fn locked_drop(
+    db: &mut Database,
+    plan: &DropPlan,
+    tracking: &Tracking,
+    cascade: bool,
+) -> Result<DropReport, Error> {
+    acquire_lock(db, tracking).await?;
+    let result = execute_drop(db, plan, cascade).await;
+    let released = if result.is_err() && db.backend() == Backend::Sqlite {
+        // The lock is the write transaction the drops ran in: releasing it would commit the
+        // tables dropped before the failure.
+        db.execute("ROLLBACK")
+            .await
+            .map_err(Error::query("rolling back the failed drop"))
+    } else {
+        release_lock(db, tracking).await
+    };
     let report = result?;
     released?;
     Ok(report)
@@ -191,56 +226,25 @@ async fn execute_drop(
     cascade: bool,
 ) -> Result<DropReport, Error> {
     let backend = db.backend();
-    let mut statements = Vec::new();
-    let mut cascaded = Vec::new();
-    if cascade {
-        for dependent in &plan.dependents {
-            match (backend, dependent.kind) {
-                // PostgreSQL's DROP TABLE … CASCADE removes them itself.
-                (Backend::Postgres, _) => {}
-                (_, DependentKind::View) => {
-                    statements.push(format!(
-                        "DROP VIEW IF EXISTS {}",
-                        backend.quote_ident(&dependent.name)
-                    ));
-                }
-                (Backend::Mysql, DependentKind::ForeignKey) => {
-                    // `table.fk`, or `database.table.fk` for a table of another database.
-                    if let Some((table, name)) = dependent.name.rsplit_once('.') {
-                        let table = table
-                            .split('.')
-                            .map(|part| backend.quote_ident(part))
-                            .collect::<Vec<_>>()
-                            .join(".");
-                        statements.push(format!(
-                            "ALTER TABLE {table} DROP FOREIGN KEY {}",
-                            backend.quote_ident(name)
-                        ));
-                    }
-                }
-                // SQLite cannot drop a foreign key; with enforcement off it stays, dangling.
-                (Backend::Sqlite, DependentKind::ForeignKey) => {}
-            }
-            cascaded.push(dependent.clone());
-        }
-    }
+    let (mut statements, cascaded) = if cascade {
+        (plan.cascade_statements.clone(), plan.dependents.clone())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let deferred = |table: &str, fk: &tt_schema::ForeignKey| {
         plan.deferred_foreign_keys
             .iter()
             .any(|r| r.table == table && r.name == fk.name)
     };
-    let mut drops = tt_schema::drop_statements(&plan.schema, backend, &plan.tables, deferred)
-        .map_err(|source| Error::Render {
+    let drops = tt_schema::drop_statements(&plan.schema, backend, &plan.tables, deferred).map_err(
+        |source| Error::Render {
             path: std::path::PathBuf::new(),
             source: Box::new(source),
-        })?;
-    if cascade && backend == Backend::Postgres {
-        for statement in &mut drops {
-            if statement.starts_with("DROP TABLE") {
-                statement.push_str(" CASCADE");
-            }
-        }
-    }
+        },
+    )?;
+    // Never `DROP TABLE … CASCADE` on PostgreSQL: it would also drop what the plan does not
+    // list (a table inheriting from a managed one, a column of another table), where a plain
+    // drop fails and rolls back.
     statements.extend(drops);
     let mut dropped = plan.tables.clone();
     if let Some(tracking) = &plan.tracking_table {
@@ -250,50 +254,58 @@ async fn execute_drop(
     if statements.is_empty() {
         return Ok(DropReport::default());
     }
-    let transactional = backend != Backend::Mysql;
-    let mut batch = String::new();
-    if transactional && backend == Backend::Postgres {
-        batch.push_str("BEGIN;\n");
-    }
-    batch.push_str(&statements.join(";\n"));
-    if transactional && backend == Backend::Postgres {
-        batch.push_str(";\nCOMMIT");
+    let mut batch = statements.join(";\n");
+    if backend == Backend::Postgres {
+        batch = format!("BEGIN;\n{batch};\nCOMMIT");
     }
     if let Err(error) = db.execute_batch(&batch).await {
         if backend == Backend::Postgres {
             let _ = db.execute("ROLLBACK").await;
         }
-        let out_of_locks = error
-            .source
-            .as_database_error()
-            .and_then(|e| e.code())
-            .as_deref()
-            == Some("53200");
-        let context = if out_of_locks {
-            format!(
+        let server = error.source.as_database_error();
+        let context = match server.and_then(|e| e.code()).as_deref() {
+            Some("53200") => format!(
                 "dropping the {} managed tables in one transaction ({})",
                 plan.tables.len(),
                 crate::failure::TOO_MANY_LOCKS
-            )
-        } else {
-            "dropping the managed tables".to_string()
+            ),
+            // dependent_objects_still_exist: PostgreSQL lists them in the detail.
+            Some("2BP01") => {
+                let detail = server
+                    .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+                    .and_then(|e| e.detail())
+                    .unwrap_or_default()
+                    .replace('\n', "; ");
+                format!(
+                    "dropping the managed tables (objects tt does not manage depend on them, \
+                     and --cascade only removes views and foreign keys: {detail})"
+                )
+            }
+            _ => "dropping the managed tables".to_string(),
         };
         return Err(Error::query(context)(error.source));
     }
     Ok(DropReport { dropped, cascaded })
 }
 
-/// Views and foreign keys outside `tables` that depend on them.
+/// Views and foreign keys outside `tables` that depend on them, each with the statement that
+/// removes it (none for an SQLite foreign key, which cannot be dropped).
 async fn foreign_dependents(
     db: &mut Database,
     live: &Schema,
     tables: &[String],
-) -> Result<Vec<Dependent>, Error> {
+) -> Result<Vec<(Dependent, Option<String>)>, Error> {
     if tables.is_empty() {
         return Ok(Vec::new());
     }
     let backend = db.backend();
+    let q = |name: &str| backend.quote_ident(name);
     let is_managed = |name: &str| tables.iter().any(|t| same_name(t, name, backend));
+    let view = |name: String, on: &str| Dependent {
+        kind: DependentKind::View,
+        name,
+        on: on.to_string(),
+    };
     let mut out = Vec::new();
     match backend {
         Backend::Postgres => {
@@ -302,44 +314,65 @@ async fn foreign_dependents(
                 .map(|t| format!("'{}'", t.replace('\'', "''")))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // Views (and materialized views) reading a managed table, and views reading those,
+            // with the managed table they lead to and how deep they are; then foreign keys of
+            // other tables. Names come as `regclass` prints them: quoted where needed,
+            // qualified outside the search path.
             let sql = format!(
-                "WITH managed AS (SELECT c.oid FROM pg_class c \
+                "WITH RECURSIVE managed AS (SELECT c.oid FROM pg_class c \
                    JOIN pg_namespace n ON n.oid = c.relnamespace \
                    WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
-                   AND c.relname = ANY(ARRAY[{list}]::text[])) \
-                 SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(t.relname AS TEXT) \
-                   FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid \
-                   JOIN pg_class v ON v.oid = r.ev_class JOIN pg_class t ON t.oid = d.refobjid \
-                   WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass \
-                   AND d.refobjid IN (SELECT oid FROM managed) \
-                   AND v.oid NOT IN (SELECT oid FROM managed) AND v.oid <> t.oid \
+                   AND c.relname = ANY(ARRAY[{list}]::text[])), \
+                 views(oid, on_table, depth) AS ( \
+                   SELECT r.ev_class, t.relname, 1 FROM pg_depend d \
+                     JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid \
+                     WHERE d.classid = 'pg_rewrite'::regclass \
+                     AND d.refclassid = 'pg_class'::regclass \
+                     AND d.refobjid IN (SELECT oid FROM managed) \
+                     AND r.ev_class NOT IN (SELECT oid FROM managed) \
+                   UNION \
+                   SELECT r.ev_class, v.on_table, v.depth + 1 FROM views v \
+                     JOIN pg_depend d ON d.refobjid = v.oid \
+                     JOIN pg_rewrite r ON r.oid = d.objid \
+                     WHERE d.classid = 'pg_rewrite'::regclass \
+                     AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> v.oid) \
+                 SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(v.on_table AS TEXT), \
+                   CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END \
+                     || CAST(v.oid::regclass AS TEXT), CAST(v.depth AS TEXT) \
+                   FROM views v JOIN pg_class c ON c.oid = v.oid \
                  UNION \
                  SELECT 'foreign key', CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
-                   CAST(t.relname AS TEXT) \
+                   CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
+                     || ' DROP CONSTRAINT ' || quote_ident(c.conname), '0' \
                    FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
                    WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
                    AND c.conrelid NOT IN (SELECT oid FROM managed)"
             );
-            for row in db.query_text_rows(&sql, &[]).await.map_err(Error::query(
+            let mut rows = db.query_text_rows(&sql, &[]).await.map_err(Error::query(
                 "finding objects that depend on managed tables",
-            ))? {
+            ))?;
+            // Deepest first, so that a view goes before the views it reads, without CASCADE
+            // (which would also remove what the plan does not list).
+            rows.sort_by_key(|row| {
+                let depth = row.get(4).cloned().flatten().unwrap_or_default();
+                std::cmp::Reverse(depth.parse::<u32>().unwrap_or(0))
+            });
+            for row in rows {
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                out.push(Dependent {
-                    kind: if field(0) == "view" {
-                        DependentKind::View
-                    } else {
-                        DependentKind::ForeignKey
-                    },
+                let kind = if field(0) == "view" {
+                    DependentKind::View
+                } else {
+                    DependentKind::ForeignKey
+                };
+                let dependent = Dependent {
+                    kind,
                     name: field(1),
                     on: field(2),
-                });
+                };
+                out.push((dependent, Some(field(3))));
             }
         }
         Backend::Mysql => {
-            let sql = "SELECT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
-                       CAST(CONSTRAINT_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR) \
-                       FROM information_schema.REFERENTIAL_CONSTRAINTS \
-                       WHERE UNIQUE_CONSTRAINT_SCHEMA = DATABASE()";
             let current = db
                 .query_text_rows("SELECT CAST(DATABASE() AS CHAR)", &[])
                 .await
@@ -348,6 +381,10 @@ async fn foreign_dependents(
                 .next()
                 .and_then(|r| r.into_iter().next().flatten())
                 .unwrap_or_default();
+            let sql = "SELECT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
+                       CAST(CONSTRAINT_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR) \
+                       FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                       WHERE UNIQUE_CONSTRAINT_SCHEMA = DATABASE()";
             for row in db
                 .query_text_rows(sql, &[])
                 .await
@@ -355,18 +392,26 @@ async fn foreign_dependents(
             {
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
                 let (schema, table, name, on) = (field(0), field(1), field(2), field(3));
-                if is_managed(&on) && !(schema == current && is_managed(&table)) {
-                    let owner = if schema == current {
-                        table
-                    } else {
-                        format!("{schema}.{table}")
-                    };
-                    out.push(Dependent {
-                        kind: DependentKind::ForeignKey,
-                        name: format!("{owner}.{name}"),
-                        on,
-                    });
+                if !is_managed(&on) || (schema == current && is_managed(&table)) {
+                    continue;
                 }
+                let statement = format!(
+                    "ALTER TABLE {}.{} DROP FOREIGN KEY {}",
+                    q(&schema),
+                    q(&table),
+                    q(&name)
+                );
+                let owner = if schema == current {
+                    table
+                } else {
+                    format!("{schema}.{table}")
+                };
+                let dependent = Dependent {
+                    kind: DependentKind::ForeignKey,
+                    name: format!("{owner}.{name}"),
+                    on,
+                };
+                out.push((dependent, Some(statement)));
             }
             let views = db
                 .query_text_rows(
@@ -378,32 +423,31 @@ async fn foreign_dependents(
                 .map_err(Error::query("finding views on managed tables"))?;
             for row in views {
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                let (view, definition) = (field(0), field(1));
-                // MariaDB and MySQL print every table reference backquoted.
+                let (name, definition) = (field(0), field(1));
+                // MariaDB and MySQL print every table a view reads as `database`.`table`; a
+                // bare `table` may be a column or an alias.
                 for table in tables {
-                    if definition.contains(&format!("`{table}`")) {
-                        out.push(Dependent {
-                            kind: DependentKind::View,
-                            name: view.clone(),
-                            on: table.clone(),
-                        });
+                    if definition.contains(&format!("{}.{}", q(&current), q(table))) {
+                        let statement = format!("DROP VIEW IF EXISTS {}", q(&name));
+                        out.push((view(name.clone(), table), Some(statement)));
                     }
                 }
             }
         }
         Backend::Sqlite => {
-            for table in live.tables() {
-                if is_managed(&table.name) {
-                    continue;
-                }
-                for fk in &table.foreign_keys {
-                    if is_managed(&fk.ref_table) {
-                        out.push(Dependent {
-                            kind: DependentKind::ForeignKey,
-                            name: format!("{}.{}", table.name, fk.name),
-                            on: fk.ref_table.clone(),
-                        });
-                    }
+            for table in live.tables().filter(|t| !is_managed(&t.name)) {
+                for fk in table
+                    .foreign_keys
+                    .iter()
+                    .filter(|fk| is_managed(&fk.ref_table))
+                {
+                    let dependent = Dependent {
+                        kind: DependentKind::ForeignKey,
+                        name: format!("{}.{}", table.name, fk.name),
+                        on: fk.ref_table.clone(),
+                    };
+                    // SQLite cannot drop a foreign key; with enforcement off it stays, dangling.
+                    out.push((dependent, None));
                 }
             }
             let views = db
@@ -415,14 +459,11 @@ async fn foreign_dependents(
                 .map_err(Error::query("finding views on managed tables"))?;
             for row in views {
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                let (view, definition) = (field(0), field(1));
+                let (name, definition) = (field(0), field(1));
                 for table in tables {
                     if crate::managed::mentions_table(&definition, table, backend) {
-                        out.push(Dependent {
-                            kind: DependentKind::View,
-                            name: view.clone(),
-                            on: table.clone(),
-                        });
+                        let statement = format!("DROP VIEW IF EXISTS {}", q(&name));
+                        out.push((view(name.clone(), table), Some(statement)));
                     }
                 }
             }

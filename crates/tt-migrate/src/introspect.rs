@@ -4,7 +4,7 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-use tt_schema::{Backend, ColumnType, DefaultValue, FkAction, Schema, Table};
+use tt_schema::{Backend, FkAction, Schema, Table};
 
 use crate::database::{Arg, Database};
 use crate::error::Error;
@@ -50,13 +50,13 @@ pub struct IntrospectOptions {
 ///
 /// # Defaults
 ///
-/// Read as [`DefaultValue::String`], [`DefaultValue::Number`] or [`DefaultValue::Bool`] when
-/// they are a single literal: PostgreSQL's trailing casts are dropped (`'x'::character varying`
-/// is `"x"`, `'-1'::integer` is `-1`), MariaDB's quoting is undone, `NULL` is no default, and on
-/// a boolean column `0`/`1` are booleans. `now()`, `CURRENT_TIMESTAMP`, `current_timestamp()`,
-/// `current_timestamp(6)` and `datetime('now')` are [`DefaultValue::CurrentTimestamp`];
-/// anything else is an
-/// [`DefaultValue::Expression`] as the backend prints it.
+/// Read with [`DefaultValue::from_sql`](tt_schema::DefaultValue::from_sql): as
+/// `String`, `Number` or `Bool` when they are a single literal (PostgreSQL's trailing casts
+/// dropped: `'x'::character varying` is `"x"`, `'-1'::integer` is `-1`; MariaDB's quoting
+/// undone; on a boolean column `0`/`1` are booleans), `NULL` is no default, `now()`,
+/// `CURRENT_TIMESTAMP`, `current_timestamp(6)` and `datetime('now')` are `CurrentTimestamp`,
+/// anything else is an `Expression` as the backend prints it. MySQL (not MariaDB) prints
+/// literals bare: on a text or date column its default is the string as printed.
 ///
 /// # Keys, indexes and foreign keys
 ///
@@ -158,99 +158,6 @@ fn fk_action(rule: Option<&str>) -> FkAction {
     }
 }
 
-/// A default as the backend prints it, read as a literal where it is one (see the module
-/// docs); `None` for `NULL`.
-fn parse_default(text: &str, ty: &ColumnType) -> Option<DefaultValue> {
-    let text = text.trim();
-    let bare = strip_outer_parens(text);
-    if bare.eq_ignore_ascii_case("null") {
-        return None;
-    }
-    if let Some(value) = string_literal(bare) {
-        return Some(if is_numeric(ty) && is_number(&value) {
-            DefaultValue::Number(value)
-        } else {
-            DefaultValue::String(value)
-        });
-    }
-    if is_number(bare) {
-        return Some(match (ty, bare) {
-            (ColumnType::Boolean, "0") => DefaultValue::Bool(false),
-            (ColumnType::Boolean, "1") => DefaultValue::Bool(true),
-            _ => DefaultValue::Number(bare.to_string()),
-        });
-    }
-    let squeezed: String = bare
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    Some(match squeezed.as_str() {
-        "true" => DefaultValue::Bool(true),
-        "false" => DefaultValue::Bool(false),
-        "current_timestamp" | "localtimestamp" | "datetime('now')" => {
-            DefaultValue::CurrentTimestamp
-        }
-        other if is_timestamp_call(other) => DefaultValue::CurrentTimestamp,
-        _ => DefaultValue::Expression(text.to_string()),
-    })
-}
-
-/// Whether a squeezed, lowercase default calls a current-time function, with or without a
-/// precision (`now()`, `current_timestamp(6)`, which MySQL needs on a `DATETIME(6)` column).
-fn is_timestamp_call(text: &str) -> bool {
-    [
-        "now(",
-        "current_timestamp(",
-        "localtimestamp(",
-        "transaction_timestamp(",
-    ]
-    .iter()
-    .any(|name| {
-        text.strip_prefix(name)
-            .and_then(|rest| rest.strip_suffix(')'))
-            .is_some_and(|precision| precision.bytes().all(|b| b.is_ascii_digit()))
-    })
-}
-
-/// Whether a column of this type holds numbers, so a quoted number default is a number.
-fn is_numeric(ty: &ColumnType) -> bool {
-    matches!(
-        ty,
-        ColumnType::SmallInt
-            | ColumnType::Integer
-            | ColumnType::BigInt
-            | ColumnType::Serial
-            | ColumnType::BigSerial
-            | ColumnType::Real
-            | ColumnType::Double
-            | ColumnType::Decimal(_)
-    )
-}
-
-/// Whether `text` is a plain decimal number (`-1`, `2.50`, `.5`).
-fn is_number(text: &str) -> bool {
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    !(whole.is_empty() && fraction.is_empty()) && all_digits(whole) && all_digits(fraction)
-}
-
-/// The value of a text that is exactly one single-quoted SQL string literal (`'it''s'`).
-fn string_literal(text: &str) -> Option<String> {
-    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
-    let mut value = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        // Inside the literal a quote must be doubled; a lone one means two literals.
-        if c == '\'' && chars.next() != Some('\'') {
-            return None;
-        }
-        value.push(c);
-    }
-    Some(value)
-}
-
 /// `text` without parentheses that enclose all of it (`((a > 0))` → `a > 0`).
 fn strip_outer_parens(mut text: &str) -> &str {
     loop {
@@ -287,77 +194,6 @@ fn closing_paren(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[track_caller]
-    fn check(text: &str, ty: &str, expected: Option<DefaultValue>) {
-        let ty: ColumnType = ty.parse().unwrap();
-        assert_eq!(
-            parse_default(text, &ty),
-            expected,
-            "default {text:?} of {ty}"
-        );
-    }
-
-    fn s(v: &str) -> Option<DefaultValue> {
-        Some(DefaultValue::String(v.to_string()))
-    }
-
-    fn n(v: &str) -> Option<DefaultValue> {
-        Some(DefaultValue::Number(v.to_string()))
-    }
-
-    fn e(v: &str) -> Option<DefaultValue> {
-        Some(DefaultValue::Expression(v.to_string()))
-    }
-
-    #[test]
-    fn defaults_are_read_as_literals_where_they_are_one() {
-        check("'abc'", "text", s("abc"));
-        check("'it''s'", "text", s("it's"));
-        check("''", "varchar(5)", s(""));
-        check("'-1'", "integer", n("-1"));
-        check("'-1'", "text", s("-1"));
-        check("'1.5'", "decimal(4,1)", n("1.5"));
-        check("-1.5", "decimal(4,1)", n("-1.5"));
-        check("0", "integer", n("0"));
-        check("(-1)", "integer", n("-1"));
-        check("0", "boolean", Some(DefaultValue::Bool(false)));
-        check("1", "boolean", Some(DefaultValue::Bool(true)));
-        check("2", "boolean", n("2"));
-        check("TRUE", "boolean", Some(DefaultValue::Bool(true)));
-        check("false", "boolean", Some(DefaultValue::Bool(false)));
-        check("NULL", "text", None);
-        check("null", "integer", None);
-        check("now()", "timestamptz", Some(DefaultValue::CurrentTimestamp));
-        check(
-            "CURRENT_TIMESTAMP",
-            "timestamp",
-            Some(DefaultValue::CurrentTimestamp),
-        );
-        check(
-            "current_timestamp()",
-            "timestamp",
-            Some(DefaultValue::CurrentTimestamp),
-        );
-        check(
-            "datetime('now')",
-            "text",
-            Some(DefaultValue::CurrentTimestamp),
-        );
-        check(
-            "current_timestamp(6)",
-            "timestamp",
-            Some(DefaultValue::CurrentTimestamp),
-        );
-        check("now(3)", "timestamp", Some(DefaultValue::CurrentTimestamp));
-        check("now(x)", "timestamp", e("now(x)"));
-        check("uuid()", "char(36)", e("uuid()"));
-        check("'a' || 'b'", "text", e("'a' || 'b'"));
-        check("'a''", "text", e("'a''"));
-        check("1e5", "double", e("1e5"));
-        check("(1 + 2) * 3", "integer", e("(1 + 2) * 3"));
-        check(" (now() + '1 day') ", "timestamptz", e("(now() + '1 day')"));
-    }
 
     #[test]
     fn outer_parentheses_are_stripped_only_when_they_enclose_everything() {

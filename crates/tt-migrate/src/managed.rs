@@ -6,13 +6,14 @@
 //! tables they define. What is left after the last migration is the set of managed tables;
 //! `drop` intersects it with the live database, so another application's tables are never
 //! touched. Temporary tables are ignored, and so are tables qualified with another
-//! PostgreSQL schema. Table DDL built at run time (`EXECUTE 'CREATE TABLE ' || name`) cannot be
+//! PostgreSQL schema or MySQL database. Table DDL built at run time (`EXECUTE 'CREATE TABLE ' || name`) cannot be
 //! seen: such a table is not managed, and `drop` refuses while it references a managed one.
 
 use std::collections::BTreeSet;
 
 use tt_schema::Backend;
 
+use crate::database::Database;
 use crate::error::Error;
 use crate::migration::{FileKind, Migration};
 use crate::split::{Piece, Splitter};
@@ -27,17 +28,22 @@ enum Effect {
 
 /// The managed tables of `migrations` on `backend`, sorted.
 ///
-/// `postgres_schema` is the schema tt works in (`None`: `public`); names qualified with another
-/// schema are not managed.
+/// `schema` is the PostgreSQL schema or the MySQL database tt works in; a name qualified with
+/// another one is not managed. `None` means `public` on PostgreSQL; on MySQL it counts every
+/// qualified name as managed, the database being unknown.
 ///
 /// # Errors
 /// When a file cannot be read, split or parsed.
 pub fn managed_tables(
     migrations: &[Migration],
     backend: Backend,
-    postgres_schema: Option<&str>,
+    schema: Option<&str>,
 ) -> Result<BTreeSet<String>, Error> {
-    let schema = postgres_schema.unwrap_or("public");
+    let schema = match backend {
+        Backend::Postgres => Some(schema.unwrap_or("public")),
+        Backend::Mysql => schema,
+        Backend::Sqlite => None,
+    };
     let mut tables = BTreeSet::new();
     for migration in migrations {
         let Some(file) = migration.up_for(backend) else {
@@ -78,6 +84,31 @@ pub fn managed_tables(
         }
     }
     Ok(tables)
+}
+
+/// The managed tables of `migrations` in the schema (PostgreSQL) or database (MySQL) `db` is
+/// connected to.
+///
+/// # Errors
+/// When the files cannot be read or the current schema cannot be queried.
+pub(crate) async fn managed_tables_of(
+    db: &mut Database,
+    migrations: &[Migration],
+) -> Result<BTreeSet<String>, Error> {
+    let backend = db.backend();
+    let sql = match backend {
+        Backend::Postgres => "SELECT CAST(current_schema() AS TEXT)",
+        Backend::Mysql => "SELECT CAST(DATABASE() AS CHAR)",
+        Backend::Sqlite => return managed_tables(migrations, backend, None),
+    };
+    let schema = db
+        .query_text_rows(sql, &[])
+        .await
+        .map_err(Error::query("reading the current schema"))?
+        .into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next().flatten());
+    managed_tables(migrations, backend, schema.as_deref())
 }
 
 /// Table names of a TOML file whose definitions only fail on references outside it.
@@ -144,7 +175,7 @@ impl Token {
 }
 
 /// The table effects of one statement.
-fn effects(sql: &str, backend: Backend, schema: &str) -> Vec<Effect> {
+fn effects(sql: &str, backend: Backend, schema: Option<&str>) -> Vec<Effect> {
     let head = tokens(sql, backend, 64);
     // DO blocks run their body: look for table DDL anywhere inside it.
     if head.first().is_some_and(|t| t.is_word("do")) {
@@ -161,7 +192,7 @@ fn effects(sql: &str, backend: Backend, schema: &str) -> Vec<Effect> {
 }
 
 /// The table effects of a statement starting at `tokens[0]`.
-fn effects_of(tokens: &[Token], backend: Backend, schema: &str) -> Vec<Effect> {
+fn effects_of(tokens: &[Token], backend: Backend, schema: Option<&str>) -> Vec<Effect> {
     let mut out = Vec::new();
     let word = |i: usize, w: &str| tokens.get(i).is_some_and(|t| t.is_word(w));
     let mut i;
@@ -217,10 +248,23 @@ fn effects_of(tokens: &[Token], backend: Backend, schema: &str) -> Vec<Effect> {
         }
         if let Some((from, next)) = name_at(tokens, i, backend, schema)
             && word(next, "rename")
-            && word(next + 1, "to")
-            && let Some((to, _)) = name_at(tokens, next + 2, backend, schema)
         {
-            out.push(Effect::Renamed(from, to));
+            // `RENAME TO b`; MySQL also takes `RENAME AS b` and `RENAME b`, but not a column,
+            // index or key.
+            let new_name = if word(next + 1, "to") {
+                Some(next + 2)
+            } else if backend != Backend::Mysql {
+                None
+            } else if word(next + 1, "as") {
+                Some(next + 2)
+            } else if ["column", "index", "key"].iter().any(|w| word(next + 1, w)) {
+                None
+            } else {
+                Some(next + 1)
+            };
+            if let Some((to, _)) = new_name.and_then(|at| name_at(tokens, at, backend, schema)) {
+                out.push(Effect::Renamed(from, to));
+            }
         }
     } else if word(0, "rename") && word(1, "table") {
         i = 2;
@@ -242,13 +286,18 @@ fn effects_of(tokens: &[Token], backend: Backend, schema: &str) -> Vec<Effect> {
     out
 }
 
-/// The (possibly qualified) table name starting at token `i`, if it is in tt's schema, and
-/// the index after it.
-fn name_at(tokens: &[Token], i: usize, backend: Backend, schema: &str) -> Option<(String, usize)> {
+/// The (possibly qualified) table name starting at token `i`, if it is in tt's schema
+/// (`None`: any), and the index after it.
+fn name_at(
+    tokens: &[Token],
+    i: usize,
+    backend: Backend,
+    schema: Option<&str>,
+) -> Option<(String, usize)> {
     let part = |t: &Token| match t {
         Token::Word(w) => Some(match backend {
-            // PostgreSQL folds unquoted names to lower case.
-            Backend::Postgres => w.to_lowercase(),
+            // PostgreSQL folds unquoted names to lower case, in a UTF-8 database only A-Z.
+            Backend::Postgres => w.to_ascii_lowercase(),
             Backend::Mysql | Backend::Sqlite => w.clone(),
         }),
         Token::Quoted(q) => Some(q.clone()),
@@ -258,10 +307,9 @@ fn name_at(tokens: &[Token], i: usize, backend: Backend, schema: &str) -> Option
     if tokens.get(i + 1) == Some(&Token::Punct('.')) {
         let second = part(tokens.get(i + 2)?)?;
         let ours = match backend {
-            Backend::Postgres => first == schema,
-            // MySQL qualifies with a database name, SQLite with `main`/`temp`/attached names:
-            // only `temp` is surely not ours.
-            Backend::Mysql => true,
+            Backend::Postgres | Backend::Mysql => schema.is_none_or(|s| first == s),
+            // SQLite qualifies with `main`, `temp` or an attached database's name: only `temp`
+            // is surely not ours.
             Backend::Sqlite => !first.eq_ignore_ascii_case("temp"),
         };
         return ours.then_some((second, i + 3));
@@ -394,9 +442,16 @@ fn dollar_bodies(sql: &str) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    /// The effects of `sql` for tt working in schema `public` (PostgreSQL), database `app`
+    /// (MySQL).
     #[track_caller]
     fn check(backend: Backend, sql: &str, expected: &[&str]) {
-        let found: Vec<String> = effects(sql, backend, "public")
+        let schema = match backend {
+            Backend::Postgres => Some("public"),
+            Backend::Mysql => Some("app"),
+            Backend::Sqlite => None,
+        };
+        let found: Vec<String> = effects(sql, backend, schema)
             .into_iter()
             .map(|e| match e {
                 Effect::Created(t) => format!("+{t}"),
@@ -421,6 +476,7 @@ mod tests {
             "CREATE TABLE \"Mixed Case\" (x int)",
             &["+Mixed Case"],
         );
+        check(Postgres, "CREATE TABLE Ärger (x int)", &["+Ärger"]);
         check(
             Postgres,
             "CREATE UNLOGGED TABLE public.cache (k text)",
@@ -451,7 +507,20 @@ mod tests {
             &[],
         );
         check(Mysql, "RENAME TABLE a TO b, `c` TO `d`", &["a>b", "c>d"]);
+        check(Mysql, "ALTER TABLE a RENAME AS b", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME `b`", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME TO b", &["a>b"]);
+        check(Mysql, "ALTER TABLE a RENAME COLUMN x TO y", &[]);
+        check(Mysql, "ALTER TABLE a RENAME INDEX i TO j", &[]);
+        check(Mysql, "ALTER TABLE a RENAME KEY i TO j", &[]);
+        check(Postgres, "ALTER TABLE a RENAME x TO y", &[]);
+        check(Sqlite, "ALTER TABLE a RENAME TO b", &["a>b"]);
         check(Mysql, "CREATE TABLE `Items` (id INT)", &["+Items"]);
+        check(Mysql, "CREATE TABLE app.items (id INT)", &["+items"]);
+        check(Mysql, "CREATE TABLE other.audit (id INT)", &[]);
+        check(Mysql, "DROP TABLE other.audit, `app`.`old`", &["-old"]);
+        check(Sqlite, "CREATE TABLE main.items (id INT)", &["+items"]);
+        check(Sqlite, "CREATE TABLE temp.scratch (id INT)", &[]);
         check(Sqlite, "CREATE TABLE [odd name] (x)", &["+odd name"]);
         check(Sqlite, "CREATE TEMPORARY TABLE t (x)", &[]);
         check(Postgres, "CREATE INDEX idx ON items (name)", &[]);

@@ -86,10 +86,10 @@ pub async fn protect(db: &mut Database, note: Option<&str>) -> Result<(), Error>
     db.execute(&format!("DELETE FROM {table}"))
         .await
         .map_err(Error::query("writing the protection mark"))?;
-    let note = note.map(str::to_string).unwrap_or_default();
+    let note = note.map_or(Arg::Null, |n| Arg::Text(n.to_string()));
     db.execute_with(
         &format!("INSERT INTO {table} (protected_at, note) VALUES (CURRENT_TIMESTAMP, ?)"),
-        &[Arg::Text(note)],
+        &[note],
     )
     .await
     .map(drop)

@@ -4,7 +4,7 @@
 //! transaction. MySQL/MariaDB: every table, view, routine and event of the database is dropped
 //! (the database itself stays, with its grants). SQLite: the file is replaced by an empty one
 //! with an atomic rename; an in-memory database is emptied object by object. A protection mark
-//! survives: it is written again afterwards.
+//! survives: MySQL and an in-memory database keep it, elsewhere it is written again.
 
 use tt_schema::Backend;
 
@@ -23,18 +23,30 @@ use crate::protect;
 pub async fn recreate_database(db: &mut Database, allow_protected: bool) -> Result<(), Error> {
     protect::check(db, allow_protected).await?;
     let mark = protect::protection(db).await?;
-    match db.backend() {
-        Backend::Postgres => recreate_postgres_schema(db).await?,
-        Backend::Mysql => empty_mysql_database(db).await?,
+    let mark_kept = match db.backend() {
+        Backend::Postgres => {
+            recreate_postgres_schema(db).await?;
+            false
+        }
+        Backend::Mysql => {
+            empty_mysql_database(db).await?;
+            true
+        }
         Backend::Sqlite => match db.sqlite_file() {
-            Some(path) => replace_sqlite_file(db, &path).await?,
-            None => empty_sqlite_database(db).await?,
+            Some(path) => {
+                replace_sqlite_file(db, &path).await?;
+                false
+            }
+            None => {
+                empty_sqlite_database(db).await?;
+                true
+            }
         },
+    };
+    match mark {
+        Some(mark) if !mark_kept => protect::protect(db, mark.note.as_deref()).await,
+        _ => Ok(()),
     }
-    if let Some(mark) = mark {
-        protect::protect(db, mark.note.as_deref()).await?;
-    }
-    Ok(())
 }
 
 async fn recreate_postgres_schema(db: &mut Database) -> Result<(), Error> {
@@ -53,7 +65,9 @@ async fn recreate_postgres_schema(db: &mut Database) -> Result<(), Error> {
         .map_err(Error::query("reading the schema's owner and grants"))?;
     let Some(first) = rows.first() else {
         return Err(Error::UnknownSchema {
-            schema: db.options().postgres_schema.clone().unwrap_or_default(),
+            schema: (db.options().postgres_schema.as_deref())
+                .unwrap_or("current_schema()")
+                .to_string(),
         });
     };
     let field = |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten();
@@ -117,6 +131,11 @@ async fn empty_mysql_database(db: &mut Database) -> Result<(), Error> {
     sorted.sort_by_key(|row| row.first().cloned().flatten().as_deref() != Some("VIEW"));
     for row in sorted {
         let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        // Kept, so that a recreate failing part-way (MySQL cannot roll DDL back) leaves the
+        // database protected.
+        if field(0) == "TABLE" && field(1) == protect::PROTECTION_TABLE {
+            continue;
+        }
         statements.push(format!(
             "DROP {} IF EXISTS {}",
             field(0),
@@ -124,18 +143,25 @@ async fn empty_mysql_database(db: &mut Database) -> Result<(), Error> {
         ));
     }
     statements.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
-    db.execute_batch(&statements.join(";\n"))
-        .await
-        .map(drop)
-        .map_err(|error| Error::query("emptying the database")(error.source))
+    let result = db.execute_batch(&statements.join(";\n")).await;
+    if let Err(error) = result {
+        // The batch stopped before its last statement: the session would go on without
+        // foreign key checks.
+        let _ = db.execute("SET FOREIGN_KEY_CHECKS = 1").await;
+        return Err(Error::query("emptying the database")(error.source));
+    }
+    Ok(())
 }
 
 async fn empty_sqlite_database(db: &mut Database) -> Result<(), Error> {
     let objects = db
         .query_text_rows(
             "SELECT type, name FROM sqlite_master \
-             WHERE type IN ('view', 'table', 'trigger') AND name NOT LIKE 'sqlite_%'",
-            &[],
+             WHERE type IN ('view', 'table', 'trigger') AND name NOT LIKE 'sqlite_%' \
+             AND name <> ?",
+            &[crate::database::Arg::Text(
+                protect::PROTECTION_TABLE.to_string(),
+            )],
         )
         .await
         .map_err(Error::query("listing the database's objects"))?;

@@ -8,7 +8,7 @@ use crate::database::Database;
 use crate::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
 use crate::error::Error;
 use crate::introspect::{IntrospectOptions, introspect};
-use crate::managed::{managed_tables, same_name};
+use crate::managed::{managed_tables_of, same_name};
 use crate::recreate::recreate_database;
 use crate::run::{Applied, Event, Migrator};
 
@@ -155,8 +155,8 @@ impl Migrator<'_> {
     /// When the files or the catalog cannot be read.
     pub async fn missing_managed_tables(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let backend = db.backend();
+        let managed = managed_tables_of(db, self.migrations()).await?;
         let postgres_schema = db.options().postgres_schema.clone();
-        let managed = managed_tables(self.migrations(), backend, postgres_schema.as_deref())?;
         let live = introspect(db, &IntrospectOptions { postgres_schema }).await?;
         Ok(managed
             .into_iter()

@@ -19,10 +19,10 @@ pub const SCRATCH_PREFIX: &str = "tt_scratch_";
 /// Applies `migrations` to a new, empty scratch database beside `db` and reads back the schema
 /// they produce, without the tracking table.
 ///
-/// On PostgreSQL and MySQL the scratch database (`tt_scratch_<pid>_<n>`) is created on the
-/// server `db` is connected to, with the same credentials and options (on PostgreSQL the
-/// configured schema is created in it first), and dropped before this returns, also when a
-/// migration fails. The user needs the right to create databases. On SQLite it is an in-memory
+/// On PostgreSQL and MySQL the scratch database (`tt_scratch_<pid>_<n>_<nanos>`) is created
+/// on the server `db` is connected to, with the same credentials and options (on PostgreSQL
+/// the configured schema is created in it first), and dropped before this returns, also when
+/// a migration fails or the schema cannot be read. The user needs the right to create databases. On SQLite it is an in-memory
 /// database. `db` itself is only used to create and drop the scratch database.
 ///
 /// # Errors

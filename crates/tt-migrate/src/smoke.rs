@@ -41,8 +41,10 @@ pub struct SmokeFailure {
 /// checks are deferred where the backend can (SQLite `defer_foreign_keys`, PostgreSQL
 /// deferrable keys), so a cycle of required keys does not fail the insert by itself.
 ///
-/// The rollback undoes the rows; on MySQL an auto-increment counter may still move on, as it
-/// does for any rolled-back insert.
+/// The rollback undoes the rows, but not what no transaction undoes: a serial column's
+/// sequence (PostgreSQL) or auto-increment counter (MySQL) moves on, as it does for any
+/// rolled-back insert, and on MySQL a table of a non-transactional engine (MyISAM) keeps
+/// the row.
 ///
 /// # Errors
 /// Only when the database cannot be used at all (the connection fails); a rejected insert is

@@ -50,8 +50,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::model::{
-    Check, Column, DefaultValue, Deferrable, ForeignKey, Index, IndexPart, PrimaryKey, Schema,
-    Table, Unique,
+    Check, Column, ColumnType, DefaultValue, Deferrable, ForeignKey, Index, IndexPart, PrimaryKey,
+    Schema, Table, Unique,
 };
 
 /// One difference between the expected and the actual schema, in one table.
@@ -822,6 +822,75 @@ fn canonical_expression(expression: &str) -> Option<Canonical> {
     }
 }
 
+impl DefaultValue {
+    /// A column default as a database prints it (`pg_get_expr`, `COLUMN_DEFAULT`,
+    /// `dflt_value`), read as a literal where it is one, the way [`diff`] compares defaults.
+    ///
+    /// Redundant outer parentheses and trailing type casts are dropped (`'x'::character
+    /// varying` is `String("x")`, `(-1)::integer` is `Number("-1")`); a quoted number on a
+    /// numeric column is a number, and `0`/`1` on a boolean column are booleans; `NULL` is no
+    /// default; `now()`, `CURRENT_TIMESTAMP`, `current_timestamp(6)`, `datetime('now')` and the
+    /// like are [`DefaultValue::CurrentTimestamp`]; anything else is an
+    /// [`DefaultValue::Expression`] of the text as given, casts and all.
+    pub fn from_sql(text: &str, ty: &ColumnType) -> Option<DefaultValue> {
+        let text = text.trim();
+        let mut bare = strip_outer_parens(text).trim();
+        while let Some(at) = top_level_cast(bare) {
+            let cast = &bare[at + 2..];
+            let is_type = !cast.trim().is_empty()
+                && cast
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " _()[],.\"".contains(c));
+            if !is_type {
+                break;
+            }
+            bare = strip_outer_parens(bare[..at].trim_end()).trim();
+        }
+        if bare.eq_ignore_ascii_case("null") {
+            return None;
+        }
+        let numeric = matches!(
+            ty,
+            ColumnType::SmallInt
+                | ColumnType::Integer
+                | ColumnType::BigInt
+                | ColumnType::Serial
+                | ColumnType::BigSerial
+                | ColumnType::Real
+                | ColumnType::Double
+                | ColumnType::Decimal(_)
+        );
+        if let Some(value) = string_literal(bare) {
+            return Some(if numeric && normalize_number(&value).is_some() {
+                DefaultValue::Number(value)
+            } else {
+                DefaultValue::String(value)
+            });
+        }
+        if normalize_number(bare).is_some() {
+            return Some(match (ty, bare) {
+                (ColumnType::Boolean, "0") => DefaultValue::Bool(false),
+                (ColumnType::Boolean, "1") => DefaultValue::Bool(true),
+                _ => DefaultValue::Number(bare.to_string()),
+            });
+        }
+        let squeezed: String = bare
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Some(match squeezed.as_str() {
+            "true" => DefaultValue::Bool(true),
+            "false" => DefaultValue::Bool(false),
+            "current_timestamp" | "localtimestamp" | "datetime('now')" => {
+                DefaultValue::CurrentTimestamp
+            }
+            other if is_timestamp_call(other) => DefaultValue::CurrentTimestamp,
+            _ => DefaultValue::Expression(text.to_string()),
+        })
+    }
+}
+
 /// Whether a normalised expression calls a current-time function, with or without a
 /// precision (`now()`, `current_timestamp(6)`, which MySQL needs on a `DATETIME(6)` column).
 fn is_timestamp_call(text: &str) -> bool {
@@ -1127,7 +1196,81 @@ mod tests {
     use expect_test::{Expect, expect};
 
     use super::*;
-    use crate::model::{ColumnType, FkAction};
+    use crate::model::FkAction;
+
+    #[track_caller]
+    fn check_from_sql(text: &str, ty: &str, expected: Option<DefaultValue>) {
+        let ty: ColumnType = ty.parse().expect("test type parses");
+        assert_eq!(
+            DefaultValue::from_sql(text, &ty),
+            expected,
+            "default {text:?} of {ty}"
+        );
+    }
+
+    #[test]
+    fn defaults_as_databases_print_them_are_read_as_literals_where_they_are_one() {
+        use DefaultValue::{Bool, CurrentTimestamp};
+        let s = |v: &str| Some(DefaultValue::String(v.to_string()));
+        let n = |v: &str| Some(DefaultValue::Number(v.to_string()));
+        let e = |v: &str| Some(DefaultValue::Expression(v.to_string()));
+        check_from_sql("'abc'", "text", s("abc"));
+        check_from_sql("'it''s'", "text", s("it's"));
+        check_from_sql("''", "varchar(5)", s(""));
+        check_from_sql("'-1'", "integer", n("-1"));
+        check_from_sql("'-1'", "text", s("-1"));
+        check_from_sql("'1.5'", "decimal(4,1)", n("1.5"));
+        check_from_sql("-1.5", "decimal(4,1)", n("-1.5"));
+        check_from_sql("0", "integer", n("0"));
+        check_from_sql("(-1)", "integer", n("-1"));
+        check_from_sql("0", "boolean", Some(Bool(false)));
+        check_from_sql("1", "boolean", Some(Bool(true)));
+        check_from_sql("2", "boolean", n("2"));
+        check_from_sql("TRUE", "boolean", Some(Bool(true)));
+        check_from_sql("false", "boolean", Some(Bool(false)));
+        check_from_sql("NULL", "text", None);
+        check_from_sql("null", "integer", None);
+        check_from_sql("now()", "timestamptz", Some(CurrentTimestamp));
+        check_from_sql("CURRENT_TIMESTAMP", "timestamp", Some(CurrentTimestamp));
+        check_from_sql("current_timestamp()", "timestamp", Some(CurrentTimestamp));
+        check_from_sql("datetime('now')", "text", Some(CurrentTimestamp));
+        check_from_sql("current_timestamp(6)", "timestamp", Some(CurrentTimestamp));
+        check_from_sql("now(3)", "timestamp", Some(CurrentTimestamp));
+        check_from_sql("now(x)", "timestamp", e("now(x)"));
+        check_from_sql("uuid()", "char(36)", e("uuid()"));
+        check_from_sql("'a' || 'b'", "text", e("'a' || 'b'"));
+        check_from_sql("'a''", "text", e("'a''"));
+        check_from_sql("1e5", "double", e("1e5"));
+        check_from_sql("(1 + 2) * 3", "integer", e("(1 + 2) * 3"));
+        check_from_sql(" (now() + '1 day') ", "timestamptz", e("(now() + '1 day')"));
+        // PostgreSQL's casts.
+        check_from_sql("'anon'::character varying", "varchar(9)", s("anon"));
+        check_from_sql("'it''s'::text", "text", s("it's"));
+        check_from_sql("'-1'::integer", "integer", n("-1"));
+        check_from_sql("'-1.5'::numeric", "decimal", n("-1.5"));
+        check_from_sql("(-1)::integer", "integer", n("-1"));
+        check_from_sql("('a'::text)", "text", s("a"));
+        check_from_sql("'{}'::text[]", "text[]", s("{}"));
+        check_from_sql("'{}'::jsonb", "jsonb", s("{}"));
+        check_from_sql("'x'::\"Mood\"", "custom(mood)", s("x"));
+        check_from_sql("NULL::character varying", "varchar", None);
+        check_from_sql(
+            "nextval('odd_seq'::regclass)",
+            "smallint",
+            e("nextval('odd_seq'::regclass)"),
+        );
+        check_from_sql(
+            "(now() + '1 day'::interval)",
+            "timestamptz",
+            e("(now() + '1 day'::interval)"),
+        );
+        check_from_sql(
+            "('a'::text || 'b'::text)",
+            "text",
+            e("('a'::text || 'b'::text)"),
+        );
+        check_from_sql("'a::b'", "text", s("a::b"));
+    }
 
     fn col(name: &str, ty: &str) -> Column {
         Column::new(name, ty.parse().expect("test type parses"))

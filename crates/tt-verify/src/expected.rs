@@ -1,7 +1,9 @@
 //! The two sides of every comparison: the expected schema (a `schema.toml` snapshot or what
-//! the migrations produce) and the live one, both without the tracking table.
+//! the migrations produce) and the live one, both without tt's own tables.
 
-use tt_migrate::{Database, IntrospectOptions, Migration, Tracking, introspect, scratch_schema};
+use tt_migrate::{
+    Database, IntrospectOptions, Migration, PROTECTION_TABLE, Tracking, introspect, scratch_schema,
+};
 use tt_schema::{Backend, Schema, as_stored, parse_definitions, to_toml};
 
 use crate::error::Error;
@@ -51,7 +53,8 @@ pub async fn expected_schema(
 }
 
 /// A snapshot's schema as `backend` stores it (see [`tt_schema::as_stored`]: a snapshot
-/// written on PostgreSQL compares with a MySQL database), without `tracking_table`.
+/// written on PostgreSQL compares with a MySQL database), without `tracking_table` and the
+/// protection mark.
 ///
 /// # Errors
 /// [`Error::Snapshot`] listing every problem of the file.
@@ -63,6 +66,7 @@ pub fn snapshot_schema(
 ) -> Result<Schema, Error> {
     let mut schema = parse_definitions(file, text)?;
     schema.remove(tracking_table);
+    schema.remove(PROTECTION_TABLE);
     Ok(as_stored(&schema, backend))
 }
 
@@ -72,8 +76,9 @@ pub fn snapshot_text(schema: &Schema) -> String {
     format!("{SNAPSHOT_HEADER}\n{}", to_toml(schema))
 }
 
-/// The live schema of `db`, without the tracking table (in the PostgreSQL schema of the
-/// connection's options, if one is set).
+/// The live schema of `db`, without the tracking table and the protection mark (`tt protect`,
+/// which no migration creates), in the PostgreSQL schema of the connection's options, if one
+/// is set.
 ///
 /// # Errors
 /// When the catalog cannot be read.
@@ -83,6 +88,9 @@ pub async fn live_schema(db: &mut Database, tracking: &Tracking) -> Result<Schem
     };
     let mut schema = introspect(db, &options).await?;
     schema.remove(tracking.table());
+    // Otherwise verify reports a protected database as drifted, and `tt diff --sql` drops
+    // the mark.
+    schema.remove(PROTECTION_TABLE);
     Ok(schema)
 }
 

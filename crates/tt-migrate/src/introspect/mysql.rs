@@ -7,7 +7,7 @@ use tt_schema::{
     Table, Unique,
 };
 
-use super::{comment, fetch, fk_action, parse_default, strip_outer_parens};
+use super::{comment, fetch, fk_action, strip_outer_parens};
 use crate::database::Database;
 use crate::error::Error;
 
@@ -299,7 +299,7 @@ fn column_type(column_type: &str, data_type: &str, auto_increment: bool) -> Colu
 /// "no default"; MySQL prints literals bare and marks expressions `DEFAULT_GENERATED`.
 fn column_default(text: &str, ty: &ColumnType, mariadb: bool, extra: &str) -> Option<DefaultValue> {
     if mariadb || extra.contains("default_generated") {
-        return parse_default(text, ty);
+        return DefaultValue::from_sql(text, ty);
     }
     match ty {
         ColumnType::Varchar(_)
@@ -310,7 +310,7 @@ fn column_default(text: &str, ty: &ColumnType, mariadb: bool, extra: &str) -> Op
         | ColumnType::Timestamp
         | ColumnType::TimestampTz
         | ColumnType::Custom(_) => Some(DefaultValue::String(text.to_string())),
-        _ => parse_default(text, ty),
+        _ => DefaultValue::from_sql(text, ty),
     }
 }
 

@@ -7,7 +7,7 @@ use tt_schema::{
     Table, Unique,
 };
 
-use super::{comment, fetch, fk_action, parse_default, strip_outer_parens};
+use super::{comment, fetch, fk_action, strip_outer_parens};
 use crate::database::{Arg, Database};
 use crate::error::Error;
 
@@ -124,7 +124,7 @@ pub(super) async fn read(db: &mut Database, schema: Option<&str>) -> Result<Vec<
                 default = None;
             }
         }
-        let default = default.and_then(|d| column_default(&d, &ty));
+        let default = default.and_then(|d| DefaultValue::from_sql(&d, &ty));
         table.columns.push(Column {
             name: column,
             ty,
@@ -265,52 +265,6 @@ fn column_type(format: &str) -> ColumnType {
     portable.unwrap_or_else(|| ColumnType::Custom(format.to_string()))
 }
 
-/// A default as `pg_get_expr` prints it: literals lose their trailing casts.
-fn column_default(text: &str, ty: &ColumnType) -> Option<DefaultValue> {
-    match parse_default(strip_casts(text), ty) {
-        Some(DefaultValue::Expression(_)) => Some(DefaultValue::Expression(text.to_string())),
-        other => other,
-    }
-}
-
-/// `text` without the top-level `::type` casts that end it (`'a'::character varying` → `'a'`,
-/// `(-1)::integer` → `(-1)`).
-fn strip_casts(mut text: &str) -> &str {
-    while let Some(at) = last_top_level_cast(text) {
-        let ty = &text[at + 2..];
-        let is_type = !ty.is_empty()
-            && ty
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || " _()[],.\"".contains(c));
-        if !is_type {
-            break;
-        }
-        text = text[..at].trim_end();
-    }
-    text
-}
-
-/// The byte offset of the last `::` outside string literals and parentheses.
-fn last_top_level_cast(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut quoted, mut last) = (0i32, false, None);
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' => quoted = !quoted,
-            b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth -= 1,
-            b':' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b':') => {
-                last = Some(i);
-                i += 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    last
-}
-
 /// The SQL rule for a `pg_constraint.confdeltype`/`confupdtype` letter.
 fn action_rule(letter: Option<&str>) -> Option<&'static str> {
     match letter? {
@@ -358,43 +312,5 @@ mod tests {
         check_type("datetime", "custom(datetime)");
         check_type("\"char\"", "custom(\"char\")");
         check_type("public.mood", "custom(public.mood)");
-    }
-
-    #[track_caller]
-    fn check_default(text: &str, ty: &str, expected: Option<DefaultValue>) {
-        let ty: ColumnType = ty.parse().unwrap();
-        assert_eq!(column_default(text, &ty), expected, "{text}");
-    }
-
-    #[test]
-    fn defaults_lose_the_casts_of_literals() {
-        use DefaultValue::*;
-        let s = |v: &str| Some(String(v.into()));
-        check_default("'anon'::character varying", "varchar(9)", s("anon"));
-        check_default("'it''s'::text", "text", s("it's"));
-        check_default("'-1'::integer", "integer", Some(Number("-1".into())));
-        check_default("'-1.5'::numeric", "decimal", Some(Number("-1.5".into())));
-        check_default("0", "smallint", Some(Number("0".into())));
-        check_default("true", "boolean", Some(Bool(true)));
-        check_default("'{}'::text[]", "text[]", s("{}"));
-        check_default("'{}'::jsonb", "jsonb", s("{}"));
-        check_default("NULL::character varying", "varchar", None);
-        check_default("now()", "timestamptz", Some(CurrentTimestamp));
-        check_default("CURRENT_TIMESTAMP", "timestamp", Some(CurrentTimestamp));
-        check_default(
-            "nextval('odd_seq'::regclass)",
-            "smallint",
-            Some(Expression("nextval('odd_seq'::regclass)".into())),
-        );
-        check_default(
-            "(now() + '1 day'::interval)",
-            "timestamptz",
-            Some(Expression("(now() + '1 day'::interval)".into())),
-        );
-        check_default(
-            "('a'::text || 'b'::text)",
-            "text",
-            Some(Expression("('a'::text || 'b'::text)".into())),
-        );
     }
 }

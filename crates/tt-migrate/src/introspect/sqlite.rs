@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tt_schema::{
-    Check, Column, ColumnType, ForeignKey, Index, IndexPart, PrimaryKey, Table, Unique,
+    Check, Column, ColumnType, DefaultValue, ForeignKey, Index, IndexPart, PrimaryKey, Table,
+    Unique,
 };
 
-use super::{fetch, fk_action, parse_default};
+use super::{fetch, fk_action};
 use crate::database::Database;
 use crate::error::Error;
 
@@ -79,7 +80,7 @@ pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
                 .push((key_position, column.clone()));
         }
         let ty = column_type(&declared.unwrap_or_default());
-        let default = default.and_then(|d| parse_default(&d, &ty));
+        let default = default.and_then(|d| DefaultValue::from_sql(&d, &ty));
         table.columns.push(Column {
             name: column,
             ty,

@@ -98,3 +98,25 @@ async fn rows_loaded_with_checks_off_are_counted_per_foreign_key_with_examples()
         assert_eq!(found[0].foreign_key, expected_name, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_foreign_key_to_a_table_of_another_postgres_schema_made_the_count_fail() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    run(
+        &mut db,
+        "CREATE SCHEMA auth;\n\
+         CREATE TABLE auth.users (id INTEGER PRIMARY KEY);\n\
+         CREATE TABLE profiles (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES auth.users (id));\n\
+         INSERT INTO auth.users VALUES (1);\n\
+         INSERT INTO profiles VALUES (1, 1)",
+    )
+    .await;
+    let schema = introspect(&mut db, &IntrospectOptions::default())
+        .await
+        .unwrap();
+    let found = orphan_rows(&mut db, &schema).await.unwrap();
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -402,3 +402,284 @@ async fn a_reset_that_fails_in_a_migration_says_what_state_it_left() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
+    let set = crate::support::migrations(&[(
+        "001_tables.sql",
+        "CREATE TABLE parents (id INTEGER NOT NULL PRIMARY KEY);\n\
+         CREATE TABLE children (id INTEGER NOT NULL PRIMARY KEY, parent_id INTEGER,\n\
+           CONSTRAINT fk_children_parent FOREIGN KEY (parent_id) REFERENCES parents (id));",
+    )]);
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Mysql {
+            continue; // DDL commits at once there, as the docs and the error say.
+        }
+        let mut db = connect(&test_db).await;
+        Migrator::new(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["children", "parents"], "{backend}");
+        // The parent goes away between the plan and the drop: DROP TABLE children succeeds,
+        // DROP TABLE parents fails.
+        db.fetch_text("ALTER TABLE parents RENAME TO parents_gone")
+            .await
+            .unwrap();
+        let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Query { .. }), "{backend}: {err}");
+        assert_eq!(
+            tables(&mut db).await,
+            ["children", "parents_gone", "schema_migrations"],
+            "{backend}: the failed drop changed nothing"
+        );
+        // The connection is usable, and a new plan drops what is managed.
+        db.fetch_text("ALTER TABLE parents_gone RENAME TO parents")
+            .await
+            .unwrap();
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert!(tables(&mut db).await.is_empty(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn cascade_on_postgres_dropped_a_table_inheriting_from_a_managed_one() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    let mut db = connect(&test_db).await;
+    Migrator::new(set.as_slice())
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE TABLE special_items (since date) INHERITS (items)",
+        "CREATE VIEW item_names AS SELECT name FROM items",
+        "CREATE VIEW short_names AS SELECT name FROM item_names WHERE length(name) < 5",
+        "CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items",
+    ] {
+        db.fetch_text(sql).await.unwrap();
+    }
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let dependents: Vec<String> = plan.dependents.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        dependents,
+        [
+            "view item_count (on items)",
+            "view item_names (on items)",
+            "view short_names (on items)",
+        ],
+        "views of views are dependents too"
+    );
+    let options = DropOptions {
+        cascade: true,
+        ..DropOptions::default()
+    };
+    let err = drop_managed_tables(&mut db, &plan, &tracking, options)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("special_items"),
+        "the server's detail names what blocks the drop: {err}"
+    );
+    let left = tables(&mut db).await;
+    assert_eq!(
+        left.len(),
+        TINKERTOOLS_TABLES + 2,
+        "nothing dropped, the other table least of all: {left:?}"
+    );
+    assert!(
+        db.fetch_text("SELECT * FROM short_names").await.is_ok(),
+        "the views were rolled back too"
+    );
+
+    db.fetch_text("DROP TABLE special_items").await.unwrap();
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let report = drop_managed_tables(&mut db, &plan, &tracking, options)
+        .await
+        .unwrap();
+    assert_eq!(report.cascaded.len(), 3);
+    assert!(tables(&mut db).await.is_empty());
+    assert!(db.fetch_text("SELECT * FROM item_count").await.is_err());
+}
+
+#[tokio::test]
+async fn on_mysql_a_view_with_a_column_named_like_a_managed_table_blocked_the_drop() {
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue; // SQLite keeps no view dependencies: a name in the text is enough there.
+        }
+        let mut db = connect(&test_db).await;
+        Migrator::new(set.as_slice())
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        for sql in [
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, items INTEGER)",
+            "CREATE VIEW order_sizes AS SELECT items FROM orders",
+        ] {
+            db.fetch_text(sql).await.unwrap();
+        }
+        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+        assert!(
+            plan.dependents.is_empty(),
+            "{backend}: {:?}",
+            plan.dependents
+        );
+        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(tables(&mut db).await, ["orders"], "{backend}");
+        assert!(
+            db.fetch_text("SELECT * FROM order_sizes").await.is_ok(),
+            "{backend}: the view of the other table is left alone"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_table_created_in_another_mysql_database_made_a_same_named_table_managed() {
+    // Only the files matter to the plan: the migration need not have run.
+    let set = crate::support::migrations(&[(
+        "001_audit.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY);\n\
+         CREATE TABLE elsewhere.audit (id INTEGER PRIMARY KEY);",
+    )]);
+    let tracking = Tracking::default();
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue; // An attached database is not visible to the plan.
+        }
+        let mut db = connect(&test_db).await;
+        for sql in [
+            "CREATE TABLE items (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY)",
+        ] {
+            db.fetch_text(sql).await.unwrap();
+        }
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["items"], "{backend}");
+        assert_eq!(plan.untouched, ["audit"], "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_mysql_recreate_failing_part_way_left_foreign_key_checks_off() {
+    let Some(test_db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    tt_migrate::protect(&mut db, Some("keep")).await.unwrap();
+    db.fetch_text("CREATE TABLE zz_locked (id INTEGER PRIMARY KEY)")
+        .await
+        .unwrap();
+    // Another session reads the table in an open transaction: its metadata lock makes DROP
+    // TABLE wait, and give up after a second.
+    let mut other = connect(&test_db).await;
+    other.begin().await.unwrap();
+    other.fetch_text("SELECT * FROM zz_locked").await.unwrap();
+    db.fetch_text("SET SESSION lock_wait_timeout = 1")
+        .await
+        .unwrap();
+    let err = tt_migrate::recreate_database(&mut db, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Query { .. }), "{err}");
+    other.rollback().await.unwrap();
+    let checks = db
+        .fetch_text("SELECT CAST(@@FOREIGN_KEY_CHECKS AS CHAR)")
+        .await
+        .unwrap();
+    assert_eq!(
+        checks,
+        [[Some("ON".to_string())]],
+        "foreign key checks back on"
+    );
+    let mark = tt_migrate::protection(&mut db).await.unwrap();
+    assert_eq!(
+        mark.and_then(|m| m.note).as_deref(),
+        Some("keep"),
+        "still protected"
+    );
+}
+
+#[tokio::test]
+async fn a_mark_without_a_note_read_back_as_an_empty_note() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        assert_eq!(tt_migrate::protection(&mut db).await.unwrap(), None);
+        tt_migrate::protect(&mut db, None).await.unwrap();
+        let mark = tt_migrate::protection(&mut db).await.unwrap().unwrap();
+        assert_eq!(mark.note, None, "{backend}");
+        assert!(mark.since.is_some(), "{backend}");
+        tt_migrate::protect(&mut db, Some("again")).await.unwrap();
+        let mark = tt_migrate::protection(&mut db).await.unwrap().unwrap();
+        assert_eq!(mark.note.as_deref(), Some("again"), "{backend}: replaced");
+    }
+}
+
+#[tokio::test]
+async fn reset_reports_a_managed_table_the_migrations_did_not_create() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    // The scanner sees the CREATE TABLE in the DO block; the block never runs it.
+    let set = crate::support::migrations(&[(
+        "001_tables.sql",
+        "CREATE TABLE kept (id INTEGER PRIMARY KEY);\n\
+         DO $$ BEGIN IF false THEN CREATE TABLE ghost (id INTEGER); END IF; END $$;",
+    )]);
+    let mut db = connect(&test_db).await;
+    let report = Migrator::new(&set)
+        .reset(&mut db, ResetOptions::default(), &mut no_events)
+        .await
+        .unwrap();
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(report.missing_tables, ["ghost"]);
+}
+
+#[tokio::test]
+async fn a_drop_waiting_in_vain_for_the_sqlite_lock_left_foreign_keys_off() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let set = tinkertools();
+    let tracking = Tracking::default();
+    let mut db = connect(&test_db).await;
+    Migrator::new(set.as_slice())
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap();
+    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
+    let mut writer = connect(&test_db).await;
+    writer.begin().await.unwrap();
+    writer
+        .exec("INSERT INTO source_types (name) VALUES ('held')", &[])
+        .await
+        .unwrap();
+    let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    writer.rollback().await.unwrap();
+    let enforced = db
+        .fetch_text("SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys")
+        .await
+        .unwrap();
+    assert_eq!(enforced, [[Some("1".to_string())]]);
+}

@@ -211,3 +211,34 @@ async fn a_clean_database_in_a_configured_postgres_schema_passes() {
         .unwrap();
     assert!(public.is_empty(), "nothing went to public: {public:?}");
 }
+
+#[tokio::test]
+async fn a_protected_database_was_reported_as_drifted_and_the_fix_dropped_its_mark() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        let set = shop();
+        migrate(&mut db, &set).await;
+        tt_migrate::protect(&mut db, Some("production"))
+            .await
+            .unwrap();
+        let report = verify_all(&mut db, &set).await;
+        assert!(report.ok, "{backend}: {:#?}", failures(&report));
+
+        let tracking = tt_migrate::Tracking::default();
+        let live = tt_verify::live_schema(&mut db, &tracking).await.unwrap();
+        assert!(
+            !live.contains(tt_migrate::PROTECTION_TABLE),
+            "{backend}: the mark is not part of the schema (nor of a dump)"
+        );
+        let expected = tt_verify::expected_schema(
+            &mut db,
+            tt_verify::ExpectedSource::Migrations(set.as_slice()),
+            &tracking,
+        )
+        .await
+        .unwrap();
+        let fix = tt_verify::fix_script(&expected, &live, backend);
+        assert!(fix.is_empty(), "{backend}: {}", fix.to_sql());
+    }
+}
