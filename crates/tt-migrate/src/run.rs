@@ -281,23 +281,8 @@ impl<'m> Migrator<'m> {
             self.make_durable(db, &failure.applied).await;
         }
         let released = lock::release_lock(db, &self.tracking).await;
-        match (result, released) {
-            (Ok(report), Ok(())) => Ok(report),
-            (Ok(mut report), Err(error)) => {
-                self.forget_uncommitted(db, Step::Up, &mut report.applied)
-                    .await;
-                Err(RunError {
-                    applied: report.applied,
-                    error,
-                })
-            }
-            (Err(mut failure), Err(_)) => {
-                self.forget_uncommitted(db, Step::Up, &mut failure.applied)
-                    .await;
-                Err(failure)
-            }
-            (Err(failure), Ok(())) => Err(failure),
-        }
+        self.settle(db, Step::Up, result, released, |report| &mut report.applied)
+            .await
     }
 
     /// After the lock's release failed, drops from `done` the steps that did not last.
@@ -415,18 +400,35 @@ impl<'m> Migrator<'m> {
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.down_locked(db, &options.target, on_event).await;
         let released = lock::release_lock(db, &self.tracking).await;
+        self.settle(db, Step::Down, result, released, |report| {
+            &mut report.rolled_back
+        })
+        .await
+    }
+
+    /// Combines a run's outcome with the release of its lock. When the release failed (on
+    /// SQLite it commits the run's transaction), only the steps the tracking table shows are
+    /// reported as done.
+    async fn settle<R>(
+        &self,
+        db: &mut Database,
+        step: Step,
+        result: Result<R, RunError>,
+        released: Result<(), Error>,
+        done: impl FnOnce(&mut R) -> &mut Vec<Applied>,
+    ) -> Result<R, RunError> {
         match (result, released) {
             (Ok(report), Ok(())) => Ok(report),
             (Ok(mut report), Err(error)) => {
-                self.forget_uncommitted(db, Step::Down, &mut report.rolled_back)
-                    .await;
+                let steps = done(&mut report);
+                self.forget_uncommitted(db, step, steps).await;
                 Err(RunError {
-                    applied: report.rolled_back,
+                    applied: std::mem::take(steps),
                     error,
                 })
             }
             (Err(mut failure), Err(_)) => {
-                self.forget_uncommitted(db, Step::Down, &mut failure.applied)
+                self.forget_uncommitted(db, step, &mut failure.applied)
                     .await;
                 Err(failure)
             }
