@@ -9,7 +9,7 @@ use tt_migrate::{
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::connect;
+use crate::support::{connect, execute};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -140,15 +140,15 @@ async fn other_tables_survive_and_a_foreign_view_blocks_the_drop_until_cascade()
         let mut db = connect(&test_db).await;
         let migrator = Migrator::new(set.as_slice());
         migrator.run(&mut db, &mut no_events).await.unwrap();
-        db.fetch_text("CREATE TABLE other_app (id INTEGER PRIMARY KEY, note VARCHAR(20))")
-            .await
-            .unwrap();
-        db.fetch_text("INSERT INTO other_app VALUES (1, 'keep me')")
-            .await
-            .unwrap();
-        db.fetch_text("CREATE VIEW item_names AS SELECT name FROM items")
-            .await
-            .unwrap();
+        execute(
+            &mut db,
+            &[
+                "CREATE TABLE other_app (id INTEGER PRIMARY KEY, note VARCHAR(20))",
+                "INSERT INTO other_app VALUES (1, 'keep me')",
+                "CREATE VIEW item_names AS SELECT name FROM items",
+            ],
+        )
+        .await;
 
         let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
         assert_eq!(plan.untouched, ["other_app"], "{backend}");
@@ -233,15 +233,17 @@ async fn fk_cycles_and_self_references_with_rows_drop_and_renamed_tables_are_man
         let mut db = connect(&test_db).await;
         let migrator = Migrator::new(set.as_slice());
         migrator.run(&mut db, &mut no_events).await.unwrap();
-        for sql in [
-            "INSERT INTO teams (id, name) VALUES (1, 'red')",
-            "INSERT INTO players (id, team_id) VALUES (1, 1)",
-            "INSERT INTO players (id, team_id, mentor_id) VALUES (2, 1, 1)",
-            "UPDATE teams SET captain_id = 2 WHERE id = 1",
-            "INSERT INTO notes (id, body) VALUES (1, 'renamed')",
-        ] {
-            db.fetch_text(sql).await.unwrap();
-        }
+        execute(
+            &mut db,
+            &[
+                "INSERT INTO teams (id, name) VALUES (1, 'red')",
+                "INSERT INTO players (id, team_id) VALUES (1, 1)",
+                "INSERT INTO players (id, team_id, mentor_id) VALUES (2, 1, 1)",
+                "UPDATE teams SET captain_id = 2 WHERE id = 1",
+                "INSERT INTO notes (id, body) VALUES (1, 'renamed')",
+            ],
+        )
+        .await;
         let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
         let mut planned = plan.tables.clone();
         planned.sort();
@@ -347,12 +349,14 @@ async fn recreate_empties_everything_including_other_tables() {
         let mut db = connect(&test_db).await;
         let migrator = Migrator::new(set.as_slice());
         migrator.run(&mut db, &mut no_events).await.unwrap();
-        db.fetch_text("CREATE TABLE other_app (id INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
-        db.fetch_text("CREATE VIEW item_names AS SELECT name FROM items")
-            .await
-            .unwrap();
+        execute(
+            &mut db,
+            &[
+                "CREATE TABLE other_app (id INTEGER PRIMARY KEY)",
+                "CREATE VIEW item_names AS SELECT name FROM items",
+            ],
+        )
+        .await;
         let options = ResetOptions {
             recreate_whole_database: true,
             ..ResetOptions::default()
@@ -462,14 +466,16 @@ async fn cascade_on_postgres_dropped_a_table_inheriting_from_a_managed_one() {
         .run(&mut db, &mut no_events)
         .await
         .unwrap();
-    for sql in [
-        "CREATE TABLE special_items (since date) INHERITS (items)",
-        "CREATE VIEW item_names AS SELECT name FROM items",
-        "CREATE VIEW short_names AS SELECT name FROM item_names WHERE length(name) < 5",
-        "CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items",
-    ] {
-        db.fetch_text(sql).await.unwrap();
-    }
+    execute(
+        &mut db,
+        &[
+            "CREATE TABLE special_items (since date) INHERITS (items)",
+            "CREATE VIEW item_names AS SELECT name FROM items",
+            "CREATE VIEW short_names AS SELECT name FROM item_names WHERE length(name) < 5",
+            "CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items",
+        ],
+    )
+    .await;
     let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
     let dependents: Vec<String> = plan.dependents.iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -527,12 +533,14 @@ async fn on_mysql_a_view_with_a_column_named_like_a_managed_table_blocked_the_dr
             .run(&mut db, &mut no_events)
             .await
             .unwrap();
-        for sql in [
-            "CREATE TABLE orders (id INTEGER PRIMARY KEY, items INTEGER)",
-            "CREATE VIEW order_sizes AS SELECT items FROM orders",
-        ] {
-            db.fetch_text(sql).await.unwrap();
-        }
+        execute(
+            &mut db,
+            &[
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, items INTEGER)",
+                "CREATE VIEW order_sizes AS SELECT items FROM orders",
+            ],
+        )
+        .await;
         let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
         assert!(
             plan.dependents.is_empty(),
@@ -565,12 +573,14 @@ async fn a_table_created_in_another_mysql_database_made_a_same_named_table_manag
             continue; // An attached database is not visible to the plan.
         }
         let mut db = connect(&test_db).await;
-        for sql in [
-            "CREATE TABLE items (id INTEGER PRIMARY KEY)",
-            "CREATE TABLE audit (id INTEGER PRIMARY KEY)",
-        ] {
-            db.fetch_text(sql).await.unwrap();
-        }
+        execute(
+            &mut db,
+            &[
+                "CREATE TABLE items (id INTEGER PRIMARY KEY)",
+                "CREATE TABLE audit (id INTEGER PRIMARY KEY)",
+            ],
+        )
+        .await;
         let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
         assert_eq!(plan.tables, ["items"], "{backend}");
         assert_eq!(plan.untouched, ["audit"], "{backend}");

@@ -62,3 +62,12 @@ pub(crate) fn versions(report: &tt_migrate::RunReport) -> Vec<String> {
         .map(|a| a.version.to_string())
         .collect()
 }
+
+/// Runs each statement on `db`, failing the test with the statement that failed.
+pub(crate) async fn execute(db: &mut Database, statements: &[&str]) {
+    for sql in statements {
+        db.fetch_text(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
