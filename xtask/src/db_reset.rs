@@ -5,10 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use tt_migrate::{
-    ConnectOptions, Database, Event, IntrospectOptions, MigrationSet, Migrator, ResetOptions,
-    Tracking, introspect,
-};
+use tt_migrate::{ConnectOptions, Database, Event, MigrationSet, Migrator, ResetOptions, Tracking};
 use tt_verify::{CheckId, ExpectedSource, VerifyOptions};
 
 /// The database used when `DATABASE_URL` is not set, as for `tt`.
@@ -110,9 +107,7 @@ async fn reset(root: &Path, url: &str) -> Result<Done> {
         );
     }
 
-    let tables = introspect(&mut db, &IntrospectOptions::default())
-        .await?
-        .len();
+    let tables = report.tables;
     db.close().await?;
     Ok(Done {
         tables,

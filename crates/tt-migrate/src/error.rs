@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tt_schema::Backend;
 
-use crate::migration::Version;
-use crate::source::DiscoveryError;
-use crate::split::SplitError;
+use crate::files::migration::Version;
+use crate::files::source::DiscoveryError;
+use crate::files::split::SplitError;
 
 /// Everything that can stop tt-migrate.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,7 @@ pub enum Error {
     )]
     NoToolTable {
         /// The tool.
-        tool: crate::source::Layout,
+        tool: crate::files::source::Layout,
         /// The table looked for.
         table: String,
     },
@@ -177,7 +177,7 @@ pub enum Error {
     )]
     Dependents {
         /// What depends on what.
-        dependents: Vec<crate::drop::Dependent>,
+        dependents: Vec<crate::destructive::drop::Dependent>,
     },
     /// A TOML migration's table definitions are invalid.
     #[error(transparent)]
@@ -348,7 +348,7 @@ impl std::error::Error for StatementFailure {}
 #[error("{error}")]
 pub struct RunError {
     /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
-    pub applied: Vec<crate::run::Applied>,
+    pub applied: Vec<crate::engine::run::Applied>,
     /// Why the run stopped.
     #[source]
     pub error: Error,
@@ -372,7 +372,7 @@ mod tests {
         let error = Error::Split {
             path: PathBuf::from("migrations/003_perks.sql"),
             source: SplitError::Unterminated {
-                what: crate::split::Construct::String,
+                what: crate::files::split::Construct::String,
                 line: 4,
                 column: 9,
             },

@@ -61,64 +61,48 @@
 //! ```
 #![deny(missing_docs)]
 
-mod baseline;
-mod database;
-mod drop;
-mod embed;
+mod adoption;
+mod backend;
+mod destructive;
+mod engine;
 mod error;
-mod failure;
-mod introspect;
-mod lock;
-mod managed;
-mod migration;
+mod files;
 mod orphans;
-mod plan;
-mod protect;
-mod recreate;
-mod repair;
-mod reset;
-mod run;
-mod scratch;
 mod smoke;
-mod source;
-mod split;
-mod statements;
-mod tracking;
-mod value;
 
-pub use baseline::{BaselineReport, Recorded, tool_table};
-pub use database::{ConnectOptions, Database, backend_of_url, redact_url};
-pub use drop::{
+pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
+pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
+pub use backend::database::{ConnectOptions, Database, backend_of_url, redact_url};
+pub use backend::introspect::{IntrospectOptions, introspect};
+pub use backend::value::Value;
+pub use destructive::drop::{
     Dependent, DependentKind, DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables,
     plan_drop,
 };
-pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
-pub use introspect::{IntrospectOptions, introspect};
-pub use lock::{acquire_lock, release_lock};
-pub use managed::managed_tables;
-pub use migration::{
-    Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
-};
-pub use orphans::{OrphanRows, orphan_rows};
-pub use plan::{
+pub use destructive::managed::managed_tables;
+pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
+pub use destructive::recreate::recreate_database;
+pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
+pub use engine::lock::{acquire_lock, release_lock};
+pub use engine::plan::{
     AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
     plan_down, repeatable_due, status, status_with_repeatable,
 };
-pub use protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
-pub use recreate::recreate_database;
-pub use repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
-pub use reset::{ResetError, ResetOptions, ResetReport, ResetStage};
-pub use run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
-pub use scratch::{SCRATCH_PREFIX, scratch_schema};
+pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
+pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
+pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use files::migration::{
+    Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
+};
+pub use files::source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
+pub use files::split::{Construct, Piece, SplitError, Splitter, Statement};
+pub use orphans::{OrphanRows, orphan_rows};
 pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
-pub use source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
-pub use split::{Construct, Piece, SplitError, Splitter, Statement};
-pub use tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
-pub use value::Value;
 
 /// What `embed!` expands to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::embed::from_dir;
+    pub use crate::files::embed::from_dir;
     pub use include_dir;
 }

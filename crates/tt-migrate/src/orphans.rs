@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tt_schema::{Backend, ForeignKey, Schema, Table};
 
-use crate::database::Database;
+use crate::backend::database::Database;
 use crate::error::Error;
 
 /// How many example keys [`orphan_rows`] reads for each violated foreign key.
@@ -192,7 +192,7 @@ async fn sqlite_counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanR
                 .query_text_rows(
                     "SELECT CAST(id AS TEXT), \"from\", \"to\" FROM pragma_foreign_key_list(?) \
                      ORDER BY id, seq",
-                    &[crate::database::Arg::Text(table.clone())],
+                    &[crate::backend::database::Arg::Text(table.clone())],
                 )
                 .await
                 .map_err(Error::query(format!(

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tt_schema::{Backend, Column, ColumnType, ForeignKey, Schema, Table};
 
-use crate::database::Database;
+use crate::backend::database::Database;
 use crate::error::Error;
 
 /// What inserting one row into a table did.

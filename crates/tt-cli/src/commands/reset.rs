@@ -78,13 +78,7 @@ pub(crate) async fn run(
     let elapsed = started.elapsed().as_millis() as i64;
     match result {
         Ok(report) => {
-            // The tables the database holds for its application, the tracking table included;
-            // a protection mark that --allow-protected let through is tt's, not the schema's.
-            let tables = tt_migrate::introspect(&mut db, &Default::default())
-                .await?
-                .table_names()
-                .filter(|&name| name != tt_migrate::PROTECTION_TABLE)
-                .count();
+            let tables = report.tables;
             let verified = verify_after(ctx, &set, &mut db).await?;
             out.json(&json!({
                 "verify": verified,

@@ -77,6 +77,11 @@ async fn reset_builds_the_tinkertools_schema_from_empty_full_and_half_migrated()
             "{backend}: {after_empty:?}"
         );
         assert_eq!(
+            report.tables,
+            after_empty.len(),
+            "{backend}: counted as read"
+        );
+        assert_eq!(
             count(&mut db, "source_types").await,
             5,
             "{backend}: seeded source types"

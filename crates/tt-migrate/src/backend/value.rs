@@ -145,10 +145,10 @@ macro_rules! bind_values {
         let mut query = $query;
         for value in $values {
             query = match value {
-                $crate::value::Value::Null => query.bind($crate::value::Null),
-                $crate::value::Value::Bool(b) => query.bind(*b),
-                $crate::value::Value::Int(n) => query.bind(*n),
-                $crate::value::Value::Text(s) => query.bind(s.clone()),
+                $crate::backend::value::Value::Null => query.bind($crate::backend::value::Null),
+                $crate::backend::value::Value::Bool(b) => query.bind(*b),
+                $crate::backend::value::Value::Int(n) => query.bind(*n),
+                $crate::backend::value::Value::Text(s) => query.bind(s.clone()),
             };
         }
         query

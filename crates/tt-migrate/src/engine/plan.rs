@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::engine::tracking::AppliedRow;
 use crate::error::{ChangedFile, Error};
-use crate::migration::{Migration, Version};
-use crate::tracking::AppliedRow;
+use crate::files::migration::{Migration, Version};
 
 /// Where every migration stands on one database.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -315,7 +315,7 @@ pub(crate) fn has_rollback(migration: &Migration, backend: Backend) -> bool {
     migration.down_for(backend).is_some()
         || migration
             .up_for(backend)
-            .is_some_and(|f| f.kind == crate::migration::FileKind::Toml)
+            .is_some_and(|f| f.kind == crate::files::migration::FileKind::Toml)
 }
 
 /// Refuses a dirty row or changed applied files.
@@ -410,7 +410,7 @@ pub fn plan<'m>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migration::{Checksum, FileKind, MigrationFile, Origin};
+    use crate::files::migration::{Checksum, FileKind, MigrationFile, Origin};
 
     fn migration(version: &str, body: &'static str) -> Migration {
         Migration {

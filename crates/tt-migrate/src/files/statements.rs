@@ -6,8 +6,8 @@ use std::io::Read;
 use tt_schema::{Backend, DefinitionProblem, Schema};
 
 use crate::error::Error;
-use crate::migration::{FileKind, MigrationFile};
-use crate::split::{Piece, Splitter, Statement};
+use crate::files::migration::{FileKind, MigrationFile};
+use crate::files::split::{Piece, Splitter, Statement};
 
 /// Pieces of a file, one at a time.
 pub(crate) type Pieces = Box<dyn Iterator<Item = Result<Piece, Error>> + Send>;

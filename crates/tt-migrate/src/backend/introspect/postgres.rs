@@ -8,7 +8,7 @@ use tt_schema::{
 };
 
 use super::{comment, fetch, fk_action, strip_outer_parens};
-use crate::database::{Arg, Database};
+use crate::backend::database::{Arg, Database};
 use crate::error::Error;
 
 /// The schema every query reads: the bound name, or `current_schema()` for an empty one.

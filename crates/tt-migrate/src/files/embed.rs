@@ -1,6 +1,6 @@
 //! Migrations compiled into a program: the `embed!` macro and what it expands to.
 
-use crate::source::{DiscoveryError, MigrationSet};
+use crate::files::source::{DiscoveryError, MigrationSet};
 
 /// Embeds a directory of migrations in the program and reads it as a [`MigrationSet`].
 ///
@@ -27,7 +27,7 @@ use crate::source::{DiscoveryError, MigrationSet};
 #[macro_export]
 macro_rules! embed {
     () => {
-        $crate::embed!("$CARGO_MANIFEST_DIR/migrations")
+        $crate::files::embed!("$CARGO_MANIFEST_DIR/migrations")
     };
     // `tt`, not `literal`: a literal fragment reaches the proc macro wrapped in a group, which
     // include_dir! rejects.

@@ -9,9 +9,9 @@ use std::cmp::Ordering;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::database::{Arg, Database};
+use crate::backend::database::{Arg, Database};
 use crate::error::Error;
-use crate::migration::Version;
+use crate::files::migration::Version;
 
 /// The default name of the tracking table.
 pub const DEFAULT_TRACKING_TABLE: &str = "schema_migrations";

@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
+use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
 use crate::error::Error;
-use crate::value::{Value, bind_values, decode_row, decode_text_row};
 
 /// Options for connecting, with the defaults tt uses.
 #[derive(Debug, Clone)]
@@ -62,9 +62,9 @@ pub(crate) enum Conn {
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
-            $crate::database::Conn::Postgres($c) => $body,
-            $crate::database::Conn::Mysql($c) => $body,
-            $crate::database::Conn::Sqlite($c) => $body,
+            $crate::backend::database::Conn::Postgres($c) => $body,
+            $crate::backend::database::Conn::Mysql($c) => $body,
+            $crate::backend::database::Conn::Sqlite($c) => $body,
         }
     };
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use tt_schema::Backend;
 
 use crate::error::{FailureOutcome, StatementFailure};
-use crate::migration::Migration;
-use crate::split::Statement;
+use crate::files::migration::Migration;
+use crate::files::split::Statement;
 
 /// Builds the failure report for a batch that failed after `completed` of its `statements`,
 /// which are never empty (only a batch with a statement is sent, so indexing them is safe).

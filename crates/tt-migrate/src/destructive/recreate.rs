@@ -8,9 +8,9 @@
 
 use tt_schema::Backend;
 
-use crate::database::Database;
+use crate::backend::database::Database;
+use crate::destructive::protect;
 use crate::error::Error;
-use crate::protect;
 
 /// Empties the whole database.
 ///
@@ -159,7 +159,7 @@ async fn empty_sqlite_database(db: &mut Database) -> Result<(), Error> {
             "SELECT type, name FROM sqlite_master \
              WHERE type IN ('view', 'table', 'trigger') AND name NOT LIKE 'sqlite_%' \
              AND name <> ?",
-            &[crate::database::Arg::Text(
+            &[crate::backend::database::Arg::Text(
                 protect::PROTECTION_TABLE.to_string(),
             )],
         )

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use tt_schema::Backend;
 
-use crate::database::{Arg, Database};
+use crate::backend::database::{Arg, Database};
+use crate::engine::tracking::Tracking;
 use crate::error::Error;
-use crate::tracking::Tracking;
 
 /// Takes the migration lock, waiting up to the connection's lock timeout. Drop, reset and
 /// migrate hold it for their whole run; other programs may too.

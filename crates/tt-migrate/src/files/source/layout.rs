@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use tt_schema::Backend;
 
-use crate::migration::{FileKind, Version};
+use crate::files::migration::{FileKind, Version};
 
 /// How a migrations directory names its files: tt's own layout or another tool's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::database::Database;
+use crate::backend::database::Database;
+use crate::engine::lock;
+use crate::engine::run::Migrator;
+use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
 use crate::error::Error;
-use crate::lock;
-use crate::migration::{Migration, Version};
-use crate::run::Migrator;
-use crate::source::Layout;
-use crate::tracking::{AppliedRow, RowUpdate, Tracking};
+use crate::files::migration::{Migration, Version};
+use crate::files::source::Layout;
 
 /// A migration recorded as applied without running it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,7 +198,7 @@ async fn record(
 fn up_file(
     migration: &Migration,
     backend: Backend,
-) -> Result<&crate::migration::MigrationFile, Error> {
+) -> Result<&crate::files::migration::MigrationFile, Error> {
     migration.up_for(backend).ok_or_else(|| Error::NoVariant {
         version: migration.version.clone(),
         name: migration.name.clone(),

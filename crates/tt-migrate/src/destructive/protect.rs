@@ -7,7 +7,7 @@
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::database::{Arg, Database};
+use crate::backend::database::{Arg, Database};
 use crate::error::Error;
 
 /// The table that marks a database as protected.

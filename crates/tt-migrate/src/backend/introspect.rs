@@ -6,7 +6,7 @@ mod sqlite;
 
 use tt_schema::{Backend, FkAction, Schema, Table};
 
-use crate::database::{Arg, Database};
+use crate::backend::database::{Arg, Database};
 use crate::error::Error;
 
 /// What [`introspect`] reads.

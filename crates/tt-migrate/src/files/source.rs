@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tt_schema::Backend;
 
-use crate::migration::{Checksum, FileKind, Migration, MigrationFile, Origin, Version};
+use crate::files::migration::{Checksum, FileKind, Migration, MigrationFile, Origin, Version};
 
 mod layout;
 

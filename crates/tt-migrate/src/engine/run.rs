@@ -7,17 +7,17 @@ use std::time::Instant;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::database::Database;
+use crate::backend::database::Database;
+use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::engine::failure;
+use crate::engine::lock;
+use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
+use crate::engine::tracking::{RowUpdate, Tracking};
 use crate::error::{Error, FailureOutcome, RunError};
-use crate::failure;
-use crate::introspect::{IntrospectOptions, introspect};
-use crate::lock;
-use crate::migration::{FileKind, Migration, MigrationFile, Version};
-use crate::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
-use crate::source::MigrationSet;
-use crate::split::{Piece, Statement};
-use crate::statements;
-use crate::tracking::{RowUpdate, Tracking};
+use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
+use crate::files::source::MigrationSet;
+use crate::files::split::{Piece, Statement};
+use crate::files::statements;
 
 /// A migration that was applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -356,7 +356,7 @@ impl<'m> Migrator<'m> {
     /// The numbered migrations a run applies, then the repeatable ones that are due.
     fn chosen(
         &self,
-        rows: &[crate::tracking::AppliedRow],
+        rows: &[crate::engine::tracking::AppliedRow],
         backend: Backend,
     ) -> Result<Vec<&'m Migration>, Error> {
         let mut chosen = plan::plan(self.migrations, rows, backend, &self.plan)?;

@@ -4,13 +4,13 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::database::Database;
-use crate::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
+use crate::backend::database::Database;
+use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::destructive::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
+use crate::destructive::managed::{managed_tables_of, same_name};
+use crate::destructive::recreate::recreate_database;
+use crate::engine::run::{Applied, Event, Migrator};
 use crate::error::Error;
-use crate::introspect::{IntrospectOptions, introspect};
-use crate::managed::{managed_tables_of, same_name};
-use crate::recreate::recreate_database;
-use crate::run::{Applied, Event, Migrator};
 
 /// How a reset starts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,6 +32,9 @@ pub struct ResetReport {
     pub applied: Vec<Applied>,
     /// Managed tables that are missing after the migrations ran; empty when all is well.
     pub missing_tables: Vec<String>,
+    /// Tables the database holds afterwards, the tracking table included and a protection
+    /// mark not (it is tt's, not the schema's).
+    pub tables: usize,
 }
 
 /// The step a reset failed in.
@@ -142,10 +145,11 @@ impl Migrator<'_> {
             error: error.error,
         })?;
         report.applied = run.applied;
-        report.missing_tables = self
-            .missing_managed_tables(db)
+        let live = self
+            .live_and_missing(db)
             .await
             .map_err(failed(ResetStage::Migrate, report.applied.clone()))?;
+        (report.tables, report.missing_tables) = live;
         Ok(report)
     }
 
@@ -154,13 +158,24 @@ impl Migrator<'_> {
     /// # Errors
     /// When the files or the catalog cannot be read.
     pub async fn missing_managed_tables(&self, db: &mut Database) -> Result<Vec<String>, Error> {
+        Ok(self.live_and_missing(db).await?.1)
+    }
+
+    /// The number of tables the database holds (the protection mark left out) and the
+    /// managed tables it lacks, from one reading of the catalog.
+    async fn live_and_missing(&self, db: &mut Database) -> Result<(usize, Vec<String>), Error> {
         let backend = db.backend();
         let managed = managed_tables_of(db, self.migrations()).await?;
         let postgres_schema = db.options().postgres_schema.clone();
         let live = introspect(db, &IntrospectOptions { postgres_schema }).await?;
-        Ok(managed
+        let tables = live
+            .table_names()
+            .filter(|&name| name != crate::destructive::protect::PROTECTION_TABLE)
+            .count();
+        let missing = managed
             .into_iter()
             .filter(|m| !live.table_names().any(|t| same_name(t, m, backend)))
-            .collect())
+            .collect();
+        Ok((tables, missing))
     }
 }

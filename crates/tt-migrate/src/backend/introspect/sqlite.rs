@@ -8,7 +8,7 @@ use tt_schema::{
 };
 
 use super::{fetch, fk_action};
-use crate::database::Database;
+use crate::backend::database::Database;
 use crate::error::Error;
 
 /// The base tables of `main` (`t`): not views, virtual or shadow tables, nor SQLite's own.

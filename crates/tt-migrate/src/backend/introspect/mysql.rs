@@ -8,7 +8,7 @@ use tt_schema::{
 };
 
 use super::{comment, fetch, fk_action, strip_outer_parens};
-use crate::database::Database;
+use crate::backend::database::Database;
 use crate::error::Error;
 
 const VERSION: &str = "SELECT VERSION()";

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::database::Database;
+use crate::backend::database::Database;
+use crate::engine::lock;
+use crate::engine::plan;
+use crate::engine::run::Migrator;
+use crate::engine::tracking::AppliedRow;
 use crate::error::Error;
-use crate::lock;
-use crate::migration::Version;
-use crate::plan;
-use crate::run::Migrator;
-use crate::tracking::AppliedRow;
+use crate::files::migration::Version;
 
 /// How [`Migrator::repair`] settles a dirty row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 
 use tt_schema::Backend;
 
-use crate::database::Database;
+use crate::backend::database::Database;
 use crate::error::Error;
-use crate::migration::{FileKind, Migration};
-use crate::split::{Piece, Splitter};
+use crate::files::migration::{FileKind, Migration};
+use crate::files::split::{Piece, Splitter};
 
 /// What one statement does to the set of tables.
 #[derive(Debug, Clone, PartialEq, Eq)]

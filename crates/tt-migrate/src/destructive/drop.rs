@@ -8,14 +8,14 @@
 use serde::Serialize;
 use tt_schema::{Backend, FkGraph, FkRef, Schema};
 
-use crate::database::Database;
+use crate::backend::database::Database;
+use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::destructive::managed::{managed_tables_of, same_name};
+use crate::destructive::protect;
+use crate::engine::lock::{acquire_lock, release_lock};
+use crate::engine::tracking::Tracking;
 use crate::error::Error;
-use crate::introspect::{IntrospectOptions, introspect};
-use crate::lock::{acquire_lock, release_lock};
-use crate::managed::{managed_tables_of, same_name};
-use crate::migration::Migration;
-use crate::protect;
-use crate::tracking::Tracking;
+use crate::files::migration::Migration;
 
 /// An object tt does not manage that depends on a managed table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -267,7 +267,7 @@ async fn execute_drop(
             Some("53200") => format!(
                 "dropping the {} managed tables in one transaction ({})",
                 plan.tables.len(),
-                crate::failure::TOO_MANY_LOCKS
+                crate::engine::failure::TOO_MANY_LOCKS
             ),
             // dependent_objects_still_exist: PostgreSQL lists them in the detail.
             Some("2BP01") => {
@@ -461,7 +461,7 @@ async fn foreign_dependents(
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
                 let (name, definition) = (field(0), field(1));
                 for table in tables {
-                    if crate::managed::mentions_table(&definition, table, backend) {
+                    if crate::destructive::managed::mentions_table(&definition, table, backend) {
                         let statement = format!("DROP VIEW IF EXISTS {}", q(&name));
                         out.push((view(name.clone(), table), Some(statement)));
                     }

@@ -5,12 +5,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tt_schema::{Backend, Schema};
 
-use crate::database::{ConnectOptions, Database};
+use crate::backend::database::{ConnectOptions, Database};
+use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::engine::run::Migrator;
+use crate::engine::tracking::Tracking;
 use crate::error::Error;
-use crate::introspect::{IntrospectOptions, introspect};
-use crate::migration::Migration;
-use crate::run::Migrator;
-use crate::tracking::Tracking;
+use crate::files::migration::Migration;
 
 /// The prefix of every scratch database's name, so that one left behind by a killed process is
 /// easy to recognise and drop.
@@ -131,7 +131,7 @@ fn scratch_name() -> String {
 /// `url` pointing at database `name` on the same server, keeping user, host and options.
 fn with_database(url: &str, name: &str) -> Result<String, Error> {
     let mut parsed = url::Url::parse(url).map_err(|_| Error::UnsupportedUrl {
-        url: crate::database::redact_url(url),
+        url: crate::backend::database::redact_url(url),
     })?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())

@@ -1,0 +1,4 @@
+//! Adopting and fixing databases: baseline (also from another tool) and repair.
+
+pub(crate) mod baseline;
+pub(crate) mod repair;

@@ -1,0 +1,7 @@
+//! Operations that drop data: the tables the migrations manage, drop, reset, recreate, and the protection mark.
+
+pub(crate) mod drop;
+pub(crate) mod managed;
+pub(crate) mod protect;
+pub(crate) mod recreate;
+pub(crate) mod reset;

@@ -1,0 +1,7 @@
+//! Migration files: finding and naming them per layout, splitting them into statements, embedding them.
+
+pub(crate) mod embed;
+pub(crate) mod migration;
+pub(crate) mod source;
+pub(crate) mod split;
+pub(crate) mod statements;
