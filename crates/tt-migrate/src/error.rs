@@ -103,16 +103,24 @@ pub enum Error {
         /// The connected backend.
         backend: Backend,
     },
-    /// A rollback reached a migration that has no down file (nor derived rollback).
+    /// A rollback reached a migration that has no down file (nor derived rollback), or only
+    /// an empty one.
     #[error(
-        "migration {version} ({name}) has no down file: the rollback stopped before it \
-         (write one, or roll back to a later version with --to)"
+        "migration {version} ({name}) has {}: the rollback stopped before it \
+         (write {}, or roll back to a later version with --to)",
+        match empty_down {
+            Some(path) => format!("an empty down ({}), which would undo nothing", path.display()),
+            None => "no down file".to_string(),
+        },
+        if empty_down.is_some() { "the statements that undo it" } else { "one" }
     )]
     NoDown {
         /// The migration's version.
         version: Version,
         /// The migration's name.
         name: String,
+        /// The down file that holds no statement, when there is one.
+        empty_down: Option<std::path::PathBuf>,
     },
     /// A rollback reached an applied version whose file is gone.
     #[error(
@@ -136,9 +144,40 @@ pub enum Error {
     },
     /// Importing from another tool was asked for tt's own layout, which has none.
     #[error(
-        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate or flyway)"
+        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate, \
+         flyway, golang-migrate, goose or prisma)"
     )]
     NoTool,
+    /// The other tool's table says its last migration stopped part-way.
+    #[error(
+        "{tool}'s table `{table}` marks version {version} dirty (it stopped part-way): fix the \
+         database, settle it with {tool} (`migrate force`), then baseline again"
+    )]
+    ToolDirty {
+        /// The tool.
+        tool: crate::files::source::Layout,
+        /// Its table.
+        table: String,
+        /// The dirty version as recorded.
+        version: String,
+    },
+    /// The tracking table's name is taken by a table of another shape (another tool's), which
+    /// tt never alters.
+    #[error(
+        "tracking table `{table}` is {}'s table (columns: {}), not tt's: tt never alters \
+         another tool's table; set tracking_table in tt.toml to another name, such as tt_schema_migrations, then import what it recorded with \
+         `tt baseline --from-tool`",
+        tool.unwrap_or("another tool"),
+        columns.join(", ")
+    )]
+    ForeignTrackingTable {
+        /// The table.
+        table: String,
+        /// The tool whose shape it has, when recognised.
+        tool: Option<&'static str>,
+        /// Its columns.
+        columns: Vec<String>,
+    },
     /// `--to` names a version that is not among the migrations.
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),

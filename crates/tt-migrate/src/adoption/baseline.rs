@@ -39,7 +39,8 @@ pub struct BaselineReport {
 struct ToolApplied {
     /// Versions as the tool wrote them.
     versions: Vec<String>,
-    /// Every version up to this one counts as applied (Flyway's baseline row).
+    /// Every version up to this one counts as applied (Flyway's baseline row, golang-migrate's
+    /// one row).
     baseline: Option<String>,
     /// Names of repeatable migrations that ran (Flyway's `R__name.sql`).
     repeatable: Vec<String>,
@@ -53,6 +54,9 @@ pub fn tool_table(tool: Layout) -> Option<&'static str> {
         Layout::Diesel => Some("__diesel_schema_migrations"),
         Layout::Dbmate => Some("schema_migrations"),
         Layout::Flyway => Some("flyway_schema_history"),
+        Layout::GolangMigrate => Some("schema_migrations"),
+        Layout::Goose => Some("goose_db_version"),
+        Layout::Prisma => Some("_prisma_migrations"),
     }
 }
 
@@ -221,12 +225,77 @@ async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<To
             "SELECT CAST(version AS {text}), CAST(type AS {text}), CAST(script AS {text}), \
              CAST(success AS {text}) FROM {quoted} ORDER BY installed_rank"
         ),
+        // One row: the latest version, and whether it stopped part-way.
+        Layout::GolangMigrate => {
+            format!("SELECT CAST(version AS {text}), CAST(dirty AS {text}) FROM {quoted}")
+        }
+        // An insert per up and down, replayed in order; version 0 is goose's own first row.
+        Layout::Goose => format!(
+            "SELECT CAST(version_id AS {text}), CAST(is_applied AS {text}) FROM {quoted} \
+             ORDER BY id"
+        ),
+        Layout::Prisma => format!(
+            "SELECT CAST(migration_name AS {text}) FROM {quoted} \
+             WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"
+        ),
         Layout::Native => return Err(Error::NoTool),
     };
     let rows = db
         .query_text_rows(&sql, &[])
         .await
         .map_err(Error::query(context))?;
+    let texts: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.clone().unwrap_or_default()).collect())
+        .collect();
+    let truthy = |value: &str| matches!(value, "1" | "t" | "true");
+    match tool {
+        Layout::GolangMigrate => {
+            let Some([version, dirty]) = texts.first().map(Vec::as_slice) else {
+                return Ok(ToolApplied::default());
+            };
+            if truthy(dirty) {
+                return Err(Error::ToolDirty {
+                    tool,
+                    table: table.to_string(),
+                    version: version.clone(),
+                });
+            }
+            return Ok(ToolApplied {
+                baseline: Some(version.clone()),
+                ..ToolApplied::default()
+            });
+        }
+        Layout::Goose => {
+            let mut versions: Vec<String> = Vec::new();
+            for row in &texts {
+                let [version, applied] = row.as_slice() else {
+                    continue;
+                };
+                versions.retain(|v| v != version);
+                if truthy(applied) && version != "0" {
+                    versions.push(version.clone());
+                }
+            }
+            return Ok(ToolApplied {
+                versions,
+                ..ToolApplied::default()
+            });
+        }
+        // Prisma records the directory's name; its version is the part before `_`.
+        Layout::Prisma => {
+            let versions = texts
+                .iter()
+                .filter_map(|row| row.first())
+                .map(|name| name.split('_').next().unwrap_or_default().to_string())
+                .collect();
+            return Ok(ToolApplied {
+                versions,
+                ..ToolApplied::default()
+            });
+        }
+        _ => {}
+    }
     if tool != Layout::Flyway {
         return Ok(ToolApplied {
             versions: rows

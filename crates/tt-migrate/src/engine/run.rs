@@ -146,6 +146,7 @@ impl<'a> Script<'a> {
             _ => Err(Error::NoDown {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
+                empty_down: migration.empty_down.first().cloned(),
             }),
         }
     }
@@ -490,6 +491,7 @@ impl<'m> Migrator<'m> {
         let blocked = plan.blocked.map(|blocked| Error::NoDown {
             version: blocked.version.clone(),
             name: blocked.name.clone(),
+            empty_down: blocked.empty_down.first().cloned(),
         });
         match failure.or(blocked) {
             Some(error) => Err(RunError {
