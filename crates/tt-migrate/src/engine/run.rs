@@ -15,7 +15,7 @@ use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::tracking::{RowUpdate, Tracking};
 use crate::error::{Error, FailureOutcome, RunError};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
-use crate::files::source::MigrationSet;
+use crate::files::source::{Layout, MigrationSet};
 use crate::files::split::{Piece, Statement};
 use crate::files::statements;
 
@@ -175,6 +175,8 @@ pub struct Migrator<'m> {
     tracking: Tracking,
     plan: PlanOptions,
     batch_bytes: usize,
+    /// The layout the files were read in, for advice in failure reports.
+    layout: Layout,
 }
 
 impl<'m> Migrator<'m> {
@@ -188,12 +190,15 @@ impl<'m> Migrator<'m> {
             // Big enough that a file of thousands of small statements needs few round trips,
             // small enough to keep memory flat for huge files.
             batch_bytes: 256 * 1024,
+            layout: Layout::Native,
         }
     }
 
     /// A migrator for every migration of `set`, its repeatable ones included.
     pub fn for_set(set: &'m MigrationSet) -> Self {
-        Self::new(set.as_slice()).repeatable(set.repeatable())
+        let mut migrator = Self::new(set.as_slice()).repeatable(set.repeatable());
+        migrator.layout = set.layout();
+        migrator
     }
 
     /// Also applies these repeatable migrations (Flyway's `R__name.sql`) after the numbered
@@ -570,6 +575,7 @@ impl<'m> Migrator<'m> {
             let mut executor = Executor {
                 db,
                 migration,
+                layout: self.layout,
                 path: file.path(),
                 batch: Batch::default(),
                 batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
@@ -793,6 +799,7 @@ impl Batch {
 struct Executor<'a> {
     db: &'a mut Database,
     migration: &'a Migration,
+    layout: Layout,
     path: &'a Path,
     batch: Batch,
     /// Flush when the batch grows past this; 0 sends each statement alone.
@@ -883,6 +890,7 @@ impl Executor<'_> {
             Err(error) => {
                 let failure = failure::locate(
                     backend,
+                    self.layout,
                     self.migration,
                     self.path,
                     &self.batch.statements,

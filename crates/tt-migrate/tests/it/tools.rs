@@ -440,3 +440,43 @@ async fn prisma_and_golang_migrate_folders_apply_and_golang_migrate_rolls_back()
         assert_eq!(down.rolled_back.len(), 2, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn the_syntax_error_hint_in_a_prisma_folder_does_not_suggest_variant_files() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("migration_lock.toml"),
+        "provider = \"postgresql\"\n",
+    )
+    .unwrap();
+    let migration = dir.path().join("20240101120000_init");
+    std::fs::create_dir(&migration).unwrap();
+    std::fs::write(
+        migration.join("migration.sql"),
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER);\nCREATE TABLE b (id INTEGER PRIMARY KEY);\n\
+         ALTER TABLE a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES b (id);\n",
+    )
+    .unwrap();
+    let set = MigrationSet::load(dir.path()).unwrap();
+    assert_eq!(set.layout(), Layout::Prisma);
+    let mut db = connect(&test_db).await;
+    let error = Migrator::for_set(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &error.error else {
+        panic!("expected a statement failure, got {}", error.error)
+    };
+    assert_eq!((failure.statement_number, failure.line), (3, 3));
+    assert_eq!(
+        failure.hint.as_deref(),
+        Some(
+            "syntax error: if this is SQL of another dialect, the folder was written for another \
+             database (this layout has no per-backend files): connect to the database it was \
+             written for"
+        )
+    );
+}
