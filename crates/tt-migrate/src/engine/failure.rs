@@ -254,6 +254,9 @@ fn hint(backend: Backend, layout: Layout, code: Option<&str>, message: &str) -> 
         "foreign key violation: insert the referenced rows first, or in a later migration"
     } else if is(&["53200"], &[], &[]) {
         TOO_MANY_LOCKS
+    } else if is(&["25001"], &[], &["within a transaction"]) {
+        "this statement cannot run inside a transaction, and tt did not recognise it: put \
+         `-- tt:no-transaction` among the file's leading comments to run it outside one"
     } else {
         return None;
     };
@@ -340,6 +343,19 @@ mod tests {
             let hint = hint(backend, Layout::Native, code, message).unwrap_or_default();
             assert!(hint.starts_with(expected), "{backend} {code:?}: {hint}");
         };
+        check(
+            Backend::Postgres,
+            Some("25001"),
+            "ALTER TYPE ... ADD cannot run inside a transaction block",
+            "this statement cannot run inside a transaction, and tt did not recognise it: put \
+             `-- tt:no-transaction`",
+        );
+        check(
+            Backend::Sqlite,
+            Some("1"),
+            "cannot VACUUM from within a transaction",
+            "this statement cannot run inside a transaction",
+        );
         check(
             Backend::Postgres,
             Some("42P01"),

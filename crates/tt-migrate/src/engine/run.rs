@@ -15,6 +15,7 @@ use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::tracking::{RowUpdate, Tracking};
 use crate::error::{Error, FailureOutcome, RunError};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
+use crate::files::outside_transaction::refused_in_transaction;
 use crate::files::source::{Layout, MigrationSet};
 use crate::files::split::{Piece, Statement};
 use crate::files::statements;
@@ -28,6 +29,10 @@ pub struct Applied {
     pub name: String,
     /// Wall time of the migration, in milliseconds.
     pub execution_ms: i64,
+    /// Why it ran without a transaction, statement by statement: `-- tt:no-transaction` (or
+    /// the layout's setting), or the first statement the backend refuses inside one
+    /// (`CREATE INDEX CONCURRENTLY`); `None` when it ran in one.
+    pub no_transaction: Option<String>,
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -110,6 +115,8 @@ struct Script<'a> {
     drop_tables: bool,
     /// Whether its commit waits for the disk (see [`begin_migration`]).
     durable: bool,
+    /// Why it runs without a transaction (see [`Applied::no_transaction`]).
+    no_transaction: Option<&'static str>,
 }
 
 impl<'a> Script<'a> {
@@ -120,29 +127,26 @@ impl<'a> Script<'a> {
             name: migration.name.clone(),
             backend,
         })?;
-        Ok(Self {
+        Ok(Self::of(file, false))
+    }
+
+    fn of(file: &'a MigrationFile, drop_tables: bool) -> Self {
+        Self {
             file,
-            drop_tables: false,
+            drop_tables,
             durable: true,
-        })
+            no_transaction: file.no_transaction.then_some(NO_TRANSACTION_DIRECTIVE),
+        }
     }
 
     /// The script that rolls `migration` back on `backend`: its down file, or the derived
     /// rollback of a `.toml` migration.
     fn down(migration: &'a Migration, backend: Backend) -> Result<Self, Error> {
         if let Some(file) = migration.down_for(backend) {
-            return Ok(Self {
-                file,
-                drop_tables: false,
-                durable: true,
-            });
+            return Ok(Self::of(file, false));
         }
         match migration.up_for(backend) {
-            Some(file) if file.kind == FileKind::Toml => Ok(Self {
-                file,
-                drop_tables: true,
-                durable: true,
-            }),
+            Some(file) if file.kind == FileKind::Toml => Ok(Self::of(file, true)),
             _ => Err(Error::NoDown {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
@@ -152,20 +156,27 @@ impl<'a> Script<'a> {
     }
 
     /// Reads and splits the script once, returning its statement count (0 for a derived
-    /// rollback, whose statements depend on the live schema).
-    fn check(&self, backend: Backend) -> Result<u32, Error> {
+    /// rollback, whose statements depend on the live schema); a statement the backend refuses
+    /// inside a transaction turns the transaction off for the whole file.
+    fn check(&mut self, backend: Backend) -> Result<u32, Error> {
         if self.drop_tables {
             return Ok(0);
         }
         let mut count = 0;
         for piece in statements::pieces(self.file, backend, None)? {
-            if let Piece::Statement(_) = piece? {
+            if let Piece::Statement(statement) = piece? {
                 count += 1;
+                if self.no_transaction.is_none() {
+                    self.no_transaction = refused_in_transaction(backend, &statement.sql);
+                }
             }
         }
         Ok(count)
     }
 }
+
+/// What [`Applied::no_transaction`] says for a file whose directive turned the transaction off.
+const NO_TRANSACTION_DIRECTIVE: &str = "-- tt:no-transaction";
 
 /// Applies migrations to databases: the policy of one run, independent of the connection.
 #[derive(Debug, Clone)]
@@ -518,7 +529,8 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
+        let outside_sqlite_lock =
+            script.no_transaction.is_some() && db.backend() == Backend::Sqlite;
         if outside_sqlite_lock {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
             db.execute("COMMIT").await.map_err(Error::query(format!(
@@ -553,7 +565,7 @@ impl<'m> Migrator<'m> {
         let started = Instant::now();
         let backend = db.backend();
         let file = script.file;
-        let in_transaction = !file.no_transaction;
+        let in_transaction = script.no_transaction.is_none();
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || backend == Backend::Mysql;
@@ -608,6 +620,7 @@ impl<'m> Migrator<'m> {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
                 execution_ms,
+                no_transaction: script.no_transaction.map(str::to_string),
             });
         };
         if in_transaction {
@@ -691,6 +704,7 @@ fn not_run(migration: &Migration) -> Applied {
         version: migration.version.clone(),
         name: migration.name.clone(),
         execution_ms: 0,
+        no_transaction: None,
     }
 }
 
@@ -704,8 +718,9 @@ fn checked<'a>(
     migrations
         .iter()
         .map(|migration| {
-            let script = script(migration, backend)?;
-            Ok((script, script.check(backend)?))
+            let mut script = script(migration, backend)?;
+            let count = script.check(backend)?;
+            Ok((script, count))
         })
         .collect()
 }

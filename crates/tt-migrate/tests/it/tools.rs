@@ -480,3 +480,95 @@ async fn the_syntax_error_hint_in_a_prisma_folder_does_not_suggest_variant_files
         )
     );
 }
+
+#[tokio::test]
+async fn files_of_concurrent_index_statements_run_without_a_transaction_by_themselves() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = load("flyway_concurrently");
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::for_set(&set);
+    let report = migrator
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outside: Vec<(String, Option<&str>)> = report
+        .applied
+        .iter()
+        .map(|a| (a.version.to_string(), a.no_transaction.as_deref()))
+        .collect();
+    assert_eq!(
+        outside,
+        [
+            ("1".to_string(), None),
+            ("2".to_string(), Some("CREATE INDEX CONCURRENTLY")),
+            ("3".to_string(), Some("DROP INDEX CONCURRENTLY")),
+        ]
+    );
+    // Tracked like a `-- tt:no-transaction` file: finalised, not dirty.
+    let status = migrator.status(&mut db).await.unwrap();
+    assert!(status.is_clean(), "{status:?}");
+    let unique = "SELECT indexname FROM pg_indexes WHERE indexname = 'items_name' \
+                  AND indexdef LIKE 'CREATE UNIQUE INDEX%'";
+    assert_eq!(rows(&mut db, unique).await, 1);
+    // The undo files too.
+    let down = migrator
+        .down(&mut db, &DOWN_ALL, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(down.rolled_back.len(), 3);
+
+    // A statement tt does not recognise still fails, and the hint names the directive.
+    let dir = one_file_dir(
+        "001_move.sql",
+        "ALTER DATABASE CURRENT_DATABASE SET TABLESPACE pg_default;\n",
+    );
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let error = Migrator::for_set(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    let Error::Statement(failure) = &error.error else {
+        panic!("expected a statement failure, got {}", error.error)
+    };
+    assert_eq!(failure.code.as_deref(), Some("25001"), "{failure:?}");
+    assert!(
+        failure
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("`-- tt:no-transaction`")),
+        "{failure:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_vacuum_runs_without_the_runs_transaction() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("001_t.sql"),
+        "CREATE TABLE t (id INTEGER);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("002_compact.sql"),
+        "DELETE FROM t;\nVACUUM;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("003_u.sql"),
+        "CREATE TABLE u (id INTEGER);\n",
+    )
+    .unwrap();
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let mut db = connect(&test_db).await;
+    let report = Migrator::for_set(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.applied[1].no_transaction.as_deref(), Some("VACUUM"));
+    assert_eq!(report.applied.len(), 3);
+}
