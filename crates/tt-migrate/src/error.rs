@@ -148,6 +148,23 @@ pub enum Error {
          flyway, golang-migrate, goose or prisma)"
     )]
     NoTool,
+    /// `--from-tool` without a name, and no known tool's table in the database.
+    #[error(
+        "no other tool's tracking table found in this database and schema (looked for \
+         _sqlx_migrations, __diesel_schema_migrations, schema_migrations, \
+         flyway_schema_history, goose_db_version, _prisma_migrations): name the tool with \
+         --from-tool, or check the connection"
+    )]
+    NoToolFound,
+    /// `--from-tool` without a name, and several tools' tables in the database.
+    #[error(
+        "tracking tables of several tools found ({}): name the one to import with --from-tool",
+        found.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    ManyTools {
+        /// The tools whose tables are there.
+        found: Vec<crate::files::source::Layout>,
+    },
     /// The other tool's table says its last migration stopped part-way.
     #[error(
         "{tool}'s table `{table}` marks version {version} dirty (it stopped part-way): fix the \

@@ -1,6 +1,7 @@
 //! Tests of the `tt` binary: each runs the built executable in a scratch project directory
 //! (assert_cmd) and checks exit codes, stdout, stderr and JSON documents.
 
+mod adoption;
 mod cli;
 mod config;
 mod lifecycle;

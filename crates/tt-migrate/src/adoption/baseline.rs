@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::backend::database::Database;
+use crate::backend::database::{Arg, Database};
 use crate::engine::lock;
 use crate::engine::run::Migrator;
 use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
@@ -57,6 +57,42 @@ pub fn tool_table(tool: Layout) -> Option<&'static str> {
         Layout::GolangMigrate => Some("schema_migrations"),
         Layout::Goose => Some("goose_db_version"),
         Layout::Prisma => Some("_prisma_migrations"),
+    }
+}
+
+/// The tool whose tracking table `db` holds, for `tt baseline --from-tool` without a name:
+/// `preferred` (the directory's layout) when its table is there, else the one tool whose
+/// table is. dbmate's and golang-migrate's tables share tt's default name and are told apart
+/// by their columns (`version`; `version` and `dirty`).
+///
+/// # Errors
+/// [`Error::NoToolFound`] when no tool's table is there, [`Error::ManyTools`] when several
+/// are and none is `preferred`'s, or a query error.
+pub async fn detect_tool(db: &mut Database, preferred: Layout) -> Result<Layout, Error> {
+    let mut found = Vec::new();
+    for tool in Layout::ALL {
+        let Some(table) = tool_table(tool) else {
+            continue;
+        };
+        let columns = Tracking::new(table).columns(db).await?;
+        let present = match tool {
+            Layout::Dbmate => columns == ["version"],
+            Layout::GolangMigrate => {
+                let mut sorted = columns.clone();
+                sorted.sort();
+                sorted == ["dirty", "version"]
+            }
+            _ => !columns.is_empty(),
+        };
+        if present {
+            found.push(tool);
+        }
+    }
+    match found.as_slice() {
+        _ if found.contains(&preferred) => Ok(preferred),
+        [tool] => Ok(*tool),
+        [] => Err(Error::NoToolFound),
+        _ => Err(Error::ManyTools { found }),
     }
 }
 
@@ -178,18 +214,25 @@ async fn record(
         .collect::<Result<Vec<_>, Error>>()?;
     let mut recorded = Vec::new();
     for (migration, file) in files {
-        tracking
-            .upsert(
-                db,
-                &RowUpdate {
-                    version: migration.version.as_str(),
-                    name: &migration.name,
-                    checksum: file.checksum.as_str(),
-                    execution_ms: 0,
-                    dirty: false,
-                },
-            )
-            .await?;
+        let exists = rows.iter().any(|r| r.version == migration.version.as_str());
+        if exists {
+            // A row without a checksum (a file that inserted its own row, dbmate's): when it
+            // was applied stays as recorded.
+            add_checksum(db, tracking, migration, file.checksum.as_str()).await?;
+        } else {
+            tracking
+                .upsert(
+                    db,
+                    &RowUpdate {
+                        version: migration.version.as_str(),
+                        name: &migration.name,
+                        checksum: file.checksum.as_str(),
+                        execution_ms: 0,
+                        dirty: false,
+                    },
+                )
+                .await?;
+        }
         recorded.push(Recorded {
             version: migration.version.clone(),
             name: migration.name.clone(),
@@ -197,6 +240,32 @@ async fn record(
         });
     }
     Ok(recorded)
+}
+
+/// Records the checksum (and the name, where none was recorded) of an existing row.
+async fn add_checksum(
+    db: &mut Database,
+    tracking: &Tracking,
+    migration: &Migration,
+    checksum: &str,
+) -> Result<(), Error> {
+    let sql = format!(
+        "UPDATE {} SET checksum = ?, name = COALESCE(name, ?), execution_ms = \
+         COALESCE(execution_ms, 0) WHERE version = ?",
+        db.backend().quote_ident(tracking.table())
+    );
+    let args = [
+        Arg::Text(checksum.to_string()),
+        Arg::Text(migration.name.clone()),
+        Arg::Text(migration.version.to_string()),
+    ];
+    db.execute_with(&sql, &args)
+        .await
+        .map(drop)
+        .map_err(Error::query(format!(
+            "recording the checksum of migration {} in the tracking table",
+            migration.version
+        )))
 }
 
 fn up_file(

@@ -59,8 +59,8 @@ impl Tracking {
         &self.table
     }
 
-    /// Columns the table has, empty when it does not exist.
-    async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
+    /// Columns the table has (lower-case), empty when it does not exist.
+    pub(crate) async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let sql = match db.backend() {
             Backend::Postgres => {
                 "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
