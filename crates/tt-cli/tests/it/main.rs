@@ -3,6 +3,7 @@
 
 mod adoption;
 mod cli;
+mod compat;
 mod config;
 mod lifecycle;
 mod migrate;

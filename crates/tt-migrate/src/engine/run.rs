@@ -192,10 +192,14 @@ pub struct Migrator<'m> {
 
 impl<'m> Migrator<'m> {
     /// A migrator for `migrations` (in version order) with the default tracking table.
+    /// Repeatable migrations among them (`R__name`, which order last; see
+    /// [`MigrationSet::with_repeatable`]) are applied as repeatable ones.
     pub fn new(migrations: &'m [Migration]) -> Self {
+        let numbered = migrations.partition_point(|m| !m.version.is_repeatable());
+        let (migrations, repeatable) = migrations.split_at(numbered);
         Self {
             migrations,
-            repeatable: &[],
+            repeatable,
             tracking: Tracking::default(),
             plan: PlanOptions::default(),
             // Big enough that a file of thousands of small statements needs few round trips,
@@ -207,7 +211,7 @@ impl<'m> Migrator<'m> {
 
     /// A migrator for every migration of `set`, its repeatable ones included.
     pub fn for_set(set: &'m MigrationSet) -> Self {
-        let mut migrator = Self::new(set.as_slice()).repeatable(set.repeatable());
+        let mut migrator = Self::new(set.with_repeatable());
         migrator.layout = set.layout();
         migrator
     }

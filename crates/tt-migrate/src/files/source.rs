@@ -18,10 +18,11 @@ pub use layout::{Layout, UnknownLayout};
 /// The migrations of one directory (or one embedded set), sorted by version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationSet {
-    /// Sorted by version; versions are unique.
+    /// Sorted by version, versions unique: the numbered migrations, then the repeatable ones
+    /// (Flyway's `R__name.sql`, whose versions order after every number) by name.
     migrations: Vec<Migration>,
-    /// Repeatable migrations (Flyway's `R__name.sql`), sorted by name.
-    repeatable: Vec<Migration>,
+    /// How many are numbered.
+    numbered: usize,
     layout: Layout,
 }
 
@@ -54,11 +55,17 @@ impl MigrationSet {
                     dir: dir.to_path_buf(),
                 })
             }
-            (migrations, repeatable) => Ok(Self {
-                migrations,
-                repeatable,
-                layout,
-            }),
+            (migrations, repeatable) => Ok(Self::new(migrations, repeatable, layout)),
+        }
+    }
+
+    fn new(mut migrations: Vec<Migration>, repeatable: Vec<Migration>, layout: Layout) -> Self {
+        let numbered = migrations.len();
+        migrations.extend(repeatable);
+        Self {
+            migrations,
+            numbered,
+            layout,
         }
     }
 
@@ -94,11 +101,7 @@ impl MigrationSet {
             .collect();
         match discover(entries, Vec::new(), Layout::Native)? {
             (migrations, _) if migrations.is_empty() => Err(DiscoveryError::NoEmbeddedMigrations),
-            (migrations, repeatable) => Ok(Self {
-                migrations,
-                repeatable,
-                layout: Layout::Native,
-            }),
+            (migrations, repeatable) => Ok(Self::new(migrations, repeatable, Layout::Native)),
         }
     }
 
@@ -110,40 +113,46 @@ impl MigrationSet {
     /// Repeatable migrations (Flyway's `R__name.sql`, version `R__name`), sorted by name: they
     /// run after the numbered ones whenever their checksum changed.
     pub fn repeatable(&self) -> &[Migration] {
-        &self.repeatable
+        &self.migrations[self.numbered..]
     }
 
-    /// The migrations in version order.
+    /// The numbered migrations in version order.
     pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
-        self.migrations.iter()
+        self.as_slice().iter()
     }
 
-    /// The migrations in version order, as a slice (what [`crate::Migrator`] takes).
+    /// The numbered migrations in version order, as a slice.
     pub fn as_slice(&self) -> &[Migration] {
+        &self.migrations[..self.numbered]
+    }
+
+    /// The numbered migrations, then the repeatable ones: what [`crate::Migrator::new`],
+    /// `scratch_schema` and verify take to treat repeatable migrations as `migrate` does.
+    pub fn with_repeatable(&self) -> &[Migration] {
         &self.migrations
     }
 
-    /// The migration of `version`, if there is one.
+    /// The numbered migration of `version`, if there is one.
     pub fn get(&self, version: &Version) -> Option<&Migration> {
-        self.migrations
+        self.as_slice()
             .binary_search_by(|m| m.version.cmp(version))
             .ok()
             .map(|i| &self.migrations[i])
     }
 
-    /// How many migrations there are.
+    /// How many numbered migrations there are.
     pub fn len(&self) -> usize {
-        self.migrations.len()
+        self.numbered
     }
 
-    /// Whether there are no migrations (never true for a set that was loaded).
+    /// Whether there are no numbered migrations.
     pub fn is_empty(&self) -> bool {
-        self.migrations.is_empty()
+        self.numbered == 0
     }
 
-    /// The migration with the highest version.
+    /// The numbered migration with the highest version.
     pub fn latest(&self) -> Option<&Migration> {
-        self.migrations.last()
+        self.as_slice().last()
     }
 }
 
