@@ -6,3 +6,4 @@ pub(crate) mod outside_transaction;
 pub(crate) mod source;
 pub(crate) mod split;
 pub(crate) mod statements;
+pub(crate) mod words;

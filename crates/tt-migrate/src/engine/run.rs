@@ -7,12 +7,13 @@ use std::time::Instant;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::adoption::self_recording::with_tracking_creators;
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
-use crate::engine::tracking::{RowUpdate, Tracking};
+use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
 use crate::error::{Error, FailureOutcome, RunError};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::outside_transaction::refused_in_transaction;
@@ -250,12 +251,24 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// The tracking rows, with those of migrations that created the tracking table
+    /// themselves (see [`with_tracking_creators`]).
+    async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
+        let rows = self.tracking.rows(db).await?;
+        Ok(with_tracking_creators(
+            self.migrations,
+            rows,
+            self.tracking.table(),
+            db.backend(),
+        ))
+    }
+
     /// Where every migration stands on `db`. Reads only; creates nothing.
     ///
     /// # Errors
     /// When the tracking table cannot be read.
     pub async fn status(&self, db: &mut Database) -> Result<Status, Error> {
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         Ok(plan::status_with_repeatable(
             self.migrations,
             self.repeatable,
@@ -269,7 +282,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// As [`plan::plan`], or when the tracking table cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, db.backend())?;
         let backend = db.backend();
         for migration in &chosen {
@@ -322,7 +335,7 @@ impl<'m> Migrator<'m> {
         // open. Without one, this fails harmlessly.
         let _ = db.execute("ROLLBACK").await;
         // When even this read fails, the report stays as it was; `tt status` tells the truth.
-        let Ok(rows) = self.tracking.rows(db).await else {
+        let Ok(rows) = self.applied_rows(db).await else {
             return;
         };
         done.retain(|applied| {
@@ -341,7 +354,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<RunReport, RunError> {
         let backend = db.backend();
         self.tracking.ensure(db).await?;
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, backend, Script::up)?;
         let mut report = RunReport::default();
@@ -405,7 +418,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<DownReport, RunError> {
         let backend = db.backend();
         if options.dry_run {
-            let rows = self.tracking.rows(db).await?;
+            let rows = self.applied_rows(db).await?;
             let plan = plan::plan_down(self.migrations, &rows, backend, &options.target)?;
             checked(&plan.migrations, backend, Script::down)?;
             return Ok(DownReport {
@@ -464,7 +477,7 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<DownReport, RunError> {
         let backend = db.backend();
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let plan = plan::plan_down(self.migrations, &rows, backend, target)?;
         let scripts = checked(&plan.migrations, backend, Script::down)?;
         let mut report = DownReport::default();

@@ -4,6 +4,8 @@
 
 use tt_schema::Backend;
 
+use crate::files::words::leading_words;
+
 /// What in `sql` (one statement, as the splitter yields it) cannot run inside a transaction on
 /// `backend`, named for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can.
 ///
@@ -38,69 +40,6 @@ pub(crate) fn refused_in_transaction(backend: Backend, sql: &str) -> Option<&'st
         // MySQL has no statement that fails inside a transaction: DDL commits it instead.
         Backend::Mysql => None,
     }
-}
-
-/// Up to `limit` leading words of `sql`, upper-cased: runs of ASCII letters, digits and `_`
-/// outside comments, quotes and parentheses.
-fn leading_words(sql: &str, limit: usize) -> Vec<String> {
-    let bytes = sql.as_bytes();
-    let mut words = Vec::new();
-    let mut i = 0;
-    let mut depth = 0usize;
-    while i < bytes.len() && words.len() < limit {
-        let rest = &bytes[i..];
-        match rest {
-            [b'-', b'-', ..] => {
-                i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-            }
-            [b'/', b'*', ..] => {
-                // PostgreSQL nests block comments.
-                let mut nesting = 0usize;
-                let mut j = 0;
-                while j < rest.len() {
-                    match &rest[j..] {
-                        [b'/', b'*', ..] => {
-                            nesting += 1;
-                            j += 2;
-                        }
-                        [b'*', b'/', ..] => {
-                            nesting -= 1;
-                            j += 2;
-                            if nesting == 0 {
-                                break;
-                            }
-                        }
-                        _ => j += 1,
-                    }
-                }
-                i += j;
-            }
-            [quote @ (b'"' | b'\'' | b'`'), ..] => {
-                let close = rest[1..].iter().position(|b| b == quote);
-                i += close.map_or(rest.len(), |at| at + 2);
-            }
-            [b'(', ..] => {
-                depth += 1;
-                i += 1;
-            }
-            [b')', ..] => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            [b, ..] if b.is_ascii_alphanumeric() || *b == b'_' => {
-                let len = rest
-                    .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                    .unwrap_or(rest.len());
-                if depth == 0 {
-                    words.push(String::from_utf8_lossy(&rest[..len]).to_ascii_uppercase());
-                }
-                i += len;
-            }
-            _ => i += 1,
-        }
-    }
-    words
 }
 
 #[cfg(test)]

@@ -572,3 +572,39 @@ async fn a_sqlite_vacuum_runs_without_the_runs_transaction() {
     assert_eq!(report.applied[1].no_transaction.as_deref(), Some("VACUUM"));
     assert_eq!(report.applied.len(), 3);
 }
+
+#[tokio::test]
+async fn a_database_built_by_tinkertools_own_runner_reads_as_fully_applied() {
+    let set = load("tinkertools_runner");
+    for backend in Backend::ALL {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let mut db = connect(&test_db).await;
+        // The runner ran every file as it is: 000 created the table, later files inserted
+        // their own rows.
+        for migration in set.iter() {
+            let file = migration.up_for(backend).unwrap();
+            for piece in tt_migrate::Splitter::new(file.open().unwrap(), backend) {
+                if let tt_migrate::Piece::Statement(statement) = piece.unwrap() {
+                    execute(&mut db, &[statement.sql.as_str()]).await;
+                }
+            }
+        }
+        let migrator = Migrator::for_set(&set);
+        let status = migrator.status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        assert!(status.out_of_order.is_empty(), "{backend}");
+        let applied: Vec<&str> = status.applied.iter().map(|a| a.version.as_str()).collect();
+        assert_eq!(applied, ["000", "001", "002"], "{backend}");
+        let run = migrator.run(&mut db, &mut no_events).await.unwrap();
+        assert!(run.applied.is_empty(), "{backend}: {run:?}");
+        // A baseline records the rows with checksums, 000's included.
+        let report = migrator
+            .baseline(&mut db, &tt_migrate::Version::new("002").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(report.recorded.len(), 3, "{backend}: {report:?}");
+        assert_eq!(rows(&mut db, "SELECT name FROM schema_migrations").await, 3);
+    }
+}
