@@ -2,5 +2,6 @@
 //! whose migrations recorded themselves.
 
 pub(crate) mod baseline;
+pub(crate) mod diesel_table;
 pub(crate) mod repair;
 pub(crate) mod self_recording;

@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::adoption::diesel_table::{ensure_diesel_table, is_diesel_folder};
 use crate::adoption::self_recording::with_tracking_creators;
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
@@ -357,6 +358,9 @@ impl<'m> Migrator<'m> {
         let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, backend, Script::up)?;
+        if !chosen.is_empty() && is_diesel_folder(self.migrations) {
+            ensure_diesel_table(db).await?;
+        }
         let mut report = RunReport::default();
         let total = chosen.len();
         for (index, (migration, (script, statements))) in

@@ -608,3 +608,28 @@ async fn a_database_built_by_tinkertools_own_runner_reads_as_fully_applied() {
         assert_eq!(rows(&mut db, "SELECT name FROM schema_migrations").await, 3);
     }
 }
+
+#[tokio::test]
+async fn diesels_own_table_exists_before_the_first_migration_and_in_the_scratch_database() {
+    let set = load("diesel_own_table");
+    for backend in Backend::ALL {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let mut db = connect(&test_db).await;
+        let report = Migrator::for_set(&set)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert_eq!(report.applied.len(), 2, "{backend}");
+        // Empty: tt keeps its own history, not diesel's.
+        assert_eq!(
+            rows(&mut db, "SELECT version FROM __diesel_schema_migrations").await,
+            0
+        );
+        let scratch = tt_migrate::scratch_schema(&mut db, set.as_slice(), &Tracking::default())
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        assert!(scratch.contains("__diesel_schema_migrations"), "{backend}");
+    }
+}
