@@ -54,6 +54,10 @@ pub(crate) struct Global {
     /// Seconds to wait for another runner's lock [default: 10]
     #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) lock_timeout: Option<f64>,
+    /// A statement to run on every connection tt opens, such as "SET FOREIGN_KEY_CHECKS = 0"
+    /// (repeatable; replaces session_sql of tt.toml)
+    #[arg(long, global = true, value_name = "SQL")]
+    pub(crate) session_sql: Vec<String>,
     /// Read the migrations directory as this tool's layout (native, sqlx, diesel, dbmate,
     /// flyway, golang-migrate, goose, prisma) [default: detected]
     #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]

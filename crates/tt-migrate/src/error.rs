@@ -28,6 +28,23 @@ pub enum Error {
         /// What the driver said.
         source: sqlx::Error,
     },
+    /// A query parameter of the database URL that the driver would ignore.
+    #[error(
+        "{url}: the {backend} driver does not understand the URL parameter `{parameter}` \
+         (it understands {}); remove it, or run the setting on every connection with \
+         session_sql in tt.toml (or --session-sql)",
+        known.join(", ")
+    )]
+    UnknownUrlParameter {
+        /// The URL, password redacted.
+        url: String,
+        /// The backend.
+        backend: Backend,
+        /// The parameter as written.
+        parameter: String,
+        /// The parameters the driver understands.
+        known: &'static [&'static str],
+    },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
     #[error("{context} failed: {source}")]
     Query {
