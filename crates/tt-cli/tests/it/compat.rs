@@ -53,6 +53,13 @@ fn folders(backend: Backend) -> Vec<Folder> {
             false,
             true,
         ),
+        // A migration indexing diesel's own table.
+        folder(
+            "diesel (own table)",
+            tools.join("diesel_own_table"),
+            false,
+            true,
+        ),
         // Dotted versions, R__ reference data, .conf.
         folder(
             "flyway (repeatable)",

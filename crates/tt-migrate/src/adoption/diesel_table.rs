@@ -3,6 +3,7 @@
 //! tt creates it too, empty, in a diesel folder's runs (scratch databases included).
 
 use crate::backend::database::Database;
+use crate::engine::tracking::Tracking;
 use crate::error::Error;
 use crate::files::migration::Migration;
 
@@ -33,4 +34,31 @@ pub(crate) async fn ensure_diesel_table(db: &mut Database) -> Result<(), Error> 
     db.execute(&sql).await.map_err(Error::query(format!(
         "creating diesel's table `{DIESEL_TABLE}`"
     )))
+}
+
+/// Drops diesel's table when it is there and empty, as tt created it (a reset rebuilds it with
+/// the migrations); one holding diesel's history is left alone. Whether it was dropped.
+///
+/// # Errors
+/// When the table cannot be read or dropped.
+pub(crate) async fn drop_empty_diesel_table(db: &mut Database) -> Result<bool, Error> {
+    if !Tracking::new(DIESEL_TABLE).exists(db).await? {
+        return Ok(false);
+    }
+    let table = db.backend().quote_ident(DIESEL_TABLE);
+    let rows = db
+        .query_text_rows(&format!("SELECT version FROM {table}"), &[])
+        .await
+        .map_err(Error::query(format!(
+            "reading diesel's table `{DIESEL_TABLE}`"
+        )))?;
+    if !rows.is_empty() {
+        return Ok(false);
+    }
+    db.execute(&format!("DROP TABLE {table}"))
+        .await
+        .map_err(Error::query(format!(
+            "dropping diesel's table `{DIESEL_TABLE}`"
+        )))?;
+    Ok(true)
 }
