@@ -82,6 +82,13 @@ fn folders(backend: Backend) -> Vec<Folder> {
         ));
     }
     if backend == Backend::Postgres {
+        // A PL/pgSQL function in a StatementBegin/End block; NO TRANSACTION.
+        folders.push(folder(
+            "goose (PostgreSQL)",
+            tools.join("goose_postgres"),
+            true,
+            false,
+        ));
         folders.push(folder(
             "flyway (CONCURRENTLY)",
             tools.join("flyway_concurrently"),

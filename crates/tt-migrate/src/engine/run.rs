@@ -31,9 +31,9 @@ pub struct Applied {
     pub name: String,
     /// Wall time of the migration, in milliseconds.
     pub execution_ms: i64,
-    /// Why it ran without a transaction, statement by statement: `-- tt:no-transaction` (or
-    /// the layout's setting), or the first statement the backend refuses inside one
-    /// (`CREATE INDEX CONCURRENTLY`); `None` when it ran in one.
+    /// Why it ran without a transaction, statement by statement: `no-transaction directive`
+    /// (`-- tt:no-transaction` or the layout's setting), or the first statement the backend
+    /// refuses inside one (`CREATE INDEX CONCURRENTLY`); `None` when it ran in one.
     pub no_transaction: Option<String>,
 }
 
@@ -177,8 +177,10 @@ impl<'a> Script<'a> {
     }
 }
 
-/// What [`Applied::no_transaction`] says for a file whose directive turned the transaction off.
-const NO_TRANSACTION_DIRECTIVE: &str = "-- tt:no-transaction";
+/// What [`Applied::no_transaction`] says for a file whose directive (`-- tt:no-transaction`,
+/// or its layout's: sqlx's, dbmate's, goose's, a Flyway `.conf`, diesel's `metadata.toml`)
+/// turned the transaction off.
+const NO_TRANSACTION_DIRECTIVE: &str = "no-transaction directive";
 
 /// Applies migrations to databases: the policy of one run, independent of the connection.
 #[derive(Debug, Clone)]

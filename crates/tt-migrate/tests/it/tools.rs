@@ -633,3 +633,47 @@ async fn diesels_own_table_exists_before_the_first_migration_and_in_the_scratch_
         assert!(scratch.contains("__diesel_schema_migrations"), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn goose_statement_blocks_and_no_transaction_on_postgres() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = load("goose_postgres");
+    let no_transaction: Vec<bool> = set
+        .iter()
+        .map(|m| m.up_for(Backend::Postgres).unwrap().no_transaction)
+        .collect();
+    assert_eq!(no_transaction, [false, false, true]);
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::for_set(&set);
+    let report = migrator
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        report.applied[2].no_transaction.as_deref(),
+        Some("no-transaction directive")
+    );
+    execute(
+        &mut db,
+        &[
+            "INSERT INTO items (name, updated_at) VALUES ('a', '2001-01-01')",
+            "UPDATE items SET name = 'b'",
+        ],
+    )
+    .await;
+    // The trigger the block's function serves ran.
+    assert_eq!(
+        rows(
+            &mut db,
+            "SELECT name FROM items WHERE updated_at > '2001-01-02'"
+        )
+        .await,
+        1
+    );
+    migrator
+        .down(&mut db, &DOWN_ALL, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
