@@ -138,3 +138,35 @@ fn a_file_that_cannot_run_in_a_transaction_says_so_in_text_and_json() {
     assert_eq!(applied[0]["no_transaction"], serde_json::Value::Null);
     assert_eq!(applied[1]["no_transaction"], "VACUUM", "{json}");
 }
+
+#[test]
+fn an_empty_down_stops_the_rollback_and_says_so() {
+    let project = Project::new();
+    project.migration("001_items.sql", "CREATE TABLE items (id INTEGER);\n");
+    project.migration("001_items.down.sql", "DROP TABLE items;\n");
+    project.migration("002_stats.sql", "CREATE TABLE stats (id INTEGER);\n");
+    project.migration("002_stats.down.sql", "-- Nothing to undo yet.\n\n");
+    project.migration("003_tags.sql", "CREATE TABLE tags (id INTEGER);\n");
+    project.migration("003_tags.down.sql", "DROP TABLE tags;\n");
+    ok(tt(&project).args(["migrate"]));
+    let plan = ok(tt(&project).args(["down", "--all", "--dry-run"]));
+    assert!(
+        plan.stdout
+            .contains("and stop before 002 stats: its down is empty"),
+        "{}",
+        plan.stdout
+    );
+    let down = run(tt(&project).args(["down", "--all"]));
+    assert_eq!(down.code, 1, "{}", down.stdout);
+    assert!(
+        down.stderr
+            .contains("migration 002 (stats) has an empty down (")
+            && down
+                .stderr
+                .contains("002_stats.down.sql), which would undo nothing"),
+        "{}",
+        down.stderr
+    );
+    let status = ok(tt(&project).args(["status", "--json"])).json();
+    assert_eq!(status["applied"].as_array().unwrap().len(), 2, "{status}");
+}
