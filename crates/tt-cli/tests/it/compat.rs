@@ -40,12 +40,20 @@ fn folders(backend: Backend) -> Vec<Folder> {
     let tools = fixtures().join("tools");
     let mut folders = vec![
         // These four create views and (on PostgreSQL) enum types and functions.
-        folder("sqlx (reversible)", layout("sqlx"), true, false),
-        folder("diesel", layout("diesel"), true, false),
-        folder("dbmate", layout("dbmate"), true, false),
+        folder("sqlx (reversible, views)", layout("sqlx"), true, false),
+        folder("diesel (views)", layout("diesel"), true, false),
+        folder("dbmate (views)", layout("dbmate"), true, false),
         // Dotted versions, R__ (a view), .conf.
-        folder("flyway", layout("flyway"), true, false),
+        folder("flyway (views)", layout("flyway"), true, false),
         folder("sqlx (flat)", tools.join("sqlx_flat"), false, true),
+        folder(
+            "sqlx (reversible)",
+            tools.join("sqlx_reversible"),
+            true,
+            true,
+        ),
+        // transaction:false; an empty down section stops a rollback.
+        folder("dbmate", tools.join("dbmate"), false, true),
         // Both directory-name forms; its empty down stops a rollback.
         folder(
             "diesel (name shapes)",

@@ -45,6 +45,15 @@ fn each_tool_folder_is_detected() {
         ("golang_migrate", Layout::GolangMigrate),
         ("goose", Layout::Goose),
         ("prisma", Layout::Prisma),
+        ("goose_postgres", Layout::Goose),
+        ("dbmate", Layout::Dbmate),
+        ("flyway_repeatable", Layout::Flyway),
+        ("flyway_concurrently", Layout::Flyway),
+        // 14-digit timestamps: what sqlx's `migrate add -r` writes.
+        ("sqlx_reversible", Layout::Sqlx),
+        // Flat sqlx files are named as tt's own are.
+        ("sqlx_flat", Layout::Native),
+        ("tinkertools_runner", Layout::Native),
     ] {
         assert_eq!(Layout::detect(&fixture(name)), layout, "{name}");
         assert_eq!(load(name).layout(), layout, "{name}");
