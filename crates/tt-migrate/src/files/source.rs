@@ -1067,7 +1067,11 @@ impl MarkerScan {
     }
 
     fn end_line(&mut self) {
-        if let Some((tool, layout)) = tool_marker(&self.head)
+        // Most lines are not comments: skip them without decoding.
+        let start = self.head.iter().position(|b| !b.is_ascii_whitespace());
+        let comment = start.is_some_and(|at| self.head[at..].starts_with(b"--"));
+        if comment
+            && let Some((tool, layout)) = tool_marker(&self.head)
             && layout != Some(self.layout)
         {
             let marker = String::from_utf8_lossy(&self.head).trim().to_string();
