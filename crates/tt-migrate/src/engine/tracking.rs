@@ -333,6 +333,13 @@ impl Tracking {
 }
 
 impl Tracking {
+    /// Refuses a table of this name of another tool's shape ([`Error::ForeignTrackingTable`]);
+    /// no table, or tt's, is fine.
+    pub(crate) async fn check_own(&self, db: &mut Database) -> Result<(), Error> {
+        let columns = self.columns(db).await?;
+        self.refuse_foreign(&columns)
+    }
+
     /// Refuses a table of this name that is not tt's (nor an ancestor tt adopts: the original
     /// TinkerTools table, dbmate's one-column table), so that another tool's table is never
     /// altered or read as tt's.

@@ -686,3 +686,34 @@ async fn goose_statement_blocks_and_no_transaction_on_postgres() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test]
+async fn reset_never_drops_another_tools_table_under_tts_tracking_name() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let set = load("golang_migrate");
+    let mut db = connect(&test_db).await;
+    execute(
+        &mut db,
+        &[
+            "CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, \
+             dirty BOOLEAN NOT NULL)",
+            "INSERT INTO schema_migrations (version, dirty) VALUES (2, FALSE)",
+        ],
+    )
+    .await;
+    let error = Migrator::for_set(&set)
+        .reset(&mut db, Default::default(), &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.error, Error::ForeignTrackingTable { .. }),
+        "{}",
+        error.error
+    );
+    assert_eq!(
+        rows(&mut db, "SELECT 'row' FROM schema_migrations").await,
+        1
+    );
+}
