@@ -245,7 +245,7 @@ pub enum Error {
     /// Objects tt does not manage depend on tables it would drop.
     #[error(
         "cannot drop the managed tables: {} object(s) tt does not manage depend on them:{}\ndrop or change them first, or pass --cascade to drop these views and foreign keys too",
-        dependents.len(),
+        crate::destructive::drop::distinct_objects(dependents),
         dependents.iter().map(|d| format!("\n  {d}")).collect::<String>()
     )]
     Dependents {

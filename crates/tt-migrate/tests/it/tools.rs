@@ -717,3 +717,54 @@ async fn reset_never_drops_another_tools_table_under_tts_tracking_name() {
         1
     );
 }
+
+/// `tt reset` said "3 object(s) tt does not manage depend on them" for one view over three
+/// tables, and called a materialized view a view.
+#[tokio::test]
+async fn a_view_over_three_managed_tables_counts_once_and_a_matview_is_named_so() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let dir = one_file_dir(
+        "001_tables.sql",
+        "CREATE TABLE a (id INT PRIMARY KEY);\nCREATE TABLE b (id INT PRIMARY KEY);\n\
+         CREATE TABLE c (id INT PRIMARY KEY);\n",
+    );
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let mut db = connect(&test_db).await;
+    Migrator::for_set(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap();
+    execute(
+        &mut db,
+        &["CREATE MATERIALIZED VIEW abc AS SELECT a.id FROM a JOIN b USING (id) JOIN c USING (id)"],
+    )
+    .await;
+    let tracking = Tracking::default();
+    let plan = tt_migrate::plan_drop(&mut db, set.as_slice(), &tracking)
+        .await
+        .unwrap();
+    assert_eq!(
+        plan.dependents.len(),
+        3,
+        "one per table: {:?}",
+        plan.dependents
+    );
+    assert!(
+        plan.dependents
+            .iter()
+            .all(|d| d.kind == tt_migrate::DependentKind::MaterializedView)
+    );
+    let error = tt_migrate::drop_managed_tables(&mut db, &plan, &tracking, Default::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(
+            "cannot drop the managed tables: 1 object(s) tt does not manage depend on them:\n  \
+             materialized view abc (on a)"
+        ),
+        "{error}"
+    );
+}
