@@ -26,7 +26,41 @@ pub enum Error {
         /// The URL, password redacted.
         url: String,
         /// What the driver said.
-        source: sqlx::Error,
+        source: DriverError,
+    },
+    /// The database URL is refused before connecting.
+    #[error("database url `{url}`: {problem}")]
+    BadUrl {
+        /// The URL, password redacted.
+        url: String,
+        /// What is wrong with it.
+        problem: Box<crate::backend::connect::UrlProblem>,
+    },
+    /// The TLS handshake was refused, for a reason the URL's options explain.
+    #[error("could not connect to {url}: {problem}")]
+    Tls {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        problem: Box<crate::backend::connect::TlsProblem>,
+    },
+    /// The server did not complete the connection and its handshake in time.
+    #[error(
+        "could not connect to {url}: no answer within {}s (check the host and port; raise \
+         --connect-timeout to wait longer)",
+        timeout.as_secs_f32()
+    )]
+    ConnectTimeout {
+        /// The URL, password redacted.
+        url: String,
+        /// How long tt waited.
+        timeout: Duration,
+    },
+    /// The lock timeout is longer than the backends accept.
+    #[error("the lock timeout must be at most {} seconds", max.as_secs())]
+    LockTimeoutTooLong {
+        /// The longest accepted.
+        max: Duration,
     },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
     #[error("{context} failed: {source}")]
@@ -34,7 +68,7 @@ pub enum Error {
         /// What tt was doing.
         context: String,
         /// What the driver said.
-        source: sqlx::Error,
+        source: DriverError,
     },
     /// The PostgreSQL schema to introspect does not exist.
     #[error(
@@ -222,7 +256,53 @@ impl Error {
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
         let context = context.into();
-        move |source| Error::Query { context, source }
+        move |source| Error::Query {
+            context,
+            source: DriverError(source),
+        }
+    }
+}
+
+/// An error of the database driver, shown without the PostgreSQL driver's suffix that names
+/// a line of the server's C source (`at line 1392`): the file's location is the one that
+/// counts.
+#[derive(Debug)]
+pub struct DriverError(pub sqlx::Error);
+
+impl DriverError {
+    /// The PostgreSQL error this is, if it is one.
+    fn postgres(&self) -> Option<&sqlx::postgres::PgDatabaseError> {
+        self.0
+            .as_database_error()?
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+    }
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&driver_text(&self.0))
+    }
+}
+
+/// A driver error as [`DriverError`] shows it, for logs that only borrow it.
+pub(crate) fn driver_text(error: &sqlx::Error) -> String {
+    match error
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        // sqlx's own wording, with the server's message alone.
+        Some(pg) => format!("error returned from database: {}", pg.message()),
+        None => error.to_string(),
+    }
+}
+
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The PostgreSQL error's own text carries the suffix, and the message says it all.
+        match self.postgres() {
+            Some(_) => None,
+            None => self.0.source(),
+        }
     }
 }
 

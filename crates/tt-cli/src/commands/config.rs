@@ -67,6 +67,12 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
             config.lock_timeout_secs.value.to_string(),
             &config.lock_timeout_secs.source,
         ),
+        (
+            "connect_timeout_secs",
+            json!(config.connect_timeout_secs.value),
+            config.connect_timeout_secs.value.to_string(),
+            &config.connect_timeout_secs.source,
+        ),
     ];
     let out = ctx.output;
     let mut document = serde_json::Map::new();

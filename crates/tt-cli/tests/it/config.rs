@@ -12,6 +12,7 @@ tracking_table = \"tt_history\"
 postgres_schema = \"tinker\"
 essential_tables = [\"items\", \"stats\"]
 lock_timeout_secs = 2.5
+connect_timeout_secs = 7
 ";
 
 #[test]
@@ -55,7 +56,11 @@ fn config_json_gives_every_value_and_its_source() {
         doc["lock_timeout_secs"],
         json!({ "value": 2.5, "source": from_file })
     );
-    assert_eq!(doc.as_object().unwrap().len(), 7, "{doc:#}");
+    assert_eq!(
+        doc["connect_timeout_secs"],
+        json!({ "value": 7.0, "source": from_file })
+    );
+    assert_eq!(doc.as_object().unwrap().len(), 8, "{doc:#}");
 }
 
 #[test]
@@ -76,6 +81,7 @@ fn config_without_a_file_shows_the_defaults() {
     assert_eq!(doc["postgres_schema"]["value"], Value::Null);
     assert_eq!(doc["essential_tables"]["value"], json!([]));
     assert_eq!(doc["lock_timeout_secs"]["value"], json!(10.0));
+    assert_eq!(doc["connect_timeout_secs"]["value"], json!(30.0));
 }
 
 #[test]
@@ -83,7 +89,7 @@ fn config_prints_an_aligned_table_with_the_url_redacted() {
     let project = Project::new();
     project.write("tt.toml", FULL_CONFIG);
     let out = ok(project
-        .tt(&["config", "--lock-timeout", "4"])
+        .tt(&["config", "--lock-timeout", "4", "--connect-timeout", "0.5"])
         .env("DATABASE_URL", "postgres://tt:s3cret@db.example/items"));
     assert!(!out.stdout.contains("s3cret"), "{}", out.stdout);
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -117,6 +123,7 @@ fn config_prints_an_aligned_table_with_the_url_redacted() {
             ("postgres_schema", "tinker", file.as_str()),
             ("essential_tables", "items, stats", file.as_str()),
             ("lock_timeout_secs", "4", "flag --lock-timeout"),
+            ("connect_timeout_secs", "0.5", "flag --connect-timeout"),
         ]
     );
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod connect;
 mod lifecycle;
 mod migrate;
 mod new;
