@@ -171,3 +171,38 @@ async fn the_first_json_run_reports_what_it_applied_before_failing() {
     assert_eq!(out.code, 1);
     assert_eq!(versions(&out.json()["applied"]), ["001"]);
 }
+
+/// A NUL byte made SQLite's driver spin at 100 % CPU forever, holding the write lock.
+#[tokio::test]
+async fn a_nul_byte_is_bad_input_naming_file_and_line_not_a_hang() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = Project::new();
+        project.migration("001_create_items.sql", CREATE);
+        project.migration(
+            "002_binary.sql",
+            "-- seed\n\0INSERT INTO items VALUES (1, 'x');\n",
+        );
+        let started = std::time::Instant::now();
+        let out = run(&mut project.tt_on(db.url(), &["migrate"]));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{backend}: no hang"
+        );
+        assert_eq!(out.code, 1, "{backend}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "migrations/002_binary.sql: NUL byte at line 2, column 1, outside a string literal"
+            ),
+            "{backend}: {}",
+            out.stderr
+        );
+        // Nothing of 002 ran, and the database is not left dirty.
+        let status = ok(&mut project.tt_on(db.url(), &["--json", "status"])).json();
+        assert_eq!(status["dirty"], json!([]), "{backend}");
+        assert!(
+            versions(&status["pending"]).contains(&"002"),
+            "{backend}: {status}"
+        );
+    }
+}
