@@ -255,7 +255,8 @@ pub enum Error {
 impl Error {
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
-        let context = context.into();
+        // Contexts may quote a statement: never a whole 50 MB INSERT.
+        let context = excerpt(&context.into(), 200);
         move |source| Error::Query {
             context,
             source: DriverError(source),
@@ -303,6 +304,14 @@ impl std::error::Error for DriverError {
             Some(_) => None,
             None => self.0.source(),
         }
+    }
+}
+
+/// `text` cut to its first `max` characters, saying how long it was when it was longer.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
+        None => text.to_string(),
     }
 }
 
@@ -446,6 +455,16 @@ impl From<Error> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_statements_are_cut_in_messages() {
+        assert_eq!(excerpt("SELECT 1", 10), "SELECT 1");
+        assert_eq!(excerpt("SELECT 1234", 10), "SELECT 123… (11 bytes in all)");
+        assert_eq!(excerpt("é€ab", 2), "é€… (7 bytes in all)");
+        let long = format!("INSERT INTO t VALUES ('{}')", "x".repeat(1 << 20));
+        let error = Error::query(format!("statement `{long}`"))(sqlx::Error::RowNotFound);
+        assert!(error.to_string().len() < 400, "{error}");
+    }
 
     #[test]
     fn a_split_error_names_the_file_then_the_problem() {
