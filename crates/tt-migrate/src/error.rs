@@ -270,6 +270,21 @@ impl Error {
 #[derive(Debug)]
 pub struct DriverError(pub sqlx::Error);
 
+impl std::ops::Deref for DriverError {
+    type Target = sqlx::Error;
+
+    /// The driver's error itself, for what it tells beyond its text (`as_database_error`).
+    fn deref(&self) -> &sqlx::Error {
+        &self.0
+    }
+}
+
+impl From<sqlx::Error> for DriverError {
+    fn from(error: sqlx::Error) -> Self {
+        DriverError(error)
+    }
+}
+
 impl DriverError {
     /// The PostgreSQL error this is, if it is one.
     fn postgres(&self) -> Option<&sqlx::postgres::PgDatabaseError> {
