@@ -52,12 +52,16 @@ pub(crate) struct Global {
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
     /// Seconds to wait for another runner's lock [default: 10]
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = lock_seconds)]
     pub(crate) lock_timeout: Option<f64>,
     /// A statement to run on every connection tt opens, such as "SET FOREIGN_KEY_CHECKS = 0"
     /// (repeatable; replaces session_sql of tt.toml)
     #[arg(long, global = true, value_name = "SQL")]
     pub(crate) session_sql: Vec<String>,
+    /// Seconds to wait for the server to accept the connection and answer its handshake;
+    /// 0 waits without limit [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
+    pub(crate) connect_timeout: Option<f64>,
     /// Read the migrations directory as this tool's layout (native, sqlx, diesel, dbmate,
     /// flyway, golang-migrate, goose, prisma) [default: detected]
     #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]
@@ -337,9 +341,21 @@ impl From<BackendArg> for tt_schema::Backend {
 
 /// A number of seconds for a timeout.
 fn seconds(text: &str) -> Result<f64, String> {
+    seconds_up_to(text, crate::config::MAX_TIMEOUT)
+}
+
+/// A number of seconds for the lock timeout, which the backends bound.
+fn lock_seconds(text: &str) -> Result<f64, String> {
+    seconds_up_to(text, tt_migrate::MAX_LOCK_TIMEOUT)
+}
+
+fn seconds_up_to(text: &str, max: std::time::Duration) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(secs) if crate::config::is_seconds(secs) => Ok(secs),
-        _ => Err("expected a number of seconds, 0 or more (e.g. 10 or 0.5)".to_string()),
+        Ok(secs) if crate::config::is_seconds(secs, max) => Ok(secs),
+        _ => Err(format!(
+            "expected a number of seconds from 0 to {} (e.g. 10 or 0.5)",
+            max.as_secs()
+        )),
     }
 }
 

@@ -151,6 +151,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         dir: cli.global.dir.clone(),
         lock_timeout_secs: cli.global.lock_timeout,
         session_sql: cli.global.session_sql.clone(),
+        connect_timeout_secs: cli.global.connect_timeout,
     };
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,

@@ -23,6 +23,7 @@ struct File {
     postgres_schema: Option<String>,
     essential_tables: Option<Vec<String>>,
     lock_timeout_secs: Option<f64>,
+    connect_timeout_secs: Option<f64>,
     session_sql: Option<Vec<String>>,
 }
 
@@ -76,6 +77,7 @@ pub(crate) struct Overrides {
     pub(crate) lock_timeout_secs: Option<f64>,
     /// `--session-sql`, repeatable; replaces `session_sql` of tt.toml when given.
     pub(crate) session_sql: Vec<String>,
+    pub(crate) connect_timeout_secs: Option<f64>,
 }
 
 /// The configuration a command runs with (not `Serialize`: the URL may hold a password).
@@ -91,6 +93,7 @@ pub(crate) struct Config {
     pub(crate) lock_timeout_secs: Sourced<f64>,
     /// Statements run on every connection tt opens.
     pub(crate) session_sql: Sourced<Vec<String>>,
+    pub(crate) connect_timeout_secs: Sourced<f64>,
 }
 
 impl Config {
@@ -203,30 +206,21 @@ impl Config {
             }
             None => Sourced::new(Vec::new(), Source::Default),
         };
-        if let Some(secs) = file.lock_timeout_secs {
-            if !is_seconds(secs) {
-                bad_value(
-                    &file_path,
-                    "lock_timeout_secs",
-                    "must be a number of seconds, 0 or more",
-                )?;
-            }
-        }
-        let lock_timeout_secs = if let Some(secs) = overrides.lock_timeout_secs {
-            if !is_seconds(secs) {
-                bail!("--lock-timeout must be a number of seconds, 0 or more");
-            }
-            Sourced::new(secs, Source::Flag("--lock-timeout".into()))
-        } else if let Some(secs) = file.lock_timeout_secs {
-            Sourced::new(secs, file_source())
-        } else {
-            Sourced::new(
-                tt_migrate::ConnectOptions::default()
-                    .lock_timeout
-                    .as_secs_f64(),
-                Source::Default,
-            )
-        };
+        let defaults = tt_migrate::ConnectOptions::default();
+        let lock_timeout_secs = timeout(
+            ("--lock-timeout", overrides.lock_timeout_secs),
+            ("lock_timeout_secs", file.lock_timeout_secs),
+            defaults.lock_timeout,
+            tt_migrate::MAX_LOCK_TIMEOUT,
+            &file_path,
+        )?;
+        let connect_timeout_secs = timeout(
+            ("--connect-timeout", overrides.connect_timeout_secs),
+            ("connect_timeout_secs", file.connect_timeout_secs),
+            defaults.connect_timeout,
+            MAX_TIMEOUT,
+            &file_path,
+        )?;
 
         if let Some(statements) = &file.session_sql {
             for sql in statements {
@@ -253,6 +247,7 @@ impl Config {
             essential_tables,
             lock_timeout_secs,
             session_sql,
+            connect_timeout_secs,
         })
     }
 
@@ -262,6 +257,7 @@ impl Config {
             lock_timeout: Duration::from_secs_f64(self.lock_timeout_secs.value),
             postgres_schema: self.postgres_schema.value.clone(),
             session_sql: self.session_sql.value.clone(),
+            connect_timeout: Duration::from_secs_f64(self.connect_timeout_secs.value),
         }
     }
 
@@ -279,9 +275,43 @@ fn bad_value<T>(file: &Option<PathBuf>, key: &str, problem: &str) -> Result<T> {
     }
 }
 
-/// Whether `secs` is a usable timeout: finite, 0 or more, and small enough for a `Duration`.
-pub(crate) fn is_seconds(secs: f64) -> bool {
-    secs.is_finite() && (0.0..=1e9).contains(&secs)
+/// The longest timeout of any kind: small enough for a `Duration` (about 31 years).
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(1_000_000_000);
+
+/// Whether `secs` is a usable timeout: finite, 0 or more, and at most `max`.
+pub(crate) fn is_seconds(secs: f64, max: Duration) -> bool {
+    secs.is_finite() && (0.0..=max.as_secs_f64()).contains(&secs)
+}
+
+/// What a timeout must be, for messages.
+pub(crate) fn seconds_rule(max: Duration) -> String {
+    format!("must be a number of seconds from 0 to {}", max.as_secs())
+}
+
+/// A timeout from its flag, else its key in tt.toml (checked even when the flag wins), else
+/// the default.
+fn timeout(
+    (flag, flag_value): (&str, Option<f64>),
+    (key, file_value): (&str, Option<f64>),
+    default: Duration,
+    max: Duration,
+    file_path: &Option<PathBuf>,
+) -> Result<Sourced<f64>> {
+    if let Some(secs) = file_value
+        && !is_seconds(secs, max)
+    {
+        bad_value(file_path, key, &seconds_rule(max))?;
+    }
+    Ok(if let Some(secs) = flag_value {
+        if !is_seconds(secs, max) {
+            bail!("{flag} {}", seconds_rule(max));
+        }
+        Sourced::new(secs, Source::Flag(flag.into()))
+    } else if let Some(secs) = file_value {
+        Sourced::new(secs, Source::File(file_path.clone().unwrap_or_default()))
+    } else {
+        Sourced::new(default.as_secs_f64(), Source::Default)
+    })
 }
 
 /// Checks that `url` names a backend tt speaks, naming where the URL came from.
@@ -490,13 +520,13 @@ mod tests {
             "databse_url = \"x\"\n",
             "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `session_sql`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`",
         );
         check(
             "[database]\nurl = \"sqlite://x.db\"\n",
             "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `session_sql`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`",
         );
         // Syntax.
         check(
@@ -560,15 +590,15 @@ mod tests {
         );
         check(
             "lock_timeout_secs = -1\n",
-            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds from 0 to 2147483",
         );
         check(
             "lock_timeout_secs = nan\n",
-            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds from 0 to 2147483",
         );
         check(
             "lock_timeout_secs = 1e300\n",
-            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds, 0 or more",
+            "<root>/tt.toml: `lock_timeout_secs` must be a number of seconds from 0 to 2147483",
         );
     }
 
@@ -697,7 +727,10 @@ mod tests {
             ..Overrides::default()
         };
         let err = load(root, &bad, &[]).unwrap_err().to_string();
-        assert_eq!(err, "--lock-timeout must be a number of seconds, 0 or more");
+        assert_eq!(
+            err,
+            "--lock-timeout must be a number of seconds from 0 to 2147483"
+        );
     }
 
     #[test]

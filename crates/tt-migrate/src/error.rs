@@ -26,24 +26,41 @@ pub enum Error {
         /// The URL, password redacted.
         url: String,
         /// What the driver said.
-        source: sqlx::Error,
+        source: DriverError,
     },
-    /// A query parameter of the database URL that the driver would ignore.
-    #[error(
-        "{url}: the {backend} driver does not understand the URL parameter `{parameter}` \
-         (it understands {}); remove it, or run the setting on every connection with \
-         session_sql in tt.toml (or --session-sql)",
-        known.join(", ")
-    )]
-    UnknownUrlParameter {
+    /// The database URL is refused before connecting.
+    #[error("database url `{url}`: {problem}")]
+    BadUrl {
         /// The URL, password redacted.
         url: String,
-        /// The backend.
-        backend: Backend,
-        /// The parameter as written.
-        parameter: String,
-        /// The parameters the driver understands.
-        known: &'static [&'static str],
+        /// What is wrong with it.
+        problem: Box<crate::backend::connect::UrlProblem>,
+    },
+    /// The TLS handshake was refused, for a reason the URL's options explain.
+    #[error("could not connect to {url}: {problem}")]
+    Tls {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        problem: Box<crate::backend::connect::TlsProblem>,
+    },
+    /// The server did not complete the connection and its handshake in time.
+    #[error(
+        "could not connect to {url}: no answer within {}s (check the host and port; raise \
+         --connect-timeout to wait longer)",
+        timeout.as_secs_f32()
+    )]
+    ConnectTimeout {
+        /// The URL, password redacted.
+        url: String,
+        /// How long tt waited.
+        timeout: Duration,
+    },
+    /// The lock timeout is longer than the backends accept.
+    #[error("the lock timeout must be at most {} seconds", max.as_secs())]
+    LockTimeoutTooLong {
+        /// The longest accepted.
+        max: Duration,
     },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
     #[error("{context} failed: {source}")]
@@ -51,7 +68,7 @@ pub enum Error {
         /// What tt was doing.
         context: String,
         /// What the driver said.
-        source: sqlx::Error,
+        source: DriverError,
     },
     /// The PostgreSQL schema to introspect does not exist.
     #[error(
@@ -294,8 +311,78 @@ pub enum Error {
 impl Error {
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
-        let context = context.into();
-        move |source| Error::Query { context, source }
+        // Contexts may quote a statement: never a whole 50 MB INSERT.
+        let context = excerpt(&context.into(), 200);
+        move |source| Error::Query {
+            context,
+            source: DriverError(source),
+        }
+    }
+}
+
+/// An error of the database driver, shown without the PostgreSQL driver's suffix that names
+/// a line of the server's C source (`at line 1392`): the file's location is the one that
+/// counts.
+#[derive(Debug)]
+pub struct DriverError(pub sqlx::Error);
+
+impl std::ops::Deref for DriverError {
+    type Target = sqlx::Error;
+
+    /// The driver's error itself, for what it tells beyond its text (`as_database_error`).
+    fn deref(&self) -> &sqlx::Error {
+        &self.0
+    }
+}
+
+impl From<sqlx::Error> for DriverError {
+    fn from(error: sqlx::Error) -> Self {
+        DriverError(error)
+    }
+}
+
+impl DriverError {
+    /// The PostgreSQL error this is, if it is one.
+    fn postgres(&self) -> Option<&sqlx::postgres::PgDatabaseError> {
+        self.0
+            .as_database_error()?
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+    }
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&driver_text(&self.0))
+    }
+}
+
+/// A driver error as [`DriverError`] shows it, for logs that only borrow it.
+pub(crate) fn driver_text(error: &sqlx::Error) -> String {
+    match error
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+    {
+        // sqlx's own wording, with the server's message alone.
+        Some(pg) => format!("error returned from database: {}", pg.message()),
+        None => error.to_string(),
+    }
+}
+
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The PostgreSQL error's own text carries the suffix, and the message says it all.
+        match self.postgres() {
+            Some(_) => None,
+            None => self.0.source(),
+        }
+    }
+}
+
+/// `text` cut to its first `max` characters, saying how long it was when it was longer.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
+        None => text.to_string(),
     }
 }
 
@@ -439,6 +526,16 @@ impl From<Error> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_statements_are_cut_in_messages() {
+        assert_eq!(excerpt("SELECT 1", 10), "SELECT 1");
+        assert_eq!(excerpt("SELECT 1234", 10), "SELECT 123… (11 bytes in all)");
+        assert_eq!(excerpt("é€ab", 2), "é€… (7 bytes in all)");
+        let long = format!("INSERT INTO t VALUES ('{}')", "x".repeat(1 << 20));
+        let error = Error::query(format!("statement `{long}`"))(sqlx::Error::RowNotFound);
+        assert!(error.to_string().len() < 400, "{error}");
+    }
 
     #[test]
     fn a_split_error_names_the_file_then_the_problem() {

@@ -72,6 +72,7 @@ mod smoke;
 
 pub use adoption::baseline::{BaselineReport, Recorded, detect_tool, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
+pub use backend::connect::{MAX_LOCK_TIMEOUT, TlsProblem, UrlProblem};
 pub use backend::database::{ConnectOptions, Database, backend_of_url, redact_url};
 pub use backend::introspect::{IntrospectOptions, introspect};
 pub use backend::value::Value;
@@ -91,7 +92,7 @@ pub use engine::plan::{
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
-pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use error::{ChangedFile, DriverError, Error, FailureOutcome, RunError, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };

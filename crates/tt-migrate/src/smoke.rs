@@ -108,10 +108,9 @@ async fn run(
             statement: Some(sql),
             message: error.message().to_string(),
         })),
-        Err(error) => Err(Failed::Broken(Error::Query {
-            context: format!("smoke test statement `{sql}`"),
-            source: error,
-        })),
+        Err(error) => Err(Failed::Broken(Error::query(format!(
+            "smoke test statement `{sql}`"
+        ))(error))),
     }
 }
 

@@ -4,6 +4,9 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306/test`). When a
 //! server is unreachable the test prints `skipped: no <backend> at <url>` and should return
 //! early, unless `TT_REQUIRE_BACKENDS` names that backend: then it panics. SQLite always works.
+//! [`Server`] starts a throwaway PostgreSQL or MariaDB server (own port, socket and data
+//! directory, TLS with [`Certificates`] the test generates) for settings the shared servers
+//! must not change.
 //! This crate is a dev-dependency only; it never ships in `tt`.
 //!
 //! ```no_run
@@ -16,6 +19,12 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+
+mod certs;
+mod server;
+
+pub use certs::Certificates;
+pub use server::Server;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -68,6 +68,12 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
             &config.lock_timeout_secs.source,
         ),
         (
+            "connect_timeout_secs",
+            json!(config.connect_timeout_secs.value),
+            config.connect_timeout_secs.value.to_string(),
+            &config.connect_timeout_secs.source,
+        ),
+        (
             "session_sql",
             json!(config.session_sql.value),
             if config.session_sql.value.is_empty() {

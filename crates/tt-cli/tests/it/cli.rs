@@ -59,7 +59,16 @@ fn usage_errors_exit_2_and_print_nothing_on_stdout() {
     check(&["-q", "-v", "status"], "cannot be used with");
     check(
         &["--lock-timeout=-1", "status"],
-        "expected a number of seconds, 0 or more",
+        "expected a number of seconds from 0 to 2147483",
+    );
+    // Longer than the backends take (SQLite's driver panicked on it).
+    check(
+        &["--lock-timeout", "2147484", "status"],
+        "expected a number of seconds from 0 to 2147483",
+    );
+    check(
+        &["--connect-timeout=-3", "status"],
+        "expected a number of seconds from 0 to 1000000000",
     );
     check(
         &["--lock-timeout", "soon", "status"],

@@ -5,6 +5,7 @@ mod adoption;
 mod cli;
 mod compat;
 mod config;
+mod connect;
 mod lifecycle;
 mod migrate;
 mod new;

@@ -172,3 +172,93 @@ async fn the_first_json_run_reports_what_it_applied_before_failing() {
     assert_eq!(out.code, 1);
     assert_eq!(versions(&out.json()["applied"]), ["001"]);
 }
+
+/// A NUL byte made SQLite's driver spin at 100 % CPU forever, holding the write lock.
+#[tokio::test]
+async fn a_nul_byte_is_bad_input_naming_file_and_line_not_a_hang() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = Project::new();
+        project.migration("001_create_items.sql", CREATE);
+        project.migration(
+            "002_binary.sql",
+            "-- seed\n\0INSERT INTO items VALUES (1, 'x');\n",
+        );
+        let started = std::time::Instant::now();
+        let out = run(&mut project.tt_on(db.url(), &["migrate"]));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{backend}: no hang"
+        );
+        assert_eq!(out.code, 1, "{backend}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(
+                "migrations/002_binary.sql: NUL byte at line 2, column 1, outside a string literal"
+            ),
+            "{backend}: {}",
+            out.stderr
+        );
+        // Nothing of 002 ran, and the database is not left dirty.
+        let status = ok(&mut project.tt_on(db.url(), &["--json", "status"])).json();
+        assert_eq!(status["dirty"], json!([]), "{backend}");
+        assert!(
+            versions(&status["pending"]).contains(&"002"),
+            "{backend}: {status}"
+        );
+    }
+}
+
+/// The server closed the connection on a statement over max_allowed_packet: the error named
+/// neither size nor limit, echoed the whole line, and left the migration dirty.
+#[test]
+fn a_statement_over_max_allowed_packet_is_refused_before_it_is_sent() {
+    let certificates = tt_testdb::Certificates::generate(&["localhost"]);
+    let Some(server) = tt_testdb::Server::start(tt_schema::Backend::Mysql, &certificates) else {
+        return;
+    };
+    let url = server.url();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let mut db = tt_migrate::Database::connect(&url, tt_migrate::ConnectOptions::default())
+            .await
+            .expect("connects");
+        // Changing a global setting is fine here: the server is this test's own.
+        db.exec("SET GLOBAL max_allowed_packet = 131072", &[])
+            .await
+            .expect("sets the limit");
+    });
+    let project = Project::new();
+    project.migration("001_create_items.sql", CREATE);
+    let big = format!(
+        "INSERT INTO items (id, name) VALUES (1, 'first');\nINSERT INTO items (id, name) VALUES {};\n",
+        (2..20_000)
+            .map(|id| format!("({id}, 'item {id}')"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let size = big.lines().nth(1).unwrap().trim_end_matches(';').len() + 1;
+    project.migration("002_seed.sql", &big);
+    let out = run(&mut project.tt_on(&url, &["migrate"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "the statement is {size} bytes, over the server's max_allowed_packet of 131072 bytes"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--> migrations/002_seed.sql:2:1"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.len() < 2_000,
+        "a short excerpt, not the statement: {}",
+        out.stderr.len()
+    );
+    assert!(out.stderr.contains("was rolled back"), "{}", out.stderr);
+    let status = ok(&mut project.tt_on(&url, &["--json", "status"])).json();
+    assert_eq!(status["dirty"], json!([]), "{status}");
+    assert_eq!(versions(&status["pending"]), ["002"]);
+}

@@ -260,6 +260,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
     check(
         &["config"],
         &[
+            "connect_timeout_secs",
             "database_url",
             "essential_tables",
             "file",

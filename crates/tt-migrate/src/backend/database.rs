@@ -1,6 +1,5 @@
 //! A connection to one database of any backend, and the few operations the runner needs.
 
-use std::fmt::Display;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,9 @@ pub struct ConnectOptions {
     /// Statements run on every connection right after it opens (`session_sql` in tt.toml),
     /// such as `SET FOREIGN_KEY_CHECKS = 0`.
     pub session_sql: Vec<String>,
+    /// How long to wait for the server to accept the connection and answer the handshake;
+    /// zero waits without limit.
+    pub connect_timeout: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -29,6 +31,7 @@ impl Default for ConnectOptions {
             lock_timeout: Duration::from_secs(10),
             postgres_schema: None,
             session_sql: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -129,55 +132,7 @@ impl Database {
 }
 
 async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Error> {
-    let backend = backend_of_url(url)?;
-    if let Some((parameter, known)) = super::url_params::unknown_parameter(backend, url) {
-        return Err(Error::UnknownUrlParameter {
-            url: redact_url(url),
-            backend,
-            parameter,
-            known,
-        });
-    }
-    let connect_error = |source| Error::Connect {
-        url: redact_url(url),
-        source,
-    };
-    let conn = match backend {
-        Backend::Postgres => {
-            let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)
-                .map_err(connect_error)?
-                .application_name("tt");
-            if let Some(schema) = &options.postgres_schema {
-                opts = opts.options([("search_path", schema.as_str())]);
-            }
-            Conn::Postgres(
-                sqlx::PgConnection::connect_with(&opts)
-                    .await
-                    .map_err(connect_error)?,
-            )
-        }
-        Backend::Mysql => {
-            let opts = sqlx::mysql::MySqlConnectOptions::from_str(url).map_err(connect_error)?;
-            Conn::Mysql(
-                sqlx::MySqlConnection::connect_with(&opts)
-                    .await
-                    .map_err(connect_error)?,
-            )
-        }
-        Backend::Sqlite => {
-            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                .map_err(connect_error)?
-                .create_if_missing(true)
-                .foreign_keys(true)
-                .busy_timeout(options.lock_timeout);
-            Conn::Sqlite(
-                sqlx::SqliteConnection::connect_with(&opts)
-                    .await
-                    .map_err(connect_error)?,
-            )
-        }
-    };
-    Ok(conn)
+    crate::backend::connect::open(url, options).await
 }
 
 impl Database {
@@ -587,11 +542,12 @@ fn numbered_placeholders(sql: &str) -> String {
 
 /// Logs one round trip at debug level (what `tt -v` shows): the SQL sent, then its wall time
 /// in milliseconds and, when it failed, the server's error.
-fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, impl Display>) {
+fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, sqlx::Error>) {
     let ms = format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
     match result {
         Ok(_) => tracing::debug!(target: "tt_migrate::sql", ms = %ms, "{}", sql.trim()),
         Err(error) => {
+            let error = crate::error::driver_text(error);
             tracing::debug!(target: "tt_migrate::sql", ms = %ms, %error, "{}", sql.trim());
         }
     }
@@ -667,6 +623,15 @@ pub fn redact_url(url: &str) -> String {
                 url.to_string()
             }
         }
+        // libpq's socket form (`postgres://user@/db?host=/run/postgresql`): redact it with a
+        // placeholder host, then take the placeholder out again.
+        Err(url::ParseError::EmptyHost) => {
+            let with_host = crate::backend::connect::with_placeholder_host(url);
+            match url::Url::parse(&with_host) {
+                Ok(_) => redact_url(&with_host).replacen("@localhost", "@", 1),
+                Err(_) => "***".to_string(),
+            }
+        }
         // Not a URL with a user part we understand: hide whatever precedes an '@'.
         _ => match url.rsplit_once('@') {
             Some((_, host)) => format!("***@{host}"),
@@ -704,6 +669,14 @@ mod tests {
         check(
             "postgres://db/app?sslmode=disable",
             "postgres://db/app?sslmode=disable",
+        );
+        check(
+            "postgres://tt@/app?host=/var/run/postgresql",
+            "postgres://tt@/app?host=/var/run/postgresql",
+        );
+        check(
+            "postgres://tt:s3cret@/app?host=/var/run/postgresql",
+            "postgres://tt:***@/app?host=/var/run/postgresql",
         );
     }
 

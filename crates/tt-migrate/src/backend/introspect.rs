@@ -111,12 +111,11 @@ async fn fetch<const N: usize>(
         .map_err(Error::query(context.clone()))?;
     rows.into_iter()
         .map(|row| {
-            <[Option<String>; N]>::try_from(row).map_err(|row| Error::Query {
-                context: context.clone(),
-                source: sqlx::Error::ColumnIndexOutOfBounds {
+            <[Option<String>; N]>::try_from(row).map_err(|row| {
+                Error::query(context.clone())(sqlx::Error::ColumnIndexOutOfBounds {
                     index: N - 1,
                     len: row.len(),
-                },
+                })
             })
         })
         .collect()

@@ -9,6 +9,70 @@ use crate::files::migration::Migration;
 use crate::files::source::Layout;
 use crate::files::split::Statement;
 
+/// Statements at least this long are checked against MySQL's `max_allowed_packet` before
+/// they are sent (the server would close the connection, leaving the migration marked dirty).
+pub(crate) const CHECKED_STATEMENT_BYTES: usize = 64 * 1024;
+
+/// MySQL's `max_allowed_packet`, in bytes.
+pub(crate) async fn packet_limit(
+    db: &mut crate::backend::database::Database,
+) -> Result<usize, crate::error::Error> {
+    let rows = db
+        .query_text_rows("SELECT CAST(@@max_allowed_packet AS CHAR)", &[])
+        .await
+        .map_err(crate::error::Error::query("reading max_allowed_packet"))?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.first().cloned().flatten())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(usize::MAX))
+}
+
+/// The report for a statement longer than the server's `max_allowed_packet` allows, made
+/// before sending it: nothing of it ran.
+pub(crate) fn oversized(
+    migration: &Migration,
+    path: &Path,
+    statement: &Statement,
+    limit: usize,
+) -> Option<StatementFailure> {
+    // The packet also holds the command byte.
+    let size = statement.sql.len() + 1;
+    if size <= limit {
+        return None;
+    }
+    Some(StatementFailure {
+        version: migration.version.clone(),
+        path: path.to_path_buf(),
+        statement_number: statement.number,
+        line: statement.line,
+        column: statement.column,
+        code: None,
+        message: format!(
+            "the statement is {size} bytes, over the server's max_allowed_packet of {limit} \
+             bytes: it was not sent"
+        ),
+        excerpt: format!(
+            "{}{}",
+            " ".repeat(statement.column.saturating_sub(1) as usize),
+            crate::error::excerpt(
+                statement.sql.lines().next().unwrap_or_default(),
+                EXCERPT_CHARS
+            )
+        ),
+        hint: Some(
+            "split the statement (several INSERTs of fewer rows), or raise max_allowed_packet \
+             on the server (SET GLOBAL max_allowed_packet = …, and in its configuration to keep \
+             it)"
+            .to_string(),
+        ),
+        outcome: FailureOutcome::RolledBack,
+    })
+}
+
+/// The most of a statement's line a failure report shows.
+const EXCERPT_CHARS: usize = 160;
+
 /// Builds the failure report for a batch that failed after `completed` of its `statements`,
 /// which are never empty (only a batch with a statement is sent, so indexing them is safe).
 pub(crate) fn locate(
@@ -55,6 +119,8 @@ pub(crate) fn locate(
         .lines()
         .nth((line - statement.line) as usize)
         .unwrap_or_default();
+    // One line of a generated INSERT can be megabytes: show its start.
+    let excerpt = crate::error::excerpt(excerpt, EXCERPT_CHARS);
     // The statement's first line starts at its column: pad so the caret lines up.
     let pad = if line == statement.line {
         statement.column.saturating_sub(1) as usize

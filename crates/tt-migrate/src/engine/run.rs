@@ -618,6 +618,7 @@ impl<'m> Migrator<'m> {
                 total,
                 lasting_effects: false,
                 in_transaction,
+                packet_limit: None,
             };
             outcome = executor.run_script(script, on_event).await;
             lasting_effects = executor.lasting_effects;
@@ -847,6 +848,8 @@ struct Executor<'a> {
     /// Whether something that a rollback cannot undo has run.
     lasting_effects: bool,
     in_transaction: bool,
+    /// MySQL's `max_allowed_packet`, once a big statement asked for it.
+    packet_limit: Option<usize>,
 }
 
 impl Executor<'_> {
@@ -876,6 +879,12 @@ impl Executor<'_> {
                         tracing::debug!(line = statement.line, "skipping {}", statement.sql);
                         continue;
                     }
+                    if backend == Backend::Mysql
+                        && statement.sql.len() >= failure::CHECKED_STATEMENT_BYTES
+                    {
+                        self.flush(on_event).await?;
+                        self.refuse_oversized(&statement).await?;
+                    }
                     self.batch.push(statement);
                     if self.batch.sql.len() >= self.batch_bytes {
                         self.flush(on_event).await?;
@@ -888,6 +897,20 @@ impl Executor<'_> {
             }
         }
         self.flush(on_event).await
+    }
+
+    /// Fails, before sending it, a statement over MySQL's `max_allowed_packet`.
+    async fn refuse_oversized(&mut self, statement: &Statement) -> Result<(), Error> {
+        let limit = match self.packet_limit {
+            Some(limit) => limit,
+            None => *self
+                .packet_limit
+                .insert(failure::packet_limit(self.db).await?),
+        };
+        match failure::oversized(self.migration, self.path, statement, limit) {
+            Some(failure) => Err(Error::Statement(Box::new(failure))),
+            None => Ok(()),
+        }
     }
 
     async fn flush(&mut self, on_event: &mut (dyn FnMut(Event<'_>) + Send)) -> Result<(), Error> {

@@ -105,6 +105,17 @@ pub enum SplitError {
         /// The 1-based line of the command.
         line: u32,
     },
+    /// A NUL byte outside a string literal (a binary or corrupt file).
+    #[error(
+        "NUL byte at line {line}, column {column}, outside a string literal (is the file binary \
+         or corrupt? write \\0 or CHAR(0) inside a string instead)"
+    )]
+    Nul {
+        /// The 1-based line of the byte.
+        line: u32,
+        /// The 1-based column, in characters.
+        column: u32,
+    },
     /// Text that is not UTF-8.
     #[error("invalid UTF-8 at line {line}")]
     InvalidUtf8 {

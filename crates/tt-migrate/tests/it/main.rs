@@ -2,6 +2,7 @@
 //! module per concern.
 
 mod compat;
+mod connect;
 mod discovery;
 mod durability;
 mod importer;

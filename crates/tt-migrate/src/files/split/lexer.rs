@@ -4,7 +4,7 @@
 //! after the first piece it completes. Only the current statement (or command line) is
 //! copied; everything a construct needs to survive a buffer boundary lives in [`State`].
 
-use memchr::{memchr, memchr_iter, memchr2, memrchr};
+use memchr::{memchr, memchr_iter, memchr2, memchr3, memrchr};
 use tt_schema::Backend;
 
 use super::block::{Block, Kw, Pos};
@@ -370,6 +370,9 @@ impl Lexer {
                     let delimiter_last = self.delimiter_last;
                     while i < len {
                         let b = buf[i];
+                        if b == 0 {
+                            return (i, Some(Err(self.nul(buf, i))));
+                        }
                         if u16::from(b) == delimiter_last && self.delimiter_ends(buf, i) {
                             let piece = self.end_statement();
                             i += 1;
@@ -539,7 +542,10 @@ impl Lexer {
                     }
                     self.state = State::BlockComment;
                 }
-                State::LineComment => match memchr(b'\n', &buf[i..]) {
+                State::LineComment => match memchr2(b'\n', 0, &buf[i..]) {
+                    Some(at) if buf[i + at] == 0 => {
+                        return (i + at, Some(Err(self.nul(buf, i + at))));
+                    }
                     Some(at) => {
                         i += at + 1;
                         self.state = self.resume();
@@ -549,11 +555,14 @@ impl Lexer {
                 State::BlockComment => {
                     let rest = &buf[i..];
                     let found = if postgres {
-                        memchr2(b'*', b'/', rest)
+                        memchr3(b'*', b'/', 0, rest)
                     } else {
-                        memchr(b'*', rest)
+                        memchr2(b'*', 0, rest)
                     };
                     match found {
+                        Some(at) if rest[at] == 0 => {
+                            return (i + at, Some(Err(self.nul(buf, i + at))));
+                        }
                         Some(at) => {
                             i += at;
                             self.state = if buf[i] == b'*' {
@@ -693,6 +702,13 @@ impl Lexer {
         self.span = 0;
         self.word_start = 0;
         self.cursor = 0;
+    }
+
+    /// A NUL byte outside a string literal: SQLite reads it as the end of the SQL (and sqlx
+    /// then spins preparing nothing, forever), so it is refused as bad input here.
+    fn nul(&mut self, buf: &[u8], i: usize) -> SplitError {
+        let (line, column) = self.position(buf, i);
+        SplitError::Nul { line, column }
     }
 
     /// The line and column of `buf[i]`; calls must come with growing `i` within a buffer.

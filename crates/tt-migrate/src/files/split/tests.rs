@@ -919,3 +919,28 @@ proptest! {
         }
     }
 }
+
+/// SQLite reads a NUL as the end of the SQL and the driver then prepared nothing forever, with
+/// the write lock held.
+#[test]
+fn nul_outside_string_literals_is_bad_input() {
+    for dialect in [Sqlite, Postgres, Mysql] {
+        let nul = |line: u32, column: u32| {
+            format!(
+                "! NUL byte at line {line}, column {column}, outside a string literal (is the \
+                 file binary or corrupt? write \\0 or CHAR(0) inside a string instead)"
+            )
+        };
+        check(dialect, "\0CREATE TABLE t (x INT);", &[&nul(1, 1)]);
+        check(
+            dialect,
+            "SELECT 1;\nSELECT\0 2;",
+            &["1:1 SELECT 1", &nul(2, 7)],
+        );
+        check(dialect, "SELECT 1 -- a\0b\n;", &[&nul(1, 14)]);
+        check(dialect, "SELECT 1 /* a\0b */;", &[&nul(1, 14)]);
+        check(dialect, "-- a\0\nSELECT 1;", &[&nul(1, 5)]);
+        // Inside a string literal it is the server's to judge.
+        check(dialect, "SELECT 'a\0b';", &["1:1 SELECT 'a\0b'"]);
+    }
+}
