@@ -8,6 +8,7 @@ use memchr::{memchr, memchr_iter, memchr2, memrchr};
 use tt_schema::Backend;
 
 use super::block::{Block, Kw, Pos};
+use super::tokens::Kind;
 use super::{Construct, Piece, SplitError, Statement};
 
 // Byte classes, one table per dialect.
@@ -67,6 +68,19 @@ static POSTGRES: [u8; 256] = classes(Backend::Postgres);
 static MYSQL: [u8; 256] = classes(Backend::Mysql);
 static SQLITE: [u8; 256] = classes(Backend::Sqlite);
 
+fn class_table(dialect: Backend) -> &'static [u8; 256] {
+    match dialect {
+        Backend::Postgres => &POSTGRES,
+        Backend::Mysql => &MYSQL,
+        Backend::Sqlite => &SQLITE,
+    }
+}
+
+/// Whether `b` belongs to a word (keyword, name, number) of `dialect`.
+pub(super) fn is_word_byte(dialect: Backend, b: u8) -> bool {
+    class_table(dialect)[usize::from(b)] == WORD
+}
+
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// `delimiter_last` when the delimiter is the default `;`: no byte equals it.
@@ -78,7 +92,7 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// Room for the longest keyword, for words that straddle two buffers.
 const WORD_ROOM: usize = 16;
 
-fn is_space(b: u8) -> bool {
+pub(super) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
@@ -120,6 +134,14 @@ impl Quote {
 
     fn backslash(self) -> bool {
         matches!(self, Self::SingleBackslash | Self::DoubleBackslash)
+    }
+
+    /// The token kind of the whole construct.
+    fn kind(self) -> Kind {
+        match self.construct() {
+            Construct::String => Kind::String,
+            _ => Kind::QuotedIdentifier,
+        }
     }
 
     fn construct(self) -> Construct {
@@ -168,6 +190,16 @@ enum State {
     MetaLine,
     /// Reading the argument of MySQL's `DELIMITER` up to the end of its line.
     DelimiterLine,
+}
+
+/// Where a quoted construct or a comment opens or closes, as a byte offset from the start of
+/// the input: what [`super::tokens`] is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// The first byte of the construct (the `E` of `E'…'`, the first `$` of `$tag$`).
+    Open(usize, Kind),
+    /// Just after its last byte; a comment closes before the newline that ends it.
+    Close(usize),
 }
 
 /// How a word ended, as far as the character after it cares.
@@ -220,6 +252,11 @@ pub(super) struct Lexer {
     delimiter: Vec<u8>,
     delimiter_last: u16,
 
+    /// Marks of the constructs seen, kept only when a token scan asks for them.
+    marks: Option<Vec<Mark>>,
+    /// Bytes consumed before the current buffer, so marks count from the start of the input.
+    consumed: usize,
+
     /// Position tracking: `line` and `column` (characters before) at `cursor` in the buffer.
     cursor: usize,
     line: u32,
@@ -230,11 +267,7 @@ impl Lexer {
     pub(super) fn new(dialect: Backend) -> Self {
         Self {
             dialect,
-            class: match dialect {
-                Backend::Postgres => &POSTGRES,
-                Backend::Mysql => &MYSQL,
-                Backend::Sqlite => &SQLITE,
-            },
+            class: class_table(dialect),
             state: State::Bom(0),
             in_statement: false,
             tentative: false,
@@ -257,9 +290,41 @@ impl Lexer {
             tag: Vec::new(),
             delimiter: Vec::new(),
             delimiter_last: DEFAULT_DELIMITER,
+            marks: None,
+            consumed: 0,
             cursor: 0,
             line: 1,
             column: 0,
+        }
+    }
+
+    /// A lexer that also keeps a [`Mark`] for each quoted construct and comment it passes.
+    pub(super) fn marking(dialect: Backend) -> Self {
+        Self {
+            marks: Some(Vec::new()),
+            ..Self::new(dialect)
+        }
+    }
+
+    /// The marks kept since the last call, in input order.
+    pub(super) fn take_marks(&mut self) -> Vec<Mark> {
+        self.marks.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Keeps a mark for a construct of `kind` that opened `back` bytes before `buf[i]` (they
+    /// may lie in an earlier buffer), if marks are kept.
+    #[inline]
+    fn mark_open(&mut self, i: usize, back: usize, kind: Kind) {
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark::Open(self.consumed + i - back, kind));
+        }
+    }
+
+    /// Keeps a mark for the construct closing just before `buf[i]`, if marks are kept.
+    #[inline]
+    fn mark_close(&mut self, i: usize) {
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark::Close(self.consumed + i));
         }
     }
 
@@ -344,6 +409,7 @@ impl Lexer {
                                 break;
                             }
                             HASH => {
+                                self.mark_open(i, 0, Kind::Comment);
                                 self.state = State::LineComment;
                                 i += 1;
                                 break;
@@ -445,6 +511,7 @@ impl Lexer {
                                 break;
                             }
                             HASH => {
+                                self.mark_open(i, 0, Kind::Comment);
                                 self.state = State::LineComment;
                                 i += 1;
                                 break;
@@ -484,6 +551,7 @@ impl Lexer {
                         };
                         self.block.token();
                         self.open_mark = Some((i, u32::from(escape_prefix)));
+                        self.mark_open(i, usize::from(escape_prefix), quote.kind());
                         self.state = State::Quoted(quote);
                         i += 1;
                         break;
@@ -495,7 +563,7 @@ impl Lexer {
                         if mysql {
                             self.state = State::DashDash;
                         } else {
-                            self.line_comment();
+                            self.line_comment(i);
                         }
                     } else {
                         self.tentative = false;
@@ -506,7 +574,7 @@ impl Lexer {
                     // MySQL: `--` opens a comment only when whitespace or a control follows;
                     // that byte is left for the comment, as it may be the newline ending it.
                     if buf[i] <= b' ' {
-                        self.line_comment();
+                        self.line_comment(i);
                     } else {
                         self.tentative = false;
                         self.state = State::Normal;
@@ -515,6 +583,7 @@ impl Lexer {
                 State::Slash => {
                     if buf[i] == b'*' {
                         self.open_mark = Some((i, 1));
+                        self.mark_open(i, 1, Kind::Comment);
                         self.comment_depth = 1;
                         i += 1;
                         if self.tentative && mysql {
@@ -541,6 +610,7 @@ impl Lexer {
                 }
                 State::LineComment => match memchr(b'\n', &buf[i..]) {
                     Some(at) => {
+                        self.mark_close(i + at);
                         i += at + 1;
                         self.state = self.resume();
                     }
@@ -571,6 +641,7 @@ impl Lexer {
                         i += 1;
                         self.comment_depth -= 1;
                         self.state = if self.comment_depth == 0 {
+                            self.mark_close(i);
                             self.resume()
                         } else {
                             State::BlockComment
@@ -600,6 +671,7 @@ impl Lexer {
                                 State::QuoteEscape(quote)
                             } else if quote == Quote::Bracket {
                                 self.open_mark = None;
+                                self.mark_close(i + 1);
                                 State::Normal
                             } else {
                                 State::QuoteEnd(quote)
@@ -616,6 +688,7 @@ impl Lexer {
                     } else {
                         // Closed: where it began no longer needs working out.
                         self.open_mark = None;
+                        self.mark_close(i);
                         self.state = State::Normal;
                     }
                 }
@@ -626,6 +699,7 @@ impl Lexer {
                 State::DollarTag => {
                     let b = buf[i];
                     if b == b'$' {
+                        self.mark_open(i, self.tag.len() + 1, Kind::DollarQuote);
                         i += 1;
                         self.state = State::Dollar;
                     } else if b == b'_'
@@ -650,10 +724,11 @@ impl Lexer {
                 State::DollarClose(matched) => {
                     let b = buf[i];
                     i += 1;
-                    self.state = match self.tag.get(matched) {
-                        Some(&expected) if b == expected => State::DollarClose(matched + 1),
+                    self.state = match self.tag.get(matched).copied() {
+                        Some(expected) if b == expected => State::DollarClose(matched + 1),
                         None if b == b'$' => {
                             self.open_mark = None;
+                            self.mark_close(i);
                             State::Normal
                         }
                         _ if b == b'$' => State::DollarClose(0),
@@ -689,6 +764,7 @@ impl Lexer {
             self.carry(&buf[self.word_start..used]);
         }
         self.position(buf, used);
+        self.consumed += used;
         // Indices into the next buffer (or the empty one at the end) start over.
         self.span = 0;
         self.word_start = 0;
@@ -810,7 +886,9 @@ impl Lexer {
         }
     }
 
-    fn line_comment(&mut self) {
+    /// `--` just before `buf[i]` opened a line comment.
+    fn line_comment(&mut self, i: usize) {
+        self.mark_open(i, 2, Kind::Comment);
         if self.tentative {
             self.cancel_statement();
         }
