@@ -202,6 +202,9 @@ pub(super) enum Mark {
     Close(usize),
 }
 
+/// How far a scan got, and the piece it completed there, if any.
+type Step = (usize, Option<Result<Piece, SplitError>>);
+
 /// How a word ended, as far as the character after it cares.
 enum WordEnd {
     Plain,
@@ -365,390 +368,485 @@ impl Lexer {
         }
     }
 
-    fn scan(&mut self, buf: &[u8]) -> (usize, Option<Result<Piece, SplitError>>) {
+    /// Scans `buf` from the current state, one method per state; each runs as far as its
+    /// state lasts (often far: they skip with `memchr`).
+    fn scan(&mut self, buf: &[u8]) -> Step {
+        let mut i = 0;
+        while i < buf.len() {
+            let (next, piece) = match self.state {
+                State::Bom(matched) => (self.bom(buf, i, matched), None),
+                State::Between => (self.between(buf, i), None),
+                State::Normal => self.normal(buf, i),
+                State::Dash => (self.dash(buf, i), None),
+                State::DashDash => (self.dash_dash(buf, i), None),
+                State::Slash => (self.slash(buf, i), None),
+                State::SlashStar => (self.slash_star(buf, i), None),
+                State::LineComment => (self.in_line_comment(buf, i), None),
+                State::BlockComment => (self.block_comment(buf, i), None),
+                State::BlockStar => (self.block_star(buf, i), None),
+                State::BlockSlash => (self.block_slash(buf, i), None),
+                State::Quoted(quote) => (self.quoted(buf, i, quote), None),
+                State::QuoteEnd(quote) => (self.quote_end(buf, i, quote), None),
+                State::QuoteEscape(quote) => (self.quote_escape(i, quote), None),
+                State::DollarTag => (self.dollar_tag(buf, i), None),
+                State::Dollar => (self.dollar(buf, i), None),
+                State::DollarClose(matched) => (self.dollar_close(buf, i, matched), None),
+                State::MetaLine | State::DelimiterLine => self.in_command_line(buf, i),
+            };
+            i = next;
+            if piece.is_some() {
+                return (i, piece);
+            }
+        }
+        (buf.len(), None)
+    }
+
+    /// At the start of the file: a byte order mark is skipped.
+    fn bom(&mut self, buf: &[u8], mut i: usize, matched: u8) -> usize {
+        if buf[i] == BOM[usize::from(matched)] {
+            i += 1;
+            if usize::from(matched) + 1 == BOM.len() {
+                self.state = State::Between;
+                self.position(buf, i);
+                self.column = 0;
+            } else {
+                self.state = State::Bom(matched + 1);
+            }
+        } else if matched == 0 {
+            self.state = State::Between;
+        } else {
+            // Not a BOM after all: the bytes start a statement (not UTF-8 either).
+            self.begin_statement(buf, i, false);
+            self.start = (1, 1);
+            self.text.extend_from_slice(&BOM[..usize::from(matched)]);
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// Between statements: whitespace is skipped; anything else starts a statement, a comment
+    /// or a command line.
+    fn between(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        while i < len {
+            match self.class[usize::from(buf[i])] {
+                SPACE => i += 1,
+                DASH => {
+                    self.begin_statement(buf, i, true);
+                    self.state = State::Dash;
+                    i += 1;
+                    break;
+                }
+                SLASH => {
+                    self.begin_statement(buf, i, true);
+                    self.state = State::Slash;
+                    i += 1;
+                    break;
+                }
+                HASH => {
+                    self.mark_open(i, 0, Kind::Comment);
+                    self.state = State::LineComment;
+                    i += 1;
+                    break;
+                }
+                BACKSLASH => {
+                    self.command_line = self.position(buf, i).0;
+                    self.text.clear();
+                    self.capturing = true;
+                    self.span = i;
+                    self.state = State::MetaLine;
+                    i += 1;
+                    break;
+                }
+                _ => {
+                    self.begin_statement(buf, i, false);
+                    self.state = State::Normal;
+                    break;
+                }
+            }
+        }
+        i
+    }
+
+    /// In a statement: words, terminators and the openers of quotes and comments.
+    fn normal(&mut self, buf: &[u8], mut i: usize) -> Step {
         let len = buf.len();
         let postgres = self.dialect == Backend::Postgres;
         let mysql = self.dialect == Backend::Mysql;
-        let mut i = 0;
+        let class = self.class;
+        let delimiter_last = self.delimiter_last;
         while i < len {
-            match self.state {
-                State::Bom(matched) => {
-                    if buf[i] == BOM[usize::from(matched)] {
-                        i += 1;
-                        if usize::from(matched) + 1 == BOM.len() {
-                            self.state = State::Between;
-                            self.position(buf, i);
-                            self.column = 0;
-                        } else {
-                            self.state = State::Bom(matched + 1);
-                        }
-                    } else if matched == 0 {
-                        self.state = State::Between;
-                    } else {
-                        // Not a BOM after all: the bytes start a statement (not UTF-8 either).
-                        self.begin_statement(buf, i, false);
-                        self.start = (1, 1);
-                        self.text.extend_from_slice(&BOM[..usize::from(matched)]);
-                        self.state = State::Normal;
-                    }
+            let b = buf[i];
+            if u16::from(b) == delimiter_last && self.delimiter_ends(buf, i) {
+                let piece = self.end_statement();
+                i += 1;
+                if piece.is_some() {
+                    return (i, piece);
                 }
-                State::Between => {
-                    while i < len {
-                        match self.class[usize::from(buf[i])] {
-                            SPACE => i += 1,
-                            DASH => {
-                                self.begin_statement(buf, i, true);
-                                self.state = State::Dash;
-                                i += 1;
-                                break;
-                            }
-                            SLASH => {
-                                self.begin_statement(buf, i, true);
-                                self.state = State::Slash;
-                                i += 1;
-                                break;
-                            }
-                            HASH => {
-                                self.mark_open(i, 0, Kind::Comment);
-                                self.state = State::LineComment;
-                                i += 1;
-                                break;
-                            }
-                            BACKSLASH => {
-                                self.command_line = self.position(buf, i).0;
-                                self.text.clear();
-                                self.capturing = true;
-                                self.span = i;
-                                self.state = State::MetaLine;
-                                i += 1;
-                                break;
-                            }
-                            _ => {
-                                self.begin_statement(buf, i, false);
-                                self.state = State::Normal;
-                                break;
-                            }
-                        }
-                    }
-                }
-                State::Normal => {
-                    let class = self.class;
-                    let delimiter_last = self.delimiter_last;
-                    while i < len {
-                        let b = buf[i];
-                        if u16::from(b) == delimiter_last && self.delimiter_ends(buf, i) {
-                            let piece = self.end_statement();
-                            i += 1;
-                            if piece.is_some() {
-                                return (i, piece);
-                            }
-                            break;
-                        }
-                        let c = class[usize::from(b)];
-                        if c == WORD {
-                            if !self.in_word {
-                                if b == b'$' && postgres {
-                                    self.block.token();
-                                    self.open_mark = Some((i, 0));
-                                    self.tag.clear();
-                                    self.state = State::DollarTag;
-                                    i += 1;
-                                    break;
-                                }
-                                self.in_word = true;
-                                self.word_start = i;
-                            }
-                            i += 1;
-                            // The rest of the word, up to where a custom delimiter may end.
-                            while i < len
-                                && class[usize::from(buf[i])] == WORD
-                                && u16::from(buf[i]) != delimiter_last
-                            {
-                                i += 1;
-                            }
-                            continue;
-                        }
-                        let mut escape_prefix = false;
-                        if self.in_word && !self.word_matters(c) {
-                            self.in_word = false;
-                        } else if self.in_word {
-                            match self.end_word(buf, i, b) {
-                                Ok(WordEnd::Plain) => {}
-                                Ok(WordEnd::EscapePrefix) => escape_prefix = true,
-                                Ok(WordEnd::Delimiter) => {
-                                    // The rest of the line is the delimiter, not SQL.
-                                    self.command_line = self.start.0;
-                                    self.text.clear();
-                                    self.span = i;
-                                    self.in_statement = false;
-                                    self.state = State::DelimiterLine;
-                                    break;
-                                }
-                                Err(error) => return (i, Some(Err(error))),
-                            }
-                        }
-                        let quote = match c {
-                            SPACE => {
-                                i += 1;
-                                continue;
-                            }
-                            SINGLE if escape_prefix || mysql => Quote::SingleBackslash,
-                            SINGLE => Quote::Single,
-                            DOUBLE if mysql => Quote::DoubleBackslash,
-                            DOUBLE => Quote::Double,
-                            BACKTICK => Quote::Backtick,
-                            BRACKET => Quote::Bracket,
-                            DASH => {
-                                self.block.token();
-                                self.state = State::Dash;
-                                i += 1;
-                                break;
-                            }
-                            SLASH => {
-                                self.block.token();
-                                self.state = State::Slash;
-                                i += 1;
-                                break;
-                            }
-                            HASH => {
-                                self.mark_open(i, 0, Kind::Comment);
-                                self.state = State::LineComment;
-                                i += 1;
-                                break;
-                            }
-                            SEMICOLON => {
-                                let ends = self.block.semicolon_ends() && self.parens == 0;
-                                i += 1;
-                                if ends && delimiter_last == DEFAULT_DELIMITER {
-                                    self.text.extend_from_slice(&buf[self.span..i - 1]);
-                                    let piece = self.end_statement();
-                                    if piece.is_some() {
-                                        return (i, piece);
-                                    }
-                                    break;
-                                }
-                                continue;
-                            }
-                            OPEN => {
-                                self.block.open_paren();
-                                if postgres {
-                                    self.parens += 1;
-                                }
-                                i += 1;
-                                continue;
-                            }
-                            CLOSE => {
-                                self.block.token();
-                                self.parens = self.parens.saturating_sub(1);
-                                i += 1;
-                                continue;
-                            }
-                            _ => {
-                                self.block.token();
-                                i += 1;
-                                continue;
-                            }
-                        };
+                break;
+            }
+            let c = class[usize::from(b)];
+            if c == WORD {
+                if !self.in_word {
+                    if b == b'$' && postgres {
                         self.block.token();
-                        self.open_mark = Some((i, u32::from(escape_prefix)));
-                        self.mark_open(i, usize::from(escape_prefix), quote.kind());
-                        self.state = State::Quoted(quote);
+                        self.open_mark = Some((i, 0));
+                        self.tag.clear();
+                        self.state = State::DollarTag;
                         i += 1;
                         break;
                     }
+                    self.in_word = true;
+                    self.word_start = i;
                 }
-                State::Dash => {
-                    if buf[i] == b'-' {
-                        i += 1;
-                        if mysql {
-                            self.state = State::DashDash;
-                        } else {
-                            self.line_comment(i);
-                        }
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::DashDash => {
-                    // MySQL: `--` opens a comment only when whitespace or a control follows;
-                    // that byte is left for the comment, as it may be the newline ending it.
-                    if buf[i] <= b' ' {
-                        self.line_comment(i);
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::Slash => {
-                    if buf[i] == b'*' {
-                        self.open_mark = Some((i, 1));
-                        self.mark_open(i, 1, Kind::Comment);
-                        self.comment_depth = 1;
-                        i += 1;
-                        if self.tentative && mysql {
-                            self.state = State::SlashStar;
-                        } else {
-                            if self.tentative {
-                                self.cancel_statement();
-                            }
-                            self.state = State::BlockComment;
-                        }
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::SlashStar => {
-                    // `/*!…*/` is a MySQL executable comment: code, so it starts a statement.
-                    if buf[i] == b'!' {
-                        self.tentative = false;
-                    } else {
-                        self.cancel_statement();
-                    }
-                    self.state = State::BlockComment;
-                }
-                State::LineComment => match memchr(b'\n', &buf[i..]) {
-                    Some(at) => {
-                        self.mark_close(i + at);
-                        i += at + 1;
-                        self.state = self.resume();
-                    }
-                    None => i = len,
-                },
-                State::BlockComment => {
-                    let rest = &buf[i..];
-                    let found = if postgres {
-                        memchr2(b'*', b'/', rest)
-                    } else {
-                        memchr(b'*', rest)
-                    };
-                    match found {
-                        Some(at) => {
-                            i += at;
-                            self.state = if buf[i] == b'*' {
-                                State::BlockStar
-                            } else {
-                                State::BlockSlash
-                            };
-                            i += 1;
-                        }
-                        None => i = len,
-                    }
-                }
-                State::BlockStar => match buf[i] {
-                    b'/' => {
-                        i += 1;
-                        self.comment_depth -= 1;
-                        self.state = if self.comment_depth == 0 {
-                            self.mark_close(i);
-                            self.resume()
-                        } else {
-                            State::BlockComment
-                        };
-                    }
-                    b'*' => i += 1,
-                    _ => self.state = State::BlockComment,
-                },
-                State::BlockSlash => {
-                    if buf[i] == b'*' {
-                        i += 1;
-                        self.comment_depth += 1;
-                    }
-                    self.state = State::BlockComment;
-                }
-                State::Quoted(quote) => {
-                    let rest = &buf[i..];
-                    let found = if quote.backslash() {
-                        memchr2(quote.close(), b'\\', rest)
-                    } else {
-                        memchr(quote.close(), rest)
-                    };
-                    match found {
-                        Some(at) => {
-                            i += at;
-                            self.state = if buf[i] == b'\\' {
-                                State::QuoteEscape(quote)
-                            } else if quote == Quote::Bracket {
-                                self.open_mark = None;
-                                self.mark_close(i + 1);
-                                State::Normal
-                            } else {
-                                State::QuoteEnd(quote)
-                            };
-                            i += 1;
-                        }
-                        None => i = len,
-                    }
-                }
-                State::QuoteEnd(quote) => {
-                    if buf[i] == quote.close() {
-                        i += 1;
-                        self.state = State::Quoted(quote);
-                    } else {
-                        // Closed: where it began no longer needs working out.
-                        self.open_mark = None;
-                        self.mark_close(i);
-                        self.state = State::Normal;
-                    }
-                }
-                State::QuoteEscape(quote) => {
+                i += 1;
+                // The rest of the word, up to where a custom delimiter may end.
+                while i < len
+                    && class[usize::from(buf[i])] == WORD
+                    && u16::from(buf[i]) != delimiter_last
+                {
                     i += 1;
-                    self.state = State::Quoted(quote);
                 }
-                State::DollarTag => {
-                    let b = buf[i];
-                    if b == b'$' {
-                        self.mark_open(i, self.tag.len() + 1, Kind::DollarQuote);
-                        i += 1;
-                        self.state = State::Dollar;
-                    } else if b == b'_'
-                        || b.is_ascii_alphabetic()
-                        || b >= 0x80
-                        || (b.is_ascii_digit() && !self.tag.is_empty())
-                    {
-                        self.tag.push(b);
-                        i += 1;
-                    } else {
-                        // `$1`, a lone `$`: not a dollar quote.
-                        self.state = State::Normal;
+                continue;
+            }
+            let mut escape_prefix = false;
+            if self.in_word && !self.word_matters(c) {
+                self.in_word = false;
+            } else if self.in_word {
+                match self.end_word(buf, i, b) {
+                    Ok(WordEnd::Plain) => {}
+                    Ok(WordEnd::EscapePrefix) => escape_prefix = true,
+                    Ok(WordEnd::Delimiter) => {
+                        // The rest of the line is the delimiter, not SQL.
+                        self.command_line = self.start.0;
+                        self.text.clear();
+                        self.span = i;
+                        self.in_statement = false;
+                        self.state = State::DelimiterLine;
+                        break;
                     }
+                    Err(error) => return (i, Some(Err(error))),
                 }
-                State::Dollar => match memchr(b'$', &buf[i..]) {
-                    Some(at) => {
-                        i += at + 1;
-                        self.state = State::DollarClose(0);
-                    }
-                    None => i = len,
-                },
-                State::DollarClose(matched) => {
-                    let b = buf[i];
+            }
+            let quote = match c {
+                SPACE => {
                     i += 1;
-                    self.state = match self.tag.get(matched).copied() {
-                        Some(expected) if b == expected => State::DollarClose(matched + 1),
-                        None if b == b'$' => {
-                            self.open_mark = None;
-                            self.mark_close(i);
-                            State::Normal
-                        }
-                        _ if b == b'$' => State::DollarClose(0),
-                        _ => State::Dollar,
-                    };
+                    continue;
                 }
-                State::MetaLine | State::DelimiterLine => match memchr(b'\n', &buf[i..]) {
-                    Some(at) => {
-                        self.text.extend_from_slice(&buf[self.span..i + at]);
-                        i += at + 1;
-                        let piece = self.end_command();
+                SINGLE if escape_prefix || mysql => Quote::SingleBackslash,
+                SINGLE => Quote::Single,
+                DOUBLE if mysql => Quote::DoubleBackslash,
+                DOUBLE => Quote::Double,
+                BACKTICK => Quote::Backtick,
+                BRACKET => Quote::Bracket,
+                DASH => {
+                    self.block.token();
+                    self.state = State::Dash;
+                    i += 1;
+                    break;
+                }
+                SLASH => {
+                    self.block.token();
+                    self.state = State::Slash;
+                    i += 1;
+                    break;
+                }
+                HASH => {
+                    self.mark_open(i, 0, Kind::Comment);
+                    self.state = State::LineComment;
+                    i += 1;
+                    break;
+                }
+                SEMICOLON => {
+                    let ends = self.block.semicolon_ends() && self.parens == 0;
+                    i += 1;
+                    if ends && delimiter_last == DEFAULT_DELIMITER {
+                        self.text.extend_from_slice(&buf[self.span..i - 1]);
+                        let piece = self.end_statement();
                         if piece.is_some() {
                             return (i, piece);
                         }
+                        break;
                     }
-                    None => i = len,
-                },
-            }
+                    continue;
+                }
+                OPEN => {
+                    self.block.open_paren();
+                    if postgres {
+                        self.parens += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                CLOSE => {
+                    self.block.token();
+                    self.parens = self.parens.saturating_sub(1);
+                    i += 1;
+                    continue;
+                }
+                _ => {
+                    self.block.token();
+                    i += 1;
+                    continue;
+                }
+            };
+            self.block.token();
+            self.open_mark = Some((i, u32::from(escape_prefix)));
+            self.mark_open(i, usize::from(escape_prefix), quote.kind());
+            self.state = State::Quoted(quote);
+            i += 1;
+            break;
         }
-        (len, None)
+        (i, None)
+    }
+
+    /// After `-`: a second one opens a line comment.
+    fn dash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let mysql = self.dialect == Backend::Mysql;
+        if buf[i] == b'-' {
+            i += 1;
+            if mysql {
+                self.state = State::DashDash;
+            } else {
+                self.line_comment(i);
+            }
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `--` on MySQL: whitespace or a control character opens a line comment.
+    fn dash_dash(&mut self, buf: &[u8], i: usize) -> usize {
+        // MySQL: `--` opens a comment only when whitespace or a control follows;
+        // that byte is left for the comment, as it may be the newline ending it.
+        if buf[i] <= b' ' {
+            self.line_comment(i);
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `/`: `*` opens a block comment.
+    fn slash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let mysql = self.dialect == Backend::Mysql;
+        if buf[i] == b'*' {
+            self.open_mark = Some((i, 1));
+            self.mark_open(i, 1, Kind::Comment);
+            self.comment_depth = 1;
+            i += 1;
+            if self.tentative && mysql {
+                self.state = State::SlashStar;
+            } else {
+                if self.tentative {
+                    self.cancel_statement();
+                }
+                self.state = State::BlockComment;
+            }
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `/*` at the start of a statement on MySQL: `!` makes it code.
+    fn slash_star(&mut self, buf: &[u8], i: usize) -> usize {
+        // `/*!…*/` is a MySQL executable comment: code, so it starts a statement.
+        if buf[i] == b'!' {
+            self.tentative = false;
+        } else {
+            self.cancel_statement();
+        }
+        self.state = State::BlockComment;
+        i
+    }
+
+    /// In a line comment: it ends with its line.
+    fn in_line_comment(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        match memchr(b'\n', &buf[i..]) {
+            Some(at) => {
+                self.mark_close(i + at);
+                i += at + 1;
+                self.state = self.resume();
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// In a block comment: looking for `*` (and `/` where comments nest).
+    fn block_comment(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        let postgres = self.dialect == Backend::Postgres;
+        let rest = &buf[i..];
+        let found = if postgres {
+            memchr2(b'*', b'/', rest)
+        } else {
+            memchr(b'*', rest)
+        };
+        match found {
+            Some(at) => {
+                i += at;
+                self.state = if buf[i] == b'*' {
+                    State::BlockStar
+                } else {
+                    State::BlockSlash
+                };
+                i += 1;
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// After `*` in a block comment: `/` closes one level.
+    fn block_star(&mut self, buf: &[u8], mut i: usize) -> usize {
+        match buf[i] {
+            b'/' => {
+                i += 1;
+                self.comment_depth -= 1;
+                self.state = if self.comment_depth == 0 {
+                    self.mark_close(i);
+                    self.resume()
+                } else {
+                    State::BlockComment
+                };
+            }
+            b'*' => i += 1,
+            _ => self.state = State::BlockComment,
+        }
+        i
+    }
+
+    /// After `/` in a block comment on PostgreSQL: `*` opens a nested one.
+    fn block_slash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        if buf[i] == b'*' {
+            i += 1;
+            self.comment_depth += 1;
+        }
+        self.state = State::BlockComment;
+        i
+    }
+
+    /// In a quoted construct: looking for its close (or a backslash escape).
+    fn quoted(&mut self, buf: &[u8], mut i: usize, quote: Quote) -> usize {
+        let len = buf.len();
+        let rest = &buf[i..];
+        let found = if quote.backslash() {
+            memchr2(quote.close(), b'\\', rest)
+        } else {
+            memchr(quote.close(), rest)
+        };
+        match found {
+            Some(at) => {
+                i += at;
+                self.state = if buf[i] == b'\\' {
+                    State::QuoteEscape(quote)
+                } else if quote == Quote::Bracket {
+                    self.open_mark = None;
+                    self.mark_close(i + 1);
+                    State::Normal
+                } else {
+                    State::QuoteEnd(quote)
+                };
+                i += 1;
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// After a closing quote: a second one is an escaped quote.
+    fn quote_end(&mut self, buf: &[u8], mut i: usize, quote: Quote) -> usize {
+        if buf[i] == quote.close() {
+            i += 1;
+            self.state = State::Quoted(quote);
+        } else {
+            // Closed: where it began no longer needs working out.
+            self.open_mark = None;
+            self.mark_close(i);
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After a backslash in a quoted construct: the next byte is taken as it is.
+    fn quote_escape(&mut self, i: usize, quote: Quote) -> usize {
+        self.state = State::Quoted(quote);
+        i + 1
+    }
+
+    /// After `$` on PostgreSQL: a tag and a second `$` open a dollar quote.
+    fn dollar_tag(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let b = buf[i];
+        if b == b'$' {
+            self.mark_open(i, self.tag.len() + 1, Kind::DollarQuote);
+            i += 1;
+            self.state = State::Dollar;
+        } else if b == b'_'
+            || b.is_ascii_alphabetic()
+            || b >= 0x80
+            || (b.is_ascii_digit() && !self.tag.is_empty())
+        {
+            self.tag.push(b);
+            i += 1;
+        } else {
+            // `$1`, a lone `$`: not a dollar quote.
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// In a dollar-quoted string: looking for `$`.
+    fn dollar(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        match memchr(b'$', &buf[i..]) {
+            Some(at) => {
+                i += at + 1;
+                self.state = State::DollarClose(0);
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// After `$` in a dollar-quoted string, `matched` bytes of the tag matched.
+    fn dollar_close(&mut self, buf: &[u8], mut i: usize, matched: usize) -> usize {
+        let b = buf[i];
+        i += 1;
+        self.state = match self.tag.get(matched).copied() {
+            Some(expected) if b == expected => State::DollarClose(matched + 1),
+            None if b == b'$' => {
+                self.open_mark = None;
+                self.mark_close(i);
+                State::Normal
+            }
+            _ if b == b'$' => State::DollarClose(0),
+            _ => State::Dollar,
+        };
+        i
+    }
+
+    /// Reading a command line to its end.
+    fn in_command_line(&mut self, buf: &[u8], mut i: usize) -> Step {
+        let len = buf.len();
+        match memchr(b'\n', &buf[i..]) {
+            Some(at) => {
+                self.text.extend_from_slice(&buf[self.span..i + at]);
+                i += at + 1;
+                let piece = self.end_command();
+                if piece.is_some() {
+                    return (i, piece);
+                }
+            }
+            None => i = len,
+        }
+        (i, None)
     }
 
     /// Book-keeping before the caller consumes `used` bytes of `buf`.
