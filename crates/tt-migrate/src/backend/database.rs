@@ -4,7 +4,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
