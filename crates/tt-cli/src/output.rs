@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 /// Styles used in human output; anstream strips them when stdout is not a colour terminal
 /// or NO_COLOR is set.
@@ -64,7 +65,7 @@ pub(crate) fn short_checksum(checksum: &str) -> String {
 /// Lays out rows in columns separated by two spaces, padding by visible width.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let width = |text: &str| visible_width(text);
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if i < widths.len() {
@@ -98,19 +99,12 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     lines
 }
 
-/// Width of `text` on screen, not counting ANSI escape sequences.
+/// Width of `text` in terminal cells (wide CJK characters take two, combining marks none),
+/// not counting ANSI escape sequences.
 fn visible_width(text: &str) -> usize {
-    let mut width = 0;
-    let mut in_escape = false;
-    for ch in text.chars() {
-        match (in_escape, ch) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, _) => width += 1,
-        }
-    }
-    width
+    anstream::adapter::strip_str(text)
+        .map(UnicodeWidthStr::width)
+        .sum()
 }
 
 #[cfg(test)]
@@ -135,5 +129,16 @@ mod tests {
                 "0010     pending  y"
             ]
         );
+    }
+
+    #[test]
+    fn wide_and_combining_characters_align_by_terminal_cells() {
+        let rows = vec![
+            vec!["日本".to_string(), "x".to_string()],
+            vec!["e\u{301}e".to_string(), "y".to_string()],
+        ];
+        let lines = table(&["NAME", "N"], &rows);
+        let lines: Vec<&str> = lines.iter().skip(1).map(String::as_str).collect();
+        assert_eq!(lines, ["日本  x", "e\u{301}e    y"]);
     }
 }
