@@ -52,6 +52,27 @@ impl Output {
     }
 }
 
+/// The JSON document of a command that failed without printing its own.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorDocument<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    /// Whether it was a refusal for safety (exit code 4).
+    refused: bool,
+}
+
+impl<'a> ErrorDocument<'a> {
+    pub(crate) fn new(message: &'a str, refused: bool) -> Self {
+        Self {
+            error: ErrorBody { message, refused },
+        }
+    }
+}
+
 /// `text` in `style` (the escape codes are removed later where colour is off).
 pub(crate) fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")

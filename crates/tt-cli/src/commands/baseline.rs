@@ -1,16 +1,15 @@
 //! `tt baseline`: mark migrations as applied without running them.
 
-use std::process::ExitCode;
-
 use anyhow::{Result, bail};
 use serde_json::json;
 use tt_migrate::{Layout, Migrator, Version, tool_table};
 
 use crate::cli::BaselineArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BOLD, GOOD, WARN, paint};
 
-pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
@@ -71,5 +70,5 @@ pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
         ));
     }
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,7 +1,6 @@
 //! `tt completions`: a shell completion script on stdout (clap_complete).
 
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::CommandFactory;
@@ -9,9 +8,10 @@ use clap_complete::Shell;
 use serde_json::json;
 
 use crate::cli::Cli;
+use crate::exit::Exit;
 use crate::output::Output;
 
-pub(crate) fn run(shell: Shell, output: Output) -> Result<ExitCode> {
+pub(crate) fn run(shell: Shell, output: Output) -> Result<Exit> {
     let mut command = Cli::command();
     let name = command.get_name().to_string();
     let mut script = Vec::new();
@@ -23,5 +23,5 @@ pub(crate) fn run(shell: Shell, output: Output) -> Result<ExitCode> {
         // The script is the point even under -q; a closed pipe is not worth an error.
         let _ = std::io::stdout().lock().write_all(&script);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,15 +1,14 @@
 //! `tt config`: the effective configuration and where each value came from.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::commands::Context;
 use crate::config::{CONFIG_FILE, Source};
+use crate::exit::Exit;
 use crate::output::{DIM, WARN, paint, table};
 
-pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
+pub(crate) fn run(ctx: &Context) -> Result<Exit> {
     let config = &ctx.config;
     // The URL is redacted here, before anything prints it.
     let url = tt_migrate::redact_url(&config.database_url.value);
@@ -99,5 +98,5 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
     for line in table(&["KEY", "VALUE", "SOURCE"], &cells) {
         out.line(line);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

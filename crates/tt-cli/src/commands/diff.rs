@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
@@ -11,12 +10,11 @@ use tt_verify::{expected_schema, fix_script, live_schema};
 
 use crate::cli::DiffArgs;
 use crate::commands::Context;
-use crate::commands::verify::{
-    Snapshot, VERIFY_FAILED, expected_json, expected_label, expected_source,
-};
+use crate::commands::verify::{Snapshot, expected_json, expected_label, expected_source};
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint};
 
-pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<Exit> {
     let snapshot = Snapshot::choose(ctx, &args.expected)?;
     let set = match snapshot {
         Some(_) => None,
@@ -98,9 +96,9 @@ pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
     }
     let _ = db.close().await;
     Ok(if differ {
-        ExitCode::from(VERIFY_FAILED)
+        Exit::VerifyFailed
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 

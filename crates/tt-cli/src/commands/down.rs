@@ -1,6 +1,5 @@
 //! `tt down`: roll back applied migrations, newest first.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,11 +8,12 @@ use tt_migrate::{DownOptions, DownTarget, Migrator, Version};
 
 use crate::cli::DownArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::outcome::{Direction, finish};
 use crate::output::{BOLD, WARN, paint};
 use crate::progress::Progress;
 
-pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let target = match (args.steps, args.to, args.all) {
@@ -57,7 +57,7 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
                 ),
             ));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let started = Instant::now();
     let mut progress = Progress::rolling_back(out);

@@ -1,6 +1,5 @@
 //! `tt drop`: drop the managed tables in foreign-key order.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,10 +8,11 @@ use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_dr
 
 use crate::cli::DropArgs;
 use crate::commands::{Context, confirm, refuse_if_protected};
+use crate::exit::Exit;
 use crate::output::{BOLD, DIM, GOOD, WARN, paint};
 use crate::progress::duration;
 
-pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let tracking = ctx.config.tracking();
@@ -21,12 +21,12 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
     if args.dry_run {
         out.json(&json!({ "dry_run": true, "plan": plan }))?;
         describe(ctx, &plan, db.redacted_url());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if plan.is_empty() {
         out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     refuse_if_protected(&mut db, &args.safety).await?;
     if !ctx.yes {
@@ -55,7 +55,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
     }
     untouched(ctx, &plan);
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The confirmation question for destroying what `plan` lists.

@@ -1,7 +1,6 @@
 //! `tt dump`: the live schema (or what the migrations produce) as a `schema.toml` snapshot.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use serde_json::json;
@@ -10,9 +9,10 @@ use tt_verify::{ExpectedSource, expected_schema, live_schema, snapshot_text};
 use crate::cli::DumpArgs;
 use crate::commands::Context;
 use crate::commands::verify::default_snapshot_path;
+use crate::exit::Exit;
 use crate::output::{BOLD, paint};
 
-pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<Exit> {
     let set = match args.from_migrations {
         true => Some(ctx.migrations()?),
         false => None,
@@ -43,7 +43,7 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(text.as_bytes());
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     std::fs::write(&path, &text).with_context(|| format!("could not write {}", path.display()))?;
     out.json(&json!({
@@ -61,5 +61,5 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
             "the live database"
         }
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,6 +1,5 @@
 //! `tt migrate`: apply pending migrations in order.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,11 +8,12 @@ use tt_migrate::{Migrator, PlanOptions, Version};
 
 use crate::cli::MigrateArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::outcome::{Direction, finish};
 use crate::output::{BOLD, paint};
 use crate::progress::Progress;
 
-pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let plan = PlanOptions {
@@ -39,7 +39,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
                 out.line(format!("  {} {}", applied.version, applied.name));
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let started = Instant::now();
     let mut progress = Progress::new(out);

@@ -4,7 +4,6 @@
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
@@ -15,6 +14,7 @@ use tt_schema::Backend;
 
 use crate::cli::NewArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{GOOD, paint};
 
 /// Versions this long are timestamps (YYYYMMDDHHMMSS), and the next one is the current time.
@@ -31,7 +31,7 @@ struct NewFile {
     down: bool,
 }
 
-pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<ExitCode> {
+pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<Exit> {
     let dir = &ctx.config.migrations_dir.value;
     let existing: Vec<Version> = match MigrationSet::load(dir) {
         Ok(set) => set.iter().map(|m| m.version.clone()).collect(),
@@ -78,7 +78,7 @@ pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<ExitCode> 
         let shown = file.path.strip_prefix(cwd).unwrap_or(&file.path);
         out.line(format!("{} {}", paint(GOOD, "created"), shown.display()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Writes `text` to a file that must not exist yet (checked again here: another `tt new` may

@@ -1,15 +1,14 @@
 //! `tt protect`: mark the database so that destructive commands refuse.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::ProtectArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BOLD, paint};
 
-pub(crate) async fn run(ctx: &Context, args: ProtectArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: ProtectArgs) -> Result<Exit> {
     let mut db = ctx.connect().await?;
     let out = ctx.output;
     let database = db.redacted_url().to_string();
@@ -26,5 +25,5 @@ pub(crate) async fn run(ctx: &Context, args: ProtectArgs) -> Result<ExitCode> {
         ));
     }
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,17 +1,16 @@
 //! `tt repair`: settle dirty rows and record the checksums of changed applied files, after
 //! confirmation.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use serde_json::json;
 use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
 use crate::commands::{Context, Refused, ask};
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint, short_checksum};
 
-pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
@@ -36,13 +35,13 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
         document["dry_run"] = json!(args.dry_run);
         out.json(&document)?;
         out.line(format!("Nothing to repair in {where_}"));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     out.line(format!("Repair of {}:", paint(BOLD, &where_)));
     list(out, &plan);
     if args.dry_run {
         out.json(&report_json(&plan))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if !ctx.yes {
         confirm(&where_, &plan)?;
@@ -63,7 +62,7 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
         report.dirty.len() + report.checksums.len()
     ));
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 fn report_json(report: &RepairReport) -> serde_json::Value {

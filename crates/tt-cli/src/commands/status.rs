@@ -1,15 +1,14 @@
 //! `tt status`: where every migration stands on the database.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use serde_json::json;
 use tt_migrate::Version;
 
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, short_checksum, table};
 
-pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let status = tt_migrate::Migrator::for_set(&set)
@@ -136,5 +135,5 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
     }
     out.line(summary.join(", "));
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

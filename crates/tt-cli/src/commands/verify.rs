@@ -1,7 +1,6 @@
 //! `tt verify`: tracking, schema, data and smoke checks; exit 3 when any fails.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use serde_json::json;
@@ -10,12 +9,10 @@ use tt_verify::{CheckId, ExpectedSource, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, VerifyArgs};
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 
-/// Exit code of a verification that found problems.
-pub(crate) const VERIFY_FAILED: u8 = 3;
-
-pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<Exit> {
     let checks = if args.checks.is_empty() {
         CheckId::ALL.to_vec()
     } else {
@@ -80,7 +77,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
             GOOD,
             format!("all {} check(s) passed", report.checks.len()),
         ));
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     } else {
         out.line(paint(
             BAD,
@@ -89,7 +86,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
                 report.checks.len()
             ),
         ));
-        Ok(ExitCode::from(VERIFY_FAILED))
+        Ok(Exit::VerifyFailed)
     }
 }
 
