@@ -62,6 +62,16 @@ impl<'a> RunDocument<'a> {
     }
 }
 
+impl RunDocument<'_> {
+    /// The same document for a dry run.
+    pub(crate) fn dry_run(self) -> Self {
+        Self {
+            dry_run: true,
+            ..self
+        }
+    }
+}
+
 /// The `error` member of a failed run's JSON document: the message, and for a failing
 /// statement where it is and what the server said, field by field.
 #[derive(Debug, Serialize)]

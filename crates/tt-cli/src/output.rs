@@ -39,7 +39,9 @@ impl Output {
     /// Prints the command's JSON document (only in JSON mode).
     pub(crate) fn json(self, value: &impl Serialize) -> anyhow::Result<()> {
         if self.json {
-            let text = serde_json::to_string_pretty(value)?;
+            // Through a Value, whose objects keep their members sorted: every document lists
+            // them alphabetically, whatever order its struct declares them in.
+            let text = serde_json::to_string_pretty(&serde_json::to_value(value)?)?;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
         }

@@ -1,13 +1,22 @@
 //! `tt baseline`: mark migrations as applied without running them.
 
 use anyhow::{Result, bail};
-use serde_json::json;
-use tt_migrate::{Layout, Migrator, Version, tool_table};
+use serde::Serialize;
+use tt_migrate::{BaselineReport, Layout, Migrator, Version, tool_table};
+use tt_schema::Backend;
 
 use crate::cli::BaselineArgs;
 use crate::commands::Context;
 use crate::exit::Exit;
 use crate::output::{BOLD, GOOD, WARN, paint};
+
+/// The JSON document of `tt baseline`.
+#[derive(Debug, Serialize)]
+struct BaselineDocument<'a> {
+    backend: Backend,
+    #[serde(flatten)]
+    report: &'a BaselineReport,
+}
 
 pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
@@ -38,11 +47,10 @@ pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<Exit> {
         // clap requires one of them.
         (None, None) => bail!("give a version, or --from-tool"),
     };
-    out.json(&json!({
-        "backend": db.backend(),
-        "recorded": report.recorded,
-        "unknown": report.unknown,
-    }))?;
+    out.json(&BaselineDocument {
+        backend: db.backend(),
+        report: &report,
+    })?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if report.recorded.is_empty() {
         out.line(format!(

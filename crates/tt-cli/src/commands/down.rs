@@ -3,8 +3,9 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{DownOptions, DownTarget, Migrator, Version};
+use serde::Serialize;
+use tt_migrate::{DownOptions, DownReport, DownTarget, Migrator, Version};
+use tt_schema::Backend;
 
 use crate::cli::DownArgs;
 use crate::commands::Context;
@@ -12,6 +13,14 @@ use crate::exit::Exit;
 use crate::outcome::{Direction, finish};
 use crate::output::{BOLD, WARN, paint};
 use crate::progress::Progress;
+
+/// The JSON document of `tt down --dry-run`.
+#[derive(Debug, Serialize)]
+struct DownDocument<'a> {
+    backend: Backend,
+    #[serde(flatten)]
+    report: &'a DownReport,
+}
 
 pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
@@ -31,12 +40,10 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if args.dry_run {
         let report = migrator.down(&mut db, &options, &mut |_| {}).await?;
-        out.json(&json!({
-            "backend": db.backend(),
-            "dry_run": true,
-            "rolled_back": report.rolled_back,
-            "stopped_before": report.stopped_before,
-        }))?;
+        out.json(&DownDocument {
+            backend: db.backend(),
+            report: &report,
+        })?;
         if report.rolled_back.is_empty() {
             out.line(format!("Nothing would be rolled back in {where_}"));
         } else {

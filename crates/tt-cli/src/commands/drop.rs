@@ -3,14 +3,29 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_drop};
+use serde::Serialize;
+use tt_migrate::{DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop};
 
 use crate::cli::DropArgs;
 use crate::commands::{Context, confirm, refuse_if_protected};
 use crate::exit::Exit;
 use crate::output::{BOLD, DIM, GOOD, WARN, paint};
 use crate::progress::duration;
+
+/// The JSON document of `tt drop --dry-run`.
+#[derive(Debug, Serialize)]
+struct DryRunDocument<'a> {
+    dry_run: bool,
+    plan: &'a DropPlan,
+}
+
+/// The JSON document of `tt drop`.
+#[derive(Debug, Serialize)]
+struct DropDocument<'a> {
+    dry_run: bool,
+    #[serde(flatten)]
+    report: &'a DropReport,
+}
 
 pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
@@ -19,12 +34,18 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
     let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
     let out = ctx.output;
     if args.dry_run {
-        out.json(&json!({ "dry_run": true, "plan": plan }))?;
+        out.json(&DryRunDocument {
+            dry_run: true,
+            plan: &plan,
+        })?;
         describe(ctx, &plan, db.redacted_url());
         return Ok(Exit::Success);
     }
     if plan.is_empty() {
-        out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
+        out.json(&DropDocument {
+            dry_run: false,
+            report: &DropReport::default(),
+        })?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
         return Ok(Exit::Success);
     }
@@ -39,7 +60,10 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
         allow_protected: args.safety.allow_protected,
     };
     let report = drop_managed_tables(&mut db, &plan, &tracking, options).await?;
-    out.json(&json!({ "dry_run": false, "dropped": report.dropped, "cascaded": report.cascaded }))?;
+    out.json(&DropDocument {
+        dry_run: false,
+        report: &report,
+    })?;
     out.line(format!(
         "{} {} table(s) from {} {}",
         paint(GOOD, "Dropped"),

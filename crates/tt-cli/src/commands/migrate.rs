@@ -3,13 +3,12 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
 use tt_migrate::{Migrator, PlanOptions, Version};
 
 use crate::cli::MigrateArgs;
 use crate::commands::Context;
 use crate::exit::Exit;
-use crate::outcome::{Direction, finish};
+use crate::outcome::{Direction, RunDocument, finish};
 use crate::output::{BOLD, paint};
 use crate::progress::Progress;
 
@@ -27,7 +26,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     let target = format!("{} ({})", db.redacted_url(), db.backend());
     if args.dry_run {
         let report = migrator.dry_run(&mut db).await?;
-        out.json(&json!({ "backend": db.backend(), "dry_run": true, "applied": report.applied }))?;
+        out.json(&RunDocument::new(db.backend(), Direction::Up, &report.applied).dry_run())?;
         if report.applied.is_empty() {
             out.line(format!("{target} is up to date; nothing would run"));
         } else {

@@ -8,7 +8,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use serde_json::json;
 use tt_migrate::{DiscoveryError, MigrationSet, Version};
 use tt_schema::Backend;
 
@@ -29,6 +28,14 @@ struct NewFile {
     kind: &'static str,
     backend: Option<Backend>,
     down: bool,
+}
+
+/// The JSON document of `tt new`.
+#[derive(Debug, Serialize)]
+struct NewDocument<'a> {
+    files: &'a [NewFile],
+    name: &'a str,
+    version: &'a Version,
 }
 
 pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<Exit> {
@@ -73,7 +80,11 @@ pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<Exit> {
     }
 
     let out = ctx.output;
-    out.json(&json!({ "version": version, "name": args.name, "files": files }))?;
+    out.json(&NewDocument {
+        files: &files,
+        name: &args.name,
+        version: &version,
+    })?;
     for file in &files {
         let shown = file.path.strip_prefix(cwd).unwrap_or(&file.path);
         out.line(format!("{} {}", paint(GOOD, "created"), shown.display()));

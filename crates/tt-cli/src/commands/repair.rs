@@ -2,7 +2,6 @@
 //! confirmation.
 
 use anyhow::Result;
-use serde_json::json;
 use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
@@ -30,17 +29,18 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
         .await?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if plan.is_empty() {
-        let mut document = report_json(&plan);
         // The plan was computed as a dry run; the document says what the user asked for.
-        document["dry_run"] = json!(args.dry_run);
-        out.json(&document)?;
+        out.json(&RepairReport {
+            dry_run: args.dry_run,
+            ..plan.clone()
+        })?;
         out.line(format!("Nothing to repair in {where_}"));
         return Ok(Exit::Success);
     }
     out.line(format!("Repair of {}:", paint(BOLD, &where_)));
     list(out, &plan);
     if args.dry_run {
-        out.json(&report_json(&plan))?;
+        out.json(&plan)?;
         return Ok(Exit::Success);
     }
     if !ctx.yes {
@@ -55,7 +55,7 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
             },
         )
         .await?;
-    out.json(&report_json(&report))?;
+    out.json(&report)?;
     out.line(format!(
         "{} {} tracking row(s)",
         paint(GOOD, "Repaired"),
@@ -63,15 +63,6 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
     ));
     let _ = db.close().await;
     Ok(Exit::Success)
-}
-
-fn report_json(report: &RepairReport) -> serde_json::Value {
-    json!({
-        "dry_run": report.dry_run,
-        "dirty": report.dirty,
-        "dirty_resolution": report.dirty_resolution,
-        "checksums": report.checksums,
-    })
 }
 
 /// One line per change.
