@@ -49,15 +49,23 @@ const RUNS: [Run; 3] = [
 ];
 
 /// Runs the importer example on every reachable backend (SQLite always; PostgreSQL and MySQL
-/// as `TT_TEST_POSTGRES_URL` / `TT_TEST_MYSQL_URL` say, required when `TT_REQUIRE_BACKENDS`
-/// names them), each on a database of its own that is dropped afterwards.
-pub(crate) fn check() -> Result<()> {
+/// as `TT_TEST_POSTGRES_URL` / `TT_TEST_MYSQL_URL` say, required when `required`, a
+/// comma-separated list like `TT_REQUIRE_BACKENDS`, names them), each on a database of its
+/// own that is dropped afterwards.
+pub(crate) fn check(required: &str) -> Result<()> {
     cargo(&["build", "-q", "-p", "tt-migrate", "--example", "importer"])?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     for backend in Backend::ALL {
         let Some(db) = runtime.block_on(TestDb::create(backend)) else {
+            let is_required = required
+                .split(',')
+                .filter_map(|name| name.trim().parse::<Backend>().ok())
+                .any(|b| b == backend);
+            if is_required {
+                bail!("{backend} is required (TT_REQUIRE_BACKENDS) but unreachable");
+            }
             continue;
         };
         for run in &RUNS {

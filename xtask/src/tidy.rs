@@ -74,7 +74,14 @@ mod tests {
     #[test]
     fn tt_schema_is_pure() {
         let deps = dependencies();
-        for forbidden in ["sqlx", "tokio", "futures", "dotenvy", "tempfile"] {
+        for forbidden in [
+            "sqlx",
+            "tokio",
+            "futures",
+            "futures-util",
+            "dotenvy",
+            "tempfile",
+        ] {
             assert!(
                 !deps["tt-schema"].contains(forbidden),
                 "tt-schema must not depend on {forbidden}"

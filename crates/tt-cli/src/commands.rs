@@ -16,14 +16,12 @@ mod reset;
 mod status;
 mod verify;
 
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use anyhow::{Context as _, Result};
 use tt_migrate::{Database, Layout, MigrationSet};
 
 use crate::cli::{Cli, Command, SafetyArgs};
 use crate::config::{Config, Overrides};
+use crate::exit::Exit;
 use crate::output::Output;
 
 /// A command refused to go on for safety (exit code 4).
@@ -31,17 +29,12 @@ use crate::output::Output;
 #[error("{0}")]
 pub(crate) struct Refused(pub(crate) String);
 
-static JSON_ERROR_PRINTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether the command already printed a JSON document describing its failure.
-pub(crate) fn printed_json_error() -> bool {
-    JSON_ERROR_PRINTED.load(Ordering::Relaxed)
-}
-
-/// Notes that the command printed its own JSON document for its failure.
-pub(crate) fn mark_json_error_printed() {
-    JSON_ERROR_PRINTED.store(true, Ordering::Relaxed);
-}
+/// An error whose JSON document the command printed itself, with more fields than the
+/// generic one (the migrations applied before it, the failing statement): `main` reports it
+/// on stderr only.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct JsonShown(pub(crate) anyhow::Error);
 
 /// What every command gets: configuration, output mode and global flags.
 pub(crate) struct Context {
@@ -135,7 +128,7 @@ pub(crate) async fn refuse_if_protected(db: &mut Database, safety: &SafetyArgs) 
 }
 
 /// Runs the command `cli` names.
-pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
+pub(crate) async fn run(cli: Cli) -> Result<Exit> {
     // Completions need no configuration: they must work even where tt.toml is broken.
     let output = Output {
         json: cli.global.json,

@@ -99,7 +99,7 @@ pub(crate) struct Config {
 impl Config {
     /// Resolves the configuration from `cwd`, the process environment and `overrides`.
     ///
-    /// Precedence (DESIGN.md): flag > environment > `.env` > `tt.toml` > default.
+    /// Precedence (docs/user-guide.md): flag > environment > `.env` > `tt.toml` > default.
     pub(crate) fn load(cwd: &Path, overrides: &Overrides) -> Result<Self> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self::load_with(cwd, overrides, &env)

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod exit;
 mod outcome;
 mod output;
 mod progress;
@@ -14,13 +15,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::commands::Refused;
-use crate::output::{BAD, Output, paint};
+use crate::commands::{JsonShown, Refused};
+use crate::exit::Exit;
+use crate::output::{BAD, ErrorDocument, Output, paint};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => usage(&error),
+        Err(error) => return usage(&error).into(),
     };
     init_tracing(cli.global.verbose, cli.global.quiet);
     let output = Output {
@@ -32,17 +34,17 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => return report(&anyhow::Error::new(error), output),
+        Err(error) => return report(&anyhow::Error::new(error), output).into(),
     };
     match runtime.block_on(commands::run(cli)) {
-        Ok(code) => code,
-        Err(error) => report(&error, output),
+        Ok(exit) => exit.into(),
+        Err(error) => report(&error, output).into(),
     }
 }
 
-/// Prints clap's usage error (or help, or version) and exits; under `--json` a usage error is
-/// also a document on stdout, as every other error is.
-fn usage(error: &clap::Error) -> ! {
+/// Prints clap's usage error (or help, or version); under `--json` a usage error is also a
+/// document on stdout, as every other error is.
+fn usage(error: &clap::Error) -> Exit {
     use clap::error::ErrorKind;
     let help = matches!(
         error.kind(),
@@ -56,16 +58,20 @@ fn usage(error: &clap::Error) -> ! {
             json: true,
             quiet: false,
         };
-        let _ = output.json(&serde_json::json!({
-            "error": { "message": message, "refused": false }
-        }));
+        let _ = output.json(&ErrorDocument::new(message, false));
     }
-    error.exit()
+    // Help and version go to stdout, errors to stderr, as clap's own exit would print them.
+    let _ = error.print();
+    if help { Exit::Success } else { Exit::Usage }
 }
 
-/// Prints an error on stderr (and, in JSON mode, as a document on stdout) and picks the exit
-/// code: 4 for a refusal, 1 otherwise.
-fn report(error: &anyhow::Error, output: Output) -> ExitCode {
+/// Prints an error on stderr (and, in JSON mode, as a document on stdout unless the command
+/// printed its own) and picks the exit code: a refusal or an error.
+fn report(error: &anyhow::Error, output: Output) -> Exit {
+    let (error, shown) = match error.downcast_ref::<JsonShown>() {
+        Some(JsonShown(inner)) => (inner, true),
+        None => (error, false),
+    };
     // Library errors often repeat their source in their own message: print each text once.
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
@@ -84,16 +90,10 @@ fn report(error: &anyhow::Error, output: Output) -> ExitCode {
                 Some(tt_migrate::Error::Protected { .. } | tt_migrate::Error::Dependents { .. })
             )
     });
-    if output.json && !commands::printed_json_error() {
-        let _ = output.json(&serde_json::json!({
-            "error": { "message": message, "refused": refused }
-        }));
+    if output.json && !shown {
+        let _ = output.json(&ErrorDocument::new(&message, refused));
     }
-    if refused {
-        ExitCode::from(4)
-    } else {
-        ExitCode::FAILURE
-    }
+    if refused { Exit::Refused } else { Exit::Error }
 }
 
 /// Logs go to stderr: warnings by default, `-v` tt's debug (each statement batch and its

@@ -1,14 +1,15 @@
 //! How a run of migrations ended (`tt migrate`, `tt down`, `tt reset`): the summary line, and
 //! the JSON document with a failing statement's fields.
 
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{Applied, FailureOutcome, RunError};
+use serde::Serialize;
+use tt_migrate::{Applied, FailureOutcome, RunError, Version};
 use tt_schema::Backend;
 
-use crate::commands::mark_json_error_printed;
+use crate::commands::JsonShown;
+use crate::exit::Exit;
 use crate::output::{DIM, Output, paint};
 use crate::progress::duration;
 
@@ -22,19 +23,113 @@ pub(crate) enum Direction {
 }
 
 impl Direction {
-    /// The JSON key of the migrations the run went through.
-    fn key(self) -> &'static str {
-        match self {
-            Self::Up => "applied",
-            Self::Down => "rolled_back",
-        }
-    }
-
     /// What the run did to them, capitalised.
     fn done(self) -> &'static str {
         match self {
             Self::Up => "Applied",
             Self::Down => "Rolled back",
+        }
+    }
+}
+
+/// The JSON document of a run; the migrations it went through are `applied` going up and
+/// `rolled_back` going down. Members in alphabetical order, as all of tt's documents.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunDocument<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<&'a [Applied]>,
+    backend: Backend,
+    dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rolled_back: Option<&'a [Applied]>,
+}
+
+impl<'a> RunDocument<'a> {
+    pub(crate) fn new(backend: Backend, direction: Direction, migrations: &'a [Applied]) -> Self {
+        let (applied, rolled_back) = match direction {
+            Direction::Up => (Some(migrations), None),
+            Direction::Down => (None, Some(migrations)),
+        };
+        Self {
+            applied,
+            backend,
+            dry_run: false,
+            error: None,
+            rolled_back,
+        }
+    }
+}
+
+impl RunDocument<'_> {
+    /// The same document for a dry run.
+    pub(crate) fn dry_run(self) -> Self {
+        Self {
+            dry_run: true,
+            ..self
+        }
+    }
+}
+
+/// The `error` member of a failed run's JSON document: the message, and for a failing
+/// statement where it is and what the server said, field by field.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<FailureJson>,
+    message: String,
+    /// After a failed reset: what state the database is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FailureJson {
+    code: Option<String>,
+    column: u32,
+    file: PathBuf,
+    hint: Option<String>,
+    line: u32,
+    outcome: &'static str,
+    server_message: String,
+    statement: u32,
+    version: Version,
+}
+
+impl ErrorJson {
+    pub(crate) fn new(error: &tt_migrate::Error) -> Self {
+        let failure = match error {
+            tt_migrate::Error::Statement(failure) => Some(FailureJson {
+                code: failure.code.clone(),
+                column: failure.column,
+                file: failure.path.clone(),
+                hint: failure.hint.clone(),
+                line: failure.line,
+                outcome: match failure.outcome {
+                    FailureOutcome::RolledBack => "rolled_back",
+                    FailureOutcome::Dirty => "dirty",
+                    FailureOutcome::StillApplied => "still_applied",
+                    FailureOutcome::PartlyRolledBack => "partly_rolled_back",
+                },
+                server_message: failure.message.clone(),
+                statement: failure.statement_number,
+                version: failure.version.clone(),
+            }),
+            _ => None,
+        };
+        Self {
+            failure,
+            message: error.to_string(),
+            state: None,
+        }
+    }
+
+    /// The same, saying what state the database is in after the failure.
+    pub(crate) fn with_state(self, state: String) -> Self {
+        Self {
+            state: Some(state),
+            ..self
         }
     }
 }
@@ -47,11 +142,11 @@ pub(crate) fn finish(
     direction: Direction,
     result: Result<Vec<Applied>, RunError>,
     elapsed_ms: i64,
-) -> Result<ExitCode> {
-    let (key, done) = (direction.key(), direction.done());
+) -> Result<Exit> {
+    let done = direction.done();
     match result {
         Ok(migrations) => {
-            out.json(&json!({ "backend": backend, "dry_run": false, key: migrations }))?;
+            out.json(&RunDocument::new(backend, direction, &migrations))?;
             let count = migrations.len();
             out.line(match (count, direction) {
                 (0, Direction::Up) => "Already up to date: no pending migrations".to_string(),
@@ -61,17 +156,15 @@ pub(crate) fn finish(
                     paint(DIM, duration(elapsed_ms))
                 ),
             });
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Err(failed) => {
             if out.json {
-                out.json(&json!({
-                    "backend": backend,
-                    "dry_run": false,
-                    key: failed.applied,
-                    "error": error_document(&failed.error),
-                }))?;
-                mark_json_error_printed();
+                out.json(&RunDocument {
+                    error: Some(ErrorJson::new(&failed.error)),
+                    ..RunDocument::new(backend, direction, &failed.applied)
+                })?;
+                return Err(JsonShown(failed.into()).into());
             } else if !failed.applied.is_empty() {
                 let before = match direction {
                     Direction::Up => "before the failure",
@@ -85,29 +178,4 @@ pub(crate) fn finish(
             Err(failed.into())
         }
     }
-}
-
-/// The `error` member of a failed run's JSON document: the message, and for a failing
-/// statement where it is and what the server said, field by field.
-pub(crate) fn error_document(error: &tt_migrate::Error) -> serde_json::Value {
-    let mut document = json!({ "message": error.to_string() });
-    if let tt_migrate::Error::Statement(failure) = error {
-        document["failure"] = json!({
-            "version": failure.version,
-            "file": failure.path,
-            "statement": failure.statement_number,
-            "line": failure.line,
-            "column": failure.column,
-            "code": failure.code,
-            "server_message": failure.message,
-            "hint": failure.hint,
-            "outcome": match failure.outcome {
-                FailureOutcome::RolledBack => "rolled_back",
-                FailureOutcome::Dirty => "dirty",
-                FailureOutcome::StillApplied => "still_applied",
-                FailureOutcome::PartlyRolledBack => "partly_rolled_back",
-            },
-        });
-    }
-    document
 }

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 /// Styles used in human output; anstream strips them when stdout is not a colour terminal
 /// or NO_COLOR is set.
@@ -38,7 +39,9 @@ impl Output {
     /// Prints the command's JSON document (only in JSON mode).
     pub(crate) fn json(self, value: &impl Serialize) -> anyhow::Result<()> {
         if self.json {
-            let text = serde_json::to_string_pretty(value)?;
+            // Through a Value, whose objects keep their members sorted: every document lists
+            // them alphabetically, whatever order its struct declares them in.
+            let text = serde_json::to_string_pretty(&serde_json::to_value(value)?)?;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{text}");
         }
@@ -48,6 +51,27 @@ impl Output {
     /// Whether an interactive progress bar may be drawn.
     pub(crate) fn progress_bars(self) -> bool {
         self.human() && std::io::stderr().is_terminal() && std::io::stdout().is_terminal()
+    }
+}
+
+/// The JSON document of a command that failed without printing its own.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorDocument<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+    /// Whether it was a refusal for safety (exit code 4).
+    refused: bool,
+}
+
+impl<'a> ErrorDocument<'a> {
+    pub(crate) fn new(message: &'a str, refused: bool) -> Self {
+        Self {
+            error: ErrorBody { message, refused },
+        }
     }
 }
 
@@ -64,7 +88,7 @@ pub(crate) fn short_checksum(checksum: &str) -> String {
 /// Lays out rows in columns separated by two spaces, padding by visible width.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let width = |text: &str| visible_width(text);
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
             if i < widths.len() {
@@ -98,19 +122,12 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     lines
 }
 
-/// Width of `text` on screen, not counting ANSI escape sequences.
+/// Width of `text` in terminal cells (wide CJK characters take two, combining marks none),
+/// not counting ANSI escape sequences.
 fn visible_width(text: &str) -> usize {
-    let mut width = 0;
-    let mut in_escape = false;
-    for ch in text.chars() {
-        match (in_escape, ch) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, _) => width += 1,
-        }
-    }
-    width
+    anstream::adapter::strip_str(text)
+        .map(UnicodeWidthStr::width)
+        .sum()
 }
 
 #[cfg(test)]
@@ -135,5 +152,16 @@ mod tests {
                 "0010     pending  y"
             ]
         );
+    }
+
+    #[test]
+    fn wide_and_combining_characters_align_by_terminal_cells() {
+        let rows = vec![
+            vec!["日本".to_string(), "x".to_string()],
+            vec!["e\u{301}e".to_string(), "y".to_string()],
+        ];
+        let lines = table(&["NAME", "N"], &rows);
+        let lines: Vec<&str> = lines.iter().skip(1).map(String::as_str).collect();
+        assert_eq!(lines, ["日本  x", "e\u{301}e    y"]);
     }
 }

@@ -128,8 +128,8 @@ impl FkGraph {
     /// deferred. The remaining edges all point backward, so they are acyclic, and the greedy
     /// choice keeps the deferred set small without the cost of an exact (NP-hard) minimum
     /// feedback arc set. Edges between components are never deferred: the condensation of a
-    /// graph is acyclic. Self-references are always deferred, as DESIGN.md asks for every
-    /// cycle: they could be declared inline, but one rule for all cycles keeps create, drop and
+    /// graph is acyclic. Self-references are always deferred, as docs/ddl-rendering.md says of
+    /// every cycle: they could be declared inline, but one rule for all cycles keeps create, drop and
     /// the rendered DDL simple.
     fn defer_cycle_edges(&mut self) {
         let count = self.graph.node_count();

@@ -2,7 +2,8 @@
 //!
 //! PostgreSQL and MySQL come from `TT_TEST_POSTGRES_URL` / `TT_TEST_MYSQL_URL` (defaults
 //! `postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306/test`). When a
-//! server is unreachable the test prints `skipped: no <backend> at <url>` and should return
+//! server is unreachable the test writes `skipped: no <backend> at <url>` to stderr (past
+//! libtest's output capture, so the skip shows in every run) and should return
 //! early, unless `TT_REQUIRE_BACKENDS` names that backend: then it panics. SQLite always works.
 //! [`Server`] starts a throwaway PostgreSQL or MariaDB server (own port, socket and data
 //! directory, TLS with [`Certificates`] the test generates) for settings the shared servers
@@ -31,6 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
+use url::Url;
 
 /// A database that exists for one test and is dropped when this value is dropped.
 #[derive(Debug)]
@@ -73,7 +75,7 @@ impl TestDb {
                             redact(&admin_url)
                         );
                     }
-                    println!("skipped: no {backend} at {}", redact(&admin_url));
+                    skipped(&format!("no {backend} at {}", redact(&admin_url)));
                     return None;
                 }
                 let url = replace_database(&admin_url, &name);
@@ -204,37 +206,50 @@ fn unique_name() -> String {
     )
 }
 
-/// `url` with its path (the database name) replaced by `database`, keeping the query string.
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_end..]
-        .find('/')
-        .map_or(base.len(), |i| authority_end + i);
-    let mut out = format!("{}/{database}", &base[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
+/// Tells that a test is skipped and why, on stderr even while libtest captures output: it
+/// captures `print!` and `eprint!`, not writes to the stderr handle.
+pub fn skipped(why: &str) {
+    use std::io::Write as _;
+    // Nothing to do when stderr is gone.
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
 
-/// `url` with any password replaced by `***`.
+/// `url` with its path (the database name) replaced by `database`, keeping the query string.
+///
+/// # Panics
+/// When `url` is not a URL (it came from `TT_TEST_*_URL` and was already used to connect).
+fn replace_database(url: &str, database: &str) -> String {
+    let mut parsed =
+        Url::parse(url).unwrap_or_else(|error| panic!("`{}` is not a URL: {error}", redact(url)));
+    parsed.set_path(&format!("/{database}"));
+    parsed.into()
+}
+
+/// `url` with any password, in the user info or the query, replaced by `***`.
 fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
+    let Ok(mut parsed) = Url::parse(url) else {
+        // Where a secret would be is unknown.
+        return "***".to_string();
     };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.find('@') else {
-        return url.to_string();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end], &rest[at..]),
-        None => url.to_string(),
+    if parsed.password().is_some() {
+        // Only URLs without a host refuse a password, and this one has one.
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed.query_pairs().any(|(key, _)| key == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key == "password" {
+                    "***".into()
+                } else {
+                    value
+                };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.into()
 }
 
 #[cfg(test)]
@@ -257,6 +272,19 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("not a url"), "***");
+    }
+
+    #[test]
+    fn a_password_in_the_query_is_redacted() {
+        assert_eq!(
+            redact("postgres://u@h/db?sslmode=disable&password=s3cret"),
+            "postgres://u@h/db?sslmode=disable&password=***"
+        );
+        assert_eq!(
+            redact("mysql://u:a@h/db?password=b"),
+            "mysql://u:***@h/db?password=***"
+        );
     }
 
     #[tokio::test]

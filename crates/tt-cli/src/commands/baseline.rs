@@ -1,16 +1,24 @@
 //! `tt baseline`: mark migrations as applied without running them.
 
-use std::process::ExitCode;
-
 use anyhow::{Result, bail};
-use serde_json::json;
-use tt_migrate::{Layout, Migrator, Version, detect_tool, tool_table};
+use serde::Serialize;
+use tt_migrate::{BaselineReport, Layout, Migrator, Version, detect_tool, tool_table};
+use tt_schema::Backend;
 
 use crate::cli::BaselineArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BOLD, GOOD, WARN, paint};
 
-pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
+/// The JSON document of `tt baseline`.
+#[derive(Debug, Serialize)]
+struct BaselineDocument<'a> {
+    backend: Backend,
+    #[serde(flatten)]
+    report: &'a BaselineReport,
+}
+
+pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
@@ -41,11 +49,10 @@ pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
         // clap requires one of them.
         (None, None) => bail!("give a version, or --from-tool"),
     };
-    out.json(&json!({
-        "backend": db.backend(),
-        "recorded": report.recorded,
-        "unknown": report.unknown,
-    }))?;
+    out.json(&BaselineDocument {
+        backend: db.backend(),
+        report: &report,
+    })?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if report.recorded.is_empty() {
         out.line(format!(
@@ -73,5 +80,5 @@ pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
         ));
     }
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,30 +1,45 @@
 //! `tt config`: the effective configuration and where each value came from.
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::commands::Context;
 use crate::config::{CONFIG_FILE, Source};
+use crate::exit::Exit;
 use crate::output::{DIM, WARN, paint, table};
 
-pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
+/// The JSON document of `tt config`: each setting with where it came from.
+#[derive(Debug, Serialize)]
+struct ConfigDocument<'a> {
+    connect_timeout_secs: Entry<'a, &'a f64>,
+    database_url: Entry<'a, &'a String>,
+    essential_tables: Entry<'a, &'a Vec<String>>,
+    file: Option<&'a Path>,
+    lock_timeout_secs: Entry<'a, &'a f64>,
+    migrations_dir: Entry<'a, &'a PathBuf>,
+    postgres_schema: Entry<'a, &'a Option<String>>,
+    session_sql: Entry<'a, &'a Vec<String>>,
+    tracking_table: Entry<'a, &'a String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Entry<'a, T> {
+    source: &'a Source,
+    value: T,
+}
+
+pub(crate) fn run(ctx: &Context) -> Result<Exit> {
     let config = &ctx.config;
     // The URL is redacted here, before anything prints it.
     let url = tt_migrate::redact_url(&config.database_url.value);
     let dir = &config.migrations_dir;
     let schema = &config.postgres_schema;
-    let rows: Vec<(&str, Value, String, &Source)> = vec![
-        (
-            "database_url",
-            json!(url),
-            url.clone(),
-            &config.database_url.source,
-        ),
+    let rows: Vec<(&str, String, &Source)> = vec![
+        ("database_url", url.clone(), &config.database_url.source),
         (
             "migrations_dir",
-            json!(dir.value),
             if dir.value.is_dir() {
                 dir.value.display().to_string()
             } else {
@@ -38,13 +53,11 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
         ),
         (
             "tracking_table",
-            json!(config.tracking_table.value),
             config.tracking_table.value.clone(),
             &config.tracking_table.source,
         ),
         (
             "postgres_schema",
-            json!(schema.value),
             schema
                 .value
                 .clone()
@@ -53,7 +66,6 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
         ),
         (
             "essential_tables",
-            json!(config.essential_tables.value),
             if config.essential_tables.value.is_empty() {
                 paint(DIM, "(none)")
             } else {
@@ -63,19 +75,16 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
         ),
         (
             "lock_timeout_secs",
-            json!(config.lock_timeout_secs.value),
             config.lock_timeout_secs.value.to_string(),
             &config.lock_timeout_secs.source,
         ),
         (
             "connect_timeout_secs",
-            json!(config.connect_timeout_secs.value),
             config.connect_timeout_secs.value.to_string(),
             &config.connect_timeout_secs.source,
         ),
         (
             "session_sql",
-            json!(config.session_sql.value),
             if config.session_sql.value.is_empty() {
                 paint(DIM, "(none)")
             } else {
@@ -85,12 +94,29 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
         ),
     ];
     let out = ctx.output;
-    let mut document = serde_json::Map::new();
-    document.insert("file".into(), json!(config.file));
-    for (key, value, _, source) in &rows {
-        document.insert((*key).into(), json!({ "value": value, "source": source }));
+    fn entry<'a, T>(value: T, source: &'a Source) -> Entry<'a, T> {
+        Entry { source, value }
     }
-    out.json(&document)?;
+    out.json(&ConfigDocument {
+        connect_timeout_secs: entry(
+            &config.connect_timeout_secs.value,
+            &config.connect_timeout_secs.source,
+        ),
+        database_url: entry(&url, &config.database_url.source),
+        essential_tables: entry(
+            &config.essential_tables.value,
+            &config.essential_tables.source,
+        ),
+        file: config.file.as_deref(),
+        lock_timeout_secs: entry(
+            &config.lock_timeout_secs.value,
+            &config.lock_timeout_secs.source,
+        ),
+        migrations_dir: entry(&dir.value, &dir.source),
+        postgres_schema: entry(&schema.value, &schema.source),
+        session_sql: entry(&config.session_sql.value, &config.session_sql.source),
+        tracking_table: entry(&config.tracking_table.value, &config.tracking_table.source),
+    })?;
 
     match &config.file {
         Some(file) => out.line(format!("Configuration file: {}", file.display())),
@@ -104,7 +130,7 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
     }
     let cells: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|(key, _, shown, source)| {
+        .map(|(key, shown, source)| {
             let source = match source {
                 Source::Default => paint(DIM, source),
                 other => other.to_string(),
@@ -115,5 +141,5 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
     for line in table(&["KEY", "VALUE", "SOURCE"], &cells) {
         out.line(line);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

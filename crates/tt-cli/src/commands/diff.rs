@@ -2,21 +2,47 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_schema::{Difference, DifferenceKind};
+use serde::Serialize;
+use tt_schema::{Backend, Difference, DifferenceKind};
 use tt_verify::{expected_schema, fix_script, live_schema};
 
 use crate::cli::DiffArgs;
 use crate::commands::Context;
-use crate::commands::verify::{
-    Snapshot, VERIFY_FAILED, expected_json, expected_label, expected_source,
-};
+use crate::commands::verify::{Expected, Snapshot, expected_json, expected_label, expected_source};
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint};
 
-pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
+/// The JSON document of `tt diff --sql`.
+#[derive(Debug, Serialize)]
+struct SqlDocument<'a> {
+    backend: Backend,
+    expected: Expected<'a>,
+    manual: &'a [String],
+    statements: &'a [String],
+}
+
+/// The JSON document of `tt diff`.
+#[derive(Debug, Serialize)]
+struct DiffDocument<'a> {
+    backend: Backend,
+    database: &'a str,
+    differences: &'a [Listed<'a>],
+    expected: Expected<'a>,
+    identical: bool,
+}
+
+/// One difference with its message and whether it is only cosmetic.
+#[derive(Debug, Serialize)]
+struct Listed<'a> {
+    cosmetic: bool,
+    #[serde(flatten)]
+    difference: &'a Difference,
+    message: String,
+}
+
+pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<Exit> {
     let snapshot = Snapshot::choose(ctx, &args.expected)?;
     let set = match snapshot {
         Some(_) => None,
@@ -33,12 +59,12 @@ pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
     let out = ctx.output;
     if args.sql {
         let fix = fix_script(&expected, &live, backend);
-        out.json(&json!({
-            "backend": backend,
-            "expected": expected_json(snapshot.as_ref()),
-            "statements": fix.statements,
-            "manual": fix.manual,
-        }))?;
+        out.json(&SqlDocument {
+            backend,
+            expected: expected_json(snapshot.as_ref()),
+            manual: &fix.manual,
+            statements: &fix.statements,
+        })?;
         if !out.json {
             // The SQL goes to stdout even with --quiet: it is the command's result. A closed
             // pipe (`tt diff --sql | head`) is not worth an error.
@@ -56,22 +82,21 @@ pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
             }
         }
     } else {
-        let listed: Vec<serde_json::Value> = differences
+        let listed: Vec<Listed<'_>> = differences
             .iter()
-            .map(|d| {
-                let mut value = serde_json::to_value(d).unwrap_or_default();
-                value["message"] = json!(d.to_string());
-                value["cosmetic"] = json!(d.is_cosmetic());
-                value
+            .map(|difference| Listed {
+                cosmetic: difference.is_cosmetic(),
+                difference,
+                message: difference.to_string(),
             })
             .collect();
-        out.json(&json!({
-            "backend": backend,
-            "database": db.redacted_url(),
-            "expected": expected_json(snapshot.as_ref()),
-            "identical": differences.is_empty(),
-            "differences": listed,
-        }))?;
+        out.json(&DiffDocument {
+            backend,
+            database: db.redacted_url(),
+            differences: &listed,
+            expected: expected_json(snapshot.as_ref()),
+            identical: differences.is_empty(),
+        })?;
         out.line(format!(
             "{} ({backend}) against {}",
             paint(BOLD, db.redacted_url()),
@@ -98,9 +123,9 @@ pub(crate) async fn run(ctx: &Context, args: DiffArgs) -> Result<ExitCode> {
     }
     let _ = db.close().await;
     Ok(if differ {
-        ExitCode::from(VERIFY_FAILED)
+        Exit::VerifyFailed
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 

@@ -1,19 +1,28 @@
 //! `tt down`: roll back applied migrations, newest first.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{DownOptions, DownTarget, Migrator, Version};
+use serde::Serialize;
+use tt_migrate::{DownOptions, DownReport, DownTarget, Migrator, Version};
+use tt_schema::Backend;
 
 use crate::cli::DownArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::outcome::{Direction, finish};
 use crate::output::{BOLD, WARN, paint};
 use crate::progress::Progress;
 
-pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
+/// The JSON document of `tt down --dry-run`.
+#[derive(Debug, Serialize)]
+struct DownDocument<'a> {
+    backend: Backend,
+    #[serde(flatten)]
+    report: &'a DownReport,
+}
+
+pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let target = match (args.steps, args.to, args.all) {
@@ -31,12 +40,10 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if args.dry_run {
         let report = migrator.down(&mut db, &options, &mut |_| {}).await?;
-        out.json(&json!({
-            "backend": db.backend(),
-            "dry_run": true,
-            "rolled_back": report.rolled_back,
-            "stopped_before": report.stopped_before,
-        }))?;
+        out.json(&DownDocument {
+            backend: db.backend(),
+            report: &report,
+        })?;
         if report.rolled_back.is_empty() {
             out.line(format!("Nothing would be rolled back in {where_}"));
         } else {
@@ -65,7 +72,7 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
                 ),
             ));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let started = Instant::now();
     let mut progress = Progress::rolling_back(out);

@@ -1,32 +1,53 @@
 //! `tt drop`: drop the managed tables in foreign-key order.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{DropOptions, DropPlan, count_rows, drop_managed_tables, plan_drop};
+use serde::Serialize;
+use tt_migrate::{DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop};
 
 use crate::cli::DropArgs;
 use crate::commands::{Context, confirm, refuse_if_protected};
+use crate::exit::Exit;
 use crate::output::{BOLD, DIM, GOOD, WARN, paint};
 use crate::progress::duration;
 
-pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
+/// The JSON document of `tt drop --dry-run`.
+#[derive(Debug, Serialize)]
+struct DryRunDocument<'a> {
+    dry_run: bool,
+    plan: &'a DropPlan,
+}
+
+/// The JSON document of `tt drop`.
+#[derive(Debug, Serialize)]
+struct DropDocument<'a> {
+    dry_run: bool,
+    #[serde(flatten)]
+    report: &'a DropReport,
+}
+
+pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let tracking = ctx.config.tracking();
     let plan = plan_drop(&mut db, set.with_repeatable(), &tracking).await?;
     let out = ctx.output;
     if args.dry_run {
-        out.json(&json!({ "dry_run": true, "plan": plan }))?;
+        out.json(&DryRunDocument {
+            dry_run: true,
+            plan: &plan,
+        })?;
         describe(ctx, &plan, db.redacted_url());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     if plan.is_empty() {
-        out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
+        out.json(&DropDocument {
+            dry_run: false,
+            report: &DropReport::default(),
+        })?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     refuse_if_protected(&mut db, &args.safety).await?;
     if !ctx.yes {
@@ -39,7 +60,10 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
         allow_protected: args.safety.allow_protected,
     };
     let report = drop_managed_tables(&mut db, &plan, &tracking, options).await?;
-    out.json(&json!({ "dry_run": false, "dropped": report.dropped, "cascaded": report.cascaded }))?;
+    out.json(&DropDocument {
+        dry_run: false,
+        report: &report,
+    })?;
     out.line(format!(
         "{} {} table(s) from {} {}",
         paint(GOOD, "Dropped"),
@@ -55,7 +79,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
     }
     untouched(ctx, &plan);
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// The confirmation question for destroying what `plan` lists.

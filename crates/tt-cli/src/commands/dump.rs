@@ -1,18 +1,32 @@
 //! `tt dump`: the live schema (or what the migrations produce) as a `schema.toml` snapshot.
 
 use std::io::Write;
-use std::process::ExitCode;
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use serde_json::json;
+use serde::Serialize;
+use tt_schema::Backend;
 use tt_verify::{ExpectedSource, expected_schema, live_schema, snapshot_text};
 
 use crate::cli::DumpArgs;
 use crate::commands::Context;
 use crate::commands::verify::default_snapshot_path;
+use crate::exit::Exit;
 use crate::output::{BOLD, paint};
 
-pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
+/// The JSON document of `tt dump`: the snapshot itself when written to stdout, else where it
+/// went.
+#[derive(Debug, Serialize)]
+struct DumpDocument<'a> {
+    backend: Backend,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<&'a str>,
+    tables: &'a [&'a str],
+}
+
+pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<Exit> {
     let set = match args.from_migrations {
         true => Some(ctx.migrations()?),
         false => None,
@@ -38,19 +52,25 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
     let tables: Vec<&str> = schema.table_names().collect();
     if path.as_os_str() == "-" {
         if out.json {
-            out.json(&json!({ "backend": backend, "tables": tables, "snapshot": text }))?;
+            out.json(&DumpDocument {
+                backend,
+                path: None,
+                snapshot: Some(&text),
+                tables: &tables,
+            })?;
         } else {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(text.as_bytes());
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     std::fs::write(&path, &text).with_context(|| format!("could not write {}", path.display()))?;
-    out.json(&json!({
-        "path": path,
-        "backend": backend,
-        "tables": tables,
-    }))?;
+    out.json(&DumpDocument {
+        backend,
+        path: Some(&path),
+        snapshot: None,
+        tables: &tables,
+    })?;
     out.line(format!(
         "Wrote {} ({} table(s) from {})",
         paint(BOLD, path.display()),
@@ -61,5 +81,5 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
             "the live database"
         }
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,14 +1,13 @@
 //! `tt graph`: the foreign-key graph of the live database, or of what the migrations produce.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use tt_schema::FkGraph;
 
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::commands::Context;
+use crate::exit::Exit;
 
-pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<Exit> {
     let mut db = ctx.connect().await?;
     let options = tt_migrate::IntrospectOptions {
         postgres_schema: ctx.config.postgres_schema.value.clone(),
@@ -32,5 +31,5 @@ pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<ExitCode> {
     };
     out.line(text.trim_end());
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

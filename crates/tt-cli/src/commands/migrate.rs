@@ -1,19 +1,18 @@
 //! `tt migrate`: apply pending migrations in order.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
 use tt_migrate::{Migrator, PlanOptions, Version};
 
 use crate::cli::MigrateArgs;
 use crate::commands::Context;
-use crate::outcome::{Direction, finish};
+use crate::exit::Exit;
+use crate::outcome::{Direction, RunDocument, finish};
 use crate::output::{BOLD, paint};
 use crate::progress::Progress;
 
-pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let plan = PlanOptions {
@@ -27,7 +26,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
     let target = format!("{} ({})", db.redacted_url(), db.backend());
     if args.dry_run {
         let report = migrator.dry_run(&mut db).await?;
-        out.json(&json!({ "backend": db.backend(), "dry_run": true, "applied": report.applied }))?;
+        out.json(&RunDocument::new(db.backend(), Direction::Up, &report.applied).dry_run())?;
         if report.applied.is_empty() {
             out.line(format!("{target} is up to date; nothing would run"));
         } else {
@@ -39,7 +38,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<ExitCode> {
                 out.line(format!("  {} {}", applied.version, applied.name));
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let started = Instant::now();
     let mut progress = Progress::new(out);

@@ -4,17 +4,16 @@
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use serde_json::json;
 use tt_migrate::{DiscoveryError, MigrationSet, Version};
 use tt_schema::Backend;
 
 use crate::cli::NewArgs;
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{GOOD, paint};
 
 /// Versions this long are timestamps (YYYYMMDDHHMMSS), and the next one is the current time.
@@ -31,7 +30,15 @@ struct NewFile {
     down: bool,
 }
 
-pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<ExitCode> {
+/// The JSON document of `tt new`.
+#[derive(Debug, Serialize)]
+struct NewDocument<'a> {
+    files: &'a [NewFile],
+    name: &'a str,
+    version: &'a Version,
+}
+
+pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<Exit> {
     let dir = &ctx.config.migrations_dir.value;
     let existing: Vec<Version> = match MigrationSet::load(dir) {
         Ok(set) => set.iter().map(|m| m.version.clone()).collect(),
@@ -73,12 +80,16 @@ pub(crate) fn run(ctx: &Context, cwd: &Path, args: NewArgs) -> Result<ExitCode> 
     }
 
     let out = ctx.output;
-    out.json(&json!({ "version": version, "name": args.name, "files": files }))?;
+    out.json(&NewDocument {
+        files: &files,
+        name: &args.name,
+        version: &version,
+    })?;
     for file in &files {
         let shown = file.path.strip_prefix(cwd).unwrap_or(&file.path);
         out.line(format!("{} {}", paint(GOOD, "created"), shown.display()));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }
 
 /// Writes `text` to a file that must not exist yet (checked again here: another `tt new` may

@@ -1,17 +1,15 @@
 //! `tt repair`: settle dirty rows and record the checksums of changed applied files, after
 //! confirmation.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
-use serde_json::json;
 use tt_migrate::{DirtyResolution, Migrator, RepairOptions, RepairReport};
 
 use crate::cli::{DirtyAs, RepairArgs};
 use crate::commands::{Context, Refused, ask};
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint, short_checksum};
 
-pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
@@ -31,18 +29,19 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
         .await?;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());
     if plan.is_empty() {
-        let mut document = report_json(&plan);
         // The plan was computed as a dry run; the document says what the user asked for.
-        document["dry_run"] = json!(args.dry_run);
-        out.json(&document)?;
+        out.json(&RepairReport {
+            dry_run: args.dry_run,
+            ..plan.clone()
+        })?;
         out.line(format!("Nothing to repair in {where_}"));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     out.line(format!("Repair of {}:", paint(BOLD, &where_)));
     list(out, &plan);
     if args.dry_run {
-        out.json(&report_json(&plan))?;
-        return Ok(ExitCode::SUCCESS);
+        out.json(&plan)?;
+        return Ok(Exit::Success);
     }
     if !ctx.yes {
         confirm(&where_, &plan)?;
@@ -56,23 +55,14 @@ pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<ExitCode> {
             },
         )
         .await?;
-    out.json(&report_json(&report))?;
+    out.json(&report)?;
     out.line(format!(
         "{} {} tracking row(s)",
         paint(GOOD, "Repaired"),
         report.dirty.len() + report.checksums.len()
     ));
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn report_json(report: &RepairReport) -> serde_json::Value {
-    json!({
-        "dry_run": report.dry_run,
-        "dirty": report.dirty,
-        "dirty_resolution": report.dirty_resolution,
-        "checksums": report.checksums,
-    })
+    Ok(Exit::Success)
 }
 
 /// One line per change.

@@ -1,28 +1,51 @@
 //! `tt reset` and `tt recreate`: start the database over from the migrations.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::{DropOptions, MigrationSet, Migrator, ResetOptions, count_rows, plan_drop};
-use tt_verify::{CheckId, VerifyOptions};
+use serde::Serialize;
+use tt_migrate::{
+    Applied, DropOptions, MigrationSet, Migrator, ResetOptions, ResetStage, count_rows, plan_drop,
+};
+use tt_schema::Backend;
+use tt_verify::{CheckId, Report, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
-use crate::commands::verify::{Snapshot, VERIFY_FAILED, expected_source};
-use crate::commands::{
-    Context, confirm, drop::question, mark_json_error_printed, refuse_if_protected,
-};
-use crate::outcome::error_document;
+use crate::commands::verify::{Snapshot, expected_source};
+use crate::commands::{Context, JsonShown, confirm, drop::question, refuse_if_protected};
+use crate::exit::Exit;
+use crate::outcome::ErrorJson;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 use crate::progress::{Progress, duration};
+
+/// The JSON document of a reset or recreate that went through.
+#[derive(Debug, Serialize)]
+struct ResetDocument<'a> {
+    applied: &'a [Applied],
+    backend: Backend,
+    dropped: &'a [String],
+    elapsed_ms: i64,
+    missing_tables: &'a [String],
+    recreated: bool,
+    tables: usize,
+    verify: &'a Report,
+}
+
+/// The JSON document of a reset or recreate that failed.
+#[derive(Debug, Serialize)]
+struct ResetFailedDocument<'a> {
+    applied: &'a [Applied],
+    backend: Backend,
+    error: ErrorJson,
+    stage: ResetStage,
+}
 
 pub(crate) async fn run(
     ctx: &Context,
     cascade: bool,
     safety: SafetyArgs,
     recreate: bool,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let tracking = ctx.config.tracking();
@@ -80,16 +103,16 @@ pub(crate) async fn run(
         Ok(report) => {
             let tables = report.tables;
             let verified = verify_after(ctx, &set, &mut db).await?;
-            out.json(&json!({
-                "verify": verified,
-                "backend": db.backend(),
-                "recreated": report.recreated,
-                "dropped": report.dropped.dropped,
-                "applied": report.applied,
-                "missing_tables": report.missing_tables,
-                "tables": tables,
-                "elapsed_ms": elapsed,
-            }))?;
+            out.json(&ResetDocument {
+                applied: &report.applied,
+                backend: db.backend(),
+                dropped: &report.dropped.dropped,
+                elapsed_ms: elapsed,
+                missing_tables: &report.missing_tables,
+                recreated: report.recreated,
+                tables,
+                verify: &verified,
+            })?;
             let _ = db.close().await;
             for check in verified.checks.iter().filter(|c| !c.ok) {
                 out.line(format!(
@@ -103,7 +126,7 @@ pub(crate) async fn run(
                 }
             }
             if !verified.ok {
-                return Ok(ExitCode::from(VERIFY_FAILED));
+                return Ok(Exit::VerifyFailed);
             }
             if !report.missing_tables.is_empty() {
                 out.line(format!(
@@ -111,7 +134,7 @@ pub(crate) async fn run(
                     paint(BAD, "Verification failed:"),
                     report.missing_tables.join(", ")
                 ));
-                return Ok(ExitCode::from(VERIFY_FAILED));
+                return Ok(Exit::VerifyFailed);
             }
             let checks: Vec<&str> = verified.checks.iter().map(|c| c.id.as_str()).collect();
             out.line(format!(
@@ -121,19 +144,17 @@ pub(crate) async fn run(
                 checks.join(", "),
                 paint(DIM, duration(elapsed))
             ));
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Err(error) => {
             if out.json {
-                let mut error_document = error_document(&error.error);
-                error_document["state"] = json!(error.state());
-                out.json(&json!({
-                    "backend": db.backend(),
-                    "stage": error.stage,
-                    "applied": error.applied,
-                    "error": error_document,
-                }))?;
-                mark_json_error_printed();
+                out.json(&ResetFailedDocument {
+                    applied: &error.applied,
+                    backend: db.backend(),
+                    error: ErrorJson::new(&error.error).with_state(error.state()),
+                    stage: error.stage,
+                })?;
+                return Err(JsonShown(error.into()).into());
             }
             Err(error.into())
         }

@@ -1,15 +1,22 @@
 //! `tt status`: where every migration stands on the database.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
-use serde_json::json;
-use tt_migrate::Version;
+use serde::Serialize;
+use tt_migrate::{Status, Version};
 
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, short_checksum, table};
 
-pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
+/// The JSON document of `tt status`.
+#[derive(Debug, Serialize)]
+struct StatusDocument<'a> {
+    database: &'a str,
+    #[serde(flatten)]
+    status: &'a Status,
+}
+
+pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let status = tt_migrate::Migrator::for_set(&set)
@@ -17,17 +24,11 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
         .status(&mut db)
         .await?;
     let out = ctx.output;
-    out.json(&json!({
-        "backend": db.backend(),
-        "database": db.redacted_url(),
-        "applied": status.applied,
-        "pending": status.pending,
-        "changed": status.changed,
-        "missing": status.missing,
-        "dirty": status.dirty,
-        "out_of_order": status.out_of_order,
-        "repeatable_pending": status.repeatable_pending,
-    }))?;
+    // The status carries the backend it was read from.
+    out.json(&StatusDocument {
+        database: db.redacted_url(),
+        status: &status,
+    })?;
     let short = |c: Option<&str>| c.map(short_checksum).unwrap_or_default();
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for a in &status.applied {
@@ -136,5 +137,5 @@ pub(crate) async fn run(ctx: &Context) -> Result<ExitCode> {
     }
     out.line(summary.join(", "));
     let _ = db.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

@@ -1,21 +1,19 @@
 //! `tt verify`: tracking, schema, data and smoke checks; exit 3 when any fails.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use serde_json::json;
+use serde::Serialize;
 use tt_migrate::MigrationSet;
-use tt_verify::{CheckId, ExpectedSource, VerifyOptions};
+use tt_schema::Backend;
+use tt_verify::{CheckId, ExpectedSource, Report, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, VerifyArgs};
 use crate::commands::Context;
+use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
 
-/// Exit code of a verification that found problems.
-pub(crate) const VERIFY_FAILED: u8 = 3;
-
-pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<Exit> {
     let checks = if args.checks.is_empty() {
         CheckId::ALL.to_vec()
     } else {
@@ -39,13 +37,12 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
     };
     let report = tt_verify::verify(&mut db, &options).await?;
     let out = ctx.output;
-    out.json(&json!({
-        "ok": report.ok,
-        "checks": report.checks,
-        "backend": db.backend(),
-        "database": db.redacted_url(),
-        "expected": expected_json(snapshot.as_ref()),
-    }))?;
+    out.json(&VerifyDocument {
+        backend: db.backend(),
+        database: db.redacted_url(),
+        expected: expected_json(snapshot.as_ref()),
+        report: &report,
+    })?;
     out.line(format!(
         "Verifying {} ({}) against {}",
         paint(BOLD, db.redacted_url()),
@@ -80,7 +77,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
             GOOD,
             format!("all {} check(s) passed", report.checks.len()),
         ));
-        Ok(ExitCode::SUCCESS)
+        Ok(Exit::Success)
     } else {
         out.line(paint(
             BAD,
@@ -89,7 +86,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
                 report.checks.len()
             ),
         ));
-        Ok(ExitCode::from(VERIFY_FAILED))
+        Ok(Exit::VerifyFailed)
     }
 }
 
@@ -148,9 +145,28 @@ pub(crate) fn expected_label(snapshot: Option<&Snapshot>) -> String {
 }
 
 /// Where the expected schema came from, for JSON.
-pub(crate) fn expected_json(snapshot: Option<&Snapshot>) -> serde_json::Value {
+#[derive(Debug, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub(crate) enum Expected<'a> {
+    Snapshot { path: &'a Path },
+    Migrations,
+}
+
+pub(crate) fn expected_json(snapshot: Option<&Snapshot>) -> Expected<'_> {
     match snapshot {
-        Some(snapshot) => json!({ "source": "snapshot", "path": snapshot.path }),
-        None => json!({ "source": "migrations" }),
+        Some(snapshot) => Expected::Snapshot {
+            path: &snapshot.path,
+        },
+        None => Expected::Migrations,
     }
+}
+
+/// The JSON document of `tt verify`.
+#[derive(Debug, Serialize)]
+struct VerifyDocument<'a> {
+    backend: Backend,
+    database: &'a str,
+    expected: Expected<'a>,
+    #[serde(flatten)]
+    report: &'a Report,
 }

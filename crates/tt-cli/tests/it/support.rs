@@ -119,7 +119,7 @@ pub(crate) fn on_terminal(project: &Project, url: &str, args: &[&str], input: &s
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("skipped: no `script` (util-linux) to give tt a terminal");
+            tt_testdb::skipped("no `script` (util-linux) to give tt a terminal");
             return None;
         }
         Err(error) => panic!("script runs: {error}"),

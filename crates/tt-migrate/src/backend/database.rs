@@ -3,12 +3,13 @@
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
 use crate::error::Error;
+use crate::files::split::placeholders::numbered_placeholders;
 
 /// Options for connecting, with the defaults tt uses.
 #[derive(Debug, Clone)]
@@ -486,60 +487,6 @@ impl Database {
     }
 }
 
-/// `sql` with each `?` outside quotes and comments replaced by `$1`, `$2`, …
-fn numbered_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '?' => {
-                n += 1;
-                out.push_str(&format!("${n}"));
-                continue;
-            }
-            // A quoted string or identifier runs to its closing quote (doubled ones included:
-            // the second opens a new run that closes at once).
-            '\'' | '"' => {
-                out.push(ch);
-                for c in chars.by_ref() {
-                    out.push(c);
-                    if c == ch {
-                        break;
-                    }
-                }
-                continue;
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                out.push(ch);
-                for c in chars.by_ref() {
-                    out.push(c);
-                    if c == '\n' {
-                        break;
-                    }
-                }
-                continue;
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                out.push(ch);
-                out.extend(chars.next());
-                // Starts after the opening `*`, so `/*/` does not close the comment.
-                let mut previous = '\0';
-                for c in chars.by_ref() {
-                    out.push(c);
-                    if previous == '*' && c == '/' {
-                        break;
-                    }
-                    previous = c;
-                }
-                continue;
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
 /// Logs one round trip at debug level (what `tt -v` shows): the SQL sent, then its wall time
 /// in milliseconds and, when it failed, the server's error.
 fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, sqlx::Error>) {
@@ -678,27 +625,6 @@ mod tests {
             "postgres://tt:s3cret@/app?host=/var/run/postgresql",
             "postgres://tt:***@/app?host=/var/run/postgresql",
         );
-    }
-
-    #[test]
-    fn placeholders_are_numbered_outside_quotes_and_comments() {
-        let check = |sql: &str, expected: &str| assert_eq!(numbered_placeholders(sql), expected);
-        check("SELECT ?", "SELECT $1");
-        check(
-            "INSERT INTO t VALUES (?, ?, ?)",
-            "INSERT INTO t VALUES ($1, $2, $3)",
-        );
-        check("SELECT 'why?', ?", "SELECT 'why?', $1");
-        check("SELECT 'it''s?', ?", "SELECT 'it''s?', $1");
-        check(
-            r#"SELECT "odd?name" FROM t WHERE a = ?"#,
-            r#"SELECT "odd?name" FROM t WHERE a = $1"#,
-        );
-        check("SELECT ? -- really?\n, ?", "SELECT $1 -- really?\n, $2");
-        check("SELECT ? /*/ b? */, ?", "SELECT $1 /*/ b? */, $2");
-        check("SELECT 'unterminated ?", "SELECT 'unterminated ?");
-        check("SELECT 1 - ?", "SELECT 1 - $1");
-        check("SELECT 4 / ?", "SELECT 4 / $1");
     }
 
     #[test]

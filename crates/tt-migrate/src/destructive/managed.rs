@@ -16,7 +16,8 @@ use tt_schema::Backend;
 use crate::backend::database::Database;
 use crate::error::Error;
 use crate::files::migration::{FileKind, Migration};
-use crate::files::split::{Piece, Splitter};
+use crate::files::split::tokens::Kind;
+use crate::files::split::{self, Piece, Splitter};
 
 /// What one statement does to the set of tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,114 +329,27 @@ fn skip_name(tokens: &[Token], i: usize) -> Option<usize> {
 /// The first `limit` words, quoted identifiers and punctuation of `sql`; strings and comments
 /// are skipped. Only the start of a statement matters, so callers ask for few.
 fn tokens(sql: &str, backend: Backend, limit: usize) -> Vec<Token> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = if limit == usize::MAX {
-        sql.chars().collect()
-    } else {
-        sql.chars().take(4096).collect()
+    // A statement's head is in its first few thousand characters, whatever its length.
+    let sql = match sql.char_indices().nth(4096) {
+        Some((end, _)) if limit != usize::MAX => &sql[..end],
+        _ => sql,
     };
-    let mut i = 0;
-    while i < chars.len() && out.len() < limit {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match c {
-            _ if c.is_whitespace() => i += 1,
-            '-' if next == Some('-') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '#' if backend == Backend::Mysql => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if next == Some('*') => {
-                i += 2;
-                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            '\'' => {
-                i += 1;
-                while i < chars.len() {
-                    if chars[i] == '\'' {
-                        if chars.get(i + 1) == Some(&'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    if chars[i] == '\\' && backend == Backend::Mysql {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            '"' | '`' | '[' => {
-                let close = if c == '[' { ']' } else { c };
-                let mut name = String::new();
-                i += 1;
-                while i < chars.len() {
-                    if chars[i] == close {
-                        if chars.get(i + 1) == Some(&close) && close != ']' {
-                            name.push(close);
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    name.push(chars[i]);
-                    i += 1;
-                }
-                i += 1;
-                out.push(Token::Quoted(name));
-            }
-            _ if c.is_alphanumeric() || c == '_' || c == '$' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-                {
-                    i += 1;
-                }
-                out.push(Token::Word(chars[start..i].iter().collect()));
-            }
-            _ => {
-                out.push(Token::Punct(c));
-                i += 1;
-            }
-        }
-    }
-    out
+    split::tokens::tokens(sql, backend)
+        .filter_map(|token| match token.kind {
+            Kind::Word => Some(Token::Word(token.text.to_string())),
+            Kind::QuotedIdentifier => Some(Token::Quoted(token.identifier())),
+            Kind::Punct => token.text.chars().next().map(Token::Punct),
+            _ => None,
+        })
+        .take(limit)
+        .collect()
 }
 
 /// The bodies of dollar-quoted strings in `sql` (`$$ … $$`, `$tag$ … $tag$`).
 fn dollar_bodies(sql: &str) -> Vec<&str> {
-    let mut bodies = Vec::new();
-    let mut rest = sql;
-    while let Some(start) = rest.find('$') {
-        let after = &rest[start + 1..];
-        let Some(end_of_tag) = after.find('$') else {
-            break;
-        };
-        let tag = &after[..end_of_tag];
-        if !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            rest = after;
-            continue;
-        }
-        let delimiter = format!("${tag}$");
-        let body_start = &after[end_of_tag + 1..];
-        match body_start.find(&delimiter) {
-            Some(end) => {
-                bodies.push(&body_start[..end]);
-                rest = &body_start[end + delimiter.len()..];
-            }
-            None => break,
-        }
-    }
-    bodies
+    split::tokens::tokens(sql, Backend::Postgres)
+        .filter_map(|token| token.dollar_body())
+        .collect()
 }
 
 #[cfg(test)]
@@ -533,6 +447,33 @@ mod tests {
             Postgres,
             "DO $$ BEGIN IF NOT EXISTS (SELECT 1) THEN CREATE TABLE made_in_do (x int); END IF; END $$",
             &["+made_in_do"],
+        );
+    }
+
+    #[test]
+    fn a_nested_comment_does_not_end_at_its_inner_close() {
+        check(
+            Backend::Postgres,
+            "CREATE /* a /* b */ TABLE c */ TABLE t (x int)",
+            &["+t"],
+        );
+    }
+
+    #[test]
+    fn an_escaped_quote_in_an_e_string_does_not_hide_ddl_in_a_do_block() {
+        check(
+            Backend::Postgres,
+            r"DO $$ BEGIN RAISE NOTICE E'it\'s'; CREATE TABLE made (x int); END $$",
+            &["+made"],
+        );
+    }
+
+    #[test]
+    fn a_dollar_quote_inside_a_string_is_not_a_do_body() {
+        check(
+            Backend::Postgres,
+            "DO $body$ BEGIN PERFORM '$$'; CREATE TABLE made (x int); END $body$",
+            &["+made"],
         );
     }
 

@@ -13,8 +13,10 @@ use tt_schema::Backend;
 
 mod block;
 mod lexer;
+pub(crate) mod placeholders;
 #[cfg(test)]
 mod tests;
+pub(crate) mod tokens;
 
 use lexer::Lexer;
 

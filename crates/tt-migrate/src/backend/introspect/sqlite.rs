@@ -10,6 +10,7 @@ use tt_schema::{
 use super::{fetch, fk_action};
 use crate::backend::database::Database;
 use crate::error::Error;
+use crate::files::split::tokens::{self, Kind, Token};
 
 /// The base tables of `main` (`t`): not views, virtual or shadow tables, nor SQLite's own.
 const BASE_TABLES: &str =
@@ -240,130 +241,20 @@ fn column_type(declared: &str) -> ColumnType {
     }
 }
 
-/// One token of SQLite DDL, with its byte range in the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Token<'a> {
-    kind: Kind,
-    text: &'a str,
-    start: usize,
-    end: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Word,
-    String,
-    /// A quoted identifier: `"x"`, `` `x` `` or `[x]`.
-    Quoted,
-    Punct,
-}
-
-impl Token<'_> {
-    fn is_word(&self, word: &str) -> bool {
-        self.kind == Kind::Word && self.text.eq_ignore_ascii_case(word)
-    }
-
-    fn is(&self, punct: char) -> bool {
-        self.kind == Kind::Punct && self.text.starts_with(punct)
-    }
-
-    /// The identifier this token names, unquoted.
-    fn identifier(&self) -> String {
-        if self.kind != Kind::Quoted {
-            return self.text.to_string();
-        }
-        let mut chars = self.text.chars();
-        let close = match chars.next() {
-            Some('[') => ']',
-            Some(quote) => quote,
-            None => return String::new(),
-        };
-        let inner = chars.as_str();
-        let inner = inner.strip_suffix(close).unwrap_or(inner);
-        if close == ']' {
-            inner.to_string()
-        } else {
-            inner.replace(&format!("{close}{close}"), &close.to_string())
-        }
-    }
-}
-
-/// Splits SQLite DDL into tokens, dropping whitespace and comments.
+/// The tokens of SQLite DDL without whitespace and comments.
 fn tokens(sql: &str) -> Vec<Token<'_>> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        let kind = match bytes[i] {
-            b if b.is_ascii_whitespace() => {
-                i += 1;
-                continue;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = sql[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |n| i + 2 + n + 2);
-                continue;
-            }
-            quote @ (b'\'' | b'"' | b'`' | b'[') => {
-                let close = if quote == b'[' { b']' } else { quote };
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == close {
-                        // A doubled quote is an escaped one, except in `[...]`.
-                        if close != b']' && bytes.get(i + 1) == Some(&close) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i = (i + 1).min(bytes.len());
-                if quote == b'\'' {
-                    Kind::String
-                } else {
-                    Kind::Quoted
-                }
-            }
-            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'_'
-                        || bytes[i] == b'$'
-                        || bytes[i] >= 0x80)
-                {
-                    i += 1;
-                }
-                Kind::Word
-            }
-            _ => {
-                i += 1;
-                Kind::Punct
-            }
-        };
-        out.push(Token {
-            kind,
-            text: &sql[start..i],
-            start,
-            end: i,
-        });
-    }
-    out
+    tokens::tokens(sql, tt_schema::Backend::Sqlite)
+        .filter(|t| !matches!(t.kind, Kind::Space | Kind::Comment))
+        .collect()
 }
 
 /// The index of the token closing the parenthesis opened at `open`.
 fn matching_close(tokens: &[Token<'_>], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, token) in tokens.iter().enumerate().skip(open) {
-        if token.is('(') {
+        if token.is_punct('(') {
             depth += 1;
-        } else if token.is(')') {
+        } else if token.is_punct(')') {
             depth -= 1;
             if depth == 0 {
                 return Some(i);
@@ -382,7 +273,7 @@ fn has_autoincrement(create: &str) -> bool {
 /// name a preceding `CONSTRAINT name` gives them.
 fn checks(create: &str) -> Vec<Check> {
     let tokens = tokens(create);
-    let Some(open) = tokens.iter().position(|t| t.is('(')) else {
+    let Some(open) = tokens.iter().position(|t| t.is_punct('(')) else {
         return Vec::new();
     };
     let mut checks = Vec::new();
@@ -390,9 +281,9 @@ fn checks(create: &str) -> Vec<Check> {
     let mut i = open + 1;
     while i < tokens.len() {
         let token = tokens[i];
-        if token.is('(') {
+        if token.is_punct('(') {
             depth += 1;
-        } else if token.is(')') {
+        } else if token.is_punct(')') {
             if depth == 0 {
                 break; // The end of the table's body.
             }
@@ -403,9 +294,9 @@ fn checks(create: &str) -> Vec<Check> {
             } else {
                 (None, i)
             };
-            if tokens[at].is_word("CHECK") && tokens.get(at + 1).is_some_and(|t| t.is('(')) {
+            if tokens[at].is_word("CHECK") && tokens.get(at + 1).is_some_and(|t| t.is_punct('(')) {
                 if let Some(close) = matching_close(&tokens, at + 1) {
-                    let expression = &create[tokens[at + 1].end..tokens[close].start];
+                    let expression = &create[tokens[at + 1].end()..tokens[close].start];
                     checks.push(Check {
                         name,
                         expression: expression.trim().to_string(),
@@ -425,23 +316,23 @@ fn checks(create: &str) -> Vec<Check> {
 fn index_definition(create: &str) -> Option<(Vec<String>, Option<String>)> {
     let tokens = tokens(create);
     let on = tokens.iter().position(|t| t.is_word("ON"))?;
-    let open = on + tokens[on..].iter().position(|t| t.is('('))?;
+    let open = on + tokens[on..].iter().position(|t| t.is_punct('('))?;
     let close = matching_close(&tokens, open)?;
     let mut parts = Vec::new();
     let mut depth = 0usize;
     let mut part_start = open + 1;
     for (i, token) in tokens.iter().enumerate().take(close + 1).skip(open + 1) {
-        if token.is('(') {
+        if token.is_punct('(') {
             depth += 1;
-        } else if token.is(')') && depth > 0 {
+        } else if token.is_punct(')') && depth > 0 {
             depth -= 1;
-        } else if depth == 0 && (token.is(',') || i == close) {
+        } else if depth == 0 && (token.is_punct(',') || i == close) {
             parts.push(part_text(create, &tokens[part_start..i]));
             part_start = i + 1;
         }
     }
     let predicate = match tokens.get(close + 1) {
-        Some(t) if t.is_word("WHERE") => Some(create[t.end..].trim().to_string()),
+        Some(t) if t.is_word("WHERE") => Some(create[t.end()..].trim().to_string()),
         _ => None,
     };
     Some((parts, predicate))
@@ -460,7 +351,7 @@ fn part_text(sql: &str, mut tokens: &[Token<'_>]) -> String {
         }
     }
     match tokens {
-        [first, .., last] => sql[first.start..last.end].to_string(),
+        [first, .., last] => sql[first.start..last.end()].to_string(),
         [only] => only.text.to_string(),
         [] => String::new(),
     }

@@ -8,6 +8,7 @@ use memchr::{memchr, memchr_iter, memchr2, memchr3, memrchr};
 use tt_schema::Backend;
 
 use super::block::{Block, Kw, Pos};
+use super::tokens::Kind;
 use super::{Construct, Piece, SplitError, Statement};
 
 // Byte classes, one table per dialect.
@@ -67,6 +68,19 @@ static POSTGRES: [u8; 256] = classes(Backend::Postgres);
 static MYSQL: [u8; 256] = classes(Backend::Mysql);
 static SQLITE: [u8; 256] = classes(Backend::Sqlite);
 
+fn class_table(dialect: Backend) -> &'static [u8; 256] {
+    match dialect {
+        Backend::Postgres => &POSTGRES,
+        Backend::Mysql => &MYSQL,
+        Backend::Sqlite => &SQLITE,
+    }
+}
+
+/// Whether `b` belongs to a word (keyword, name, number) of `dialect`.
+pub(super) fn is_word_byte(dialect: Backend, b: u8) -> bool {
+    class_table(dialect)[usize::from(b)] == WORD
+}
+
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// `delimiter_last` when the delimiter is the default `;`: no byte equals it.
@@ -78,7 +92,7 @@ const KEEP_CAPACITY: usize = 1 << 20;
 /// Room for the longest keyword, for words that straddle two buffers.
 const WORD_ROOM: usize = 16;
 
-fn is_space(b: u8) -> bool {
+pub(super) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
@@ -120,6 +134,14 @@ impl Quote {
 
     fn backslash(self) -> bool {
         matches!(self, Self::SingleBackslash | Self::DoubleBackslash)
+    }
+
+    /// The token kind of the whole construct.
+    fn kind(self) -> Kind {
+        match self.construct() {
+            Construct::String => Kind::String,
+            _ => Kind::QuotedIdentifier,
+        }
     }
 
     fn construct(self) -> Construct {
@@ -169,6 +191,19 @@ enum State {
     /// Reading the argument of MySQL's `DELIMITER` up to the end of its line.
     DelimiterLine,
 }
+
+/// Where a quoted construct or a comment opens or closes, as a byte offset from the start of
+/// the input: what [`super::tokens`] is built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// The first byte of the construct (the `E` of `E'…'`, the first `$` of `$tag$`).
+    Open(usize, Kind),
+    /// Just after its last byte; a comment closes before the newline that ends it.
+    Close(usize),
+}
+
+/// How far a scan got, and the piece it completed there, if any.
+type Step = (usize, Option<Result<Piece, SplitError>>);
 
 /// How a word ended, as far as the character after it cares.
 enum WordEnd {
@@ -220,6 +255,11 @@ pub(super) struct Lexer {
     delimiter: Vec<u8>,
     delimiter_last: u16,
 
+    /// Marks of the constructs seen, kept only when a token scan asks for them.
+    marks: Option<Vec<Mark>>,
+    /// Bytes consumed before the current buffer, so marks count from the start of the input.
+    consumed: usize,
+
     /// Position tracking: `line` and `column` (characters before) at `cursor` in the buffer.
     cursor: usize,
     line: u32,
@@ -230,11 +270,7 @@ impl Lexer {
     pub(super) fn new(dialect: Backend) -> Self {
         Self {
             dialect,
-            class: match dialect {
-                Backend::Postgres => &POSTGRES,
-                Backend::Mysql => &MYSQL,
-                Backend::Sqlite => &SQLITE,
-            },
+            class: class_table(dialect),
             state: State::Bom(0),
             in_statement: false,
             tentative: false,
@@ -257,9 +293,41 @@ impl Lexer {
             tag: Vec::new(),
             delimiter: Vec::new(),
             delimiter_last: DEFAULT_DELIMITER,
+            marks: None,
+            consumed: 0,
             cursor: 0,
             line: 1,
             column: 0,
+        }
+    }
+
+    /// A lexer that also keeps a [`Mark`] for each quoted construct and comment it passes.
+    pub(super) fn marking(dialect: Backend) -> Self {
+        Self {
+            marks: Some(Vec::new()),
+            ..Self::new(dialect)
+        }
+    }
+
+    /// The marks kept since the last call, in input order.
+    pub(super) fn take_marks(&mut self) -> Vec<Mark> {
+        self.marks.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Keeps a mark for a construct of `kind` that opened `back` bytes before `buf[i]` (they
+    /// may lie in an earlier buffer), if marks are kept.
+    #[inline]
+    fn mark_open(&mut self, i: usize, back: usize, kind: Kind) {
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark::Open(self.consumed + i - back, kind));
+        }
+    }
+
+    /// Keeps a mark for the construct closing just before `buf[i]`, if marks are kept.
+    #[inline]
+    fn mark_close(&mut self, i: usize) {
+        if let Some(marks) = &mut self.marks {
+            marks.push(Mark::Close(self.consumed + i));
         }
     }
 
@@ -300,389 +368,494 @@ impl Lexer {
         }
     }
 
-    fn scan(&mut self, buf: &[u8]) -> (usize, Option<Result<Piece, SplitError>>) {
+    /// Scans `buf` from the current state, one method per state; each runs as far as its
+    /// state lasts (often far: they skip with `memchr`).
+    fn scan(&mut self, buf: &[u8]) -> Step {
+        let mut i = 0;
+        while i < buf.len() {
+            let (next, piece) = match self.state {
+                State::Bom(matched) => (self.bom(buf, i, matched), None),
+                State::Between => (self.between(buf, i), None),
+                State::Normal => self.normal(buf, i),
+                State::Dash => (self.dash(buf, i), None),
+                State::DashDash => (self.dash_dash(buf, i), None),
+                State::Slash => (self.slash(buf, i), None),
+                State::SlashStar => (self.slash_star(buf, i), None),
+                State::LineComment => self.in_line_comment(buf, i),
+                State::BlockComment => self.block_comment(buf, i),
+                State::BlockStar => (self.block_star(buf, i), None),
+                State::BlockSlash => (self.block_slash(buf, i), None),
+                State::Quoted(quote) => (self.quoted(buf, i, quote), None),
+                State::QuoteEnd(quote) => (self.quote_end(buf, i, quote), None),
+                State::QuoteEscape(quote) => (self.quote_escape(i, quote), None),
+                State::DollarTag => (self.dollar_tag(buf, i), None),
+                State::Dollar => (self.dollar(buf, i), None),
+                State::DollarClose(matched) => (self.dollar_close(buf, i, matched), None),
+                State::MetaLine | State::DelimiterLine => self.in_command_line(buf, i),
+            };
+            i = next;
+            if piece.is_some() {
+                return (i, piece);
+            }
+        }
+        (buf.len(), None)
+    }
+
+    /// At the start of the file: a byte order mark is skipped.
+    fn bom(&mut self, buf: &[u8], mut i: usize, matched: u8) -> usize {
+        if buf[i] == BOM[usize::from(matched)] {
+            i += 1;
+            if usize::from(matched) + 1 == BOM.len() {
+                self.state = State::Between;
+                self.position(buf, i);
+                self.column = 0;
+            } else {
+                self.state = State::Bom(matched + 1);
+            }
+        } else if matched == 0 {
+            self.state = State::Between;
+        } else {
+            // Not a BOM after all: the bytes start a statement (not UTF-8 either).
+            self.begin_statement(buf, i, false);
+            self.start = (1, 1);
+            self.text.extend_from_slice(&BOM[..usize::from(matched)]);
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// Between statements: whitespace is skipped; anything else starts a statement, a comment
+    /// or a command line.
+    fn between(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        while i < len {
+            match self.class[usize::from(buf[i])] {
+                SPACE => i += 1,
+                DASH => {
+                    self.begin_statement(buf, i, true);
+                    self.state = State::Dash;
+                    i += 1;
+                    break;
+                }
+                SLASH => {
+                    self.begin_statement(buf, i, true);
+                    self.state = State::Slash;
+                    i += 1;
+                    break;
+                }
+                HASH => {
+                    self.mark_open(i, 0, Kind::Comment);
+                    self.state = State::LineComment;
+                    i += 1;
+                    break;
+                }
+                BACKSLASH => {
+                    self.command_line = self.position(buf, i).0;
+                    self.text.clear();
+                    self.capturing = true;
+                    self.span = i;
+                    self.state = State::MetaLine;
+                    i += 1;
+                    break;
+                }
+                _ => {
+                    self.begin_statement(buf, i, false);
+                    self.state = State::Normal;
+                    break;
+                }
+            }
+        }
+        i
+    }
+
+    /// In a statement: words, terminators and the openers of quotes and comments.
+    fn normal(&mut self, buf: &[u8], mut i: usize) -> Step {
         let len = buf.len();
         let postgres = self.dialect == Backend::Postgres;
         let mysql = self.dialect == Backend::Mysql;
-        let mut i = 0;
+        let class = self.class;
+        let delimiter_last = self.delimiter_last;
         while i < len {
-            match self.state {
-                State::Bom(matched) => {
-                    if buf[i] == BOM[usize::from(matched)] {
-                        i += 1;
-                        if usize::from(matched) + 1 == BOM.len() {
-                            self.state = State::Between;
-                            self.position(buf, i);
-                            self.column = 0;
-                        } else {
-                            self.state = State::Bom(matched + 1);
-                        }
-                    } else if matched == 0 {
-                        self.state = State::Between;
-                    } else {
-                        // Not a BOM after all: the bytes start a statement (not UTF-8 either).
-                        self.begin_statement(buf, i, false);
-                        self.start = (1, 1);
-                        self.text.extend_from_slice(&BOM[..usize::from(matched)]);
-                        self.state = State::Normal;
-                    }
+            let b = buf[i];
+            if b == 0 {
+                return (i, Some(Err(self.nul(buf, i))));
+            }
+            if u16::from(b) == delimiter_last && self.delimiter_ends(buf, i) {
+                let piece = self.end_statement();
+                i += 1;
+                if piece.is_some() {
+                    return (i, piece);
                 }
-                State::Between => {
-                    while i < len {
-                        match self.class[usize::from(buf[i])] {
-                            SPACE => i += 1,
-                            DASH => {
-                                self.begin_statement(buf, i, true);
-                                self.state = State::Dash;
-                                i += 1;
-                                break;
-                            }
-                            SLASH => {
-                                self.begin_statement(buf, i, true);
-                                self.state = State::Slash;
-                                i += 1;
-                                break;
-                            }
-                            HASH => {
-                                self.state = State::LineComment;
-                                i += 1;
-                                break;
-                            }
-                            BACKSLASH => {
-                                self.command_line = self.position(buf, i).0;
-                                self.text.clear();
-                                self.capturing = true;
-                                self.span = i;
-                                self.state = State::MetaLine;
-                                i += 1;
-                                break;
-                            }
-                            _ => {
-                                self.begin_statement(buf, i, false);
-                                self.state = State::Normal;
-                                break;
-                            }
-                        }
-                    }
-                }
-                State::Normal => {
-                    let class = self.class;
-                    let delimiter_last = self.delimiter_last;
-                    while i < len {
-                        let b = buf[i];
-                        if b == 0 {
-                            return (i, Some(Err(self.nul(buf, i))));
-                        }
-                        if u16::from(b) == delimiter_last && self.delimiter_ends(buf, i) {
-                            let piece = self.end_statement();
-                            i += 1;
-                            if piece.is_some() {
-                                return (i, piece);
-                            }
-                            break;
-                        }
-                        let c = class[usize::from(b)];
-                        if c == WORD {
-                            if !self.in_word {
-                                if b == b'$' && postgres {
-                                    self.block.token();
-                                    self.open_mark = Some((i, 0));
-                                    self.tag.clear();
-                                    self.state = State::DollarTag;
-                                    i += 1;
-                                    break;
-                                }
-                                self.in_word = true;
-                                self.word_start = i;
-                            }
-                            i += 1;
-                            // The rest of the word, up to where a custom delimiter may end.
-                            while i < len
-                                && class[usize::from(buf[i])] == WORD
-                                && u16::from(buf[i]) != delimiter_last
-                            {
-                                i += 1;
-                            }
-                            continue;
-                        }
-                        let mut escape_prefix = false;
-                        if self.in_word && !self.word_matters(c) {
-                            self.in_word = false;
-                        } else if self.in_word {
-                            match self.end_word(buf, i, b) {
-                                Ok(WordEnd::Plain) => {}
-                                Ok(WordEnd::EscapePrefix) => escape_prefix = true,
-                                Ok(WordEnd::Delimiter) => {
-                                    // The rest of the line is the delimiter, not SQL.
-                                    self.command_line = self.start.0;
-                                    self.text.clear();
-                                    self.span = i;
-                                    self.in_statement = false;
-                                    self.state = State::DelimiterLine;
-                                    break;
-                                }
-                                Err(error) => return (i, Some(Err(error))),
-                            }
-                        }
-                        let quote = match c {
-                            SPACE => {
-                                i += 1;
-                                continue;
-                            }
-                            SINGLE if escape_prefix || mysql => Quote::SingleBackslash,
-                            SINGLE => Quote::Single,
-                            DOUBLE if mysql => Quote::DoubleBackslash,
-                            DOUBLE => Quote::Double,
-                            BACKTICK => Quote::Backtick,
-                            BRACKET => Quote::Bracket,
-                            DASH => {
-                                self.block.token();
-                                self.state = State::Dash;
-                                i += 1;
-                                break;
-                            }
-                            SLASH => {
-                                self.block.token();
-                                self.state = State::Slash;
-                                i += 1;
-                                break;
-                            }
-                            HASH => {
-                                self.state = State::LineComment;
-                                i += 1;
-                                break;
-                            }
-                            SEMICOLON => {
-                                let ends = self.block.semicolon_ends() && self.parens == 0;
-                                i += 1;
-                                if ends && delimiter_last == DEFAULT_DELIMITER {
-                                    self.text.extend_from_slice(&buf[self.span..i - 1]);
-                                    let piece = self.end_statement();
-                                    if piece.is_some() {
-                                        return (i, piece);
-                                    }
-                                    break;
-                                }
-                                continue;
-                            }
-                            OPEN => {
-                                self.block.open_paren();
-                                if postgres {
-                                    self.parens += 1;
-                                }
-                                i += 1;
-                                continue;
-                            }
-                            CLOSE => {
-                                self.block.token();
-                                self.parens = self.parens.saturating_sub(1);
-                                i += 1;
-                                continue;
-                            }
-                            _ => {
-                                self.block.token();
-                                i += 1;
-                                continue;
-                            }
-                        };
+                break;
+            }
+            let c = class[usize::from(b)];
+            if c == WORD {
+                if !self.in_word {
+                    if b == b'$' && postgres {
                         self.block.token();
-                        self.open_mark = Some((i, u32::from(escape_prefix)));
-                        self.state = State::Quoted(quote);
+                        self.open_mark = Some((i, 0));
+                        self.tag.clear();
+                        self.state = State::DollarTag;
                         i += 1;
                         break;
                     }
+                    self.in_word = true;
+                    self.word_start = i;
                 }
-                State::Dash => {
-                    if buf[i] == b'-' {
-                        i += 1;
-                        if mysql {
-                            self.state = State::DashDash;
-                        } else {
-                            self.line_comment();
-                        }
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::DashDash => {
-                    // MySQL: `--` opens a comment only when whitespace or a control follows;
-                    // that byte is left for the comment, as it may be the newline ending it.
-                    if buf[i] <= b' ' {
-                        self.line_comment();
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::Slash => {
-                    if buf[i] == b'*' {
-                        self.open_mark = Some((i, 1));
-                        self.comment_depth = 1;
-                        i += 1;
-                        if self.tentative && mysql {
-                            self.state = State::SlashStar;
-                        } else {
-                            if self.tentative {
-                                self.cancel_statement();
-                            }
-                            self.state = State::BlockComment;
-                        }
-                    } else {
-                        self.tentative = false;
-                        self.state = State::Normal;
-                    }
-                }
-                State::SlashStar => {
-                    // `/*!…*/` is a MySQL executable comment: code, so it starts a statement.
-                    if buf[i] == b'!' {
-                        self.tentative = false;
-                    } else {
-                        self.cancel_statement();
-                    }
-                    self.state = State::BlockComment;
-                }
-                State::LineComment => match memchr2(b'\n', 0, &buf[i..]) {
-                    Some(at) if buf[i + at] == 0 => {
-                        return (i + at, Some(Err(self.nul(buf, i + at))));
-                    }
-                    Some(at) => {
-                        i += at + 1;
-                        self.state = self.resume();
-                    }
-                    None => i = len,
-                },
-                State::BlockComment => {
-                    let rest = &buf[i..];
-                    let found = if postgres {
-                        memchr3(b'*', b'/', 0, rest)
-                    } else {
-                        memchr2(b'*', 0, rest)
-                    };
-                    match found {
-                        Some(at) if rest[at] == 0 => {
-                            return (i + at, Some(Err(self.nul(buf, i + at))));
-                        }
-                        Some(at) => {
-                            i += at;
-                            self.state = if buf[i] == b'*' {
-                                State::BlockStar
-                            } else {
-                                State::BlockSlash
-                            };
-                            i += 1;
-                        }
-                        None => i = len,
-                    }
-                }
-                State::BlockStar => match buf[i] {
-                    b'/' => {
-                        i += 1;
-                        self.comment_depth -= 1;
-                        self.state = if self.comment_depth == 0 {
-                            self.resume()
-                        } else {
-                            State::BlockComment
-                        };
-                    }
-                    b'*' => i += 1,
-                    _ => self.state = State::BlockComment,
-                },
-                State::BlockSlash => {
-                    if buf[i] == b'*' {
-                        i += 1;
-                        self.comment_depth += 1;
-                    }
-                    self.state = State::BlockComment;
-                }
-                State::Quoted(quote) => {
-                    let rest = &buf[i..];
-                    let found = if quote.backslash() {
-                        memchr2(quote.close(), b'\\', rest)
-                    } else {
-                        memchr(quote.close(), rest)
-                    };
-                    match found {
-                        Some(at) => {
-                            i += at;
-                            self.state = if buf[i] == b'\\' {
-                                State::QuoteEscape(quote)
-                            } else if quote == Quote::Bracket {
-                                self.open_mark = None;
-                                State::Normal
-                            } else {
-                                State::QuoteEnd(quote)
-                            };
-                            i += 1;
-                        }
-                        None => i = len,
-                    }
-                }
-                State::QuoteEnd(quote) => {
-                    if buf[i] == quote.close() {
-                        i += 1;
-                        self.state = State::Quoted(quote);
-                    } else {
-                        // Closed: where it began no longer needs working out.
-                        self.open_mark = None;
-                        self.state = State::Normal;
-                    }
-                }
-                State::QuoteEscape(quote) => {
+                i += 1;
+                // The rest of the word, up to where a custom delimiter may end.
+                while i < len
+                    && class[usize::from(buf[i])] == WORD
+                    && u16::from(buf[i]) != delimiter_last
+                {
                     i += 1;
-                    self.state = State::Quoted(quote);
                 }
-                State::DollarTag => {
-                    let b = buf[i];
-                    if b == b'$' {
-                        i += 1;
-                        self.state = State::Dollar;
-                    } else if b == b'_'
-                        || b.is_ascii_alphabetic()
-                        || b >= 0x80
-                        || (b.is_ascii_digit() && !self.tag.is_empty())
-                    {
-                        self.tag.push(b);
-                        i += 1;
-                    } else {
-                        // `$1`, a lone `$`: not a dollar quote.
-                        self.state = State::Normal;
+                continue;
+            }
+            let mut escape_prefix = false;
+            if self.in_word && !self.word_matters(c) {
+                self.in_word = false;
+            } else if self.in_word {
+                match self.end_word(buf, i, b) {
+                    Ok(WordEnd::Plain) => {}
+                    Ok(WordEnd::EscapePrefix) => escape_prefix = true,
+                    Ok(WordEnd::Delimiter) => {
+                        // The rest of the line is the delimiter, not SQL.
+                        self.command_line = self.start.0;
+                        self.text.clear();
+                        self.span = i;
+                        self.in_statement = false;
+                        self.state = State::DelimiterLine;
+                        break;
                     }
+                    Err(error) => return (i, Some(Err(error))),
                 }
-                State::Dollar => match memchr(b'$', &buf[i..]) {
-                    Some(at) => {
-                        i += at + 1;
-                        self.state = State::DollarClose(0);
-                    }
-                    None => i = len,
-                },
-                State::DollarClose(matched) => {
-                    let b = buf[i];
+            }
+            let quote = match c {
+                SPACE => {
                     i += 1;
-                    self.state = match self.tag.get(matched) {
-                        Some(&expected) if b == expected => State::DollarClose(matched + 1),
-                        None if b == b'$' => {
-                            self.open_mark = None;
-                            State::Normal
-                        }
-                        _ if b == b'$' => State::DollarClose(0),
-                        _ => State::Dollar,
-                    };
+                    continue;
                 }
-                State::MetaLine | State::DelimiterLine => match memchr(b'\n', &buf[i..]) {
-                    Some(at) => {
-                        self.text.extend_from_slice(&buf[self.span..i + at]);
-                        i += at + 1;
-                        let piece = self.end_command();
+                SINGLE if escape_prefix || mysql => Quote::SingleBackslash,
+                SINGLE => Quote::Single,
+                DOUBLE if mysql => Quote::DoubleBackslash,
+                DOUBLE => Quote::Double,
+                BACKTICK => Quote::Backtick,
+                BRACKET => Quote::Bracket,
+                DASH => {
+                    self.block.token();
+                    self.state = State::Dash;
+                    i += 1;
+                    break;
+                }
+                SLASH => {
+                    self.block.token();
+                    self.state = State::Slash;
+                    i += 1;
+                    break;
+                }
+                HASH => {
+                    self.mark_open(i, 0, Kind::Comment);
+                    self.state = State::LineComment;
+                    i += 1;
+                    break;
+                }
+                SEMICOLON => {
+                    let ends = self.block.semicolon_ends() && self.parens == 0;
+                    i += 1;
+                    if ends && delimiter_last == DEFAULT_DELIMITER {
+                        self.text.extend_from_slice(&buf[self.span..i - 1]);
+                        let piece = self.end_statement();
                         if piece.is_some() {
                             return (i, piece);
                         }
+                        break;
                     }
-                    None => i = len,
-                },
-            }
+                    continue;
+                }
+                OPEN => {
+                    self.block.open_paren();
+                    if postgres {
+                        self.parens += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                CLOSE => {
+                    self.block.token();
+                    self.parens = self.parens.saturating_sub(1);
+                    i += 1;
+                    continue;
+                }
+                _ => {
+                    self.block.token();
+                    i += 1;
+                    continue;
+                }
+            };
+            self.block.token();
+            self.open_mark = Some((i, u32::from(escape_prefix)));
+            self.mark_open(i, usize::from(escape_prefix), quote.kind());
+            self.state = State::Quoted(quote);
+            i += 1;
+            break;
         }
-        (len, None)
+        (i, None)
+    }
+
+    /// After `-`: a second one opens a line comment.
+    fn dash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let mysql = self.dialect == Backend::Mysql;
+        if buf[i] == b'-' {
+            i += 1;
+            if mysql {
+                self.state = State::DashDash;
+            } else {
+                self.line_comment(i);
+            }
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `--` on MySQL: whitespace or a control character opens a line comment.
+    fn dash_dash(&mut self, buf: &[u8], i: usize) -> usize {
+        // MySQL: `--` opens a comment only when whitespace or a control follows;
+        // that byte is left for the comment, as it may be the newline ending it.
+        if buf[i] <= b' ' {
+            self.line_comment(i);
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `/`: `*` opens a block comment.
+    fn slash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let mysql = self.dialect == Backend::Mysql;
+        if buf[i] == b'*' {
+            self.open_mark = Some((i, 1));
+            self.mark_open(i, 1, Kind::Comment);
+            self.comment_depth = 1;
+            i += 1;
+            if self.tentative && mysql {
+                self.state = State::SlashStar;
+            } else {
+                if self.tentative {
+                    self.cancel_statement();
+                }
+                self.state = State::BlockComment;
+            }
+        } else {
+            self.tentative = false;
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After `/*` at the start of a statement on MySQL: `!` makes it code.
+    fn slash_star(&mut self, buf: &[u8], i: usize) -> usize {
+        // `/*!…*/` is a MySQL executable comment: code, so it starts a statement.
+        if buf[i] == b'!' {
+            self.tentative = false;
+        } else {
+            self.cancel_statement();
+        }
+        self.state = State::BlockComment;
+        i
+    }
+
+    /// In a line comment: it ends with its line.
+    fn in_line_comment(&mut self, buf: &[u8], mut i: usize) -> Step {
+        let len = buf.len();
+        match memchr2(b'\n', 0, &buf[i..]) {
+            Some(at) if buf[i + at] == 0 => {
+                return (i + at, Some(Err(self.nul(buf, i + at))));
+            }
+            Some(at) => {
+                self.mark_close(i + at);
+                i += at + 1;
+                self.state = self.resume();
+            }
+            None => i = len,
+        }
+        (i, None)
+    }
+
+    /// In a block comment: looking for `*` (and `/` where comments nest).
+    fn block_comment(&mut self, buf: &[u8], mut i: usize) -> Step {
+        let len = buf.len();
+        let postgres = self.dialect == Backend::Postgres;
+        let rest = &buf[i..];
+        let found = if postgres {
+            memchr3(b'*', b'/', 0, rest)
+        } else {
+            memchr2(b'*', 0, rest)
+        };
+        match found {
+            Some(at) if rest[at] == 0 => {
+                return (i + at, Some(Err(self.nul(buf, i + at))));
+            }
+            Some(at) => {
+                i += at;
+                self.state = if buf[i] == b'*' {
+                    State::BlockStar
+                } else {
+                    State::BlockSlash
+                };
+                i += 1;
+            }
+            None => i = len,
+        }
+        (i, None)
+    }
+
+    /// After `*` in a block comment: `/` closes one level.
+    fn block_star(&mut self, buf: &[u8], mut i: usize) -> usize {
+        match buf[i] {
+            b'/' => {
+                i += 1;
+                self.comment_depth -= 1;
+                self.state = if self.comment_depth == 0 {
+                    self.mark_close(i);
+                    self.resume()
+                } else {
+                    State::BlockComment
+                };
+            }
+            b'*' => i += 1,
+            _ => self.state = State::BlockComment,
+        }
+        i
+    }
+
+    /// After `/` in a block comment on PostgreSQL: `*` opens a nested one.
+    fn block_slash(&mut self, buf: &[u8], mut i: usize) -> usize {
+        if buf[i] == b'*' {
+            i += 1;
+            self.comment_depth += 1;
+        }
+        self.state = State::BlockComment;
+        i
+    }
+
+    /// In a quoted construct: looking for its close (or a backslash escape).
+    fn quoted(&mut self, buf: &[u8], mut i: usize, quote: Quote) -> usize {
+        let len = buf.len();
+        let rest = &buf[i..];
+        let found = if quote.backslash() {
+            memchr2(quote.close(), b'\\', rest)
+        } else {
+            memchr(quote.close(), rest)
+        };
+        match found {
+            Some(at) => {
+                i += at;
+                self.state = if buf[i] == b'\\' {
+                    State::QuoteEscape(quote)
+                } else if quote == Quote::Bracket {
+                    self.open_mark = None;
+                    self.mark_close(i + 1);
+                    State::Normal
+                } else {
+                    State::QuoteEnd(quote)
+                };
+                i += 1;
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// After a closing quote: a second one is an escaped quote.
+    fn quote_end(&mut self, buf: &[u8], mut i: usize, quote: Quote) -> usize {
+        if buf[i] == quote.close() {
+            i += 1;
+            self.state = State::Quoted(quote);
+        } else {
+            // Closed: where it began no longer needs working out.
+            self.open_mark = None;
+            self.mark_close(i);
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// After a backslash in a quoted construct: the next byte is taken as it is.
+    fn quote_escape(&mut self, i: usize, quote: Quote) -> usize {
+        self.state = State::Quoted(quote);
+        i + 1
+    }
+
+    /// After `$` on PostgreSQL: a tag and a second `$` open a dollar quote.
+    fn dollar_tag(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let b = buf[i];
+        if b == b'$' {
+            self.mark_open(i, self.tag.len() + 1, Kind::DollarQuote);
+            i += 1;
+            self.state = State::Dollar;
+        } else if b == b'_'
+            || b.is_ascii_alphabetic()
+            || b >= 0x80
+            || (b.is_ascii_digit() && !self.tag.is_empty())
+        {
+            self.tag.push(b);
+            i += 1;
+        } else {
+            // `$1`, a lone `$`: not a dollar quote.
+            self.state = State::Normal;
+        }
+        i
+    }
+
+    /// In a dollar-quoted string: looking for `$`.
+    fn dollar(&mut self, buf: &[u8], mut i: usize) -> usize {
+        let len = buf.len();
+        match memchr(b'$', &buf[i..]) {
+            Some(at) => {
+                i += at + 1;
+                self.state = State::DollarClose(0);
+            }
+            None => i = len,
+        }
+        i
+    }
+
+    /// After `$` in a dollar-quoted string, `matched` bytes of the tag matched.
+    fn dollar_close(&mut self, buf: &[u8], mut i: usize, matched: usize) -> usize {
+        let b = buf[i];
+        i += 1;
+        self.state = match self.tag.get(matched).copied() {
+            Some(expected) if b == expected => State::DollarClose(matched + 1),
+            None if b == b'$' => {
+                self.open_mark = None;
+                self.mark_close(i);
+                State::Normal
+            }
+            _ if b == b'$' => State::DollarClose(0),
+            _ => State::Dollar,
+        };
+        i
+    }
+
+    /// Reading a command line to its end.
+    fn in_command_line(&mut self, buf: &[u8], mut i: usize) -> Step {
+        let len = buf.len();
+        match memchr(b'\n', &buf[i..]) {
+            Some(at) => {
+                self.text.extend_from_slice(&buf[self.span..i + at]);
+                i += at + 1;
+                let piece = self.end_command();
+                if piece.is_some() {
+                    return (i, piece);
+                }
+            }
+            None => i = len,
+        }
+        (i, None)
     }
 
     /// Book-keeping before the caller consumes `used` bytes of `buf`.
@@ -698,6 +871,7 @@ impl Lexer {
             self.carry(&buf[self.word_start..used]);
         }
         self.position(buf, used);
+        self.consumed += used;
         // Indices into the next buffer (or the empty one at the end) start over.
         self.span = 0;
         self.word_start = 0;
@@ -826,7 +1000,9 @@ impl Lexer {
         }
     }
 
-    fn line_comment(&mut self) {
+    /// `--` just before `buf[i]` opened a line comment.
+    fn line_comment(&mut self, i: usize) {
+        self.mark_open(i, 2, Kind::Comment);
         if self.tentative {
             self.cancel_statement();
         }
