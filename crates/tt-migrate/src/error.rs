@@ -177,7 +177,7 @@ pub enum Error {
     )]
     Dependents {
         /// What depends on what.
-        dependents: Vec<crate::destructive::drop::Dependent>,
+        dependents: Vec<crate::backend::dependent::Dependent>,
     },
     /// A TOML migration's table definitions are invalid.
     #[error(transparent)]

@@ -73,11 +73,11 @@ mod smoke;
 pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use backend::database::{ConnectOptions, Database, backend_of_url, redact_url};
+pub use backend::dependent::{Dependent, DependentKind};
 pub use backend::introspect::{IntrospectOptions, introspect};
 pub use backend::value::Value;
 pub use destructive::drop::{
-    Dependent, DependentKind, DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables,
-    plan_drop,
+    DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
 };
 pub use destructive::managed::managed_tables;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};

@@ -9,6 +9,7 @@ use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
+use crate::backend::{Dialect, dialect};
 use crate::error::Error;
 
 /// Options for connecting, with the defaults tt uses.
@@ -164,6 +165,11 @@ impl Database {
             Conn::Mysql(_) => Backend::Mysql,
             Conn::Sqlite(_) => Backend::Sqlite,
         }
+    }
+
+    /// What differs on this connection's backend: SQL texts and capabilities.
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        dialect(self.backend())
     }
 
     /// The URL connected to, with any password replaced by `***`.
@@ -335,7 +341,7 @@ impl Database {
     /// # }
     /// ```
     pub async fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
-        let persistent = self.caches_statements_of_any_values();
+        let persistent = self.dialect().caches_statements_of_any_values();
         self.execute_bound(sql, params, persistent)
             .await
             .map_err(Error::query(format!("statement `{}`", sql.trim())))
@@ -366,19 +372,10 @@ impl Database {
     /// # }
     /// ```
     pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
-        let persistent = self.caches_statements_of_any_values();
+        let persistent = self.dialect().caches_statements_of_any_values();
         self.fetch_bound(sql, params, persistent, Columns::Typed)
             .await
             .map_err(Error::query(format!("query `{}`", sql.trim())))
-    }
-
-    /// Whether statements run with caller-chosen [`Value`]s may be prepared once and reused.
-    ///
-    /// Not on PostgreSQL: a prepared statement keeps the parameter types of its first use, so
-    /// a `NULL` (typed by the server, say as `integer`) followed by an [`Value::Int`] (sent as
-    /// `bigint`) would be refused. MySQL sends the types with every execution; SQLite has none.
-    fn caches_statements_of_any_values(&self) -> bool {
-        self.backend() != Backend::Postgres
     }
 
     /// Starts a transaction on this connection: what runs until [`commit`](Self::commit)
@@ -418,11 +415,7 @@ impl Database {
         if self.in_transaction {
             return Err(Error::TransactionOpen);
         }
-        let sql = match self.backend() {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres | Backend::Mysql => "BEGIN",
-        };
-        self.execute(sql)
+        self.execute(self.dialect().begin())
             .await
             .map_err(Error::query("starting a transaction"))?;
         self.in_transaction = true;
@@ -491,15 +484,12 @@ impl Database {
 
     /// The SQL type name to cast a value to for reading it as text.
     pub(crate) fn text_type(&self) -> &'static str {
-        match self.backend() {
-            Backend::Mysql => "CHAR",
-            Backend::Postgres | Backend::Sqlite => "TEXT",
-        }
+        self.dialect().text_type()
     }
 
     /// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL).
     fn placeholders(&self, sql: &str) -> String {
-        if self.backend() == Backend::Postgres {
+        if self.dialect().numbered_placeholders() {
             numbered_placeholders(sql)
         } else {
             sql.to_string()

@@ -115,7 +115,7 @@ impl Migrator<'_> {
         options: ResetOptions,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<ResetReport, ResetError> {
-        let transactional_ddl = db.backend() != tt_schema::Backend::Mysql;
+        let transactional_ddl = db.dialect().transactional_ddl();
         let failed = |stage, applied: Vec<Applied>| {
             move |error| ResetError {
                 stage,

@@ -108,7 +108,7 @@ struct Script<'a> {
     file: &'a MigrationFile,
     /// Whether to drop the tables of `file` instead of running it.
     drop_tables: bool,
-    /// Whether its commit waits for the disk (see [`begin_migration`]).
+    /// Whether its commit waits for the disk (see `Dialect::begin_migration`).
     durable: bool,
 }
 
@@ -294,7 +294,7 @@ impl<'m> Migrator<'m> {
     /// not happen, and the tracking table says which did. Other backends commit each step on
     /// its own.
     async fn forget_uncommitted(&self, db: &mut Database, step: Step, done: &mut Vec<Applied>) {
-        if db.backend() != Backend::Sqlite {
+        if !db.dialect().one_writer() {
             return;
         }
         // Make sure what is reported is what is: a failed commit may leave the transaction
@@ -511,7 +511,7 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
+        let outside_sqlite_lock = script.file.no_transaction && db.dialect().one_writer();
         if outside_sqlite_lock {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
             db.execute("COMMIT").await.map_err(Error::query(format!(
@@ -544,19 +544,18 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
         let started = Instant::now();
-        let backend = db.backend();
         let file = script.file;
         let in_transaction = !file.no_transaction;
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
-        let dirty_first = !in_transaction || backend == Backend::Mysql;
+        let dirty_first = !in_transaction || !db.dialect().transactional_ddl();
         if dirty_first {
             self.record(db, migration, step, Record::Started).await?;
         }
         let mut outcome = Ok(());
         if in_transaction {
             outcome = db
-                .execute(begin_migration(backend, script.durable))
+                .execute(db.dialect().begin_migration(script.durable))
                 .await
                 .map_err(Error::query(format!(
                     "starting the transaction of migration {}",
@@ -588,7 +587,7 @@ impl<'m> Migrator<'m> {
         }
         if outcome.is_ok() && in_transaction {
             outcome = db
-                .execute(commit(backend))
+                .execute(db.dialect().commit_migration())
                 .await
                 .map_err(Error::query(format!(
                     "committing migration {}",
@@ -604,7 +603,7 @@ impl<'m> Migrator<'m> {
         };
         if in_transaction {
             // The connection may be broken; the failure itself is what matters.
-            let _ = db.execute(rollback(backend)).await;
+            let _ = db.execute(db.dialect().rollback_migration()).await;
         }
         // Without lasting effects the dirty mark is taken back; if even that fails, it stays,
         // and the next run stops at it, which is safe.
@@ -704,50 +703,15 @@ fn checked<'a>(
 
 impl Migrator<'_> {
     /// After a failed run, waits until the migrations it applied are on disk: on PostgreSQL
-    /// only the run's last commit was to wait for them (see [`begin_migration`]), and the
+    /// only the run's last commit was to wait for them (see `Dialect::begin_migration`), and the
     /// failure came first.
     async fn make_durable(&self, db: &mut Database, applied: &[Applied]) {
         let Some(last) = applied.last() else { return };
-        if db.backend() == Backend::Postgres {
+        if db.dialect().lazy_commits() {
             // Best effort: when this fails the server is likely gone, and the run's own error
             // says more than this one would.
             let _ = self.tracking.rewrite(db, last.version.as_str()).await;
         }
-    }
-}
-
-/// Starts a migration's transaction. On PostgreSQL, a commit that need not be `durable` does
-/// not wait for its WAL to reach the disk (`synchronous_commit = off`, this transaction only):
-/// a run of many small migrations would otherwise wait for one flush per file. Such a commit
-/// is still atomic, and a crash can only lose it whole (migration and tracking row together);
-/// the run's last commit, or [`Migrator::make_durable`] after a failure, flushes the WAL, and
-/// with it every commit before, before the run returns.
-fn begin_migration(backend: Backend, durable: bool) -> &'static str {
-    if backend == Backend::Postgres && !durable {
-        "BEGIN; SET LOCAL synchronous_commit = off"
-    } else {
-        begin(backend)
-    }
-}
-
-fn begin(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "SAVEPOINT tt_migration",
-        Backend::Postgres | Backend::Mysql => "BEGIN",
-    }
-}
-
-fn commit(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "RELEASE tt_migration",
-        Backend::Postgres | Backend::Mysql => "COMMIT",
-    }
-}
-
-fn rollback(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "ROLLBACK TO tt_migration; RELEASE tt_migration",
-        Backend::Postgres | Backend::Mysql => "ROLLBACK",
     }
 }
 
@@ -847,7 +811,7 @@ impl Executor<'_> {
         if self.batch.statements.is_empty() {
             return Ok(());
         }
-        let backend = self.db.backend();
+        let dialect = self.db.dialect();
         tracing::debug!(statements = self.batch.statements.len(), "sending batch");
         let result = self.db.execute_batch(&self.batch.sql).await;
         let completed = match &result {
@@ -857,7 +821,7 @@ impl Executor<'_> {
         if !self.lasting_effects {
             self.lasting_effects = self.batch.statements[..completed]
                 .iter()
-                .any(|(_, s)| !self.in_transaction || failure::commits_implicitly(backend, &s.sql));
+                .any(|(_, s)| !self.in_transaction || dialect.commits_implicitly(&s.sql));
         }
         if result.is_err() && !self.lasting_effects && self.done + completed as u32 > 0 {
             // MySQL commits the open transaction before it runs DDL, even DDL that then
@@ -866,7 +830,7 @@ impl Executor<'_> {
                 .batch
                 .statements
                 .get(completed)
-                .is_some_and(|(_, s)| failure::commits_implicitly(backend, &s.sql));
+                .is_some_and(|(_, s)| dialect.commits_implicitly(&s.sql));
         }
         self.done += completed as u32;
         match result {
@@ -880,7 +844,7 @@ impl Executor<'_> {
             }
             Err(error) => {
                 let failure = failure::locate(
-                    backend,
+                    dialect,
                     self.migration,
                     self.path,
                     &self.batch.statements,

@@ -7,7 +7,6 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
-use tt_schema::Backend;
 
 use crate::backend::database::{Arg, Database};
 use crate::error::Error;
@@ -61,17 +60,7 @@ impl Tracking {
 
     /// Columns the table has, empty when it does not exist.
     async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
-        let sql = match db.backend() {
-            Backend::Postgres => {
-                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = ?"
-            }
-            Backend::Mysql => {
-                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = ?"
-            }
-            Backend::Sqlite => "SELECT name FROM pragma_table_info(?)",
-        };
+        let sql = db.dialect().columns_sql();
         let rows = db
             .query_text_rows(sql, &[Arg::Text(self.table.clone())])
             .await
@@ -103,10 +92,7 @@ impl Tracking {
         let table = backend.quote_ident(&self.table);
         let columns = self.columns(db).await?;
         if columns.is_empty() {
-            let (timestamp, boolean) = match backend {
-                Backend::Mysql => ("TIMESTAMP NULL", "BOOLEAN"),
-                Backend::Postgres | Backend::Sqlite => ("TIMESTAMP", "BOOLEAN"),
-            };
+            let timestamp = db.dialect().nullable_timestamp();
             let sql = format!(
                 "CREATE TABLE IF NOT EXISTS {table} (\
                  version VARCHAR(255) NOT NULL PRIMARY KEY, \
@@ -114,7 +100,7 @@ impl Tracking {
                  applied_at {timestamp} DEFAULT CURRENT_TIMESTAMP, \
                  checksum VARCHAR(64), \
                  execution_ms BIGINT, \
-                 dirty {boolean} NOT NULL DEFAULT FALSE)"
+                 dirty BOOLEAN NOT NULL DEFAULT FALSE)"
             );
             return db.execute(&sql).await.map_err(Error::query(format!(
                 "creating tracking table `{}`",
@@ -130,8 +116,9 @@ impl Tracking {
         ];
         for (column, ty) in wanted {
             if !columns.iter().any(|c| c == column) {
-                // SQLite cannot add a column with a non-constant default.
-                let ty = if backend == Backend::Sqlite && column == "applied_at" {
+                let ty = if column == "applied_at"
+                    && !db.dialect().adds_columns_with_expression_defaults()
+                {
                     "TIMESTAMP"
                 } else {
                     ty
@@ -207,18 +194,7 @@ impl Tracking {
     /// When the statement fails.
     pub async fn upsert(&self, db: &mut Database, row: &RowUpdate<'_>) -> Result<(), Error> {
         let table = db.backend().quote_ident(&self.table);
-        let conflict = match db.backend() {
-            Backend::Mysql => {
-                "ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
-                 execution_ms = VALUES(execution_ms), dirty = VALUES(dirty), \
-                 applied_at = VALUES(applied_at)"
-            }
-            Backend::Postgres | Backend::Sqlite => {
-                "ON CONFLICT (version) DO UPDATE SET name = excluded.name, \
-                 checksum = excluded.checksum, execution_ms = excluded.execution_ms, \
-                 dirty = excluded.dirty, applied_at = excluded.applied_at"
-            }
-        };
+        let conflict = db.dialect().tracking_upsert();
         let sql = format!(
             "INSERT INTO {table} (version, name, checksum, execution_ms, dirty, applied_at) \
              VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP) {conflict}"

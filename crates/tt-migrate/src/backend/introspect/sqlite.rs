@@ -43,7 +43,7 @@ WHERE {tables}
 ORDER BY t.name, il.name, ii.seqno";
 
 /// Reads the base tables of the `main` database.
-pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
+pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
     let sql = |query: &str| query.replace("{tables}", BASE_TABLES);
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
