@@ -219,6 +219,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The server's message when the server rejected a statement ([`Error::Query`] with a
+    /// database error); `None` for every other error, such as a lost connection.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Query { source, .. } => source.as_database_error().map(|e| e.message()),
+            _ => None,
+        }
+    }
+
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
         let context = context.into();
@@ -342,26 +351,6 @@ impl fmt::Display for StatementFailure {
 }
 
 impl std::error::Error for StatementFailure {}
-
-/// A run that stopped with an error, and what it applied before stopping.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct RunError {
-    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
-    pub applied: Vec<crate::engine::run::Applied>,
-    /// Why the run stopped.
-    #[source]
-    pub error: Error,
-}
-
-impl From<Error> for RunError {
-    fn from(error: Error) -> Self {
-        Self {
-            applied: Vec::new(),
-            error,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -67,8 +67,6 @@ mod destructive;
 mod engine;
 mod error;
 mod files;
-mod orphans;
-mod smoke;
 
 pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
@@ -88,17 +86,15 @@ pub use engine::plan::{
     AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
     plan_down, repeatable_due, status, status_with_repeatable,
 };
-pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
+pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
-pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use error::{ChangedFile, Error, FailureOutcome, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
 pub use files::source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use files::split::{Construct, Piece, SplitError, Splitter, Statement};
-pub use orphans::{OrphanRows, orphan_rows};
-pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
 
 /// What `embed!` expands to; not part of the API.
 #[doc(hidden)]

@@ -13,7 +13,7 @@ use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::tracking::{RowUpdate, Tracking};
-use crate::error::{Error, FailureOutcome, RunError};
+use crate::error::{Error, FailureOutcome};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::source::MigrationSet;
 use crate::files::split::{Piece, Statement};
@@ -888,6 +888,26 @@ fn is_transaction_control(sql: &str) -> bool {
             | ["commit" | "end"]
             | ["commit" | "end", "transaction" | "work"]
     )
+}
+
+/// A run that stopped with an error, and what it applied before stopping.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct RunError {
+    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
+    pub applied: Vec<Applied>,
+    /// Why the run stopped.
+    #[source]
+    pub error: Error,
+}
+
+impl From<Error> for RunError {
+    fn from(error: Error) -> Self {
+        Self {
+            applied: Vec::new(),
+            error,
+        }
+    }
 }
 
 #[cfg(test)]
