@@ -21,7 +21,7 @@ pub enum Error {
         url: String,
     },
     /// The server could not be reached or refused the connection.
-    #[error("could not connect to {url}: {source}")]
+    #[error("could not connect to {url}")]
     Connect {
         /// The URL, password redacted.
         url: String,
@@ -29,7 +29,7 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
-    #[error("{context} failed: {source}")]
+    #[error("{context} failed")]
     Query {
         /// What tt was doing.
         context: String,
@@ -143,7 +143,7 @@ pub enum Error {
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),
     /// A migration file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("could not read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -151,7 +151,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A migration file could not be split into statements.
-    #[error("{}: {source}", path.display())]
+    #[error("could not split {} into statements", path.display())]
     Split {
         /// The file.
         path: PathBuf,
@@ -183,7 +183,7 @@ pub enum Error {
     #[error(transparent)]
     Definitions(#[from] tt_schema::DefinitionError),
     /// A TOML migration's tables cannot be rendered for the backend.
-    #[error("{}: {source}", path.display())]
+    #[error("could not render the tables of {}", path.display())]
     Render {
         /// The file.
         path: PathBuf,
@@ -196,7 +196,7 @@ pub enum Error {
     /// The migrations could not be applied to the scratch database that gives the schema
     /// they produce (the scratch database was dropped all the same).
     #[error(
-        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed: {source}"
+        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed"
     )]
     Scratch {
         /// The backend of the scratch database.
@@ -368,7 +368,12 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "migrations/003_perks.sql: unterminated string starting at line 4, column 9"
+            "could not split migrations/003_perks.sql into statements"
+        );
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("unterminated string starting at line 4, column 9")
         );
     }
 

@@ -11,7 +11,7 @@ pub enum Error {
     #[error(transparent)]
     Database(#[from] tt_migrate::Error),
     /// The `schema.toml` snapshot is invalid.
-    #[error("invalid schema snapshot: {0}")]
+    #[error("invalid schema snapshot")]
     Snapshot(#[from] tt_schema::DefinitionError),
     /// A query of a check returned a value of another type than it reads.
     #[error("{what} returned {found} where {expected} was expected")]

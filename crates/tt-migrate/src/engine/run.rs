@@ -891,14 +891,26 @@ fn is_transaction_control(sql: &str) -> bool {
 }
 
 /// A run that stopped with an error, and what it applied before stopping.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
+///
+/// It reads as its `error`, and its [`source`](std::error::Error::source) is that error's.
+#[derive(Debug)]
 pub struct RunError {
     /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
     pub applied: Vec<Applied>,
     /// Why the run stopped.
-    #[source]
     pub error: Error,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
 }
 
 impl From<Error> for RunError {
