@@ -60,6 +60,8 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Library code returns errors; tests may unwrap (CI turns the warnings into errors).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod adoption;
 mod backend;

@@ -29,6 +29,8 @@
 //! assert_eq!(fix.to_sql(), "CREATE INDEX \"idx_items_name\" ON \"items\" (\"name\");\n");
 //! ```
 #![deny(missing_docs)]
+// Library code returns errors; tests may unwrap (CI turns the warnings into errors).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod checks;
 mod error;
