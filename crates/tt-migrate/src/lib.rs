@@ -79,15 +79,11 @@ pub use backend::value::Value;
 pub use destructive::drop::{
     DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
 };
-pub use destructive::managed::managed_tables;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
 pub use engine::lock::{acquire_lock, release_lock};
-pub use engine::plan::{
-    AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
-    plan_down, repeatable_due, status, status_with_repeatable,
-};
+pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};

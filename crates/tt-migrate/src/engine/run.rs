@@ -246,7 +246,10 @@ impl<'m> Migrator<'m> {
     /// What a run would apply, without locking or changing anything.
     ///
     /// # Errors
-    /// As [`plan::plan`], or when the tracking table cannot be read.
+    /// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]),
+    /// out-of-order files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown
+    /// target, a pending migration without a file for the backend, or when the tracking table
+    /// cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
         let rows = self.tracking.rows(db).await?;
         let chosen = self.chosen(&rows, db.backend())?;
