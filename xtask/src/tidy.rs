@@ -20,6 +20,17 @@ const LAYERS: &[(&str, u32)] = &[
     ("xtask", 3),
 ];
 
+/// tt-migrate's module groups from the bottom up: a module may import only from groups of its
+/// own or a lower layer (the crate root, which re-exports, excepted).
+const GROUP_LAYERS: &[(&str, u32)] = &[
+    ("error", 0),
+    ("files", 0),
+    ("backend", 0),
+    ("engine", 1),
+    ("destructive", 2),
+    ("adoption", 2),
+];
+
 /// Lines outside `backend/` that name a backend in a match or comparison, and why they may.
 const BACKEND_MATCH_ALLOWED: &[(&str, &str, &str)] = &[
     (
@@ -39,6 +50,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     let mut problems = layering_problems(&dependencies(root)?);
     problems.extend(backend_match_problems(&root.join("crates/tt-migrate/src"))?);
     problems.extend(cycle_problems(&root.join("crates/tt-migrate/src"))?);
+    problems.extend(group_problems(&root.join("crates/tt-migrate/src"))?);
     problems.extend(pinning_problems(root)?);
     if problems.is_empty() {
         eprintln!("tidy: ok");
@@ -158,7 +170,12 @@ fn matches_on_backend(line: &str) -> bool {
     ["Postgres", "Mysql", "Sqlite"].iter().any(|name| {
         let variant = format!("Backend::{name}");
         line.match_indices(&variant).any(|(at, _)| {
-            let before = line[..at].trim_end();
+            // `tt_schema::Backend::Mysql` is the same variant.
+            let mut before = &line[..at];
+            while let Some(rest) = before.strip_suffix("::") {
+                before = rest.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_');
+            }
+            let before = before.trim_end();
             let after = line[at + variant.len()..].trim_start();
             before.ends_with("==")
                 || before.ends_with("!=")
@@ -203,6 +220,43 @@ fn cycle_problems(src: &Path) -> Result<Vec<String>> {
             )
         })
         .collect())
+}
+
+/// Imports of tt-migrate's modules from a group above their own (see [`GROUP_LAYERS`]).
+fn group_problems(src: &Path) -> Result<Vec<String>> {
+    let layer = |module: &str| {
+        let group = module.split("::").next().unwrap_or_default();
+        GROUP_LAYERS
+            .iter()
+            .find(|(name, _)| *name == group)
+            .map(|(_, layer)| *layer)
+    };
+    let mut problems = BTreeSet::new();
+    for path in rust_files(src)? {
+        let relative = relative(src, &path);
+        let module = module_name(&relative);
+        if module.is_empty() {
+            continue;
+        }
+        let Some(own) = layer(&module) else {
+            problems.insert(format!(
+                "crates/tt-migrate/src/{relative}: its group has no layer in GROUP_LAYERS \
+                 (xtask/src/tidy.rs)"
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        for target in referenced_paths(&module, &text) {
+            if let Some(theirs) = layer(&target).filter(|theirs| *theirs > own) {
+                let group = target.split("::").next().unwrap_or_default();
+                problems.insert(format!(
+                    "crates/tt-migrate/src/{relative} imports from {group} (layer {theirs}), \
+                     above its own group (layer {own})"
+                ));
+            }
+        }
+    }
+    Ok(problems.into_iter().collect())
 }
 
 /// `engine/run.rs` → `engine::run`; `lib.rs` → the crate root, ``.
@@ -515,6 +569,12 @@ mod tests {
     fn tt_migrate_modules_import_without_cycles() {
         let src = root().join("crates/tt-migrate/src");
         assert_eq!(cycle_problems(&src).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tt_migrate_groups_import_only_from_below() {
+        let src = root().join("crates/tt-migrate/src");
+        assert_eq!(group_problems(&src).unwrap(), Vec::<String>::new());
     }
 
     #[test]
