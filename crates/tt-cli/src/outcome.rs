@@ -90,7 +90,15 @@ pub(crate) fn finish(
 /// The `error` member of a failed run's JSON document: the message, and for a failing
 /// statement where it is and what the server said, field by field.
 pub(crate) fn error_document(error: &tt_migrate::Error) -> serde_json::Value {
-    let mut document = json!({ "message": error.to_string() });
+    // The message and each cause it carries (tt's errors do not repeat their causes).
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let mut document = json!({ "message": message });
     if let tt_migrate::Error::Statement(failure) = error {
         document["failure"] = json!({
             "version": failure.version,

@@ -8,6 +8,7 @@
 pub(crate) mod database;
 pub(crate) mod dependent;
 pub(crate) mod introspect;
+pub(crate) mod url_params;
 pub(crate) mod value;
 
 mod mysql;
@@ -82,6 +83,14 @@ pub(crate) trait Dialect: Sync {
     /// `CURRENT_TIMESTAMP` (not on SQLite).
     fn adds_columns_with_expression_defaults(&self) -> bool {
         true
+    }
+
+    /// What a statement starting with `words` (its leading words, upper-case, as
+    /// `files::words` reads them) is when the server refuses it inside a transaction, named
+    /// for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can run in one. MySQL has no
+    /// such statement: its DDL commits the transaction instead.
+    fn refused_in_transaction(&self, _words: &[String]) -> Option<&'static str> {
+        None
     }
 
     // Transactions.
@@ -281,6 +290,8 @@ pub(crate) enum ServerError {
     TooManyLocks,
     /// Objects depend on one being dropped.
     DependentObjects,
+    /// The statement cannot run inside a transaction block.
+    NotInTransaction,
 }
 
 /// The SQLSTATE (or SQLite's numeric code) of a driver error, if the server sent one.

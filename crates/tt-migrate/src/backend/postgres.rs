@@ -53,6 +53,31 @@ impl Dialect for Postgres {
         &AdvisoryLock
     }
 
+    fn refused_in_transaction(&self, words: &[String]) -> Option<&'static str> {
+        let word = |i: usize| words.get(i).map_or("", String::as_str);
+        let has = |w: &str| words.iter().any(|x| x == w);
+        match (word(0), word(1)) {
+            ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if has("CONCURRENTLY") => {
+                Some("CREATE INDEX CONCURRENTLY")
+            }
+            ("DROP", "INDEX") if word(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
+            ("REINDEX", _) if has("CONCURRENTLY") => Some("REINDEX … CONCURRENTLY"),
+            ("REINDEX", _) if has("DATABASE") || has("SYSTEM") || has("SCHEMA") => {
+                Some("REINDEX SCHEMA/DATABASE/SYSTEM")
+            }
+            ("ALTER", "TABLE") if has("DETACH") && has("CONCURRENTLY") => {
+                Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY")
+            }
+            ("VACUUM", _) => Some("VACUUM"),
+            ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
+            ("DROP", "DATABASE") => Some("DROP DATABASE"),
+            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+            ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
+            ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
+            _ => None,
+        }
+    }
+
     fn working_schema<'a>(&self, known: Option<&'a str>) -> Option<&'a str> {
         Some(known.unwrap_or("public"))
     }
@@ -137,6 +162,7 @@ impl Dialect for Postgres {
             "23503" => ServerError::ForeignKey,
             "53200" => ServerError::TooManyLocks,
             "2BP01" => ServerError::DependentObjects,
+            "25001" => ServerError::NotInTransaction,
             _ => return None,
         })
     }
@@ -289,10 +315,12 @@ async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Depe
             Some(Value::Text(text)) => text.clone(),
             _ => String::new(),
         };
-        let kind = if field(0) == "view" {
-            DependentKind::View
-        } else {
-            DependentKind::ForeignKey
+        let kind = match (field(0).as_str(), field(3).as_str()) {
+            ("view", drop) if drop.starts_with("DROP MATERIALIZED VIEW") => {
+                DependentKind::MaterializedView
+            }
+            ("view", _) => DependentKind::View,
+            _ => DependentKind::ForeignKey,
         };
         let dependent = Dependent {
             kind,

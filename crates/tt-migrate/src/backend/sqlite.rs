@@ -56,6 +56,10 @@ impl Dialect for Sqlite {
         &WriteLock
     }
 
+    fn refused_in_transaction(&self, words: &[String]) -> Option<&'static str> {
+        (words.first().map(String::as_str) == Some("VACUUM")).then_some("VACUUM")
+    }
+
     /// SQLite compares table names ignoring ASCII case.
     fn same_name(&self, a: &str, b: &str) -> bool {
         a.eq_ignore_ascii_case(b)
@@ -153,6 +157,8 @@ impl Dialect for Sqlite {
             ServerError::DuplicateKey
         } else if has(&["foreign key constraint failed"]) {
             ServerError::ForeignKey
+        } else if has(&["within a transaction"]) {
+            ServerError::NotInTransaction
         } else {
             return None;
         })

@@ -60,12 +60,15 @@ pub struct DropOptions {
 /// Works out what dropping the managed tables of `migrations` would remove.
 ///
 /// # Errors
-/// When the files cannot be read or the catalog cannot be queried.
+/// When the files cannot be read or the catalog cannot be queried, or when the tracking
+/// table's name is taken by another tool's table ([`Error::ForeignTrackingTable`]), which tt
+/// never drops.
 pub async fn plan_drop(
     db: &mut Database,
     migrations: &[Migration],
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
+    tracking.check_own(db).await?;
     let dialect = db.dialect();
     let managed = managed_tables_of(db, migrations).await?;
     let live = introspect(

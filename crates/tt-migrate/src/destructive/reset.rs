@@ -9,6 +9,7 @@ use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::destructive::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
 use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
+use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
 use crate::engine::run::{Applied, Event, Migrator};
 use crate::error::Error;
 
@@ -143,6 +144,12 @@ impl Migrator<'_> {
             report.dropped = drop_managed_tables(db, &plan, self.tracking_table(), options.drop)
                 .await
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            // diesel's table, as tt created it for a diesel folder, is rebuilt too.
+            if is_diesel_folder(self.migrations()) {
+                drop_empty_diesel_table(db)
+                    .await
+                    .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            }
         }
         let run = self.run(db, on_event).await.map_err(|error| ResetError {
             stage: ResetStage::Migrate,

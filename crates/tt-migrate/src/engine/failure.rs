@@ -6,12 +6,14 @@ use crate::backend::{Dialect, ServerError};
 
 use crate::error::{FailureOutcome, StatementFailure};
 use crate::files::migration::Migration;
+use crate::files::source::Layout;
 use crate::files::split::Statement;
 
 /// Builds the failure report for a batch that failed after `completed` of its `statements`,
 /// which are never empty (only a batch with a statement is sent, so indexing them is safe).
 pub(crate) fn locate(
     dialect: &dyn Dialect,
+    layout: Layout,
     migration: &Migration,
     path: &Path,
     statements: &[(usize, Statement)],
@@ -62,7 +64,7 @@ pub(crate) fn locate(
         code: code.clone(),
         message: message.clone(),
         excerpt: format!("{}{excerpt}", " ".repeat(pad)),
-        hint: hint(dialect, code.as_deref(), &message),
+        hint: hint(dialect, layout, code.as_deref(), &message),
         outcome: FailureOutcome::RolledBack,
     }
 }
@@ -112,7 +114,12 @@ pub(crate) const TOO_MANY_LOCKS: &str = "one transaction locks more objects than
      SYSTEM SET max_locks_per_transaction = 512, then restart PostgreSQL)";
 
 /// A likely cause and next step for common errors.
-fn hint(dialect: &dyn Dialect, code: Option<&str>, message: &str) -> Option<String> {
+fn hint(
+    dialect: &dyn Dialect,
+    layout: Layout,
+    code: Option<&str>,
+    message: &str,
+) -> Option<String> {
     let text = match dialect.classify(code.unwrap_or_default(), message)? {
         ServerError::MissingObject => {
             "the object does not exist yet: an earlier migration that creates it may be \
@@ -139,9 +146,15 @@ fn hint(dialect: &dyn Dialect, code: Option<&str>, message: &str) -> Option<Stri
         ServerError::Syntax if dialect.reports_error_position() => {
             "syntax error: check the statement near the caret"
         }
-        ServerError::Syntax => {
+        ServerError::Syntax if layout == Layout::Native => {
             "syntax error: if this is SQL of another dialect, put this backend's version in a \
              variant file (NNN_name.<backend>.sql)"
+        }
+        // Other tools' folders have no per-backend files: their SQL is for one backend.
+        ServerError::Syntax => {
+            "syntax error: if this is SQL of another dialect, the folder was written for \
+             another database (this layout has no per-backend files): connect to the \
+             database it was written for"
         }
         ServerError::DuplicateKey => {
             "duplicate key: the data already holds this value (use ON CONFLICT DO NOTHING or \
@@ -151,6 +164,10 @@ fn hint(dialect: &dyn Dialect, code: Option<&str>, message: &str) -> Option<Stri
             "foreign key violation: insert the referenced rows first, or in a later migration"
         }
         ServerError::TooManyLocks => TOO_MANY_LOCKS,
+        ServerError::NotInTransaction => {
+            "this statement cannot run inside a transaction, and tt did not recognise it: put \
+             `-- tt:no-transaction` among the file's leading comments to run it outside one"
+        }
         ServerError::DependentObjects => return None,
     };
     Some(text.to_string())
@@ -199,11 +216,49 @@ mod tests {
     }
 
     #[test]
+    fn the_syntax_error_hint_gives_each_layouts_own_advice() {
+        let syntax = |backend, layout| {
+            let code = match backend {
+                Backend::Mysql => "1064 (42000)",
+                _ => "1",
+            };
+            hint(
+                dialect(backend),
+                layout,
+                Some(code),
+                "near \"CONSTRAINT\": syntax error",
+            )
+            .unwrap()
+        };
+        for backend in [Backend::Mysql, Backend::Sqlite] {
+            assert!(syntax(backend, Layout::Native).contains("NNN_name.<backend>.sql"));
+            for layout in Layout::ALL.into_iter().skip(1) {
+                let hint = syntax(backend, layout);
+                assert!(!hint.contains("NNN_name"), "{layout}: {hint}");
+                assert!(hint.contains("no per-backend files"), "{layout}: {hint}");
+            }
+        }
+    }
+
+    #[test]
     fn hints_cover_common_causes() {
         let check = |backend, code: Option<&str>, message: &str, expected: &str| {
-            let hint = hint(dialect(backend), code, message).unwrap_or_default();
+            let hint = hint(dialect(backend), Layout::Native, code, message).unwrap_or_default();
             assert!(hint.starts_with(expected), "{backend} {code:?}: {hint}");
         };
+        check(
+            Backend::Postgres,
+            Some("25001"),
+            "ALTER TYPE ... ADD cannot run inside a transaction block",
+            "this statement cannot run inside a transaction, and tt did not recognise it: put \
+             `-- tt:no-transaction`",
+        );
+        check(
+            Backend::Sqlite,
+            Some("1"),
+            "cannot VACUUM from within a transaction",
+            "this statement cannot run inside a transaction",
+        );
         check(
             Backend::Postgres,
             Some("42P01"),
@@ -241,7 +296,12 @@ mod tests {
             "syntax error",
         );
         assert_eq!(
-            hint(dialect(Backend::Postgres), Some("XX000"), "internal"),
+            hint(
+                dialect(Backend::Postgres),
+                Layout::Native,
+                Some("XX000"),
+                "internal"
+            ),
             None
         );
     }

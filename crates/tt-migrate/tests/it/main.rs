@@ -13,3 +13,4 @@ mod run;
 mod scratch;
 mod statements;
 mod support;
+mod tools;
