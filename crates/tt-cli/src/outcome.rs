@@ -118,9 +118,16 @@ impl ErrorJson {
             }),
             _ => None,
         };
+        // The message and each cause it carries (tt's errors do not repeat their causes).
+        let message = std::iter::successors(Some(error as &dyn std::error::Error), |cause| {
+            cause.source()
+        })
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
         Self {
             failure,
-            message: error.to_string(),
+            message,
             state: None,
         }
     }

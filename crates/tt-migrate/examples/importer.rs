@@ -71,7 +71,15 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            // The error, then each cause it carries: tt's errors do not repeat their causes.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
@@ -122,9 +130,9 @@ pub(crate) enum ImportError {
     Discovery(#[from] DiscoveryError),
     #[error(transparent)]
     Database(#[from] tt_migrate::Error),
-    #[error("migrating failed: {0}")]
+    #[error("migrating failed")]
     Run(#[from] tt_migrate::RunError),
-    #[error("--clear failed: {0}")]
+    #[error("--clear failed")]
     Reset(#[from] tt_migrate::ResetError),
     #[error("--clear left managed tables missing: {}", .0.join(", "))]
     Incomplete(Vec<String>),

@@ -1,7 +1,4 @@
-//! Adopting and fixing databases: baseline (also from another tool), repair, and databases
-//! whose migrations recorded themselves.
+//! Adopting and fixing databases: baseline (also from another tool) and repair.
 
 pub(crate) mod baseline;
-pub(crate) mod diesel_table;
 pub(crate) mod repair;
-pub(crate) mod self_recording;

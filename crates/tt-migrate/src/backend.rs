@@ -1,6 +1,401 @@
-//! Talking to one database of any backend: connections, values, introspection.
+//! Everything that differs between PostgreSQL, MySQL and SQLite, behind one seam.
+//!
+//! [`Dialect`] owns every SQL text and capability that differs between backends, one file per
+//! backend (`postgres.rs`, `mysql.rs`, `sqlite.rs`); [`dialect`] is the one place that picks
+//! the implementation. Code outside this module asks the dialect and never matches on the
+//! backend to choose SQL (`cargo xtask tidy` checks).
 
 pub(crate) mod connect;
 pub(crate) mod database;
+pub(crate) mod dependent;
 pub(crate) mod introspect;
 pub(crate) mod value;
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tt_schema::{Backend, Schema, Table};
+
+use crate::backend::database::Database;
+use crate::backend::dependent::Dependents;
+use crate::error::Error;
+
+/// The dialect of `backend`: the only match on the backend that picks SQL.
+pub(crate) fn dialect(backend: Backend) -> &'static dyn Dialect {
+    match backend {
+        Backend::Postgres => &postgres::Postgres,
+        Backend::Mysql => &mysql::Mysql,
+        Backend::Sqlite => &sqlite::Sqlite,
+    }
+}
+
+/// The SQL and capabilities of one backend.
+pub(crate) trait Dialect: Sync {
+    // Capabilities.
+
+    /// Whether DDL runs inside a transaction and rolls back with it (not MySQL's).
+    fn transactional_ddl(&self) -> bool;
+
+    /// Whether the server commits implicitly before or after `sql` (MySQL's DDL and a few
+    /// others), so that rolling back cannot undo it.
+    fn commits_implicitly(&self, _sql: &str) -> bool {
+        false
+    }
+
+    /// Whether one writer at a time holds the whole database (SQLite): the migration lock is
+    /// then the write transaction, each migration runs in a savepoint of it, and releasing the
+    /// lock commits the run.
+    fn one_writer(&self) -> bool {
+        false
+    }
+
+    /// Whether a run's commits may skip waiting for the disk until its last one (PostgreSQL's
+    /// `synchronous_commit = off` per transaction).
+    fn lazy_commits(&self) -> bool {
+        false
+    }
+
+    /// The query that reads the longest statement the server accepts, where it refuses longer
+    /// ones whole (MySQL's `max_allowed_packet`), so an oversized statement can be reported
+    /// before it is sent.
+    fn statement_limit_query(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether `?` placeholders are written `$1`, `$2`, … (PostgreSQL).
+    fn numbered_placeholders(&self) -> bool {
+        false
+    }
+
+    /// Whether statements run with caller-chosen values may be prepared once and reused.
+    ///
+    /// Not on PostgreSQL: a prepared statement keeps the parameter types of its first use, so
+    /// a `NULL` (typed by the server, say as `integer`) followed by an integer (sent as
+    /// `bigint`) would be refused. MySQL sends the types with every execution; SQLite has none.
+    fn caches_statements_of_any_values(&self) -> bool {
+        true
+    }
+
+    /// Whether a server error tells the character position of the failing text (then the
+    /// caret points at it and a syntax error needs no other hint).
+    fn reports_error_position(&self) -> bool {
+        false
+    }
+
+    /// Whether `ALTER TABLE … ADD COLUMN` takes a non-constant default such as
+    /// `CURRENT_TIMESTAMP` (not on SQLite).
+    fn adds_columns_with_expression_defaults(&self) -> bool {
+        true
+    }
+
+    /// What a statement starting with `words` (its leading words, upper-case, as
+    /// `files::words` reads them) is when the server refuses it inside a transaction, named
+    /// for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can run in one. MySQL has no
+    /// such statement: its DDL commits the transaction instead.
+    fn refused_in_transaction(&self, _words: &[String]) -> Option<&'static str> {
+        None
+    }
+
+    // Transactions.
+
+    /// Starts a caller's transaction ([`Database::begin`]).
+    fn begin(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Starts a migration's transaction; `durable` when its commit must wait for the disk.
+    fn begin_migration(&self, _durable: bool) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Commits a migration's transaction.
+    fn commit_migration(&self) -> &'static str {
+        "COMMIT"
+    }
+
+    /// Rolls back a migration's transaction.
+    fn rollback_migration(&self) -> &'static str {
+        "ROLLBACK"
+    }
+
+    /// The statements that turn foreign key enforcement off and back on around a drop of
+    /// tables, where `DROP TABLE` would otherwise delete rows and run `ON DELETE` actions in
+    /// other tables (SQLite); run outside any transaction.
+    fn foreign_keys_off_for_drop(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    // Locking.
+
+    /// The migration lock the server itself offers (advisory lock, `GET_LOCK`, write lock).
+    fn session_lock(&self) -> &'static dyn Lock;
+
+    // Types and names.
+
+    /// The SQL type to cast a value to for reading it as text.
+    fn text_type(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// The type of a nullable timestamp column defaulting to `CURRENT_TIMESTAMP`.
+    fn nullable_timestamp(&self) -> &'static str {
+        "TIMESTAMP"
+    }
+
+    /// Whether two table names denote the same table.
+    fn same_name(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+
+    /// An unquoted identifier as the server stores it.
+    fn fold_unquoted(&self, word: &str) -> String {
+        word.to_string()
+    }
+
+    /// The schema tt works in, given the one the caller knows (`None`: unknown).
+    fn working_schema<'a>(&self, known: Option<&'a str>) -> Option<&'a str> {
+        known
+    }
+
+    /// Whether a table qualified with `qualifier` is in `schema` (`None`: any).
+    fn is_own_qualifier(&self, qualifier: &str, schema: Option<&str>) -> bool {
+        schema.is_none_or(|s| qualifier == s)
+    }
+
+    /// Whether `ALTER TABLE a RENAME b` and `RENAME AS b` rename a table (MySQL).
+    fn renames_without_to(&self) -> bool {
+        false
+    }
+
+    // Catalog.
+
+    /// A query for the schema (PostgreSQL) or database (MySQL) the connection works in, as
+    /// one text column; `None` where there is only one (SQLite).
+    fn current_schema_sql(&self) -> Option<&'static str>;
+
+    /// A query for the names of the columns of the table bound to its one `?`.
+    fn columns_sql(&self) -> &'static str;
+
+    /// A query counting the tables named by its one `?`, as one integer column.
+    fn table_exists_sql(&self) -> &'static str;
+
+    /// The clause that turns `INSERT INTO tracking (…) VALUES (…)` into an upsert on
+    /// `version`, replacing the other columns.
+    fn tracking_upsert(&self) -> &'static str {
+        "ON CONFLICT (version) DO UPDATE SET name = excluded.name, \
+         checksum = excluded.checksum, execution_ms = excluded.execution_ms, \
+         dirty = excluded.dirty, applied_at = excluded.applied_at"
+    }
+
+    /// The statement that creates `schema` inside a fresh database, where schemas exist.
+    fn create_schema(&self, _schema: &str) -> Option<String> {
+        None
+    }
+
+    /// Where a scratch database lives: `Some(url)` of a throwaway in-memory one, `None` for
+    /// one created on the same server (`CREATE DATABASE`).
+    fn scratch_in_memory(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Reads the base tables of the connected database.
+    fn introspect<'a>(
+        &'a self,
+        db: &'a mut Database,
+        schema: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Table>, Error>>;
+
+    /// Views and foreign keys outside `tables` that depend on them, each with the statement
+    /// that removes it (none for what cannot be dropped). `live` is the live schema;
+    /// `mentions(definition, table)` tells whether a view's text names a table.
+    fn foreign_dependents<'a>(
+        &'a self,
+        db: &'a mut Database,
+        live: &'a Schema,
+        tables: &'a [String],
+        mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<Dependents, Error>>;
+
+    /// Empties the whole database (every table, view and routine), keeping the table `keep`
+    /// where it can: `Ok(true)` when it was kept, `Ok(false)` when it is gone with the rest.
+    fn recreate<'a>(
+        &'a self,
+        db: &'a mut Database,
+        keep: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+
+    // Server errors.
+
+    /// The server's code of `error`, as tt reports it.
+    fn error_code(&self, error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+        error.code().map(|code| code.into_owned())
+    }
+
+    /// The 1-based character position in the statement that `error` points at.
+    fn error_position(&self, _error: &dyn sqlx::error::DatabaseError) -> Option<usize> {
+        None
+    }
+
+    /// The server's detail lines of `error`, joined by `; `.
+    fn error_detail(&self, _error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+        None
+    }
+
+    /// The text a syntax error message quotes, and the line of the statement it is on.
+    fn near_text<'m>(&self, _message: &'m str) -> Option<(&'m str, usize)> {
+        None
+    }
+
+    /// What kind of failure a server error with `code` (as [`Self::error_code`] gives it)
+    /// and `message` is.
+    fn classify(&self, code: &str, message: &str) -> Option<ServerError>;
+}
+
+/// A way to hold the migration lock for a run; the lock is keyed by the tracking table's
+/// name, so runs on different tracking tables do not wait for each other.
+pub(crate) trait Lock: Sync {
+    /// Takes the lock, waiting up to `timeout`.
+    fn acquire<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Releases the lock.
+    fn release<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// The kinds of server error tt explains with a hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServerError {
+    /// A table or function that does not exist.
+    MissingObject,
+    /// A column that does not exist.
+    MissingColumn,
+    /// The user lacks a privilege.
+    PermissionDenied,
+    /// Another session holds a lock (or a deadlock, a statement timeout).
+    LockHeld,
+    /// The object already exists.
+    AlreadyExists,
+    /// A syntax error.
+    Syntax,
+    /// A unique key already holds the value.
+    DuplicateKey,
+    /// A foreign key is violated.
+    ForeignKey,
+    /// One transaction locks more objects than the server's lock table holds.
+    TooManyLocks,
+    /// Objects depend on one being dropped.
+    DependentObjects,
+    /// The statement cannot run inside a transaction block.
+    NotInTransaction,
+}
+
+/// The SQLSTATE (or SQLite's numeric code) of a driver error, if the server sent one.
+pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|code| code.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_are_what_each_server_does() {
+        // (backend, transactional DDL, one writer, lazy commits, numbered placeholders)
+        let check = |backend, transactional, one_writer, lazy, numbered| {
+            let d = dialect(backend);
+            assert_eq!(
+                (
+                    d.transactional_ddl(),
+                    d.one_writer(),
+                    d.lazy_commits(),
+                    d.numbered_placeholders()
+                ),
+                (transactional, one_writer, lazy, numbered),
+                "{backend}"
+            );
+        };
+        check(Backend::Postgres, true, false, true, true);
+        check(Backend::Mysql, false, false, false, false);
+        check(Backend::Sqlite, true, true, false, false);
+    }
+
+    #[test]
+    fn a_migration_is_a_transaction_or_a_savepoint_of_the_run() {
+        let check = |backend, begin: &str, commit: &str, rollback: &str| {
+            let d = dialect(backend);
+            assert_eq!(
+                (
+                    d.begin_migration(true),
+                    d.commit_migration(),
+                    d.rollback_migration()
+                ),
+                (begin, commit, rollback),
+                "{backend}"
+            );
+        };
+        check(Backend::Postgres, "BEGIN", "COMMIT", "ROLLBACK");
+        check(Backend::Mysql, "BEGIN", "COMMIT", "ROLLBACK");
+        check(
+            Backend::Sqlite,
+            "SAVEPOINT tt_migration",
+            "RELEASE tt_migration",
+            "ROLLBACK TO tt_migration; RELEASE tt_migration",
+        );
+        assert_eq!(
+            dialect(Backend::Postgres).begin_migration(false),
+            "BEGIN; SET LOCAL synchronous_commit = off"
+        );
+    }
+
+    #[test]
+    fn server_errors_are_classified_per_backend() {
+        let check = |backend, code: &str, message: &str, expected| {
+            assert_eq!(
+                dialect(backend).classify(code, message),
+                expected,
+                "{backend} {code}"
+            );
+        };
+        check(
+            Backend::Postgres,
+            "2BP01",
+            "",
+            Some(ServerError::DependentObjects),
+        );
+        check(
+            Backend::Postgres,
+            "53200",
+            "",
+            Some(ServerError::TooManyLocks),
+        );
+        check(
+            Backend::Mysql,
+            "1451 (23000)",
+            "",
+            Some(ServerError::ForeignKey),
+        );
+        check(Backend::Mysql, "53200", "", None);
+        check(
+            Backend::Sqlite,
+            "1",
+            "UNIQUE constraint failed: t.id",
+            Some(ServerError::DuplicateKey),
+        );
+        check(Backend::Sqlite, "1", "out of memory", None);
+    }
+}

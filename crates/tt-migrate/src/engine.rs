@@ -1,8 +1,12 @@
-//! Applying migrations: what to run (plan), the run loop, the tracking table, the run lock, located failures, scratch databases.
+//! Applying migrations: what to run (plan), the run loop, the tracking table, the run lock,
+//! located failures, scratch databases, databases whose migrations recorded themselves, and
+//! diesel's own table.
 
+pub(crate) mod diesel_table;
 pub(crate) mod failure;
 pub(crate) mod lock;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod scratch;
+pub(crate) mod self_recording;
 pub(crate) mod tracking;

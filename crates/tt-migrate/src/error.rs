@@ -21,7 +21,7 @@ pub enum Error {
         url: String,
     },
     /// The server could not be reached or refused the connection.
-    #[error("could not connect to {url}: {source}")]
+    #[error("could not connect to {url}")]
     Connect {
         /// The URL, password redacted.
         url: String,
@@ -34,7 +34,7 @@ pub enum Error {
         /// The URL, password redacted.
         url: String,
         /// What is wrong with it.
-        problem: Box<crate::backend::connect::UrlProblem>,
+        problem: Box<crate::backend::connect::problem::UrlProblem>,
     },
     /// The TLS handshake was refused, for a reason the URL's options explain.
     #[error("could not connect to {url}: {problem}")]
@@ -42,7 +42,7 @@ pub enum Error {
         /// The URL, password redacted.
         url: String,
         /// Why.
-        problem: Box<crate::backend::connect::TlsProblem>,
+        problem: Box<crate::backend::connect::problem::TlsProblem>,
     },
     /// The server did not complete the connection and its handshake in time.
     #[error(
@@ -63,7 +63,7 @@ pub enum Error {
         max: Duration,
     },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
-    #[error("{context} failed: {source}")]
+    #[error("{context} failed")]
     Query {
         /// What tt was doing.
         context: String,
@@ -233,7 +233,7 @@ pub enum Error {
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),
     /// A migration file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("could not read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -241,7 +241,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A migration file could not be split into statements.
-    #[error("{}: {source}", path.display())]
+    #[error("could not split {} into statements", path.display())]
     Split {
         /// The file.
         path: PathBuf,
@@ -262,18 +262,18 @@ pub enum Error {
     /// Objects tt does not manage depend on tables it would drop.
     #[error(
         "cannot drop the managed tables: {} object(s) tt does not manage depend on them:{}\ndrop or change them first, or pass --cascade to drop these views and foreign keys too",
-        crate::destructive::drop::distinct_objects(dependents),
+        crate::backend::dependent::distinct_objects(dependents),
         dependents.iter().map(|d| format!("\n  {d}")).collect::<String>()
     )]
     Dependents {
         /// What depends on what.
-        dependents: Vec<crate::destructive::drop::Dependent>,
+        dependents: Vec<crate::backend::dependent::Dependent>,
     },
     /// A TOML migration's table definitions are invalid.
     #[error(transparent)]
     Definitions(#[from] tt_schema::DefinitionError),
     /// A TOML migration's tables cannot be rendered for the backend.
-    #[error("{}: {source}", path.display())]
+    #[error("could not render the tables of {}", path.display())]
     Render {
         /// The file.
         path: PathBuf,
@@ -286,7 +286,7 @@ pub enum Error {
     /// The migrations could not be applied to the scratch database that gives the schema
     /// they produce (the scratch database was dropped all the same).
     #[error(
-        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed: {source}"
+        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed"
     )]
     Scratch {
         /// The backend of the scratch database.
@@ -309,6 +309,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The server's message when the server rejected a statement ([`Error::Query`] with a
+    /// database error); `None` for every other error, such as a lost connection.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Query { source, .. } => source.as_database_error().map(|e| e.message()),
+            _ => None,
+        }
+    }
+
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
         // Contexts may quote a statement: never a whole 50 MB INSERT.
@@ -503,26 +512,6 @@ impl fmt::Display for StatementFailure {
 
 impl std::error::Error for StatementFailure {}
 
-/// A run that stopped with an error, and what it applied before stopping.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct RunError {
-    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
-    pub applied: Vec<crate::engine::run::Applied>,
-    /// Why the run stopped.
-    #[source]
-    pub error: Error,
-}
-
-impl From<Error> for RunError {
-    fn from(error: Error) -> Self {
-        Self {
-            applied: Vec::new(),
-            error,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,7 +538,12 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "migrations/003_perks.sql: unterminated string starting at line 4, column 9"
+            "could not split migrations/003_perks.sql into statements"
+        );
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("unterminated string starting at line 4, column 9")
         );
     }
 

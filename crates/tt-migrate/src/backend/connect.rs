@@ -8,8 +8,11 @@ use std::time::Duration;
 use sqlx::Connection as _;
 use tt_schema::Backend;
 
-use crate::backend::database::{Conn, ConnectOptions, backend_of_url, redact_url};
 use crate::error::{DriverError, Error};
+
+pub(crate) mod problem;
+
+pub use problem::{TlsProblem, UrlProblem};
 
 /// The longest lock timeout every backend accepts: PostgreSQL's `lock_timeout` and SQLite's
 /// busy timeout are milliseconds in a signed 32-bit integer (about 24.8 days).
@@ -75,116 +78,6 @@ const MYSQL_SSL_MODES: &[&str] = &[
     "VERIFY_IDENTITY",
 ];
 
-/// What is wrong with a database URL, found before connecting.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum UrlProblem {
-    /// `sqlite://` with no file: the driver would open a throwaway in-memory database.
-    #[error(
-        "it names no SQLite file (write sqlite://path/to/file.db; sqlite::memory: is a database \
-         that vanishes when tt exits)"
-    )]
-    EmptySqlitePath,
-    /// A query parameter tt does not know (a typo such as `sslmod` would otherwise silently
-    /// connect without TLS).
-    #[error(
-        "unknown parameter `{name}` (known: {}); a setting for every connection goes in \
-         session_sql in tt.toml (or --session-sql)",
-        known.join(", ")
-    )]
-    UnknownParameter {
-        /// The parameter as written.
-        name: String,
-        /// The parameters this backend takes.
-        known: &'static [&'static str],
-    },
-    /// A parameter whose value is not one of those allowed.
-    #[error("`{name}={value}` is not one of {}", allowed.join(", "))]
-    BadValue {
-        /// The parameter.
-        name: String,
-        /// Its value.
-        value: String,
-        /// The values it takes.
-        allowed: &'static [&'static str],
-    },
-    /// `sslrootcert=system` with a mode that does not verify the host name.
-    #[error(
-        "`sslrootcert=system` verifies the server against the system's roots and needs \
-         sslmode=verify-full (or no sslmode), not `{mode}`"
-    )]
-    SystemRootsNeedVerifyFull {
-        /// The mode given.
-        mode: String,
-    },
-    /// A certificate or key file named in the URL cannot be read.
-    #[error("`{parameter}` names {}, which cannot be read: {source}", path.display())]
-    CertificateFile {
-        /// The parameter.
-        parameter: String,
-        /// The file.
-        path: PathBuf,
-        /// Why it cannot be read.
-        source: std::io::Error,
-    },
-    /// A client certificate without its key, or a key without its certificate.
-    #[error("a client certificate needs both `{cert}` and `{key}`")]
-    ClientCertificateHalf {
-        /// The certificate parameter's name.
-        cert: &'static str,
-        /// The key parameter's name.
-        key: &'static str,
-    },
-}
-
-/// Why a TLS connection was refused, in the terms of the URL's options.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsProblem {
-    /// The server does not offer TLS, which the mode requires.
-    #[error(
-        "the server does not offer TLS, which `{mode}` requires (enable ssl on the server, or \
-         choose a mode that allows plain connections)"
-    )]
-    NotOffered {
-        /// The mode as a URL parameter, e.g. `sslmode=require`.
-        mode: String,
-    },
-    /// The server's certificate is not signed by a trusted certificate authority.
-    #[error(
-        "the server's certificate is not signed by a certificate authority tt trusts ({roots}); \
-         `{mode}` verifies it: name the CA that signed it with `{ca_parameter}=FILE`"
-    )]
-    Untrusted {
-        /// The mode as a URL parameter.
-        mode: String,
-        /// Where the trusted roots came from.
-        roots: String,
-        /// The parameter that names a CA file on this backend.
-        ca_parameter: &'static str,
-    },
-    /// The server's certificate does not name the host connected to.
-    #[error(
-        "the server's certificate is not valid for host `{host}`{}; `{mode}` checks the host \
-         name: connect with a name the certificate holds",
-        if names.is_empty() { String::new() } else { format!(" (it names {})", names.join(", ")) }
-    )]
-    WrongHost {
-        /// The mode as a URL parameter.
-        mode: String,
-        /// The host connected to.
-        host: String,
-        /// The names the certificate holds.
-        names: Vec<String>,
-    },
-    /// The server's certificate has expired or is not valid yet.
-    #[error("the server's certificate has expired or is not valid yet (`{mode}` checks it)")]
-    Expired {
-        /// The mode as a URL parameter.
-        mode: String,
-    },
-}
-
 /// What a TLS failure is explained with: the mode and the roots, as the URL gave them.
 #[derive(Debug, Clone)]
 struct TlsContext {
@@ -192,6 +85,106 @@ struct TlsContext {
     roots: String,
     ca_parameter: &'static str,
     host: String,
+}
+
+/// Options for connecting, with the defaults tt uses.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// How long to wait for another runner's lock (and, on SQLite, a busy database).
+    pub lock_timeout: Duration,
+    /// PostgreSQL schema that holds tt's tables (`search_path`); `None` keeps the server's.
+    pub postgres_schema: Option<String>,
+    /// Statements run on every connection right after it opens (`session_sql` in tt.toml),
+    /// such as `SET FOREIGN_KEY_CHECKS = 0`.
+    pub session_sql: Vec<String>,
+    /// How long to wait for the server to accept the connection and answer the handshake;
+    /// zero waits without limit.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: Duration::from_secs(10),
+            postgres_schema: None,
+            session_sql: Vec::new(),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Conn {
+    Postgres(sqlx::PgConnection),
+    Mysql(sqlx::MySqlConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+/// The backend a URL's scheme names.
+///
+/// # Errors
+/// [`Error::UnsupportedUrl`] when the scheme is not sqlite, postgres(ql), mysql or mariadb.
+pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "mysql" | "mariadb" => Ok(Backend::Mysql),
+        _ => Err(Error::UnsupportedUrl {
+            url: redact_url(url),
+        }),
+    }
+}
+
+/// `url` with any password (in the user part or a `password=` parameter) replaced by `***`,
+/// safe to print.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.has_authority() => {
+            let mut redacted = false;
+            if parsed.password().is_some() {
+                // Setting a password only fails for URLs that cannot have one; this one has one.
+                let _ = parsed.set_password(Some("***"));
+                redacted = true;
+            }
+            // PostgreSQL's driver also takes the password as a query parameter.
+            let is_password = |key: &str| key.eq_ignore_ascii_case("password");
+            if parsed.query_pairs().any(|(key, _)| is_password(&key)) {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(key, value)| {
+                        let value = if is_password(&key) {
+                            "***".into()
+                        } else {
+                            value
+                        };
+                        (key.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+                redacted = true;
+            }
+            if redacted {
+                parsed.to_string()
+            } else {
+                url.to_string()
+            }
+        }
+        // libpq's socket form (`postgres://user@/db?host=/run/postgresql`): redact it with a
+        // placeholder host, then take the placeholder out again.
+        Err(url::ParseError::EmptyHost) => {
+            let with_host = with_placeholder_host(url);
+            match url::Url::parse(&with_host) {
+                Ok(_) => redact_url(&with_host).replacen("@localhost", "@", 1),
+                Err(_) => "***".to_string(),
+            }
+        }
+        // Not a URL with a user part we understand: hide whatever precedes an '@'.
+        _ => match url.rsplit_once('@') {
+            Some((_, host)) => format!("***@{host}"),
+            None => url.to_string(),
+        },
+    }
 }
 
 /// Opens a connection to `url` within `options.connect_timeout`.
@@ -760,5 +753,56 @@ mod tests {
         );
         assert!(problem("mysql://root@h/db?ssl-ca=/nonexistent.pem").starts_with("`ssl-ca` names"));
         assert!(problem("mysql://root@h/db?ssl_mode=REQUIRED").starts_with("unknown parameter"));
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        let check = |url: &str, expected: &str| assert_eq!(redact_url(url), expected);
+        check(
+            "postgres://tt:s3cret@db:5432/app",
+            "postgres://tt:***@db:5432/app",
+        );
+        check("postgres://tt@db/app", "postgres://tt@db/app");
+        check(
+            "mysql://root:pw@127.0.0.1/test",
+            "mysql://root:***@127.0.0.1/test",
+        );
+        check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
+        check("weird:user:pw@host", "***@host");
+        check(
+            "postgres://tt@db/app?sslmode=disable&password=s3cret",
+            "postgres://tt@db/app?sslmode=disable&password=***",
+        );
+        check(
+            "postgres://tt:a@db/app?password=b",
+            "postgres://tt:***@db/app?password=***",
+        );
+        check(
+            "postgres://db/app?sslmode=disable",
+            "postgres://db/app?sslmode=disable",
+        );
+        check(
+            "postgres://tt@/app?host=/var/run/postgresql",
+            "postgres://tt@/app?host=/var/run/postgresql",
+        );
+        check(
+            "postgres://tt:s3cret@/app?host=/var/run/postgresql",
+            "postgres://tt:***@/app?host=/var/run/postgresql",
+        );
+    }
+
+    #[test]
+    fn backends_come_from_the_scheme() {
+        assert_eq!(backend_of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            backend_of_url("postgresql://x/y").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(backend_of_url("mariadb://x/y").unwrap(), Backend::Mysql);
+        let err = backend_of_url("oracle://u:pw@x/y").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported database url `oracle://u:***@x/y` (expected sqlite://, postgres:// or mysql://)"
+        );
     }
 }

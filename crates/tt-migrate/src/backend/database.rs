@@ -1,41 +1,17 @@
 //! A connection to one database of any backend, and the few operations the runner needs.
 
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
+use crate::backend::connect::{Conn, ConnectOptions, redact_url};
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
+use crate::backend::{Dialect, dialect};
 use crate::error::Error;
 use crate::files::split::placeholders::numbered_placeholders;
-
-/// Options for connecting, with the defaults tt uses.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// How long to wait for another runner's lock (and, on SQLite, a busy database).
-    pub lock_timeout: Duration,
-    /// PostgreSQL schema that holds tt's tables (`search_path`); `None` keeps the server's.
-    pub postgres_schema: Option<String>,
-    /// Statements run on every connection right after it opens (`session_sql` in tt.toml),
-    /// such as `SET FOREIGN_KEY_CHECKS = 0`.
-    pub session_sql: Vec<String>,
-    /// How long to wait for the server to accept the connection and answer the handshake;
-    /// zero waits without limit.
-    pub connect_timeout: Duration,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            lock_timeout: Duration::from_secs(10),
-            postgres_schema: None,
-            session_sql: Vec::new(),
-            connect_timeout: Duration::from_secs(30),
-        }
-    }
-}
 
 /// An open connection to a database: one session, so locks and transactions hold across calls.
 #[derive(Debug)]
@@ -59,20 +35,13 @@ impl std::fmt::Debug for SecretUrl {
     }
 }
 
-#[derive(Debug)]
-pub(crate) enum Conn {
-    Postgres(sqlx::PgConnection),
-    Mysql(sqlx::MySqlConnection),
-    Sqlite(sqlx::SqliteConnection),
-}
-
 /// Runs the same generic code for whichever connection type `$db` holds.
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
-            $crate::backend::database::Conn::Postgres($c) => $body,
-            $crate::backend::database::Conn::Mysql($c) => $body,
-            $crate::backend::database::Conn::Sqlite($c) => $body,
+            $crate::backend::connect::Conn::Postgres($c) => $body,
+            $crate::backend::connect::Conn::Mysql($c) => $body,
+            $crate::backend::connect::Conn::Sqlite($c) => $body,
         }
     };
 }
@@ -144,6 +113,11 @@ impl Database {
             Conn::Mysql(_) => Backend::Mysql,
             Conn::Sqlite(_) => Backend::Sqlite,
         }
+    }
+
+    /// What differs on this connection's backend: SQL texts and capabilities.
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        dialect(self.backend())
     }
 
     /// The URL connected to, with any password replaced by `***`.
@@ -315,7 +289,7 @@ impl Database {
     /// # }
     /// ```
     pub async fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
-        let persistent = self.caches_statements_of_any_values();
+        let persistent = self.dialect().caches_statements_of_any_values();
         self.execute_bound(sql, params, persistent)
             .await
             .map_err(Error::query(format!("statement `{}`", sql.trim())))
@@ -346,19 +320,10 @@ impl Database {
     /// # }
     /// ```
     pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
-        let persistent = self.caches_statements_of_any_values();
+        let persistent = self.dialect().caches_statements_of_any_values();
         self.fetch_bound(sql, params, persistent, Columns::Typed)
             .await
             .map_err(Error::query(format!("query `{}`", sql.trim())))
-    }
-
-    /// Whether statements run with caller-chosen [`Value`]s may be prepared once and reused.
-    ///
-    /// Not on PostgreSQL: a prepared statement keeps the parameter types of its first use, so
-    /// a `NULL` (typed by the server, say as `integer`) followed by an [`Value::Int`] (sent as
-    /// `bigint`) would be refused. MySQL sends the types with every execution; SQLite has none.
-    fn caches_statements_of_any_values(&self) -> bool {
-        self.backend() != Backend::Postgres
     }
 
     /// Starts a transaction on this connection: what runs until [`commit`](Self::commit)
@@ -398,11 +363,7 @@ impl Database {
         if self.in_transaction {
             return Err(Error::TransactionOpen);
         }
-        let sql = match self.backend() {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres | Backend::Mysql => "BEGIN",
-        };
-        self.execute(sql)
+        self.execute(self.dialect().begin())
             .await
             .map_err(Error::query("starting a transaction"))?;
         self.in_transaction = true;
@@ -469,17 +430,25 @@ impl Database {
             .collect())
     }
 
-    /// The SQL type name to cast a value to for reading it as text.
-    pub(crate) fn text_type(&self) -> &'static str {
-        match self.backend() {
-            Backend::Mysql => "CHAR",
-            Backend::Postgres | Backend::Sqlite => "TEXT",
-        }
+    /// Runs one of tt's own queries with `?` placeholders bound to `args` and reads each
+    /// column as a [`Value`] by its SQL type.
+    pub(crate) async fn query_rows(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        self.fetch_bound(sql, args, true, Columns::Typed).await
+    }
+
+    /// The SQL type to cast a column to for reading it as text with
+    /// [`fetch_text`](Self::fetch_text) (`TEXT`; `CHAR` on MySQL, which has no cast to `TEXT`).
+    pub fn text_type(&self) -> &'static str {
+        self.dialect().text_type()
     }
 
     /// `?` placeholders as the backend wants them (`$1`, `$2`, … on PostgreSQL).
     fn placeholders(&self, sql: &str) -> String {
-        if self.backend() == Backend::Postgres {
+        if self.dialect().numbered_placeholders() {
             numbered_placeholders(sql)
         } else {
             sql.to_string()
@@ -518,127 +487,4 @@ pub(crate) struct BatchError {
     /// Statements that completed before the failing one.
     pub(crate) completed: usize,
     pub(crate) source: sqlx::Error,
-}
-
-/// The backend a URL's scheme names.
-///
-/// # Errors
-/// [`Error::UnsupportedUrl`] when the scheme is not sqlite, postgres(ql), mysql or mariadb.
-pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
-    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-    match scheme {
-        "sqlite" => Ok(Backend::Sqlite),
-        "postgres" | "postgresql" => Ok(Backend::Postgres),
-        "mysql" | "mariadb" => Ok(Backend::Mysql),
-        _ => Err(Error::UnsupportedUrl {
-            url: redact_url(url),
-        }),
-    }
-}
-
-/// `url` with any password (in the user part or a `password=` parameter) replaced by `***`,
-/// safe to print.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.has_authority() => {
-            let mut redacted = false;
-            if parsed.password().is_some() {
-                // Setting a password only fails for URLs that cannot have one; this one has one.
-                let _ = parsed.set_password(Some("***"));
-                redacted = true;
-            }
-            // PostgreSQL's driver also takes the password as a query parameter.
-            let is_password = |key: &str| key.eq_ignore_ascii_case("password");
-            if parsed.query_pairs().any(|(key, _)| is_password(&key)) {
-                let pairs: Vec<(String, String)> = parsed
-                    .query_pairs()
-                    .map(|(key, value)| {
-                        let value = if is_password(&key) {
-                            "***".into()
-                        } else {
-                            value
-                        };
-                        (key.into_owned(), value.into_owned())
-                    })
-                    .collect();
-                parsed.query_pairs_mut().clear().extend_pairs(pairs);
-                redacted = true;
-            }
-            if redacted {
-                parsed.to_string()
-            } else {
-                url.to_string()
-            }
-        }
-        // libpq's socket form (`postgres://user@/db?host=/run/postgresql`): redact it with a
-        // placeholder host, then take the placeholder out again.
-        Err(url::ParseError::EmptyHost) => {
-            let with_host = crate::backend::connect::with_placeholder_host(url);
-            match url::Url::parse(&with_host) {
-                Ok(_) => redact_url(&with_host).replacen("@localhost", "@", 1),
-                Err(_) => "***".to_string(),
-            }
-        }
-        // Not a URL with a user part we understand: hide whatever precedes an '@'.
-        _ => match url.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_string(),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted() {
-        let check = |url: &str, expected: &str| assert_eq!(redact_url(url), expected);
-        check(
-            "postgres://tt:s3cret@db:5432/app",
-            "postgres://tt:***@db:5432/app",
-        );
-        check("postgres://tt@db/app", "postgres://tt@db/app");
-        check(
-            "mysql://root:pw@127.0.0.1/test",
-            "mysql://root:***@127.0.0.1/test",
-        );
-        check("sqlite://tinkertools.db", "sqlite://tinkertools.db");
-        check("weird:user:pw@host", "***@host");
-        check(
-            "postgres://tt@db/app?sslmode=disable&password=s3cret",
-            "postgres://tt@db/app?sslmode=disable&password=***",
-        );
-        check(
-            "postgres://tt:a@db/app?password=b",
-            "postgres://tt:***@db/app?password=***",
-        );
-        check(
-            "postgres://db/app?sslmode=disable",
-            "postgres://db/app?sslmode=disable",
-        );
-        check(
-            "postgres://tt@/app?host=/var/run/postgresql",
-            "postgres://tt@/app?host=/var/run/postgresql",
-        );
-        check(
-            "postgres://tt:s3cret@/app?host=/var/run/postgresql",
-            "postgres://tt:***@/app?host=/var/run/postgresql",
-        );
-    }
-
-    #[test]
-    fn backends_come_from_the_scheme() {
-        assert_eq!(backend_of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(
-            backend_of_url("postgresql://x/y").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(backend_of_url("mariadb://x/y").unwrap(), Backend::Mysql);
-        let err = backend_of_url("oracle://u:pw@x/y").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unsupported database url `oracle://u:***@x/y` (expected sqlite://, postgres:// or mysql://)"
-        );
-    }
 }

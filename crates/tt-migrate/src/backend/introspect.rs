@@ -1,10 +1,10 @@
 //! Introspection: reading the tables of a live database into the schema model.
 
-mod mysql;
-mod postgres;
-mod sqlite;
+pub(super) mod mysql;
+pub(super) mod postgres;
+pub(super) mod sqlite;
 
-use tt_schema::{Backend, FkAction, Schema, Table};
+use tt_schema::{FkAction, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::error::Error;
@@ -89,11 +89,10 @@ pub struct IntrospectOptions {
 /// [`Error::UnknownSchema`] when the PostgreSQL schema does not exist, [`Error::Query`] when a
 /// catalog query fails.
 pub async fn introspect(db: &mut Database, options: &IntrospectOptions) -> Result<Schema, Error> {
-    let tables = match db.backend() {
-        Backend::Postgres => postgres::read(db, options.postgres_schema.as_deref()).await?,
-        Backend::Mysql => mysql::read(db).await?,
-        Backend::Sqlite => sqlite::read(db).await?,
-    };
+    let tables = db
+        .dialect()
+        .introspect(db, options.postgres_schema.as_deref())
+        .await?;
     Ok(Schema::from_tables(tables.into_iter().map(finish)))
 }
 
@@ -119,6 +118,18 @@ async fn fetch<const N: usize>(
             })
         })
         .collect()
+}
+
+/// A number the catalog returned as text; one that does not parse is an error, not a guess.
+fn catalog_number(what: &str, text: &str) -> Result<u32, Error> {
+    text.trim().parse().map_err(|_| Error::Query {
+        context: format!("reading {what} from the catalog"),
+        source: sqlx::Error::ColumnDecode {
+            index: what.to_string(),
+            source: format!("expected a number, found `{text}`").into(),
+        }
+        .into(),
+    })
 }
 
 /// Puts a table in the model's canonical form: key columns not null, named things sorted.

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use tt_schema::Backend;
 
 use crate::backend::database::Database;
+use crate::backend::dialect;
 use crate::error::Error;
 use crate::files::migration::{FileKind, Migration};
 use crate::files::split::tokens::Kind;
@@ -35,16 +36,12 @@ enum Effect {
 ///
 /// # Errors
 /// When a file cannot be read, split or parsed.
-pub fn managed_tables(
+pub(crate) fn managed_tables(
     migrations: &[Migration],
     backend: Backend,
     schema: Option<&str>,
 ) -> Result<BTreeSet<String>, Error> {
-    let schema = match backend {
-        Backend::Postgres => Some(schema.unwrap_or("public")),
-        Backend::Mysql => schema,
-        Backend::Sqlite => None,
-    };
+    let schema = dialect(backend).working_schema(schema);
     let mut tables = BTreeSet::new();
     for migration in migrations {
         let Some(file) = migration.up_for(backend) else {
@@ -97,10 +94,8 @@ pub(crate) async fn managed_tables_of(
     migrations: &[Migration],
 ) -> Result<BTreeSet<String>, Error> {
     let backend = db.backend();
-    let sql = match backend {
-        Backend::Postgres => "SELECT CAST(current_schema() AS TEXT)",
-        Backend::Mysql => "SELECT CAST(DATABASE() AS CHAR)",
-        Backend::Sqlite => return managed_tables(migrations, backend, None),
+    let Some(sql) = db.dialect().current_schema_sql() else {
+        return managed_tables(migrations, backend, None);
     };
     let schema = db
         .query_text_rows(sql, &[])
@@ -145,10 +140,7 @@ fn apply(tables: &mut BTreeSet<String>, effect: Effect, backend: Backend) {
 
 /// Whether two table names denote the same table on `backend` (SQLite ignores ASCII case).
 pub(crate) fn same_name(a: &str, b: &str, backend: Backend) -> bool {
-    match backend {
-        Backend::Sqlite => a.eq_ignore_ascii_case(b),
-        Backend::Postgres | Backend::Mysql => a == b,
-    }
+    dialect(backend).same_name(a, b)
 }
 
 /// Whether `sql` (a view definition) names `table` as a word or quoted identifier.
@@ -254,7 +246,7 @@ fn effects_of(tokens: &[Token], backend: Backend, schema: Option<&str>) -> Vec<E
             // index or key.
             let new_name = if word(next + 1, "to") {
                 Some(next + 2)
-            } else if backend != Backend::Mysql {
+            } else if !dialect(backend).renames_without_to() {
                 None
             } else if word(next + 1, "as") {
                 Some(next + 2)
@@ -296,23 +288,14 @@ fn name_at(
     schema: Option<&str>,
 ) -> Option<(String, usize)> {
     let part = |t: &Token| match t {
-        Token::Word(w) => Some(match backend {
-            // PostgreSQL folds unquoted names to lower case, in a UTF-8 database only A-Z.
-            Backend::Postgres => w.to_ascii_lowercase(),
-            Backend::Mysql | Backend::Sqlite => w.clone(),
-        }),
+        Token::Word(w) => Some(dialect(backend).fold_unquoted(w)),
         Token::Quoted(q) => Some(q.clone()),
         Token::Punct(_) => None,
     };
     let first = part(tokens.get(i)?)?;
     if tokens.get(i + 1) == Some(&Token::Punct('.')) {
         let second = part(tokens.get(i + 2)?)?;
-        let ours = match backend {
-            Backend::Postgres | Backend::Mysql => schema.is_none_or(|s| first == s),
-            // SQLite qualifies with `main`, `temp` or an attached database's name: only `temp`
-            // is surely not ours.
-            Backend::Sqlite => !first.eq_ignore_ascii_case("temp"),
-        };
+        let ours = dialect(backend).is_own_qualifier(&first, schema);
         return ours.then_some((second, i + 3));
     }
     Some((first, i + 1))

@@ -5,9 +5,9 @@
 //! not a managed table and `drop` leaves it alone.
 
 use serde::Serialize;
-use tt_schema::Backend;
 
 use crate::backend::database::{Arg, Database};
+use crate::backend::value::int_at;
 use crate::error::Error;
 
 /// The table that marks a database as protected.
@@ -27,28 +27,13 @@ pub struct Protection {
 /// # Errors
 /// When the catalog or the mark cannot be read.
 pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> {
-    let exists_sql = match db.backend() {
-        Backend::Postgres => {
-            "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = ?"
-        }
-        Backend::Mysql => {
-            "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-        Backend::Sqlite => {
-            "SELECT CAST(COUNT(*) AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = ?"
-        }
-    };
-    let rows = db
-        .query_text_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
+    let exists_sql = db.dialect().table_exists_sql();
+    let count = db
+        .query_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
         .await
+        .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
         .map_err(Error::query("checking whether the database is protected"))?;
-    let exists = rows
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
-        .is_some_and(|n| n.trim() != "0");
-    if !exists {
+    if count == 0 {
         return Ok(None);
     }
     let sql = format!(
@@ -74,10 +59,7 @@ pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> 
 /// When the mark cannot be written.
 pub async fn protect(db: &mut Database, note: Option<&str>) -> Result<(), Error> {
     let table = db.backend().quote_ident(PROTECTION_TABLE);
-    let timestamp = match db.backend() {
-        Backend::Mysql => "TIMESTAMP NULL",
-        Backend::Postgres | Backend::Sqlite => "TIMESTAMP",
-    };
+    let timestamp = db.dialect().nullable_timestamp();
     db.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {table} (protected_at {timestamp} DEFAULT CURRENT_TIMESTAMP, note VARCHAR(255))"
     ))

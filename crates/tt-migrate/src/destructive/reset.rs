@@ -4,12 +4,12 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::adoption::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::destructive::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
 use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
+use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
 use crate::engine::run::{Applied, Event, Migrator};
 use crate::error::Error;
 
@@ -49,7 +49,7 @@ pub enum ResetStage {
 }
 
 /// A reset that stopped part-way, with the state it left.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub struct ResetError {
     /// Where it stopped.
     pub stage: ResetStage,
@@ -59,7 +59,6 @@ pub struct ResetError {
     /// Migrations applied before the failure.
     pub applied: Vec<Applied>,
     /// Why.
-    #[source]
     pub error: Error,
 }
 
@@ -101,6 +100,13 @@ impl fmt::Display for ResetError {
     }
 }
 
+/// Its message holds `error`'s, so its source is `error`'s source.
+impl std::error::Error for ResetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
 impl Migrator<'_> {
     /// Drops the managed tables (or, with `recreate_whole_database`, empties the database),
     /// applies every migration and checks that every managed table exists.
@@ -116,7 +122,7 @@ impl Migrator<'_> {
         options: ResetOptions,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<ResetReport, ResetError> {
-        let transactional_ddl = db.backend() != tt_schema::Backend::Mysql;
+        let transactional_ddl = db.dialect().transactional_ddl();
         let failed = |stage, applied: Vec<Applied>| {
             move |error| ResetError {
                 stage,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tt_schema::Backend;
+use crate::backend::{Dialect, ServerError};
 
 use crate::error::{FailureOutcome, StatementFailure};
 use crate::files::migration::Migration;
@@ -13,12 +13,16 @@ use crate::files::split::Statement;
 /// they are sent (the server would close the connection, leaving the migration marked dirty).
 pub(crate) const CHECKED_STATEMENT_BYTES: usize = 64 * 1024;
 
-/// MySQL's `max_allowed_packet`, in bytes.
+/// The longest statement the server accepts, in bytes (MySQL's `max_allowed_packet`); no limit
+/// where the dialect has none.
 pub(crate) async fn packet_limit(
     db: &mut crate::backend::database::Database,
 ) -> Result<usize, crate::error::Error> {
+    let Some(query) = db.dialect().statement_limit_query() else {
+        return Ok(usize::MAX);
+    };
     let rows = db
-        .query_text_rows("SELECT CAST(@@max_allowed_packet AS CHAR)", &[])
+        .query_text_rows(query, &[])
         .await
         .map_err(crate::error::Error::query("reading max_allowed_packet"))?;
     Ok(rows
@@ -76,7 +80,7 @@ const EXCERPT_CHARS: usize = 160;
 /// Builds the failure report for a batch that failed after `completed` of its `statements`,
 /// which are never empty (only a batch with a statement is sent, so indexing them is safe).
 pub(crate) fn locate(
-    backend: Backend,
+    dialect: &dyn Dialect,
     layout: Layout,
     migration: &Migration,
     path: &Path,
@@ -86,14 +90,8 @@ pub(crate) fn locate(
 ) -> StatementFailure {
     let database_error = error.as_database_error();
     let message = database_error.map_or_else(|| error.to_string(), |e| e.message().to_string());
-    let code = database_error.and_then(|e| error_code(backend, e));
-    let server_position = database_error.and_then(|e| {
-        e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .and_then(|pg| match pg.position() {
-                Some(sqlx::postgres::PgErrorPosition::Original(position)) => Some(position),
-                _ => None,
-            })
-    });
+    let code = database_error.and_then(|e| dialect.error_code(e));
+    let server_position = database_error.and_then(|e| dialect.error_position(e));
     // The server's position points into the batch: find the statement it falls in.
     let (statement, offset) = match server_position {
         Some(position) => {
@@ -108,7 +106,7 @@ pub(crate) fn locate(
         None => {
             let index = completed.min(statements.len().saturating_sub(1));
             let (_, statement) = &statements[index];
-            (statement, near_offset(backend, &statement.sql, &message))
+            (statement, near_offset(dialect, &statement.sql, &message))
         }
     };
     let (line, column) = offset.map_or((statement.line, statement.column), |offset| {
@@ -136,21 +134,9 @@ pub(crate) fn locate(
         code: code.clone(),
         message: message.clone(),
         excerpt: format!("{}{excerpt}", " ".repeat(pad)),
-        hint: hint(backend, layout, code.as_deref(), &message),
+        hint: hint(dialect, layout, code.as_deref(), &message),
         outcome: FailureOutcome::RolledBack,
     }
-}
-
-fn error_code(backend: Backend, error: &dyn sqlx::error::DatabaseError) -> Option<String> {
-    if backend == Backend::Mysql
-        && let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-    {
-        return Some(match mysql.code() {
-            Some(state) => format!("{} ({state})", mysql.number()),
-            None => mysql.number().to_string(),
-        });
-    }
-    error.code().map(|code| code.into_owned())
 }
 
 /// Line and column in the file of the character `offset` characters into `statement`.
@@ -170,21 +156,8 @@ fn position_of(statement: &Statement, offset: usize) -> (u32, u32) {
 
 /// The character offset in `sql` of the text a MySQL (`near '…' at line N`) or SQLite
 /// (`near "…": syntax error`) message quotes.
-fn near_offset(backend: Backend, sql: &str, message: &str) -> Option<usize> {
-    let (quoted, line) = match backend {
-        Backend::Mysql => {
-            let start = message.find("near '")? + "near '".len();
-            let end = message.rfind("' at line ")?;
-            let line: usize = message[end + "' at line ".len()..].trim().parse().ok()?;
-            (&message[start..end.max(start)], line)
-        }
-        Backend::Sqlite => {
-            let start = message.find("near \"")? + "near \"".len();
-            let end = start + message[start..].find("\": ")?;
-            (&message[start..end], 1)
-        }
-        Backend::Postgres => return None,
-    };
+fn near_offset(dialect: &dyn Dialect, sql: &str, message: &str) -> Option<usize> {
+    let (quoted, line) = dialect.near_text(message)?;
     // MySQL quotes at most 80 characters and the rest of the statement; the first line is
     // enough to find it.
     let needle = quoted.lines().next().unwrap_or_default();
@@ -204,51 +177,6 @@ fn near_offset(backend: Backend, sql: &str, message: &str) -> Option<usize> {
     Some(sql[..byte].chars().count())
 }
 
-/// Whether MySQL commits implicitly before or after `sql` (DDL and a few others), so that
-/// rolling back cannot undo it.
-pub(crate) fn commits_implicitly(backend: Backend, sql: &str) -> bool {
-    if backend != Backend::Mysql {
-        return false;
-    }
-    let first = skip_leading_comments(sql)
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| !w.is_empty())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    matches!(
-        first.as_str(),
-        "create"
-            | "alter"
-            | "drop"
-            | "rename"
-            | "truncate"
-            | "grant"
-            | "revoke"
-            | "lock"
-            | "unlock"
-            | "analyze"
-            | "optimize"
-            | "repair"
-            | "install"
-            | "uninstall"
-            | "flush"
-    )
-}
-
-/// `sql` without the comments and whitespace before its first word.
-fn skip_leading_comments(mut sql: &str) -> &str {
-    loop {
-        sql = sql.trim_start();
-        if let Some(rest) = sql.strip_prefix("--").or_else(|| sql.strip_prefix('#')) {
-            sql = rest.split_once('\n').map_or("", |(_, after)| after);
-        } else if let Some(rest) = sql.strip_prefix("/*") {
-            sql = rest.split_once("*/").map_or("", |(_, after)| after);
-        } else {
-            return sql;
-        }
-    }
-}
-
 /// PostgreSQL's lock table is full: one transaction touched more tables than
 /// `max_locks_per_transaction × max_connections` allows.
 pub(crate) const TOO_MANY_LOCKS: &str = "one transaction locks more objects than the server \
@@ -256,75 +184,61 @@ pub(crate) const TOO_MANY_LOCKS: &str = "one transaction locks more objects than
      SYSTEM SET max_locks_per_transaction = 512, then restart PostgreSQL)";
 
 /// A likely cause and next step for common errors.
-fn hint(backend: Backend, layout: Layout, code: Option<&str>, message: &str) -> Option<String> {
-    let lower = message.to_ascii_lowercase();
-    let code = code.unwrap_or_default();
-    let is = |postgres: &[&str], mysql: &[&str], sqlite_text: &[&str]| match backend {
-        Backend::Postgres => postgres.contains(&code),
-        Backend::Mysql => mysql.iter().any(|n| code.starts_with(&format!("{n} "))),
-        Backend::Sqlite => sqlite_text.iter().any(|t| lower.contains(t)),
-    };
-    let text = if is(
-        &["42P01", "42883", "3F000"],
-        &["1146", "1305"],
-        &["no such table", "no such function"],
-    ) {
-        "the object does not exist yet: an earlier migration that creates it may be missing, \
-         or the files are out of order (check the versions with `tt status`)"
-    } else if is(&["42703"], &["1054"], &["no such column", "has no column"]) {
-        "the column does not exist: an earlier migration that adds it may be missing or out of \
-         order, or it was renamed"
-    } else if is(
-        &["42501"],
-        &["1044", "1045", "1142", "1227"],
-        &["readonly", "permission"],
-    ) {
-        "permission denied: grant the privilege to this user, or connect as the schema's owner"
-    } else if is(
-        &["55P03", "40P01", "57014"],
-        &["1205", "1213"],
-        &["database is locked", "busy"],
-    ) {
-        "another session holds a lock on this object: retry when it finishes, or raise \
-         --lock-timeout"
-    } else if is(
-        &["42P07", "42710"],
-        &["1050", "1061", "1826"],
-        &["already exists"],
-    ) {
-        "the object already exists: the database was changed outside tt, or an earlier \
-         migration already creates it (use IF NOT EXISTS, or `tt baseline` for a database \
-         that already has this schema)"
-    } else if is(&["42601"], &["1064"], &["syntax error"]) {
-        match (backend, layout) {
-            (Backend::Postgres, _) => "syntax error: check the statement near the caret",
-            (Backend::Mysql | Backend::Sqlite, Layout::Native) => {
-                "syntax error: if this is SQL of another dialect, put this backend's version in \
-                 a variant file (NNN_name.<backend>.sql)"
-            }
-            // Other tools' folders have no per-backend files: their SQL is for one backend.
-            (Backend::Mysql | Backend::Sqlite, _) => {
-                "syntax error: if this is SQL of another dialect, the folder was written for \
-                 another database (this layout has no per-backend files): connect to the \
-                 database it was written for"
-            }
+fn hint(
+    dialect: &dyn Dialect,
+    layout: Layout,
+    code: Option<&str>,
+    message: &str,
+) -> Option<String> {
+    let text = match dialect.classify(code.unwrap_or_default(), message)? {
+        ServerError::MissingObject => {
+            "the object does not exist yet: an earlier migration that creates it may be \
+             missing, or the files are out of order (check the versions with `tt status`)"
         }
-    } else if is(&["23505"], &["1062"], &["unique constraint failed"]) {
-        "duplicate key: the data already holds this value (use ON CONFLICT DO NOTHING or \
-         INSERT IGNORE for seed rows)"
-    } else if is(
-        &["23503"],
-        &["1451", "1452"],
-        &["foreign key constraint failed"],
-    ) {
-        "foreign key violation: insert the referenced rows first, or in a later migration"
-    } else if is(&["53200"], &[], &[]) {
-        TOO_MANY_LOCKS
-    } else if is(&["25001"], &[], &["within a transaction"]) {
-        "this statement cannot run inside a transaction, and tt did not recognise it: put \
-         `-- tt:no-transaction` among the file's leading comments to run it outside one"
-    } else {
-        return None;
+        ServerError::MissingColumn => {
+            "the column does not exist: an earlier migration that adds it may be missing or out \
+             of order, or it was renamed"
+        }
+        ServerError::PermissionDenied => {
+            "permission denied: grant the privilege to this user, or connect as the schema's \
+             owner"
+        }
+        ServerError::LockHeld => {
+            "another session holds a lock on this object: retry when it finishes, or raise \
+             --lock-timeout"
+        }
+        ServerError::AlreadyExists => {
+            "the object already exists: the database was changed outside tt, or an earlier \
+             migration already creates it (use IF NOT EXISTS, or `tt baseline` for a database \
+             that already has this schema)"
+        }
+        // Where the server points at the error, the caret says enough.
+        ServerError::Syntax if dialect.reports_error_position() => {
+            "syntax error: check the statement near the caret"
+        }
+        ServerError::Syntax if layout == Layout::Native => {
+            "syntax error: if this is SQL of another dialect, put this backend's version in a \
+             variant file (NNN_name.<backend>.sql)"
+        }
+        // Other tools' folders have no per-backend files: their SQL is for one backend.
+        ServerError::Syntax => {
+            "syntax error: if this is SQL of another dialect, the folder was written for \
+             another database (this layout has no per-backend files): connect to the \
+             database it was written for"
+        }
+        ServerError::DuplicateKey => {
+            "duplicate key: the data already holds this value (use ON CONFLICT DO NOTHING or \
+             INSERT IGNORE for seed rows)"
+        }
+        ServerError::ForeignKey => {
+            "foreign key violation: insert the referenced rows first, or in a later migration"
+        }
+        ServerError::TooManyLocks => TOO_MANY_LOCKS,
+        ServerError::NotInTransaction => {
+            "this statement cannot run inside a transaction, and tt did not recognise it: put \
+             `-- tt:no-transaction` among the file's leading comments to run it outside one"
+        }
+        ServerError::DependentObjects => return None,
     };
     Some(text.to_string())
 }
@@ -332,6 +246,8 @@ fn hint(backend: Backend, layout: Layout, code: Option<&str>, message: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::dialect;
+    use tt_schema::Backend;
 
     fn statement(sql: &str, line: u32, column: u32) -> Statement {
         Statement {
@@ -355,27 +271,18 @@ mod tests {
         let sql = "CREATE TABLE t (\n  id INT,\n  oops oops\n)";
         let mysql = "You have an error in your SQL syntax; check the manual that corresponds to \
                      your MariaDB server version for the right syntax to use near 'oops\n)' at line 3";
-        assert_eq!(near_offset(Backend::Mysql, sql, mysql), Some(29));
+        assert_eq!(near_offset(dialect(Backend::Mysql), sql, mysql), Some(29));
         let sqlite = "near \"oops\": syntax error";
-        assert_eq!(near_offset(Backend::Sqlite, sql, sqlite), Some(29));
-        assert_eq!(near_offset(Backend::Postgres, sql, sqlite), None);
+        assert_eq!(near_offset(dialect(Backend::Sqlite), sql, sqlite), Some(29));
+        assert_eq!(near_offset(dialect(Backend::Postgres), sql, sqlite), None);
     }
 
     #[test]
     fn implicit_commits_are_mysql_ddl_only() {
-        assert!(commits_implicitly(Backend::Mysql, "CREATE TABLE t (x INT)"));
-        assert!(commits_implicitly(
-            Backend::Mysql,
-            "/* c */ alter table t add y int"
-        ));
-        assert!(!commits_implicitly(
-            Backend::Mysql,
-            "INSERT INTO t VALUES (1)"
-        ));
-        assert!(!commits_implicitly(
-            Backend::Postgres,
-            "CREATE TABLE t (x INT)"
-        ));
+        let create = "CREATE TABLE t (x INT)";
+        assert!(dialect(Backend::Mysql).commits_implicitly(create));
+        assert!(!dialect(Backend::Postgres).commits_implicitly(create));
+        assert!(!dialect(Backend::Sqlite).commits_implicitly(create));
     }
 
     #[test]
@@ -386,7 +293,7 @@ mod tests {
                 _ => "1",
             };
             hint(
-                backend,
+                dialect(backend),
                 layout,
                 Some(code),
                 "near \"CONSTRAINT\": syntax error",
@@ -406,7 +313,7 @@ mod tests {
     #[test]
     fn hints_cover_common_causes() {
         let check = |backend, code: Option<&str>, message: &str, expected: &str| {
-            let hint = hint(backend, Layout::Native, code, message).unwrap_or_default();
+            let hint = hint(dialect(backend), Layout::Native, code, message).unwrap_or_default();
             assert!(hint.starts_with(expected), "{backend} {code:?}: {hint}");
         };
         check(
@@ -459,7 +366,12 @@ mod tests {
             "syntax error",
         );
         assert_eq!(
-            hint(Backend::Postgres, Layout::Native, Some("XX000"), "internal"),
+            hint(
+                dialect(Backend::Postgres),
+                Layout::Native,
+                Some("XX000"),
+                "internal"
+            ),
             None
         );
     }

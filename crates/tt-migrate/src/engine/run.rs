@@ -7,15 +7,15 @@ use std::time::Instant;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::adoption::diesel_table::{ensure_diesel_table, is_diesel_folder};
-use crate::adoption::self_recording::with_tracking_creators;
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::engine::diesel_table::{ensure_diesel_table, is_diesel_folder};
 use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
+use crate::engine::self_recording::with_tracking_creators;
 use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
-use crate::error::{Error, FailureOutcome, RunError};
+use crate::error::{Error, FailureOutcome};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::outside_transaction::refused_in_transaction;
 use crate::files::source::{Layout, MigrationSet};
@@ -115,7 +115,7 @@ struct Script<'a> {
     file: &'a MigrationFile,
     /// Whether to drop the tables of `file` instead of running it.
     drop_tables: bool,
-    /// Whether its commit waits for the disk (see [`begin_migration`]).
+    /// Whether its commit waits for the disk (see `Dialect::begin_migration`).
     durable: bool,
     /// Why it runs without a transaction (see [`Applied::no_transaction`]).
     no_transaction: Option<&'static str>,
@@ -283,7 +283,10 @@ impl<'m> Migrator<'m> {
     /// What a run would apply, without locking or changing anything.
     ///
     /// # Errors
-    /// As [`plan::plan`], or when the tracking table cannot be read.
+    /// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]),
+    /// out-of-order files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown
+    /// target, a pending migration without a file for the backend, or when the tracking table
+    /// cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
         let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, db.backend())?;
@@ -331,7 +334,7 @@ impl<'m> Migrator<'m> {
     /// not happen, and the tracking table says which did. Other backends commit each step on
     /// its own.
     async fn forget_uncommitted(&self, db: &mut Database, step: Step, done: &mut Vec<Applied>) {
-        if db.backend() != Backend::Sqlite {
+        if !db.dialect().one_writer() {
             return;
         }
         // Make sure what is reported is what is: a failed commit may leave the transaction
@@ -552,8 +555,7 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let outside_sqlite_lock =
-            script.no_transaction.is_some() && db.backend() == Backend::Sqlite;
+        let outside_sqlite_lock = script.no_transaction.is_some() && db.dialect().one_writer();
         if outside_sqlite_lock {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
             db.execute("COMMIT").await.map_err(Error::query(format!(
@@ -586,19 +588,18 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
         let started = Instant::now();
-        let backend = db.backend();
         let file = script.file;
         let in_transaction = script.no_transaction.is_none();
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
-        let dirty_first = !in_transaction || backend == Backend::Mysql;
+        let dirty_first = !in_transaction || !db.dialect().transactional_ddl();
         if dirty_first {
             self.record(db, migration, step, Record::Started).await?;
         }
         let mut outcome = Ok(());
         if in_transaction {
             outcome = db
-                .execute(begin_migration(backend, script.durable))
+                .execute(db.dialect().begin_migration(script.durable))
                 .await
                 .map_err(Error::query(format!(
                     "starting the transaction of migration {}",
@@ -632,7 +633,7 @@ impl<'m> Migrator<'m> {
         }
         if outcome.is_ok() && in_transaction {
             outcome = db
-                .execute(commit(backend))
+                .execute(db.dialect().commit_migration())
                 .await
                 .map_err(Error::query(format!(
                     "committing migration {}",
@@ -649,7 +650,7 @@ impl<'m> Migrator<'m> {
         };
         if in_transaction {
             // The connection may be broken; the failure itself is what matters.
-            let _ = db.execute(rollback(backend)).await;
+            let _ = db.execute(db.dialect().rollback_migration()).await;
         }
         // Without lasting effects the dirty mark is taken back; if even that fails, it stays,
         // and the next run stops at it, which is safe.
@@ -751,50 +752,15 @@ fn checked<'a>(
 
 impl Migrator<'_> {
     /// After a failed run, waits until the migrations it applied are on disk: on PostgreSQL
-    /// only the run's last commit was to wait for them (see [`begin_migration`]), and the
+    /// only the run's last commit was to wait for them (see `Dialect::begin_migration`), and the
     /// failure came first.
     async fn make_durable(&self, db: &mut Database, applied: &[Applied]) {
         let Some(last) = applied.last() else { return };
-        if db.backend() == Backend::Postgres {
+        if db.dialect().lazy_commits() {
             // Best effort: when this fails the server is likely gone, and the run's own error
             // says more than this one would.
             let _ = self.tracking.rewrite(db, last.version.as_str()).await;
         }
-    }
-}
-
-/// Starts a migration's transaction. On PostgreSQL, a commit that need not be `durable` does
-/// not wait for its WAL to reach the disk (`synchronous_commit = off`, this transaction only):
-/// a run of many small migrations would otherwise wait for one flush per file. Such a commit
-/// is still atomic, and a crash can only lose it whole (migration and tracking row together);
-/// the run's last commit, or [`Migrator::make_durable`] after a failure, flushes the WAL, and
-/// with it every commit before, before the run returns.
-fn begin_migration(backend: Backend, durable: bool) -> &'static str {
-    if backend == Backend::Postgres && !durable {
-        "BEGIN; SET LOCAL synchronous_commit = off"
-    } else {
-        begin(backend)
-    }
-}
-
-fn begin(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "SAVEPOINT tt_migration",
-        Backend::Postgres | Backend::Mysql => "BEGIN",
-    }
-}
-
-fn commit(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "RELEASE tt_migration",
-        Backend::Postgres | Backend::Mysql => "COMMIT",
-    }
-}
-
-fn rollback(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "ROLLBACK TO tt_migration; RELEASE tt_migration",
-        Backend::Postgres | Backend::Mysql => "ROLLBACK",
     }
 }
 
@@ -879,8 +845,8 @@ impl Executor<'_> {
                         tracing::debug!(line = statement.line, "skipping {}", statement.sql);
                         continue;
                     }
-                    if backend == Backend::Mysql
-                        && statement.sql.len() >= failure::CHECKED_STATEMENT_BYTES
+                    if statement.sql.len() >= failure::CHECKED_STATEMENT_BYTES
+                        && self.db.dialect().statement_limit_query().is_some()
                     {
                         self.flush(on_event).await?;
                         self.refuse_oversized(&statement).await?;
@@ -917,7 +883,7 @@ impl Executor<'_> {
         if self.batch.statements.is_empty() {
             return Ok(());
         }
-        let backend = self.db.backend();
+        let dialect = self.db.dialect();
         tracing::debug!(statements = self.batch.statements.len(), "sending batch");
         let result = self.db.execute_batch(&self.batch.sql).await;
         let completed = match &result {
@@ -927,7 +893,7 @@ impl Executor<'_> {
         if !self.lasting_effects {
             self.lasting_effects = self.batch.statements[..completed]
                 .iter()
-                .any(|(_, s)| !self.in_transaction || failure::commits_implicitly(backend, &s.sql));
+                .any(|(_, s)| !self.in_transaction || dialect.commits_implicitly(&s.sql));
         }
         if result.is_err() && !self.lasting_effects && self.done + completed as u32 > 0 {
             // MySQL commits the open transaction before it runs DDL, even DDL that then
@@ -936,7 +902,7 @@ impl Executor<'_> {
                 .batch
                 .statements
                 .get(completed)
-                .is_some_and(|(_, s)| failure::commits_implicitly(backend, &s.sql));
+                .is_some_and(|(_, s)| dialect.commits_implicitly(&s.sql));
         }
         self.done += completed as u32;
         match result {
@@ -950,7 +916,7 @@ impl Executor<'_> {
             }
             Err(error) => {
                 let failure = failure::locate(
-                    backend,
+                    dialect,
                     self.layout,
                     self.migration,
                     self.path,
@@ -995,6 +961,38 @@ fn is_transaction_control(sql: &str) -> bool {
             | ["commit" | "end"]
             | ["commit" | "end", "transaction" | "work"]
     )
+}
+
+/// A run that stopped with an error, and what it applied before stopping.
+///
+/// It reads as its `error`, and its [`source`](std::error::Error::source) is that error's.
+#[derive(Debug)]
+pub struct RunError {
+    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
+    pub applied: Vec<Applied>,
+    /// Why the run stopped.
+    pub error: Error,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl From<Error> for RunError {
+    fn from(error: Error) -> Self {
+        Self {
+            applied: Vec::new(),
+            error,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tt_schema::{Backend, Schema};
+use tt_schema::Schema;
 
-use crate::backend::database::{ConnectOptions, Database};
+use crate::backend::connect::ConnectOptions;
+use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::run::Migrator;
 use crate::engine::tracking::Tracking;
@@ -35,8 +36,8 @@ pub async fn scratch_schema(
 ) -> Result<Schema, Error> {
     let backend = db.backend();
     let options = db.options().clone();
-    if backend == Backend::Sqlite {
-        let mut scratch = Database::connect("sqlite::memory:", options.clone()).await?;
+    if let Some(url) = db.dialect().scratch_in_memory() {
+        let mut scratch = Database::connect(url, options.clone()).await?;
         let result = build(&mut scratch, &options, migrations, tracking).await;
         let _ = scratch.close().await;
         return result;
@@ -89,11 +90,9 @@ async fn build(
     tracking: &Tracking,
 ) -> Result<Schema, Error> {
     let backend = scratch.backend();
-    if let (Backend::Postgres, Some(schema)) = (backend, &options.postgres_schema) {
-        let sql = format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            backend.quote_ident(schema)
-        );
+    let create_schema = (options.postgres_schema.as_deref())
+        .and_then(|schema| scratch.dialect().create_schema(schema));
+    if let Some(sql) = create_schema {
         scratch
             .execute(&sql)
             .await
@@ -131,7 +130,7 @@ fn scratch_name() -> String {
 /// `url` pointing at database `name` on the same server, keeping user, host and options.
 fn with_database(url: &str, name: &str) -> Result<String, Error> {
     let mut parsed = url::Url::parse(url).map_err(|_| Error::UnsupportedUrl {
-        url: crate::backend::database::redact_url(url),
+        url: crate::backend::connect::redact_url(url),
     })?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())

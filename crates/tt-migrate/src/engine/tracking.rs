@@ -7,9 +7,9 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
-use tt_schema::Backend;
 
 use crate::backend::database::{Arg, Database};
+use crate::backend::value::{Value, int_at, unexpected};
 use crate::error::Error;
 use crate::files::migration::Version;
 
@@ -61,17 +61,7 @@ impl Tracking {
 
     /// Columns the table has (lower-case), empty when it does not exist.
     pub(crate) async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
-        let sql = match db.backend() {
-            Backend::Postgres => {
-                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = ?"
-            }
-            Backend::Mysql => {
-                "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
-                 WHERE table_schema = DATABASE() AND table_name = ?"
-            }
-            Backend::Sqlite => "SELECT name FROM pragma_table_info(?)",
-        };
+        let sql = db.dialect().columns_sql();
         let rows = db
             .query_text_rows(sql, &[Arg::Text(self.table.clone())])
             .await
@@ -104,10 +94,7 @@ impl Tracking {
         let columns = self.columns(db).await?;
         self.refuse_foreign(&columns)?;
         if columns.is_empty() {
-            let (timestamp, boolean) = match backend {
-                Backend::Mysql => ("TIMESTAMP NULL", "BOOLEAN"),
-                Backend::Postgres | Backend::Sqlite => ("TIMESTAMP", "BOOLEAN"),
-            };
+            let timestamp = db.dialect().nullable_timestamp();
             let sql = format!(
                 "CREATE TABLE IF NOT EXISTS {table} (\
                  version VARCHAR(255) NOT NULL PRIMARY KEY, \
@@ -115,7 +102,7 @@ impl Tracking {
                  applied_at {timestamp} DEFAULT CURRENT_TIMESTAMP, \
                  checksum VARCHAR(64), \
                  execution_ms BIGINT, \
-                 dirty {boolean} NOT NULL DEFAULT FALSE)"
+                 dirty BOOLEAN NOT NULL DEFAULT FALSE)"
             );
             return db.execute(&sql).await.map_err(Error::query(format!(
                 "creating tracking table `{}`",
@@ -131,8 +118,9 @@ impl Tracking {
         ];
         for (column, ty) in wanted {
             if !columns.iter().any(|c| c == column) {
-                // SQLite cannot add a column with a non-constant default.
-                let ty = if backend == Backend::Sqlite && column == "applied_at" {
+                let ty = if column == "applied_at"
+                    && !db.dialect().adds_columns_with_expression_defaults()
+                {
                     "TIMESTAMP"
                 } else {
                     ty
@@ -167,37 +155,32 @@ impl Tracking {
                 "NULL".to_string()
             }
         };
+        // Text as the database prints it; the number and the flag read as what they are.
+        let plain = |c: &str| {
+            if has(c) {
+                c.to_string()
+            } else {
+                "NULL".to_string()
+            }
+        };
         let sql = format!(
             "SELECT CAST(version AS {text}), {}, {}, {}, {}, {} FROM {}",
             column("name"),
             column("applied_at"),
             column("checksum"),
-            column("execution_ms"),
-            column("dirty"),
+            plain("execution_ms"),
+            plain("dirty"),
             db.backend().quote_ident(&self.table)
         );
+        let context = || format!("reading tracking table `{}`", self.table);
         let rows = db
-            .query_text_rows(&sql, &[])
+            .query_rows(&sql, &[])
             .await
-            .map_err(Error::query(format!(
-                "reading tracking table `{}`",
-                self.table
-            )))?;
+            .map_err(Error::query(context()))?;
         let mut rows: Vec<AppliedRow> = rows
-            .into_iter()
-            .map(|row| {
-                let mut values = row.into_iter();
-                let mut next = || values.next().flatten();
-                AppliedRow {
-                    version: next().unwrap_or_default(),
-                    name: next(),
-                    applied_at: next(),
-                    checksum: next().filter(|c| !c.is_empty()),
-                    execution_ms: next().and_then(|ms| ms.parse().ok()),
-                    dirty: next().is_some_and(|d| matches!(d.as_str(), "1" | "t" | "true")),
-                }
-            })
-            .collect();
+            .iter()
+            .map(|row| applied_row(row).map_err(Error::query(context())))
+            .collect::<Result<_, _>>()?;
         rows.sort_by(|a, b| by_version(&a.version, &b.version));
         Ok(rows)
     }
@@ -209,18 +192,7 @@ impl Tracking {
     /// When the statement fails.
     pub async fn upsert(&self, db: &mut Database, row: &RowUpdate<'_>) -> Result<(), Error> {
         let table = db.backend().quote_ident(&self.table);
-        let conflict = match db.backend() {
-            Backend::Mysql => {
-                "ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
-                 execution_ms = VALUES(execution_ms), dirty = VALUES(dirty), \
-                 applied_at = VALUES(applied_at)"
-            }
-            Backend::Postgres | Backend::Sqlite => {
-                "ON CONFLICT (version) DO UPDATE SET name = excluded.name, \
-                 checksum = excluded.checksum, execution_ms = excluded.execution_ms, \
-                 dirty = excluded.dirty, applied_at = excluded.applied_at"
-            }
-        };
+        let conflict = db.dialect().tracking_upsert();
         let sql = format!(
             "INSERT INTO {table} (version, name, checksum, execution_ms, dirty, applied_at) \
              VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP) {conflict}"
@@ -330,6 +302,33 @@ impl Tracking {
                 "rewriting migration {version} in the tracking table"
             )))
     }
+}
+
+/// A row of the tracking table as [`Tracking::rows`] selects it.
+fn applied_row(row: &[Value]) -> Result<AppliedRow, sqlx::Error> {
+    let text = |index: usize| match row.get(index) {
+        Some(Value::Text(text)) => Ok(Some(text.clone())),
+        Some(Value::Null) => Ok(None),
+        other => Err(unexpected(index, "text", other)),
+    };
+    let execution_ms = match row.get(4) {
+        Some(Value::Null) => None,
+        _ => Some(int_at(row, 4)?),
+    };
+    let dirty = match row.get(5) {
+        Some(Value::Null) => false,
+        other => other
+            .and_then(Value::as_bool)
+            .ok_or_else(|| unexpected(5, "a boolean", other))?,
+    };
+    Ok(AppliedRow {
+        version: text(0)?.unwrap_or_default(),
+        name: text(1)?,
+        applied_at: text(2)?,
+        checksum: text(3)?.filter(|c| !c.is_empty()),
+        execution_ms,
+        dirty,
+    })
 }
 
 impl Tracking {

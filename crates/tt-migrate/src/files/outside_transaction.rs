@@ -4,6 +4,7 @@
 
 use tt_schema::Backend;
 
+use crate::backend::dialect;
 use crate::files::words::leading_words;
 
 /// What in `sql` (one statement, as the splitter yields it) cannot run inside a transaction on
@@ -12,34 +13,7 @@ use crate::files::words::leading_words;
 /// The statement's leading words are read past whitespace and comments; quoted names and
 /// parenthesised options are skipped, so `REINDEX (VERBOSE) TABLE CONCURRENTLY t` is found.
 pub(crate) fn refused_in_transaction(backend: Backend, sql: &str) -> Option<&'static str> {
-    let words = leading_words(sql, 12);
-    let word = |i: usize| words.get(i).map_or("", String::as_str);
-    let has = |w: &str| words.iter().any(|x| x == w);
-    match backend {
-        Backend::Postgres => match (word(0), word(1)) {
-            ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if has("CONCURRENTLY") => {
-                Some("CREATE INDEX CONCURRENTLY")
-            }
-            ("DROP", "INDEX") if word(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
-            ("REINDEX", _) if has("CONCURRENTLY") => Some("REINDEX … CONCURRENTLY"),
-            ("REINDEX", _) if has("DATABASE") || has("SYSTEM") || has("SCHEMA") => {
-                Some("REINDEX SCHEMA/DATABASE/SYSTEM")
-            }
-            ("ALTER", "TABLE") if has("DETACH") && has("CONCURRENTLY") => {
-                Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY")
-            }
-            ("VACUUM", _) => Some("VACUUM"),
-            ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
-            ("DROP", "DATABASE") => Some("DROP DATABASE"),
-            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
-            ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
-            ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
-            _ => None,
-        },
-        Backend::Sqlite => (word(0) == "VACUUM").then_some("VACUUM"),
-        // MySQL has no statement that fails inside a transaction: DDL commits it instead.
-        Backend::Mysql => None,
-    }
+    dialect(backend).refused_in_transaction(&leading_words(sql, 12))
 }
 
 #[cfg(test)]

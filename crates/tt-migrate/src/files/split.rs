@@ -125,7 +125,7 @@ pub enum SplitError {
         line: u32,
     },
     /// Reading failed.
-    #[error("read failed: {0}")]
+    #[error("read failed")]
     Io(#[from] io::Error),
 }
 

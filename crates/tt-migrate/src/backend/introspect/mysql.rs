@@ -56,7 +56,7 @@ WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
 /// Reads the base tables of the connection's database.
-pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
+pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
     let [version] = fetch::<1>(db, "the server version", VERSION, &[])
         .await?
         .pop()

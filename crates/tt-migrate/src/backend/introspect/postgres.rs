@@ -68,7 +68,10 @@ WHERE {schema} AND k.ord <= ix.indnkeyatts
 ORDER BY t.relname, i.relname, k.ord";
 
 /// Reads the base tables of `schema` (or of `current_schema()`).
-pub(super) async fn read(db: &mut Database, schema: Option<&str>) -> Result<Vec<Table>, Error> {
+pub(in crate::backend) async fn read(
+    db: &mut Database,
+    schema: Option<&str>,
+) -> Result<Vec<Table>, Error> {
     let args = [Arg::Text(schema.unwrap_or_default().to_string())];
     let sql = |query: &str| query.replace("{schema}", SCHEMA);
 

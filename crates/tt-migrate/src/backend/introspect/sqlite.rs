@@ -7,7 +7,7 @@ use tt_schema::{
     Unique,
 };
 
-use super::{fetch, fk_action};
+use super::{catalog_number, fetch, fk_action};
 use crate::backend::database::Database;
 use crate::error::Error;
 use crate::files::split::tokens::{self, Kind, Token};
@@ -44,7 +44,7 @@ WHERE {tables}
 ORDER BY t.name, il.name, ii.seqno";
 
 /// Reads the base tables of the `main` database.
-pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
+pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
     let sql = |query: &str| query.replace("{tables}", BASE_TABLES);
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
@@ -73,7 +73,10 @@ pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
                 ..Table::new(&table_name)
             }
         });
-        let key_position: u32 = key_position.and_then(|p| p.parse().ok()).unwrap_or(0);
+        let key_position = match key_position {
+            Some(position) => catalog_number("a primary key position", &position)?,
+            None => 0,
+        };
         if key_position > 0 {
             key_positions
                 .entry(table_name)
@@ -116,7 +119,7 @@ pub(super) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
         else {
             continue;
         };
-        let id: u32 = id.parse().unwrap_or(0);
+        let id = catalog_number("a foreign key id", &id)?;
         let (fk, implicit) = keys.entry((table, id)).or_insert_with(|| {
             let fk = ForeignKey {
                 name: String::new(),

@@ -8,7 +8,6 @@ use memchr::{memchr, memchr_iter, memchr2, memchr3, memrchr};
 use tt_schema::Backend;
 
 use super::block::{Block, Kw, Pos};
-use super::tokens::Kind;
 use super::{Construct, Piece, SplitError, Statement};
 
 // Byte classes, one table per dialect.
@@ -190,6 +189,25 @@ enum State {
     MetaLine,
     /// Reading the argument of MySQL's `DELIMITER` up to the end of its line.
     DelimiterLine,
+}
+
+/// What a token is (the lexer marks quoted constructs and comments with theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Letters, digits, `_`, `$` and non-ASCII characters: a keyword, a name, a number.
+    Word,
+    /// Whitespace.
+    Space,
+    /// One other character outside quotes and comments: `(`, `,`, `.`, `?`, …
+    Punct,
+    /// `'…'`, PostgreSQL's `E'…'`, MySQL's `"…"`.
+    String,
+    /// PostgreSQL's `$$…$$` or `$tag$…$tag$`.
+    DollarQuote,
+    /// `"…"`, `` `…` `` (MySQL, SQLite) or `[…]` (SQLite).
+    QuotedIdentifier,
+    /// `-- …` (without its newline), `# …` (MySQL) or `/* … */` (nested on PostgreSQL).
+    Comment,
 }
 
 /// Where a quoted construct or a comment opens or closes, as a byte offset from the start of

@@ -9,30 +9,12 @@ use std::collections::VecDeque;
 
 use tt_schema::Backend;
 
+pub(crate) use super::lexer::Kind;
 use super::lexer::{Lexer, Mark, is_space, is_word_byte};
 
 /// How much text the lexer reads at a time, so a caller that stops early reads little; tiny
 /// in tests, so constructs there straddle chunks.
 const CHUNK: usize = if cfg!(test) { 7 } else { 64 * 1024 };
-
-/// What a token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Letters, digits, `_`, `$` and non-ASCII characters: a keyword, a name, a number.
-    Word,
-    /// Whitespace.
-    Space,
-    /// One other character outside quotes and comments: `(`, `,`, `.`, `?`, …
-    Punct,
-    /// `'…'`, PostgreSQL's `E'…'`, MySQL's `"…"`.
-    String,
-    /// PostgreSQL's `$$…$$` or `$tag$…$tag$`.
-    DollarQuote,
-    /// `"…"`, `` `…` `` (MySQL, SQLite) or `[…]` (SQLite).
-    QuotedIdentifier,
-    /// `-- …` (without its newline), `# …` (MySQL) or `/* … */` (nested on PostgreSQL).
-    Comment,
-}
 
 /// One token: its kind, its text and where it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,410 @@
+//! PostgreSQL: session advisory locks, transactional DDL, `$n` placeholders, schemas.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tt_schema::{Backend, Schema, Table};
+
+use crate::backend::database::{Arg, Database};
+use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::value::{Value, int_at};
+use crate::backend::{Dialect, Lock, ServerError, introspect, sqlstate};
+use crate::error::Error;
+
+/// The PostgreSQL dialect.
+pub(super) struct Postgres;
+
+impl Dialect for Postgres {
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn lazy_commits(&self) -> bool {
+        true
+    }
+
+    fn numbered_placeholders(&self) -> bool {
+        true
+    }
+
+    fn caches_statements_of_any_values(&self) -> bool {
+        false
+    }
+
+    fn reports_error_position(&self) -> bool {
+        true
+    }
+
+    /// A commit that need not be `durable` does not wait for its WAL to reach the disk
+    /// (`synchronous_commit = off`, this transaction only): a run of many small migrations
+    /// would otherwise wait for one flush per file. Such a commit is still atomic, and a crash
+    /// can only lose it whole (migration and tracking row together); the run's last commit,
+    /// or a rewrite of a tracking row after a failure, flushes the WAL, and with it every
+    /// commit before, before the run returns.
+    fn begin_migration(&self, durable: bool) -> &'static str {
+        if durable {
+            "BEGIN"
+        } else {
+            "BEGIN; SET LOCAL synchronous_commit = off"
+        }
+    }
+
+    fn session_lock(&self) -> &'static dyn Lock {
+        &AdvisoryLock
+    }
+
+    fn refused_in_transaction(&self, words: &[String]) -> Option<&'static str> {
+        let word = |i: usize| words.get(i).map_or("", String::as_str);
+        let has = |w: &str| words.iter().any(|x| x == w);
+        match (word(0), word(1)) {
+            ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if has("CONCURRENTLY") => {
+                Some("CREATE INDEX CONCURRENTLY")
+            }
+            ("DROP", "INDEX") if word(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
+            ("REINDEX", _) if has("CONCURRENTLY") => Some("REINDEX … CONCURRENTLY"),
+            ("REINDEX", _) if has("DATABASE") || has("SYSTEM") || has("SCHEMA") => {
+                Some("REINDEX SCHEMA/DATABASE/SYSTEM")
+            }
+            ("ALTER", "TABLE") if has("DETACH") && has("CONCURRENTLY") => {
+                Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY")
+            }
+            ("VACUUM", _) => Some("VACUUM"),
+            ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
+            ("DROP", "DATABASE") => Some("DROP DATABASE"),
+            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+            ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
+            ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
+            _ => None,
+        }
+    }
+
+    fn working_schema<'a>(&self, known: Option<&'a str>) -> Option<&'a str> {
+        Some(known.unwrap_or("public"))
+    }
+
+    /// PostgreSQL folds unquoted names to lower case, in a UTF-8 database only A-Z.
+    fn fold_unquoted(&self, word: &str) -> String {
+        word.to_ascii_lowercase()
+    }
+
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        Some("SELECT CAST(current_schema() AS TEXT)")
+    }
+
+    fn columns_sql(&self) -> &'static str {
+        "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = ?"
+    }
+
+    fn table_exists_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = ?"
+    }
+
+    fn create_schema(&self, schema: &str) -> Option<String> {
+        Some(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            Backend::Postgres.quote_ident(schema)
+        ))
+    }
+
+    fn introspect<'a>(
+        &'a self,
+        db: &'a mut Database,
+        schema: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Table>, Error>> {
+        Box::pin(introspect::postgres::read(db, schema))
+    }
+
+    fn foreign_dependents<'a>(
+        &'a self,
+        db: &'a mut Database,
+        _live: &'a Schema,
+        tables: &'a [String],
+        _mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
+    ) -> BoxFuture<'a, Result<Dependents, Error>> {
+        Box::pin(foreign_dependents(db, tables))
+    }
+
+    fn recreate<'a>(
+        &'a self,
+        db: &'a mut Database,
+        _keep: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            recreate_schema(db).await?;
+            Ok(false)
+        })
+    }
+
+    fn error_position(&self, error: &dyn sqlx::error::DatabaseError) -> Option<usize> {
+        let pg = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+        match pg.position() {
+            Some(sqlx::postgres::PgErrorPosition::Original(position)) => Some(position),
+            _ => None,
+        }
+    }
+
+    fn error_detail(&self, error: &dyn sqlx::error::DatabaseError) -> Option<String> {
+        let pg = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+        pg.detail().map(|detail| detail.replace('\n', "; "))
+    }
+
+    fn classify(&self, code: &str, _message: &str) -> Option<ServerError> {
+        Some(match code {
+            "42P01" | "42883" | "3F000" => ServerError::MissingObject,
+            "42703" => ServerError::MissingColumn,
+            "42501" => ServerError::PermissionDenied,
+            "55P03" | "40P01" | "57014" => ServerError::LockHeld,
+            "42P07" | "42710" => ServerError::AlreadyExists,
+            "42601" => ServerError::Syntax,
+            "23505" => ServerError::DuplicateKey,
+            "23503" => ServerError::ForeignKey,
+            "53200" => ServerError::TooManyLocks,
+            "2BP01" => ServerError::DependentObjects,
+            "25001" => ServerError::NotInTransaction,
+            _ => return None,
+        })
+    }
+}
+
+/// A session advisory lock keyed by the tracking table's name, waited for under
+/// `lock_timeout`.
+struct AdvisoryLock;
+
+impl Lock for AdvisoryLock {
+    fn acquire<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let key = advisory_key(key);
+            let ms = timeout.as_millis().max(1);
+            db.execute(&format!("SET lock_timeout = {ms}"))
+                .await
+                .map_err(Error::query("setting lock_timeout"))?;
+            let locked = db.execute(&format!("SELECT pg_advisory_lock({key})")).await;
+            db.execute("RESET lock_timeout")
+                .await
+                .map_err(Error::query("resetting lock_timeout"))?;
+            match locked {
+                Ok(()) => Ok(()),
+                Err(error) if sqlstate(&error).as_deref() == Some("55P03") => {
+                    Err(Error::LockTimeout {
+                        holder: holder(db, key).await,
+                        waited: started.elapsed(),
+                    })
+                }
+                Err(error) => Err(Error::query("taking the migration lock")(error)),
+            }
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let key = advisory_key(key);
+            db.execute(&format!("SELECT pg_advisory_unlock({key})"))
+                .await
+                .map_err(Error::query("releasing the migration lock"))
+        })
+    }
+}
+
+/// A stable, positive advisory lock key for a tracking table (FNV-1a, 31 bits, so that it is
+/// the `objid` of the lock in `pg_locks` with `classid` 0).
+fn advisory_key(table: &str) -> i64 {
+    let hash = format!("tt:{table}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    (hash & 0x7fff_ffff) as i64
+}
+
+/// Who holds the advisory lock `key` in this database (advisory locks are per database), for
+/// the timeout's message.
+async fn holder(db: &mut Database, key: i64) -> Option<String> {
+    let sql = format!(
+        "SELECT CAST(a.pid AS TEXT), a.application_name, a.usename, \
+         CAST(a.client_addr AS TEXT), CAST(a.backend_start AS TEXT) \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 \
+         AND l.objid = {key} AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    );
+    let rows = db.query_text_rows(&sql, &[]).await.ok()?;
+    let row = rows.first()?;
+    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    let application = match field(1) {
+        name if name.is_empty() => String::new(),
+        name => format!("{name}, "),
+    };
+    Some(format!(
+        "{application}pid {} of user {} from {} since {}",
+        field(0),
+        field(2),
+        if field(3).is_empty() {
+            "local socket".to_string()
+        } else {
+            field(3)
+        },
+        field(4)
+    ))
+}
+
+/// Views (and materialized views) reading a managed table, and views reading those, deepest
+/// first; then foreign keys of other tables. Names come as `regclass` prints them: quoted
+/// where needed, qualified outside the search path.
+async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
+    // One parameter per table: names are bound, never quoted into the text.
+    let list = vec!["?"; tables.len()].join(", ");
+    let args: Vec<Arg> = tables.iter().map(|t| Arg::Text(t.clone())).collect();
+    let sql = format!(
+        "WITH RECURSIVE managed AS (SELECT c.oid FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+           WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+           AND c.relname = ANY(ARRAY[{list}]::text[])), \
+         views(oid, on_table, depth) AS ( \
+           SELECT r.ev_class, t.relname, 1 FROM pg_depend d \
+             JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid \
+             WHERE d.classid = 'pg_rewrite'::regclass \
+             AND d.refclassid = 'pg_class'::regclass \
+             AND d.refobjid IN (SELECT oid FROM managed) \
+             AND r.ev_class NOT IN (SELECT oid FROM managed) \
+           UNION \
+           SELECT r.ev_class, v.on_table, v.depth + 1 FROM views v \
+             JOIN pg_depend d ON d.refobjid = v.oid \
+             JOIN pg_rewrite r ON r.oid = d.objid \
+             WHERE d.classid = 'pg_rewrite'::regclass \
+             AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> v.oid) \
+         SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(v.on_table AS TEXT), \
+           CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END \
+             || CAST(v.oid::regclass AS TEXT), v.depth \
+           FROM views v JOIN pg_class c ON c.oid = v.oid \
+         UNION \
+         SELECT 'foreign key', CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
+           CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
+             || ' DROP CONSTRAINT ' || quote_ident(c.conname), 0 \
+           FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
+           WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
+           AND c.conrelid NOT IN (SELECT oid FROM managed)"
+    );
+    let context = "finding objects that depend on managed tables";
+    let rows = db
+        .query_rows(&sql, &args)
+        .await
+        .map_err(Error::query(context))?;
+    let mut found = rows
+        .iter()
+        .map(|row| Ok((int_at(row, 4)?, row)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(Error::query(context))?;
+    // Deepest first, so that a view goes before the views it reads, without CASCADE (which
+    // would also remove what the plan does not list).
+    found.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    let mut out = Vec::new();
+    for (_, row) in found {
+        let field = |i: usize| match row.get(i) {
+            Some(Value::Text(text)) => text.clone(),
+            _ => String::new(),
+        };
+        let kind = match (field(0).as_str(), field(3).as_str()) {
+            ("view", drop) if drop.starts_with("DROP MATERIALIZED VIEW") => {
+                DependentKind::MaterializedView
+            }
+            ("view", _) => DependentKind::View,
+            _ => DependentKind::ForeignKey,
+        };
+        let dependent = Dependent {
+            kind,
+            name: field(1),
+            on: field(2),
+        };
+        out.push((dependent, Some(field(3))));
+    }
+    Ok(out)
+}
+
+/// Drops the current schema and creates it again with its owner and grants, in one
+/// transaction.
+async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
+    // The owner and the schema's grants, to restore them on the new schema.
+    let rows = db
+        .query_text_rows(
+            "SELECT CAST(current_schema() AS TEXT), CAST(pg_get_userbyid(n.nspowner) AS TEXT), \
+             CAST(a.privilege_type AS TEXT), \
+             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE CAST(pg_get_userbyid(a.grantee) AS TEXT) END, \
+             CAST(a.is_grantable AS TEXT) \
+             FROM pg_namespace n LEFT JOIN LATERAL aclexplode(n.nspacl) a ON true \
+             WHERE n.nspname = current_schema()",
+            &[],
+        )
+        .await
+        .map_err(Error::query("reading the schema's owner and grants"))?;
+    let Some(first) = rows.first() else {
+        return Err(Error::UnknownSchema {
+            schema: (db.options().postgres_schema.as_deref())
+                .unwrap_or("current_schema()")
+                .to_string(),
+        });
+    };
+    let field = |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten();
+    let schema = field(first, 0).unwrap_or_default();
+    let owner = field(first, 1).unwrap_or_default();
+    let q = |name: &str| Backend::Postgres.quote_ident(name);
+    let mut statements = vec![
+        "BEGIN".to_string(),
+        format!("DROP SCHEMA {} CASCADE", q(&schema)),
+        format!("CREATE SCHEMA {} AUTHORIZATION {}", q(&schema), q(&owner)),
+    ];
+    for row in &rows {
+        let (Some(privilege), Some(grantee)) = (field(row, 2), field(row, 3)) else {
+            continue;
+        };
+        if grantee == owner {
+            continue;
+        }
+        let grantee = if grantee == "PUBLIC" {
+            grantee
+        } else {
+            q(&grantee)
+        };
+        let option = if field(row, 4).as_deref() == Some("true") {
+            " WITH GRANT OPTION"
+        } else {
+            ""
+        };
+        statements.push(format!(
+            "GRANT {privilege} ON SCHEMA {} TO {grantee}{option}",
+            q(&schema)
+        ));
+    }
+    statements.push("COMMIT".to_string());
+    if let Err(error) = db.execute_batch(&statements.join(";\n")).await {
+        let _ = db.execute("ROLLBACK").await;
+        return Err(Error::query(format!("recreating schema {schema}"))(
+            error.source,
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advisory_keys_are_stable_and_positive() {
+        let key = advisory_key("schema_migrations");
+        assert_eq!(key, advisory_key("schema_migrations"));
+        assert_ne!(key, advisory_key("other_migrations"));
+        assert!((0..=i64::from(i32::MAX)).contains(&key));
+    }
+}
