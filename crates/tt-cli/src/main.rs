@@ -1,9 +1,11 @@
 //! The `tt` command: parses arguments, builds the runtime, runs one command, maps the outcome
-//! to an exit code (0 ok, 1 error, 2 usage, 3 verification failed, 4 refused for safety).
+//! to an exit code (0 ok, 1 error, 2 usage, 3 verification failed, 4 refused for safety, 130
+//! and 143 interrupted by SIGINT and SIGTERM).
 
 mod cli;
 mod commands;
 mod config;
+mod interrupt;
 mod outcome;
 mod output;
 mod progress;
@@ -89,7 +91,9 @@ fn report(error: &anyhow::Error, output: Output) -> ExitCode {
             "error": { "message": message, "refused": refused }
         }));
     }
-    if refused {
+    if let Some(interrupted) = error.downcast_ref::<interrupt::Interrupted>() {
+        interrupted.exit_code()
+    } else if refused {
         ExitCode::from(4)
     } else {
         ExitCode::FAILURE

@@ -83,6 +83,7 @@ pub use destructive::managed::managed_tables;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
+pub use engine::cancel::Canceller;
 pub use engine::lock::{acquire_lock, release_lock};
 pub use engine::plan::{
     AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,

@@ -122,7 +122,8 @@ async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Error> {
         Backend::Postgres => {
             let mut opts = sqlx::postgres::PgConnectOptions::from_str(url)
                 .map_err(connect_error)?
-                .application_name("tt");
+                // One name per process, so Ctrl-C can cancel exactly this process's statements.
+                .application_name(crate::engine::cancel::application_name());
             if let Some(schema) = &options.postgres_schema {
                 opts = opts.options([("search_path", schema.as_str())]);
             }
