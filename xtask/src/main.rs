@@ -4,6 +4,7 @@ mod bench;
 mod db_reset;
 mod importer;
 mod tidy;
+mod torture;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci        fmt --check, clippy -D warnings, tests, the importer example, rustdoc -D warnings
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
-  bench     benchmarks, each reported as a ratio against a baseline from the same run";
+  bench     benchmarks, each reported as a ratio against a baseline from the same run
+  torture   the built tt under concurrency, races and signals on every backend (--help)";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -36,6 +38,7 @@ fn run() -> Result<()> {
         Some("ci") => ci(),
         Some("db-reset") => db_reset::run(&root),
         Some("bench") => bench::run(&args[1..]),
+        Some("torture") => torture::run(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
