@@ -102,12 +102,15 @@ impl Canceller {
             Session::Sqlite => Ok(false),
             Session::Postgres => {
                 let mut db = Database::connect(&self.url, self.options.clone()).await?;
-                // Not our own session: through a pooler it carries the same name.
+                // Not this session, which carries the same name: filtered in a subquery that
+                // OFFSET 0 keeps apart, as the planner may otherwise call pg_cancel_backend
+                // before it compares the pid.
                 let rows = db
                     .fetch(
-                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = ? \
-                         AND state = 'active' AND pid <> pg_backend_pid() \
-                         AND pg_cancel_backend(pid)",
+                        "SELECT count(*) FROM (SELECT pid FROM pg_stat_activity \
+                         WHERE application_name = ? AND state = 'active' \
+                         AND pid <> pg_backend_pid() OFFSET 0) AS ours \
+                         WHERE pg_cancel_backend(ours.pid)",
                         &[Value::Text(application_name().to_string())],
                     )
                     .await?;
