@@ -210,6 +210,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         runs: 0,
         kills: 0,
         finished_first: 0,
+        databases: 0,
     };
     let mut tally = Tally::default();
     'rounds: for round in 0..options.rounds {

@@ -137,6 +137,8 @@ pub(crate) struct Bench<'a> {
     pub(crate) kills: u64,
     /// Signal rounds where the command ended before its signal was due.
     pub(crate) finished_first: u64,
+    /// Databases made so far, numbering their names.
+    pub(crate) databases: u64,
 }
 
 /// How long any tt process may take before it counts as hung.
@@ -159,7 +161,8 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
     let migrations = dir.path().join("migrations");
     super::fixture::write(&migrations)?;
     std::fs::write(dir.path().join("tt.toml"), scenario.lock.config())?;
-    let name = format!("tt_torture_{}_{seed:x}", std::process::id());
+    bench.databases += 1;
+    let name = format!("tt_torture_{}_{}", std::process::id(), bench.databases);
     let fresh = bench
         .runtime
         .block_on(Fresh::create(scenario.target, name, dir.path()))?;
