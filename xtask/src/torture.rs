@@ -16,9 +16,78 @@ use anyhow::{Context, Result, bail};
 use scenario::{Bench, Cmd, Kind, LockMode, Scenario, Sig};
 use target::Target;
 
-/// Scenarios that fail today, each with the issue item that fixes it. `--skip-known` (what CI
-/// passes) leaves them out; delete a line once its scenario passes.
-const KNOWN_FAILING: &[(&str, &str)] = &[];
+/// Scenarios that fail today (all or some of the time), each with the issue 11 item that
+/// fixes it. `--skip-known` (what CI passes) leaves them out; delete a line once its scenario
+/// passes, and CI runs it from then on.
+const KNOWN_FAILING: &[(&str, &str)] = &[
+    // Named prepared statements collide on pooled server connections ("sqlx_s_1 already
+    // exists"); a session advisory lock stays on a pooled connection.
+    ("pgbouncer", "item 4: transaction poolers"),
+    // Waiters' open pg_advisory_lock statements deadlock with CREATE INDEX CONCURRENTLY.
+    (
+        "postgres/*/concurrent-migrate",
+        "item 1: no deadlock while waiting",
+    ),
+    (
+        "postgres/*/migrate-vs-drop",
+        "item 1: no deadlock while waiting",
+    ),
+    (
+        "postgres/*/migrate-vs-reset",
+        "item 1: no deadlock while waiting",
+    ),
+    (
+        "postgres/*/migrate-vs-down",
+        "item 1: no deadlock while waiting",
+    ),
+    // Resets plan their drop before the lock ("table invoices does not exist"), and MySQL's
+    // releases the lock between drop and migrate.
+    (
+        "postgres/*/concurrent-reset",
+        "items 1-3: decide under one lock",
+    ),
+    (
+        "mysql/*/concurrent-reset",
+        "items 2-3: decide under one lock",
+    ),
+    ("sqlite/*/concurrent-reset", "item 2: decide under the lock"),
+    ("mysql/*/migrate-vs-drop", "item 2: decide under the lock"),
+    (
+        "mysql/*/migrate-vs-reset",
+        "items 2-3: decide under one lock",
+    ),
+    // A drop killed part-way leaves no mark: tracked migrations whose tables are gone, and
+    // status says nothing is applied.
+    (
+        "mysql/*/kill9-drop",
+        "item 7: a drop on MySQL leaves a mark",
+    ),
+    (
+        "mysql/*/kill9-reset",
+        "item 7: a drop on MySQL leaves a mark",
+    ),
+    // One transaction per run: what tt printed as applied (or rolled back) is lost on a kill.
+    (
+        "sqlite/*/kill9-migrate",
+        "item 11: SQLite progress is committed",
+    ),
+    (
+        "sqlite/*/kill9-reset",
+        "item 11: SQLite progress is committed",
+    ),
+    (
+        "sqlite/*/kill9-down",
+        "item 11: SQLite progress is committed",
+    ),
+    (
+        "sqlite/*/sigint-migrate",
+        "item 11: SQLite progress is committed",
+    ),
+    (
+        "sqlite/*/sigint-reset",
+        "item 11: SQLite progress is committed",
+    ),
+];
 
 const USAGE: &str = "usage: cargo xtask torture [options]
 

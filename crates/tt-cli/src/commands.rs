@@ -149,6 +149,8 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Completions(args) = &cli.command {
         return completions::run(args.shell, output);
     }
+    // First of all, so that a signal never finds tt connected without its handler.
+    let signals = crate::interrupt::listen()?;
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let overrides = Overrides {
         config: cli.global.config.clone(),
@@ -163,7 +165,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         layout: cli.global.layout,
     };
     let command = dispatch(&ctx, &cwd, cli.command);
-    crate::interrupt::run(&ctx, command).await
+    crate::interrupt::run(&ctx, signals, command).await
 }
 
 async fn dispatch(ctx: &Context, cwd: &std::path::Path, command: Command) -> Result<ExitCode> {

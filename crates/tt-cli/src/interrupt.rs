@@ -81,9 +81,9 @@ const CANCEL_EVERY: Duration = Duration::from_millis(250);
 /// [`Interrupted`] (as context of the command's own error, when it failed).
 pub(crate) async fn run(
     ctx: &Context,
+    mut signals: Signals,
     command: impl Future<Output = Result<ExitCode>>,
 ) -> Result<ExitCode> {
-    let mut signals = listen()?;
     // Boxed so that it can be dropped (closing its connections) before tt reads the state.
     let mut command = Box::pin(command);
     let signal = tokio::select! {
@@ -125,9 +125,12 @@ pub(crate) async fn run(
     }
 }
 
+/// The signals received, as [`listen`] reports them.
+pub(crate) type Signals = watch::Receiver<Option<Signal>>;
+
 /// Starts listening for SIGINT and SIGTERM; the watcher also exits at once on a second signal
 /// or on one during a prompt.
-fn listen() -> Result<watch::Receiver<Option<Signal>>> {
+pub(crate) fn listen() -> Result<Signals> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
     let (sender, receiver) = watch::channel(None);
@@ -155,7 +158,7 @@ fn listen() -> Result<watch::Receiver<Option<Signal>>> {
     Ok(receiver)
 }
 
-async fn first(signals: &mut watch::Receiver<Option<Signal>>) -> Signal {
+async fn first(signals: &mut Signals) -> Signal {
     loop {
         if let Some(signal) = *signals.borrow_and_update() {
             return signal;
