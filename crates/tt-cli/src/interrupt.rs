@@ -90,10 +90,10 @@ pub(crate) async fn run(
         result = &mut command => return result,
         signal = first(&mut signals) => signal,
     };
-    let cancellable = CANCELLERS
+    let (connected, cancellable) = CANCELLERS
         .lock()
-        .map(|list| list.iter().any(Canceller::can_cancel))
-        .unwrap_or(false);
+        .map(|list| (!list.is_empty(), list.iter().any(Canceller::can_cancel)))
+        .unwrap_or((false, false));
     let mut settled = None;
     if cancellable {
         let deadline = tokio::time::Instant::now() + SETTLE;
@@ -105,13 +105,15 @@ pub(crate) async fn run(
             }
         }
     }
-    let how = match &settled {
-        Some(_) => "the running statement was cancelled and the lock released",
-        None if cancellable => {
+    let how = match (&settled, connected) {
+        (Some(Ok(_)), _) => "the command had finished before it could be stopped",
+        (Some(Err(_)), _) => "the running statement was cancelled and the lock released",
+        (None, false) => "tt stopped before it connected",
+        (None, true) if cancellable => {
             "the command did not stop in time: tt closed its connection, so the server rolls back \
              the open transaction and releases the lock"
         }
-        None => {
+        (None, true) => {
             "tt closed its connection, so the open transaction rolled back and the lock is released"
         }
     };

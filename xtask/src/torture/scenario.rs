@@ -69,8 +69,8 @@ impl Cmd {
     /// Up to how long after the start a signal is sent: about the command's run time.
     fn signal_window_ms(self) -> u64 {
         match self {
-            Cmd::Migrate | Cmd::Reset => 800,
-            Cmd::Drop | Cmd::Down => 300,
+            Cmd::Migrate | Cmd::Reset => 600,
+            Cmd::Drop | Cmd::Down => 200,
         }
     }
 }
