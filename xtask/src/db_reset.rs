@@ -47,7 +47,7 @@ async fn reset(root: &Path, url: &str) -> Result<Done> {
     let set = MigrationSet::load(&root.join("migrations"))?;
     let mut db = Database::connect(url, ConnectOptions::default()).await?;
     println!("Resetting {} ({})", db.redacted_url(), db.backend());
-    let migrator = Migrator::new(set.as_slice());
+    let migrator = Migrator::new(set.with_repeatable());
     let mut on_event = |event: Event<'_>| match event {
         Event::Echo(text) => println!("    {text}"),
         Event::Finished(applied) => println!(
@@ -84,13 +84,13 @@ async fn reset(root: &Path, url: &str) -> Result<Done> {
                 text,
             }
         }
-        None => ExpectedSource::Migrations(set.as_slice()),
+        None => ExpectedSource::Migrations(set.with_repeatable()),
     };
     let verified = tt_verify::verify(
         &mut db,
         &VerifyOptions {
             checks: &checks,
-            migrations: set.as_slice(),
+            migrations: set.with_repeatable(),
             expected,
             tracking: &Tracking::default(),
             essential_tables: &[],

@@ -55,8 +55,12 @@ pub(crate) struct Global {
     /// Seconds to wait for another runner's lock [default: 10]
     #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) lock_timeout: Option<f64>,
+    /// A statement to run on every connection tt opens, such as "SET FOREIGN_KEY_CHECKS = 0"
+    /// (repeatable; replaces session_sql of tt.toml)
+    #[arg(long, global = true, value_name = "SQL")]
+    pub(crate) session_sql: Vec<String>,
     /// Read the migrations directory as this tool's layout (native, sqlx, diesel, dbmate,
-    /// flyway) [default: detected]
+    /// flyway, golang-migrate, goose, prisma) [default: detected]
     #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]
     pub(crate) layout: Option<Layout>,
 }
@@ -208,7 +212,8 @@ pub(crate) struct BaselineArgs {
     )]
     pub(crate) version: Option<String>,
     /// Import what another tool recorded as applied in its own table (sqlx, diesel, dbmate,
-    /// flyway) [default: the tool whose layout the directory has]
+    /// flyway, golang-migrate, goose, prisma) [default: the tool whose layout the directory
+    /// has]
     #[arg(long, value_name = "TOOL", num_args = 0..=1, default_missing_value = "detected")]
     pub(crate) from_tool: Option<String>,
 }

@@ -23,6 +23,7 @@ struct File {
     postgres_schema: Option<String>,
     essential_tables: Option<Vec<String>>,
     lock_timeout_secs: Option<f64>,
+    session_sql: Option<Vec<String>>,
 }
 
 /// Where a value came from.
@@ -73,6 +74,8 @@ pub(crate) struct Overrides {
     pub(crate) database_url: Option<String>,
     pub(crate) dir: Option<PathBuf>,
     pub(crate) lock_timeout_secs: Option<f64>,
+    /// `--session-sql`, repeatable; replaces `session_sql` of tt.toml when given.
+    pub(crate) session_sql: Vec<String>,
 }
 
 /// The configuration a command runs with (not `Serialize`: the URL may hold a password).
@@ -86,6 +89,8 @@ pub(crate) struct Config {
     pub(crate) postgres_schema: Sourced<Option<String>>,
     pub(crate) essential_tables: Sourced<Vec<String>>,
     pub(crate) lock_timeout_secs: Sourced<f64>,
+    /// Statements run on every connection tt opens.
+    pub(crate) session_sql: Sourced<Vec<String>>,
 }
 
 impl Config {
@@ -223,6 +228,22 @@ impl Config {
             )
         };
 
+        if let Some(statements) = &file.session_sql {
+            for sql in statements {
+                not_empty("session_sql", sql)?;
+            }
+        }
+        let session_sql = if !overrides.session_sql.is_empty() {
+            Sourced::new(
+                overrides.session_sql.clone(),
+                Source::Flag("--session-sql".into()),
+            )
+        } else if let Some(statements) = file.session_sql {
+            Sourced::new(statements, file_source())
+        } else {
+            Sourced::new(Vec::new(), Source::Default)
+        };
+
         Ok(Self {
             file: file_path,
             database_url,
@@ -231,6 +252,7 @@ impl Config {
             postgres_schema,
             essential_tables,
             lock_timeout_secs,
+            session_sql,
         })
     }
 
@@ -239,6 +261,7 @@ impl Config {
         tt_migrate::ConnectOptions {
             lock_timeout: Duration::from_secs_f64(self.lock_timeout_secs.value),
             postgres_schema: self.postgres_schema.value.clone(),
+            session_sql: self.session_sql.value.clone(),
         }
     }
 
@@ -467,13 +490,13 @@ mod tests {
             "databse_url = \"x\"\n",
             "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`",
+             `lock_timeout_secs`, `session_sql`",
         );
         check(
             "[database]\nurl = \"sqlite://x.db\"\n",
             "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`",
+             `lock_timeout_secs`, `session_sql`",
         );
         // Syntax.
         check(

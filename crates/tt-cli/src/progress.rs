@@ -95,12 +95,20 @@ impl Progress {
                 if let Some(bar) = &self.run_bar {
                     bar.inc(1);
                 }
+                let outside = applied
+                    .no_transaction
+                    .as_ref()
+                    .map(|why| format!(", without a transaction: {why}"))
+                    .unwrap_or_default();
                 self.println(format!(
                     "  {} {} {} {}",
                     paint(GOOD, "applied"),
                     applied.version,
                     applied.name,
-                    paint(DIM, format!("({})", duration(applied.execution_ms)))
+                    paint(
+                        DIM,
+                        format!("({}{outside})", duration(applied.execution_ms))
+                    )
                 ));
             }
             Event::RolledBack(done) => {

@@ -1,4 +1,7 @@
-//! Adopting and fixing databases: baseline (also from another tool) and repair.
+//! Adopting and fixing databases: baseline (also from another tool), repair, and databases
+//! whose migrations recorded themselves.
 
 pub(crate) mod baseline;
+pub(crate) mod diesel_table;
 pub(crate) mod repair;
+pub(crate) mod self_recording;

@@ -2,4 +2,5 @@
 
 pub(crate) mod database;
 pub(crate) mod introspect;
+pub(crate) mod url_params;
 pub(crate) mod value;

@@ -28,6 +28,23 @@ pub enum Error {
         /// What the driver said.
         source: sqlx::Error,
     },
+    /// A query parameter of the database URL that the driver would ignore.
+    #[error(
+        "{url}: the {backend} driver does not understand the URL parameter `{parameter}` \
+         (it understands {}); remove it, or run the setting on every connection with \
+         session_sql in tt.toml (or --session-sql)",
+        known.join(", ")
+    )]
+    UnknownUrlParameter {
+        /// The URL, password redacted.
+        url: String,
+        /// The backend.
+        backend: Backend,
+        /// The parameter as written.
+        parameter: String,
+        /// The parameters the driver understands.
+        known: &'static [&'static str],
+    },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
     #[error("{context} failed: {source}")]
     Query {
@@ -103,16 +120,24 @@ pub enum Error {
         /// The connected backend.
         backend: Backend,
     },
-    /// A rollback reached a migration that has no down file (nor derived rollback).
+    /// A rollback reached a migration that has no down file (nor derived rollback), or only
+    /// an empty one.
     #[error(
-        "migration {version} ({name}) has no down file: the rollback stopped before it \
-         (write one, or roll back to a later version with --to)"
+        "migration {version} ({name}) has {}: the rollback stopped before it \
+         (write {}, or roll back to a later version with --to)",
+        match empty_down {
+            Some(path) => format!("an empty down ({}), which would undo nothing", path.display()),
+            None => "no down file".to_string(),
+        },
+        if empty_down.is_some() { "the statements that undo it" } else { "one" }
     )]
     NoDown {
         /// The migration's version.
         version: Version,
         /// The migration's name.
         name: String,
+        /// The down file that holds no statement, when there is one.
+        empty_down: Option<std::path::PathBuf>,
     },
     /// A rollback reached an applied version whose file is gone.
     #[error(
@@ -136,9 +161,57 @@ pub enum Error {
     },
     /// Importing from another tool was asked for tt's own layout, which has none.
     #[error(
-        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate or flyway)"
+        "tt's own layout has no other tool's table to import (name one: sqlx, diesel, dbmate, \
+         flyway, golang-migrate, goose or prisma)"
     )]
     NoTool,
+    /// `--from-tool` without a name, and no known tool's table in the database.
+    #[error(
+        "no other tool's tracking table found in this database and schema (looked for \
+         _sqlx_migrations, __diesel_schema_migrations, schema_migrations, \
+         flyway_schema_history, goose_db_version, _prisma_migrations): name the tool with \
+         --from-tool, or check the connection"
+    )]
+    NoToolFound,
+    /// `--from-tool` without a name, and several tools' tables in the database.
+    #[error(
+        "tracking tables of several tools found ({}): name the one to import with --from-tool",
+        found.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    ManyTools {
+        /// The tools whose tables are there.
+        found: Vec<crate::files::source::Layout>,
+    },
+    /// The other tool's table says its last migration stopped part-way.
+    #[error(
+        "{tool}'s table `{table}` marks version {version} dirty (it stopped part-way): fix the \
+         database, settle it with {tool} (`migrate force`), then baseline again"
+    )]
+    ToolDirty {
+        /// The tool.
+        tool: crate::files::source::Layout,
+        /// Its table.
+        table: String,
+        /// The dirty version as recorded.
+        version: String,
+    },
+    /// The tracking table's name is taken by a table of another shape (another tool's), which
+    /// tt never alters.
+    #[error(
+        "tracking table `{table}` is {}'s table (columns: {}), not tt's: tt never alters \
+         another tool's table; set tracking_table in tt.toml to another name, such as tt_schema_migrations, then import what it recorded with \
+         `tt baseline --from-tool`",
+        tool.unwrap_or("another tool"),
+        columns.join(", ")
+    )]
+    ForeignTrackingTable {
+        /// The table.
+        table: String,
+        /// The tool whose shape it has, when recognised.
+        tool: Option<&'static str>,
+        /// Its columns.
+        columns: Vec<String>,
+    },
     /// `--to` names a version that is not among the migrations.
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),
@@ -172,7 +245,7 @@ pub enum Error {
     /// Objects tt does not manage depend on tables it would drop.
     #[error(
         "cannot drop the managed tables: {} object(s) tt does not manage depend on them:{}\ndrop or change them first, or pass --cascade to drop these views and foreign keys too",
-        dependents.len(),
+        crate::destructive::drop::distinct_objects(dependents),
         dependents.iter().map(|d| format!("\n  {d}")).collect::<String>()
     )]
     Dependents {

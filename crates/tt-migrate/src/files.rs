@@ -2,6 +2,8 @@
 
 pub(crate) mod embed;
 pub(crate) mod migration;
+pub(crate) mod outside_transaction;
 pub(crate) mod source;
 pub(crate) mod split;
 pub(crate) mod statements;
+pub(crate) mod words;

@@ -70,7 +70,7 @@ mod files;
 mod orphans;
 mod smoke;
 
-pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
+pub use adoption::baseline::{BaselineReport, Recorded, detect_tool, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use backend::database::{ConnectOptions, Database, backend_of_url, redact_url};
 pub use backend::introspect::{IntrospectOptions, introspect};

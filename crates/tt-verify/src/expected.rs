@@ -2,7 +2,8 @@
 //! the migrations produce) and the live one, both without tt's own tables.
 
 use tt_migrate::{
-    Database, IntrospectOptions, Migration, PROTECTION_TABLE, Tracking, introspect, scratch_schema,
+    Database, IntrospectOptions, Layout, Migration, PROTECTION_TABLE, Tracking, introspect,
+    scratch_schema, tool_table,
 };
 use tt_schema::{Backend, Schema, as_stored, parse_definitions, to_toml};
 
@@ -47,8 +48,19 @@ pub async fn expected_schema(
             snapshot_schema(file, text, db.backend(), tracking.table())
         }
         ExpectedSource::Migrations(migrations) => {
-            Ok(scratch_schema(db, migrations, tracking).await?)
+            let mut schema = scratch_schema(db, migrations, tracking).await?;
+            remove_other_tools_tables(&mut schema);
+            Ok(schema)
         }
+    }
+}
+
+/// Removes the tracking tables of the tools whose folders tt reads (`_sqlx_migrations`,
+/// `flyway_schema_history`, …): left behind by the tool a team moved from, or kept for
+/// `tt baseline --from-tool`, they are bookkeeping, not schema drift.
+fn remove_other_tools_tables(schema: &mut Schema) {
+    for table in Layout::ALL.into_iter().filter_map(tool_table) {
+        schema.remove(table);
     }
 }
 
@@ -67,6 +79,7 @@ pub fn snapshot_schema(
     let mut schema = parse_definitions(file, text)?;
     schema.remove(tracking_table);
     schema.remove(PROTECTION_TABLE);
+    remove_other_tools_tables(&mut schema);
     Ok(as_stored(&schema, backend))
 }
 
@@ -91,6 +104,7 @@ pub async fn live_schema(db: &mut Database, tracking: &Tracking) -> Result<Schem
     // Otherwise verify reports a protected database as drifted, and `tt diff --sql` drops
     // the mark.
     schema.remove(PROTECTION_TABLE);
+    remove_other_tools_tables(&mut schema);
     Ok(schema)
 }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use serde_json::json;
-use tt_migrate::{Layout, Migrator, Version, tool_table};
+use tt_migrate::{Layout, Migrator, Version, detect_tool, tool_table};
 
 use crate::cli::BaselineArgs;
 use crate::commands::Context;
@@ -23,13 +23,15 @@ pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<ExitCode> {
         }
         (None, Some(tool)) => {
             let tool = match tool {
-                "detected" => set.layout(),
+                // The tool whose table is in the database, the directory's own first.
+                "detected" => detect_tool(&mut db, set.layout()).await?,
                 name => name.parse::<Layout>()?,
             };
             if tool == Layout::Native {
                 bail!(
-                    "the migrations directory has tt's own layout: name the tool to import \
-                     from, as in --from-tool sqlx (or diesel, dbmate, flyway)"
+                    "tt's own layout has no other tool's table: name the tool to import from, \
+                     as in --from-tool sqlx (or diesel, dbmate, flyway, golang-migrate, goose, \
+                     prisma)"
                 );
             }
             let report = migrator.baseline_from_tool(&mut db, tool).await?;

@@ -67,6 +67,16 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
             config.lock_timeout_secs.value.to_string(),
             &config.lock_timeout_secs.source,
         ),
+        (
+            "session_sql",
+            json!(config.session_sql.value),
+            if config.session_sql.value.is_empty() {
+                paint(DIM, "(none)")
+            } else {
+                config.session_sql.value.join("; ")
+            },
+            &config.session_sql.source,
+        ),
     ];
     let out = ctx.output;
     let mut document = serde_json::Map::new();

@@ -49,10 +49,18 @@ pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<ExitCode> {
             }
         }
         if let Some(blocked) = &report.stopped_before {
+            let empty = set
+                .get(&blocked.version)
+                .is_some_and(|m| !m.empty_down.is_empty());
+            let why = if empty {
+                "its down is empty"
+            } else {
+                "it has no down file"
+            };
             out.line(paint(
                 WARN,
                 format!(
-                    "and stop before {} {}: it has no down file",
+                    "and stop before {} {}: {why}",
                     blocked.version, blocked.name
                 ),
             ));

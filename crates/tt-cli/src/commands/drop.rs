@@ -16,7 +16,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
     let tracking = ctx.config.tracking();
-    let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
+    let plan = plan_drop(&mut db, set.with_repeatable(), &tracking).await?;
     let out = ctx.output;
     if args.dry_run {
         out.json(&json!({ "dry_run": true, "plan": plan }))?;

@@ -23,7 +23,7 @@ pub(crate) async fn run(ctx: &Context, args: DumpArgs) -> Result<ExitCode> {
         Some(set) => {
             expected_schema(
                 &mut db,
-                ExpectedSource::Migrations(set.as_slice()),
+                ExpectedSource::Migrations(set.with_repeatable()),
                 &tracking,
             )
             .await?

@@ -15,7 +15,7 @@ pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<ExitCode> {
     };
     let mut schema = if args.from_migrations {
         let set = ctx.migrations()?;
-        tt_migrate::scratch_schema(&mut db, set.as_slice(), &ctx.config.tracking()).await?
+        tt_migrate::scratch_schema(&mut db, set.with_repeatable(), &ctx.config.tracking()).await?
     } else {
         tt_migrate::introspect(&mut db, &options).await?
     };

@@ -30,7 +30,7 @@ pub(crate) async fn run(
     let database = db.redacted_url().to_string();
     refuse_if_protected(&mut db, &safety).await?;
     if !ctx.yes {
-        let plan = plan_drop(&mut db, set.as_slice(), &tracking).await?;
+        let plan = plan_drop(&mut db, set.with_repeatable(), &tracking).await?;
         let question = if recreate {
             let tables: Vec<String> = plan
                 .tables
@@ -62,7 +62,7 @@ pub(crate) async fn run(
         paint(BOLD, &database),
         db.backend()
     ));
-    let migrator = Migrator::new(set.as_slice()).tracking(tracking);
+    let migrator = Migrator::new(set.with_repeatable()).tracking(tracking);
     let options = ResetOptions {
         drop: DropOptions {
             cascade,
@@ -156,7 +156,7 @@ async fn verify_after(
     let tracking = ctx.config.tracking();
     let options = VerifyOptions {
         checks: &checks,
-        migrations: set.as_slice(),
+        migrations: set.with_repeatable(),
         expected: expected_source(snapshot.as_ref(), Some(set)),
         tracking: &tracking,
         essential_tables: &ctx.config.essential_tables.value,

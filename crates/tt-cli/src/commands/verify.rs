@@ -32,7 +32,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> Result<ExitCode> {
     let tracking = ctx.config.tracking();
     let options = VerifyOptions {
         checks: &checks,
-        migrations: set.as_ref().map_or(&[], MigrationSet::as_slice),
+        migrations: set.as_ref().map_or(&[], MigrationSet::with_repeatable),
         expected: expected_source(snapshot.as_ref(), set.as_ref()),
         tracking: &tracking,
         essential_tables: &ctx.config.essential_tables.value,
@@ -135,7 +135,7 @@ pub(crate) fn expected_source<'a>(
             file: snapshot.path.to_str().unwrap_or("schema.toml"),
             text: &snapshot.text,
         },
-        None => ExpectedSource::Migrations(set.map_or(&[], MigrationSet::as_slice)),
+        None => ExpectedSource::Migrations(set.map_or(&[], MigrationSet::with_repeatable)),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Tests of the `tt` binary: each runs the built executable in a scratch project directory
 //! (assert_cmd) and checks exit codes, stdout, stderr and JSON documents.
 
+mod adoption;
 mod cli;
+mod compat;
 mod config;
 mod lifecycle;
 mod migrate;

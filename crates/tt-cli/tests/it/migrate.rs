@@ -53,7 +53,8 @@ async fn migrate_and_status_json_field_by_field() {
         for (entry, name) in applied.iter().zip(["create_items", "seed"]) {
             assert_eq!(entry["name"], json!(name));
             assert!(entry["execution_ms"].as_i64().unwrap() >= 0, "{entry}");
-            assert_eq!(entry.as_object().unwrap().len(), 3, "{entry}");
+            assert_eq!(entry["no_transaction"], json!(null), "{entry}");
+            assert_eq!(entry.as_object().unwrap().len(), 4, "{entry}");
         }
         assert_eq!(
             out.stderr, "",

@@ -266,6 +266,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
             "lock_timeout_secs",
             "migrations_dir",
             "postgres_schema",
+            "session_sql",
             "tracking_table",
         ],
     );

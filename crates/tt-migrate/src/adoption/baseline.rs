@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::backend::database::Database;
+use crate::backend::database::{Arg, Database};
 use crate::engine::lock;
 use crate::engine::run::Migrator;
 use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
@@ -39,7 +39,8 @@ pub struct BaselineReport {
 struct ToolApplied {
     /// Versions as the tool wrote them.
     versions: Vec<String>,
-    /// Every version up to this one counts as applied (Flyway's baseline row).
+    /// Every version up to this one counts as applied (Flyway's baseline row, golang-migrate's
+    /// one row).
     baseline: Option<String>,
     /// Names of repeatable migrations that ran (Flyway's `R__name.sql`).
     repeatable: Vec<String>,
@@ -53,6 +54,45 @@ pub fn tool_table(tool: Layout) -> Option<&'static str> {
         Layout::Diesel => Some("__diesel_schema_migrations"),
         Layout::Dbmate => Some("schema_migrations"),
         Layout::Flyway => Some("flyway_schema_history"),
+        Layout::GolangMigrate => Some("schema_migrations"),
+        Layout::Goose => Some("goose_db_version"),
+        Layout::Prisma => Some("_prisma_migrations"),
+    }
+}
+
+/// The tool whose tracking table `db` holds, for `tt baseline --from-tool` without a name:
+/// `preferred` (the directory's layout) when its table is there, else the one tool whose
+/// table is. dbmate's and golang-migrate's tables share tt's default name and are told apart
+/// by their columns (`version`; `version` and `dirty`).
+///
+/// # Errors
+/// [`Error::NoToolFound`] when no tool's table is there, [`Error::ManyTools`] when several
+/// are and none is `preferred`'s, or a query error.
+pub async fn detect_tool(db: &mut Database, preferred: Layout) -> Result<Layout, Error> {
+    let mut found = Vec::new();
+    for tool in Layout::ALL {
+        let Some(table) = tool_table(tool) else {
+            continue;
+        };
+        let columns = Tracking::new(table).columns(db).await?;
+        let present = match tool {
+            Layout::Dbmate => columns == ["version"],
+            Layout::GolangMigrate => {
+                let mut sorted = columns.clone();
+                sorted.sort();
+                sorted == ["dirty", "version"]
+            }
+            _ => !columns.is_empty(),
+        };
+        if present {
+            found.push(tool);
+        }
+    }
+    match found.as_slice() {
+        _ if found.contains(&preferred) => Ok(preferred),
+        [tool] => Ok(*tool),
+        [] => Err(Error::NoToolFound),
+        _ => Err(Error::ManyTools { found }),
     }
 }
 
@@ -174,18 +214,25 @@ async fn record(
         .collect::<Result<Vec<_>, Error>>()?;
     let mut recorded = Vec::new();
     for (migration, file) in files {
-        tracking
-            .upsert(
-                db,
-                &RowUpdate {
-                    version: migration.version.as_str(),
-                    name: &migration.name,
-                    checksum: file.checksum.as_str(),
-                    execution_ms: 0,
-                    dirty: false,
-                },
-            )
-            .await?;
+        let exists = rows.iter().any(|r| r.version == migration.version.as_str());
+        if exists {
+            // A row without a checksum (a file that inserted its own row, dbmate's): when it
+            // was applied stays as recorded.
+            add_checksum(db, tracking, migration, file.checksum.as_str()).await?;
+        } else {
+            tracking
+                .upsert(
+                    db,
+                    &RowUpdate {
+                        version: migration.version.as_str(),
+                        name: &migration.name,
+                        checksum: file.checksum.as_str(),
+                        execution_ms: 0,
+                        dirty: false,
+                    },
+                )
+                .await?;
+        }
         recorded.push(Recorded {
             version: migration.version.clone(),
             name: migration.name.clone(),
@@ -193,6 +240,32 @@ async fn record(
         });
     }
     Ok(recorded)
+}
+
+/// Records the checksum (and the name, where none was recorded) of an existing row.
+async fn add_checksum(
+    db: &mut Database,
+    tracking: &Tracking,
+    migration: &Migration,
+    checksum: &str,
+) -> Result<(), Error> {
+    let sql = format!(
+        "UPDATE {} SET checksum = ?, name = COALESCE(name, ?), execution_ms = \
+         COALESCE(execution_ms, 0) WHERE version = ?",
+        db.backend().quote_ident(tracking.table())
+    );
+    let args = [
+        Arg::Text(checksum.to_string()),
+        Arg::Text(migration.name.clone()),
+        Arg::Text(migration.version.to_string()),
+    ];
+    db.execute_with(&sql, &args)
+        .await
+        .map(drop)
+        .map_err(Error::query(format!(
+            "recording the checksum of migration {} in the tracking table",
+            migration.version
+        )))
 }
 
 fn up_file(
@@ -221,12 +294,77 @@ async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<To
             "SELECT CAST(version AS {text}), CAST(type AS {text}), CAST(script AS {text}), \
              CAST(success AS {text}) FROM {quoted} ORDER BY installed_rank"
         ),
+        // One row: the latest version, and whether it stopped part-way.
+        Layout::GolangMigrate => {
+            format!("SELECT CAST(version AS {text}), CAST(dirty AS {text}) FROM {quoted}")
+        }
+        // An insert per up and down, replayed in order; version 0 is goose's own first row.
+        Layout::Goose => format!(
+            "SELECT CAST(version_id AS {text}), CAST(is_applied AS {text}) FROM {quoted} \
+             ORDER BY id"
+        ),
+        Layout::Prisma => format!(
+            "SELECT CAST(migration_name AS {text}) FROM {quoted} \
+             WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"
+        ),
         Layout::Native => return Err(Error::NoTool),
     };
     let rows = db
         .query_text_rows(&sql, &[])
         .await
         .map_err(Error::query(context))?;
+    let texts: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|v| v.clone().unwrap_or_default()).collect())
+        .collect();
+    let truthy = |value: &str| matches!(value, "1" | "t" | "true");
+    match tool {
+        Layout::GolangMigrate => {
+            let Some([version, dirty]) = texts.first().map(Vec::as_slice) else {
+                return Ok(ToolApplied::default());
+            };
+            if truthy(dirty) {
+                return Err(Error::ToolDirty {
+                    tool,
+                    table: table.to_string(),
+                    version: version.clone(),
+                });
+            }
+            return Ok(ToolApplied {
+                baseline: Some(version.clone()),
+                ..ToolApplied::default()
+            });
+        }
+        Layout::Goose => {
+            let mut versions: Vec<String> = Vec::new();
+            for row in &texts {
+                let [version, applied] = row.as_slice() else {
+                    continue;
+                };
+                versions.retain(|v| v != version);
+                if truthy(applied) && version != "0" {
+                    versions.push(version.clone());
+                }
+            }
+            return Ok(ToolApplied {
+                versions,
+                ..ToolApplied::default()
+            });
+        }
+        // Prisma records the directory's name; its version is the part before `_`.
+        Layout::Prisma => {
+            let versions = texts
+                .iter()
+                .filter_map(|row| row.first())
+                .map(|name| name.split('_').next().unwrap_or_default().to_string())
+                .collect();
+            return Ok(ToolApplied {
+                versions,
+                ..ToolApplied::default()
+            });
+        }
+        _ => {}
+    }
     if tool != Layout::Flyway {
         return Ok(ToolApplied {
             versions: rows

@@ -18,6 +18,9 @@ pub struct ConnectOptions {
     pub lock_timeout: Duration,
     /// PostgreSQL schema that holds tt's tables (`search_path`); `None` keeps the server's.
     pub postgres_schema: Option<String>,
+    /// Statements run on every connection right after it opens (`session_sql` in tt.toml),
+    /// such as `SET FOREIGN_KEY_CHECKS = 0`.
+    pub session_sql: Vec<String>,
 }
 
 impl Default for ConnectOptions {
@@ -25,6 +28,7 @@ impl Default for ConnectOptions {
         Self {
             lock_timeout: Duration::from_secs(10),
             postgres_schema: None,
+            session_sql: Vec::new(),
         }
     }
 }
@@ -77,14 +81,26 @@ impl Database {
     /// [`Error::UnsupportedUrl`] for another scheme, [`Error::Connect`] when the server refuses.
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Self, Error> {
         let conn = open(url, &options).await?;
-        Ok(Self {
+        let mut db = Self {
             conn,
             url: redact_url(url),
             secret_url: SecretUrl(url.to_string()),
             options,
             queries_run: 0,
             in_transaction: false,
-        })
+        };
+        db.run_session_sql().await?;
+        Ok(db)
+    }
+
+    /// Runs the options' `session_sql` on the connection just opened.
+    async fn run_session_sql(&mut self) -> Result<(), Error> {
+        for sql in self.options.session_sql.clone() {
+            self.execute(&sql)
+                .await
+                .map_err(Error::query(format!("running session_sql `{sql}`")))?;
+        }
+        Ok(())
     }
 
     /// Closes the connection, runs `between` (which replaces the SQLite file, say), then
@@ -99,7 +115,7 @@ impl Database {
         with_conn!(old, c => c.close().await).map_err(Error::query("closing the connection"))?;
         between()?;
         self.conn = open(&self.secret_url.0, &self.options).await?;
-        Ok(())
+        self.run_session_sql().await
     }
 
     /// The path of an SQLite database file; `None` for in-memory databases and other backends.
@@ -114,6 +130,14 @@ impl Database {
 
 async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Error> {
     let backend = backend_of_url(url)?;
+    if let Some((parameter, known)) = super::url_params::unknown_parameter(backend, url) {
+        return Err(Error::UnknownUrlParameter {
+            url: redact_url(url),
+            backend,
+            parameter,
+            known,
+        });
+    }
     let connect_error = |source| Error::Connect {
         url: redact_url(url),
         source,

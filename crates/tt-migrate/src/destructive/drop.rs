@@ -20,12 +20,24 @@ use crate::files::migration::Migration;
 /// An object tt does not manage that depends on a managed table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dependent {
-    /// `view` or `foreign key`.
+    /// `view`, `materialized view` or `foreign key`.
     pub kind: DependentKind,
     /// The object (`orders.fk_orders_item` for a foreign key).
     pub name: String,
     /// The managed table it depends on.
     pub on: String,
+}
+
+/// How many objects `dependents` name: a view reading three managed tables is listed once per
+/// table but is one object.
+pub(crate) fn distinct_objects(dependents: &[Dependent]) -> usize {
+    let mut objects: Vec<(DependentKind, &str)> = dependents
+        .iter()
+        .map(|d| (d.kind, d.name.as_str()))
+        .collect();
+    objects.sort_unstable_by(|a, b| (a.0 as u8, a.1).cmp(&(b.0 as u8, b.1)));
+    objects.dedup();
+    objects.len()
 }
 
 /// What kind of object a [`Dependent`] is.
@@ -34,6 +46,8 @@ pub struct Dependent {
 pub enum DependentKind {
     /// A view reading a managed table.
     View,
+    /// A PostgreSQL materialized view reading a managed table.
+    MaterializedView,
     /// A foreign key of another table referencing a managed table.
     ForeignKey,
 }
@@ -42,6 +56,7 @@ impl std::fmt::Display for Dependent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
             DependentKind::View => "view",
+            DependentKind::MaterializedView => "materialized view",
             DependentKind::ForeignKey => "foreign key",
         };
         write!(f, "{kind} {} (on {})", self.name, self.on)
@@ -88,12 +103,15 @@ pub struct DropOptions {
 /// Works out what dropping the managed tables of `migrations` would remove.
 ///
 /// # Errors
-/// When the files cannot be read or the catalog cannot be queried.
+/// When the files cannot be read or the catalog cannot be queried, or when the tracking
+/// table's name is taken by another tool's table ([`Error::ForeignTrackingTable`]), which tt
+/// never drops.
 pub async fn plan_drop(
     db: &mut Database,
     migrations: &[Migration],
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
+    tracking.check_own(db).await?;
     let backend = db.backend();
     let managed = managed_tables_of(db, migrations).await?;
     let live = introspect(
@@ -359,10 +377,12 @@ async fn foreign_dependents(
             });
             for row in rows {
                 let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                let kind = if field(0) == "view" {
-                    DependentKind::View
-                } else {
-                    DependentKind::ForeignKey
+                let kind = match (field(0).as_str(), field(3).as_str()) {
+                    ("view", drop) if drop.starts_with("DROP MATERIALIZED VIEW") => {
+                        DependentKind::MaterializedView
+                    }
+                    ("view", _) => DependentKind::View,
+                    _ => DependentKind::ForeignKey,
                 };
                 let dependent = Dependent {
                     kind,

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::adoption::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::destructive::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
@@ -137,6 +138,12 @@ impl Migrator<'_> {
             report.dropped = drop_managed_tables(db, &plan, self.tracking_table(), options.drop)
                 .await
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            // diesel's table, as tt created it for a diesel folder, is rebuilt too.
+            if is_diesel_folder(self.migrations()) {
+                drop_empty_diesel_table(db)
+                    .await
+                    .map_err(failed(ResetStage::Drop, Vec::new()))?;
+            }
         }
         let run = self.run(db, on_event).await.map_err(|error| ResetError {
             stage: ResetStage::Migrate,

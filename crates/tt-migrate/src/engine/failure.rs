@@ -6,12 +6,14 @@ use tt_schema::Backend;
 
 use crate::error::{FailureOutcome, StatementFailure};
 use crate::files::migration::Migration;
+use crate::files::source::Layout;
 use crate::files::split::Statement;
 
 /// Builds the failure report for a batch that failed after `completed` of its `statements`,
 /// which are never empty (only a batch with a statement is sent, so indexing them is safe).
 pub(crate) fn locate(
     backend: Backend,
+    layout: Layout,
     migration: &Migration,
     path: &Path,
     statements: &[(usize, Statement)],
@@ -68,7 +70,7 @@ pub(crate) fn locate(
         code: code.clone(),
         message: message.clone(),
         excerpt: format!("{}{excerpt}", " ".repeat(pad)),
-        hint: hint(backend, code.as_deref(), &message),
+        hint: hint(backend, layout, code.as_deref(), &message),
         outcome: FailureOutcome::RolledBack,
     }
 }
@@ -188,7 +190,7 @@ pub(crate) const TOO_MANY_LOCKS: &str = "one transaction locks more objects than
      SYSTEM SET max_locks_per_transaction = 512, then restart PostgreSQL)";
 
 /// A likely cause and next step for common errors.
-fn hint(backend: Backend, code: Option<&str>, message: &str) -> Option<String> {
+fn hint(backend: Backend, layout: Layout, code: Option<&str>, message: &str) -> Option<String> {
     let lower = message.to_ascii_lowercase();
     let code = code.unwrap_or_default();
     let is = |postgres: &[&str], mysql: &[&str], sqlite_text: &[&str]| match backend {
@@ -228,11 +230,17 @@ fn hint(backend: Backend, code: Option<&str>, message: &str) -> Option<String> {
          migration already creates it (use IF NOT EXISTS, or `tt baseline` for a database \
          that already has this schema)"
     } else if is(&["42601"], &["1064"], &["syntax error"]) {
-        match backend {
-            Backend::Postgres => "syntax error: check the statement near the caret",
-            Backend::Mysql | Backend::Sqlite => {
+        match (backend, layout) {
+            (Backend::Postgres, _) => "syntax error: check the statement near the caret",
+            (Backend::Mysql | Backend::Sqlite, Layout::Native) => {
                 "syntax error: if this is SQL of another dialect, put this backend's version in \
                  a variant file (NNN_name.<backend>.sql)"
+            }
+            // Other tools' folders have no per-backend files: their SQL is for one backend.
+            (Backend::Mysql | Backend::Sqlite, _) => {
+                "syntax error: if this is SQL of another dialect, the folder was written for \
+                 another database (this layout has no per-backend files): connect to the \
+                 database it was written for"
             }
         }
     } else if is(&["23505"], &["1062"], &["unique constraint failed"]) {
@@ -246,6 +254,9 @@ fn hint(backend: Backend, code: Option<&str>, message: &str) -> Option<String> {
         "foreign key violation: insert the referenced rows first, or in a later migration"
     } else if is(&["53200"], &[], &[]) {
         TOO_MANY_LOCKS
+    } else if is(&["25001"], &[], &["within a transaction"]) {
+        "this statement cannot run inside a transaction, and tt did not recognise it: put \
+         `-- tt:no-transaction` among the file's leading comments to run it outside one"
     } else {
         return None;
     };
@@ -302,11 +313,49 @@ mod tests {
     }
 
     #[test]
+    fn the_syntax_error_hint_gives_each_layouts_own_advice() {
+        let syntax = |backend, layout| {
+            let code = match backend {
+                Backend::Mysql => "1064 (42000)",
+                _ => "1",
+            };
+            hint(
+                backend,
+                layout,
+                Some(code),
+                "near \"CONSTRAINT\": syntax error",
+            )
+            .unwrap()
+        };
+        for backend in [Backend::Mysql, Backend::Sqlite] {
+            assert!(syntax(backend, Layout::Native).contains("NNN_name.<backend>.sql"));
+            for layout in Layout::ALL.into_iter().skip(1) {
+                let hint = syntax(backend, layout);
+                assert!(!hint.contains("NNN_name"), "{layout}: {hint}");
+                assert!(hint.contains("no per-backend files"), "{layout}: {hint}");
+            }
+        }
+    }
+
+    #[test]
     fn hints_cover_common_causes() {
         let check = |backend, code: Option<&str>, message: &str, expected: &str| {
-            let hint = hint(backend, code, message).unwrap_or_default();
+            let hint = hint(backend, Layout::Native, code, message).unwrap_or_default();
             assert!(hint.starts_with(expected), "{backend} {code:?}: {hint}");
         };
+        check(
+            Backend::Postgres,
+            Some("25001"),
+            "ALTER TYPE ... ADD cannot run inside a transaction block",
+            "this statement cannot run inside a transaction, and tt did not recognise it: put \
+             `-- tt:no-transaction`",
+        );
+        check(
+            Backend::Sqlite,
+            Some("1"),
+            "cannot VACUUM from within a transaction",
+            "this statement cannot run inside a transaction",
+        );
         check(
             Backend::Postgres,
             Some("42P01"),
@@ -343,6 +392,9 @@ mod tests {
             "You have an error",
             "syntax error",
         );
-        assert_eq!(hint(Backend::Postgres, Some("XX000"), "internal"), None);
+        assert_eq!(
+            hint(Backend::Postgres, Layout::Native, Some("XX000"), "internal"),
+            None
+        );
     }
 }

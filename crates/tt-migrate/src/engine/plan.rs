@@ -427,6 +427,7 @@ mod tests {
                 no_transaction: false,
             }],
             down: Vec::new(),
+            empty_down: Vec::new(),
         }
     }
 

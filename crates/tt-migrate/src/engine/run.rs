@@ -7,15 +7,18 @@ use std::time::Instant;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::adoption::diesel_table::{ensure_diesel_table, is_diesel_folder};
+use crate::adoption::self_recording::with_tracking_creators;
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
-use crate::engine::tracking::{RowUpdate, Tracking};
+use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
 use crate::error::{Error, FailureOutcome, RunError};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
-use crate::files::source::MigrationSet;
+use crate::files::outside_transaction::refused_in_transaction;
+use crate::files::source::{Layout, MigrationSet};
 use crate::files::split::{Piece, Statement};
 use crate::files::statements;
 
@@ -28,6 +31,10 @@ pub struct Applied {
     pub name: String,
     /// Wall time of the migration, in milliseconds.
     pub execution_ms: i64,
+    /// Why it ran without a transaction, statement by statement: `no-transaction directive`
+    /// (`-- tt:no-transaction` or the layout's setting), or the first statement the backend
+    /// refuses inside one (`CREATE INDEX CONCURRENTLY`); `None` when it ran in one.
+    pub no_transaction: Option<String>,
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -110,6 +117,8 @@ struct Script<'a> {
     drop_tables: bool,
     /// Whether its commit waits for the disk (see [`begin_migration`]).
     durable: bool,
+    /// Why it runs without a transaction (see [`Applied::no_transaction`]).
+    no_transaction: Option<&'static str>,
 }
 
 impl<'a> Script<'a> {
@@ -120,51 +129,58 @@ impl<'a> Script<'a> {
             name: migration.name.clone(),
             backend,
         })?;
-        Ok(Self {
+        Ok(Self::of(file, false))
+    }
+
+    fn of(file: &'a MigrationFile, drop_tables: bool) -> Self {
+        Self {
             file,
-            drop_tables: false,
+            drop_tables,
             durable: true,
-        })
+            no_transaction: file.no_transaction.then_some(NO_TRANSACTION_DIRECTIVE),
+        }
     }
 
     /// The script that rolls `migration` back on `backend`: its down file, or the derived
     /// rollback of a `.toml` migration.
     fn down(migration: &'a Migration, backend: Backend) -> Result<Self, Error> {
         if let Some(file) = migration.down_for(backend) {
-            return Ok(Self {
-                file,
-                drop_tables: false,
-                durable: true,
-            });
+            return Ok(Self::of(file, false));
         }
         match migration.up_for(backend) {
-            Some(file) if file.kind == FileKind::Toml => Ok(Self {
-                file,
-                drop_tables: true,
-                durable: true,
-            }),
+            Some(file) if file.kind == FileKind::Toml => Ok(Self::of(file, true)),
             _ => Err(Error::NoDown {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
+                empty_down: migration.empty_down.first().cloned(),
             }),
         }
     }
 
     /// Reads and splits the script once, returning its statement count (0 for a derived
-    /// rollback, whose statements depend on the live schema).
-    fn check(&self, backend: Backend) -> Result<u32, Error> {
+    /// rollback, whose statements depend on the live schema); a statement the backend refuses
+    /// inside a transaction turns the transaction off for the whole file.
+    fn check(&mut self, backend: Backend) -> Result<u32, Error> {
         if self.drop_tables {
             return Ok(0);
         }
         let mut count = 0;
         for piece in statements::pieces(self.file, backend, None)? {
-            if let Piece::Statement(_) = piece? {
+            if let Piece::Statement(statement) = piece? {
                 count += 1;
+                if self.no_transaction.is_none() {
+                    self.no_transaction = refused_in_transaction(backend, &statement.sql);
+                }
             }
         }
         Ok(count)
     }
 }
+
+/// What [`Applied::no_transaction`] says for a file whose directive (`-- tt:no-transaction`,
+/// or its layout's: sqlx's, dbmate's, goose's, a Flyway `.conf`, diesel's `metadata.toml`)
+/// turned the transaction off.
+const NO_TRANSACTION_DIRECTIVE: &str = "no-transaction directive";
 
 /// Applies migrations to databases: the policy of one run, independent of the connection.
 #[derive(Debug, Clone)]
@@ -174,25 +190,34 @@ pub struct Migrator<'m> {
     tracking: Tracking,
     plan: PlanOptions,
     batch_bytes: usize,
+    /// The layout the files were read in, for advice in failure reports.
+    layout: Layout,
 }
 
 impl<'m> Migrator<'m> {
     /// A migrator for `migrations` (in version order) with the default tracking table.
+    /// Repeatable migrations among them (`R__name`, which order last; see
+    /// [`MigrationSet::with_repeatable`]) are applied as repeatable ones.
     pub fn new(migrations: &'m [Migration]) -> Self {
+        let numbered = migrations.partition_point(|m| !m.version.is_repeatable());
+        let (migrations, repeatable) = migrations.split_at(numbered);
         Self {
             migrations,
-            repeatable: &[],
+            repeatable,
             tracking: Tracking::default(),
             plan: PlanOptions::default(),
             // Big enough that a file of thousands of small statements needs few round trips,
             // small enough to keep memory flat for huge files.
             batch_bytes: 256 * 1024,
+            layout: Layout::Native,
         }
     }
 
     /// A migrator for every migration of `set`, its repeatable ones included.
     pub fn for_set(set: &'m MigrationSet) -> Self {
-        Self::new(set.as_slice()).repeatable(set.repeatable())
+        let mut migrator = Self::new(set.with_repeatable());
+        migrator.layout = set.layout();
+        migrator
     }
 
     /// Also applies these repeatable migrations (Flyway's `R__name.sql`) after the numbered
@@ -229,12 +254,24 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// The tracking rows, with those of migrations that created the tracking table
+    /// themselves (see [`with_tracking_creators`]).
+    async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
+        let rows = self.tracking.rows(db).await?;
+        Ok(with_tracking_creators(
+            self.migrations,
+            rows,
+            self.tracking.table(),
+            db.backend(),
+        ))
+    }
+
     /// Where every migration stands on `db`. Reads only; creates nothing.
     ///
     /// # Errors
     /// When the tracking table cannot be read.
     pub async fn status(&self, db: &mut Database) -> Result<Status, Error> {
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         Ok(plan::status_with_repeatable(
             self.migrations,
             self.repeatable,
@@ -248,7 +285,7 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// As [`plan::plan`], or when the tracking table cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, db.backend())?;
         let backend = db.backend();
         for migration in &chosen {
@@ -301,7 +338,7 @@ impl<'m> Migrator<'m> {
         // open. Without one, this fails harmlessly.
         let _ = db.execute("ROLLBACK").await;
         // When even this read fails, the report stays as it was; `tt status` tells the truth.
-        let Ok(rows) = self.tracking.rows(db).await else {
+        let Ok(rows) = self.applied_rows(db).await else {
             return;
         };
         done.retain(|applied| {
@@ -320,9 +357,12 @@ impl<'m> Migrator<'m> {
     ) -> Result<RunReport, RunError> {
         let backend = db.backend();
         self.tracking.ensure(db).await?;
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, backend, Script::up)?;
+        if !chosen.is_empty() && is_diesel_folder(self.migrations) {
+            ensure_diesel_table(db).await?;
+        }
         let mut report = RunReport::default();
         let total = chosen.len();
         for (index, (migration, (script, statements))) in
@@ -384,7 +424,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<DownReport, RunError> {
         let backend = db.backend();
         if options.dry_run {
-            let rows = self.tracking.rows(db).await?;
+            let rows = self.applied_rows(db).await?;
             let plan = plan::plan_down(self.migrations, &rows, backend, &options.target)?;
             checked(&plan.migrations, backend, Script::down)?;
             return Ok(DownReport {
@@ -443,7 +483,7 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<DownReport, RunError> {
         let backend = db.backend();
-        let rows = self.tracking.rows(db).await?;
+        let rows = self.applied_rows(db).await?;
         let plan = plan::plan_down(self.migrations, &rows, backend, target)?;
         let scripts = checked(&plan.migrations, backend, Script::down)?;
         let mut report = DownReport::default();
@@ -490,6 +530,7 @@ impl<'m> Migrator<'m> {
         let blocked = plan.blocked.map(|blocked| Error::NoDown {
             version: blocked.version.clone(),
             name: blocked.name.clone(),
+            empty_down: blocked.empty_down.first().cloned(),
         });
         match failure.or(blocked) {
             Some(error) => Err(RunError {
@@ -511,7 +552,8 @@ impl<'m> Migrator<'m> {
         total: u32,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        let outside_sqlite_lock = script.file.no_transaction && db.backend() == Backend::Sqlite;
+        let outside_sqlite_lock =
+            script.no_transaction.is_some() && db.backend() == Backend::Sqlite;
         if outside_sqlite_lock {
             // The run holds SQLite's write lock as a transaction; leave it for this file.
             db.execute("COMMIT").await.map_err(Error::query(format!(
@@ -546,7 +588,7 @@ impl<'m> Migrator<'m> {
         let started = Instant::now();
         let backend = db.backend();
         let file = script.file;
-        let in_transaction = !file.no_transaction;
+        let in_transaction = script.no_transaction.is_none();
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || backend == Backend::Mysql;
@@ -568,6 +610,7 @@ impl<'m> Migrator<'m> {
             let mut executor = Executor {
                 db,
                 migration,
+                layout: self.layout,
                 path: file.path(),
                 batch: Batch::default(),
                 batch_bytes: if in_transaction { self.batch_bytes } else { 0 },
@@ -600,6 +643,7 @@ impl<'m> Migrator<'m> {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
                 execution_ms,
+                no_transaction: script.no_transaction.map(str::to_string),
             });
         };
         if in_transaction {
@@ -683,6 +727,7 @@ fn not_run(migration: &Migration) -> Applied {
         version: migration.version.clone(),
         name: migration.name.clone(),
         execution_ms: 0,
+        no_transaction: None,
     }
 }
 
@@ -696,8 +741,9 @@ fn checked<'a>(
     migrations
         .iter()
         .map(|migration| {
-            let script = script(migration, backend)?;
-            Ok((script, script.check(backend)?))
+            let mut script = script(migration, backend)?;
+            let count = script.check(backend)?;
+            Ok((script, count))
         })
         .collect()
 }
@@ -791,6 +837,7 @@ impl Batch {
 struct Executor<'a> {
     db: &'a mut Database,
     migration: &'a Migration,
+    layout: Layout,
     path: &'a Path,
     batch: Batch,
     /// Flush when the batch grows past this; 0 sends each statement alone.
@@ -881,6 +928,7 @@ impl Executor<'_> {
             Err(error) => {
                 let failure = failure::locate(
                     backend,
+                    self.layout,
                     self.migration,
                     self.path,
                     &self.batch.statements,

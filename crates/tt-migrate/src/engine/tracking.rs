@@ -59,8 +59,8 @@ impl Tracking {
         &self.table
     }
 
-    /// Columns the table has, empty when it does not exist.
-    async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
+    /// Columns the table has (lower-case), empty when it does not exist.
+    pub(crate) async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let sql = match db.backend() {
             Backend::Postgres => {
                 "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
@@ -102,6 +102,7 @@ impl Tracking {
         let backend = db.backend();
         let table = backend.quote_ident(&self.table);
         let columns = self.columns(db).await?;
+        self.refuse_foreign(&columns)?;
         if columns.is_empty() {
             let (timestamp, boolean) = match backend {
                 Backend::Mysql => ("TIMESTAMP NULL", "BOOLEAN"),
@@ -156,6 +157,7 @@ impl Tracking {
         if columns.is_empty() {
             return Ok(Vec::new());
         }
+        self.refuse_foreign(&columns)?;
         let text = db.text_type();
         let has = |c: &str| columns.iter().any(|x| x == c);
         let column = |c: &str| {
@@ -330,6 +332,51 @@ impl Tracking {
     }
 }
 
+impl Tracking {
+    /// Refuses a table of this name of another tool's shape ([`Error::ForeignTrackingTable`]);
+    /// no table, or tt's, is fine.
+    pub(crate) async fn check_own(&self, db: &mut Database) -> Result<(), Error> {
+        let columns = self.columns(db).await?;
+        self.refuse_foreign(&columns)
+    }
+
+    /// Refuses a table of this name that is not tt's (nor an ancestor tt adopts: the original
+    /// TinkerTools table, dbmate's one-column table), so that another tool's table is never
+    /// altered or read as tt's.
+    fn refuse_foreign(&self, columns: &[String]) -> Result<(), Error> {
+        match foreign_shape(columns) {
+            None => Ok(()),
+            Some(tool) => Err(Error::ForeignTrackingTable {
+                table: self.table.clone(),
+                tool,
+                columns: columns.to_vec(),
+            }),
+        }
+    }
+}
+
+/// `Some` when a table with `columns` is not one tt writes or adopts, with the tool whose
+/// shape it has when known: golang-migrate keeps `version` (a number) and `dirty` alone.
+fn foreign_shape(columns: &[String]) -> Option<Option<&'static str>> {
+    const OWN: [&str; 6] = [
+        "version",
+        "name",
+        "applied_at",
+        "checksum",
+        "execution_ms",
+        "dirty",
+    ];
+    if columns.is_empty() {
+        return None;
+    }
+    let has = |name: &str| columns.iter().any(|c| c == name);
+    if has("version") && has("dirty") && columns.len() == 2 {
+        return Some(Some("golang-migrate"));
+    }
+    let own = has("version") && columns.iter().all(|c| OWN.contains(&c.as_str()));
+    (!own).then_some(None)
+}
+
 /// Orders recorded versions as [`Version`]s, so that `9` comes before `10` in every list of
 /// rows; text that is not a version comes after them, in text order.
 fn by_version(a: &str, b: &str) -> Ordering {
@@ -359,6 +406,32 @@ pub struct RowUpdate<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_tools_tables_are_foreign() {
+        let check = |columns: &[&str], expected: Option<Option<&str>>| {
+            let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+            assert_eq!(foreign_shape(&columns), expected, "{columns:?}");
+        };
+        check(
+            &[
+                "version",
+                "name",
+                "applied_at",
+                "checksum",
+                "execution_ms",
+                "dirty",
+            ],
+            None,
+        );
+        // The original TinkerTools table and dbmate's are adopted.
+        check(&["version", "name", "applied_at", "checksum"], None);
+        check(&["version"], None);
+        check(&["version", "dirty"], Some(Some("golang-migrate")));
+        check(&["id", "version_id", "is_applied", "tstamp"], Some(None));
+        check(&["version", "run_on"], Some(None));
+        check(&[], None);
+    }
 
     #[test]
     fn rows_sort_by_version_number_then_other_text() {

@@ -14,10 +14,15 @@ use tt_schema::Backend;
 /// Versions order numerically (`9` before `10`); two spellings of the same number (`01`, `1`)
 /// are different versions but order next to each other by their text. Flyway's dotted versions
 /// (`1.2.10`) order part by part. A repeatable migration (Flyway's `R__name.sql`) has the
-/// version `R__name`, which orders after every numbered one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// version `R__name`, which orders after every numbered one. Diesel and Prisma compare their
+/// versions as text ([`Version::text_ordered`]): `20240313` after `20180114171611`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct Version(String);
+pub struct Version {
+    text: String,
+    /// Compared as text, as diesel and Prisma do, rather than as numbers.
+    by_text: bool,
+}
 
 impl Version {
     /// The prefix of the version of a repeatable migration.
@@ -35,29 +40,59 @@ impl Version {
         if !valid {
             return Err(InvalidVersion(text));
         }
-        Ok(Self(text))
+        Ok(Self {
+            text,
+            by_text: false,
+        })
+    }
+
+    /// A version that orders by its text, as diesel and Prisma order theirs (diesel's
+    /// `20240313` from `2024-03-13_170000_x` runs after `20180114171611`): ASCII letters,
+    /// digits and dots.
+    ///
+    /// # Errors
+    /// When `text` is empty or holds anything but ASCII letters, digits and dots.
+    pub fn text_ordered(text: impl Into<String>) -> Result<Self, InvalidVersion> {
+        let text = text.into();
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'.';
+        if text.is_empty() || !text.bytes().all(allowed) {
+            return Err(InvalidVersion(text));
+        }
+        Ok(Self {
+            text,
+            by_text: true,
+        })
     }
 
     /// The version of the repeatable migration `name` (`R__name`).
     pub fn repeatable(name: &str) -> Self {
-        Self(format!("{}{name}", Self::REPEATABLE_PREFIX))
+        Self {
+            text: format!("{}{name}", Self::REPEATABLE_PREFIX),
+            by_text: false,
+        }
     }
 
     /// Whether this is the version of a repeatable migration.
     pub fn is_repeatable(&self) -> bool {
-        self.0.starts_with(Self::REPEATABLE_PREFIX)
+        !self.by_text && self.text.starts_with(Self::REPEATABLE_PREFIX)
+    }
+
+    /// Whether this version orders by its text (diesel, Prisma).
+    pub fn is_text_ordered(&self) -> bool {
+        self.by_text
     }
 
     /// The version as written.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Whether `text` (a version recorded by tt or by another tool, such as sqlx's `1` for
-    /// file `0001`) names the same number as this version.
+    /// file `0001`) names the same number as this version. Text-ordered versions match only
+    /// their own text, as their tools record them.
     pub fn same_number(&self, text: &str) -> bool {
-        if self.is_repeatable() {
-            return self.0 == text;
+        if self.is_repeatable() || self.by_text {
+            return self.text == text.trim();
         }
         match Version::new(text.trim()) {
             Ok(other) => {
@@ -70,13 +105,29 @@ impl Version {
 
     /// The dot-separated parts without leading zeros.
     fn numeric_parts(&self) -> Vec<&str> {
-        self.0
+        self.text
             .split('.')
             .map(|part| {
                 let trimmed = part.trim_start_matches('0');
                 if trimmed.is_empty() { "0" } else { trimmed }
             })
             .collect()
+    }
+}
+
+// Equal text is the same version however it orders: a `--to` version typed as digits names a
+// diesel migration.
+impl PartialEq for Version {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Version {}
+
+impl std::hash::Hash for Version {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
     }
 }
 
@@ -94,14 +145,17 @@ impl TryFrom<String> for Version {
 
 impl From<Version> for String {
     fn from(version: Version) -> Self {
-        version.0
+        version.text
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
+        if self.by_text || other.by_text {
+            return self.text.cmp(&other.text);
+        }
         match (self.is_repeatable(), other.is_repeatable()) {
-            (true, true) => return self.0.cmp(&other.0),
+            (true, true) => return self.text.cmp(&other.text),
             (true, false) => return Ordering::Greater,
             (false, true) => return Ordering::Less,
             (false, false) => {}
@@ -115,7 +169,9 @@ impl Ord for Version {
                 return order;
             }
         }
-        a.len().cmp(&b.len()).then_with(|| self.0.cmp(&other.0))
+        a.len()
+            .cmp(&b.len())
+            .then_with(|| self.text.cmp(&other.text))
     }
 }
 
@@ -127,7 +183,7 @@ impl PartialOrd for Version {
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -346,6 +402,9 @@ pub struct Migration {
     pub up: Vec<MigrationFile>,
     /// Down files: the plain one and/or backend variants; empty when there is no rollback.
     pub down: Vec<MigrationFile>,
+    /// Down files that hold no statement (empty or only comments): they undo nothing, so they
+    /// are not rollbacks; kept to name them when a rollback stops.
+    pub empty_down: Vec<PathBuf>,
 }
 
 impl Migration {
@@ -404,6 +463,45 @@ mod tests {
         );
         assert!(Version::repeatable("x").is_repeatable());
         assert!(!Version::new("1").unwrap().is_repeatable());
+    }
+
+    #[test]
+    fn text_ordered_versions_order_as_diesel_and_prisma_order_them() {
+        let mut versions: Vec<Version> = [
+            "20240313",
+            "20180114171611",
+            "00000000000000",
+            "9",
+            "10",
+            "initial",
+        ]
+        .into_iter()
+        .map(|v| Version::text_ordered(v).unwrap())
+        .collect();
+        versions.sort();
+        let sorted: Vec<&str> = versions.iter().map(Version::as_str).collect();
+        assert_eq!(
+            sorted,
+            [
+                "00000000000000",
+                "10",
+                "20180114171611",
+                "20240313",
+                "9",
+                "initial"
+            ]
+        );
+        let diesel = Version::text_ordered("20240313").unwrap();
+        assert_eq!(diesel, Version::new("20240313").unwrap());
+        assert!(diesel > Version::new("20180114171611").unwrap());
+        assert!(diesel.same_number("20240313"));
+        assert!(!diesel.same_number("020240313"));
+        for bad in ["", "a b", "x-y", "R__v/"] {
+            assert_eq!(
+                Version::text_ordered(bad),
+                Err(InvalidVersion(bad.to_string()))
+            );
+        }
     }
 
     #[test]

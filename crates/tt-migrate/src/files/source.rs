@@ -8,19 +8,21 @@ use std::path::{Path, PathBuf};
 use tt_schema::Backend;
 
 use crate::files::migration::{Checksum, FileKind, Migration, MigrationFile, Origin, Version};
+use crate::files::split::{Piece, Splitter};
 
 mod layout;
 
-use layout::{Direction, FileName, NameError, dbmate_marker, parse_name};
+use layout::{Direction, FileName, Marker, NameError, parse_name, section_marker, tool_marker};
 pub use layout::{Layout, UnknownLayout};
 
 /// The migrations of one directory (or one embedded set), sorted by version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationSet {
-    /// Sorted by version; versions are unique.
+    /// Sorted by version, versions unique: the numbered migrations, then the repeatable ones
+    /// (Flyway's `R__name.sql`, whose versions order after every number) by name.
     migrations: Vec<Migration>,
-    /// Repeatable migrations (Flyway's `R__name.sql`), sorted by name.
-    repeatable: Vec<Migration>,
+    /// How many are numbered.
+    numbered: usize,
     layout: Layout,
 }
 
@@ -53,11 +55,17 @@ impl MigrationSet {
                     dir: dir.to_path_buf(),
                 })
             }
-            (migrations, repeatable) => Ok(Self {
-                migrations,
-                repeatable,
-                layout,
-            }),
+            (migrations, repeatable) => Ok(Self::new(migrations, repeatable, layout)),
+        }
+    }
+
+    fn new(mut migrations: Vec<Migration>, repeatable: Vec<Migration>, layout: Layout) -> Self {
+        let numbered = migrations.len();
+        migrations.extend(repeatable);
+        Self {
+            migrations,
+            numbered,
+            layout,
         }
     }
 
@@ -93,11 +101,7 @@ impl MigrationSet {
             .collect();
         match discover(entries, Vec::new(), Layout::Native)? {
             (migrations, _) if migrations.is_empty() => Err(DiscoveryError::NoEmbeddedMigrations),
-            (migrations, repeatable) => Ok(Self {
-                migrations,
-                repeatable,
-                layout: Layout::Native,
-            }),
+            (migrations, repeatable) => Ok(Self::new(migrations, repeatable, Layout::Native)),
         }
     }
 
@@ -109,40 +113,46 @@ impl MigrationSet {
     /// Repeatable migrations (Flyway's `R__name.sql`, version `R__name`), sorted by name: they
     /// run after the numbered ones whenever their checksum changed.
     pub fn repeatable(&self) -> &[Migration] {
-        &self.repeatable
+        &self.migrations[self.numbered..]
     }
 
-    /// The migrations in version order.
+    /// The numbered migrations in version order.
     pub fn iter(&self) -> std::slice::Iter<'_, Migration> {
-        self.migrations.iter()
+        self.as_slice().iter()
     }
 
-    /// The migrations in version order, as a slice (what [`crate::Migrator`] takes).
+    /// The numbered migrations in version order, as a slice.
     pub fn as_slice(&self) -> &[Migration] {
+        &self.migrations[..self.numbered]
+    }
+
+    /// The numbered migrations, then the repeatable ones: what [`crate::Migrator::new`],
+    /// `scratch_schema` and verify take to treat repeatable migrations as `migrate` does.
+    pub fn with_repeatable(&self) -> &[Migration] {
         &self.migrations
     }
 
-    /// The migration of `version`, if there is one.
+    /// The numbered migration of `version`, if there is one.
     pub fn get(&self, version: &Version) -> Option<&Migration> {
-        self.migrations
+        self.as_slice()
             .binary_search_by(|m| m.version.cmp(version))
             .ok()
             .map(|i| &self.migrations[i])
     }
 
-    /// How many migrations there are.
+    /// How many numbered migrations there are.
     pub fn len(&self) -> usize {
-        self.migrations.len()
+        self.numbered
     }
 
-    /// Whether there are no migrations (never true for a set that was loaded).
+    /// Whether there are no numbered migrations.
     pub fn is_empty(&self) -> bool {
-        self.migrations.is_empty()
+        self.numbered == 0
     }
 
-    /// The migration with the highest version.
+    /// The numbered migration with the highest version.
     pub fn latest(&self) -> Option<&Migration> {
-        self.migrations.last()
+        self.as_slice().last()
     }
 }
 
@@ -346,21 +356,27 @@ pub enum Problem {
         /// The layout.
         layout: Layout,
     },
-    /// A dbmate file without its `-- migrate:up` line.
+    /// A dbmate or goose file without its up marker.
     #[error(
-        "{}: no `-- migrate:up` line (dbmate files hold a `-- migrate:up` section and \
-         optionally a `-- migrate:down` section after it)",
-        path.display()
+        "{}: no `{up}` line ({layout} files hold a `{up}` section and optionally a `{down}` \
+         section after it)",
+        path.display(),
+        up = markers(*layout).0,
+        down = markers(*layout).1
     )]
     NoUpSection {
         /// The file.
         path: PathBuf,
+        /// The layout (dbmate or goose).
+        layout: Layout,
     },
-    /// A dbmate section marker that repeats one or comes before `-- migrate:up`.
+    /// A section marker that repeats one or comes before the up marker.
     #[error(
-        "{}: unexpected `{marker}` at line {line} (expected one `-- migrate:up`, then at most \
-         one `-- migrate:down`)",
-        path.display()
+        "{}: unexpected `{marker}` at line {line} (expected one `{up}`, then at most one \
+         `{down}`)",
+        path.display(),
+        up = markers(*layout).0,
+        down = markers(*layout).1
     )]
     SectionOrder {
         /// The file.
@@ -369,6 +385,33 @@ pub enum Problem {
         line: u64,
         /// The marker as written.
         marker: String,
+        /// The layout (dbmate or goose).
+        layout: Layout,
+    },
+    /// Another tool's up/down marker in a file read in a layout that would run it whole, so
+    /// that its down section would run right after its up section.
+    #[error(
+        "{}: line {line} is {tool}'s `{marker}` marker: run whole, the file would undo itself \
+         ({})",
+        path.display(),
+        match layout {
+            Some(layout) => format!("read the directory with --layout {layout}"),
+            None => format!(
+                "tt does not read {tool}'s layout: split each file into an up and a down file"
+            ),
+        }
+    )]
+    ForeignMarker {
+        /// The file.
+        path: PathBuf,
+        /// The line (from 1).
+        line: u64,
+        /// The marker as written.
+        marker: String,
+        /// The tool whose marker it is (`goose`, `dbmate`, `sql-migrate`).
+        tool: &'static str,
+        /// The layout that reads such files, where tt has one.
+        layout: Option<Layout>,
     },
     /// The file cannot be read.
     #[error("{}: cannot read: {error}", path.display())]
@@ -395,10 +438,19 @@ impl Problem {
             | Self::NotUtf8 { path, .. }
             | Self::UnknownDirective { path, .. }
             | Self::NotLayoutName { path, .. }
-            | Self::NoUpSection { path }
+            | Self::NoUpSection { path, .. }
             | Self::SectionOrder { path, .. }
+            | Self::ForeignMarker { path, .. }
             | Self::Read { path, .. } => path,
         }
+    }
+}
+
+/// The up and down markers of a layout of sections.
+fn markers(layout: Layout) -> (&'static str, &'static str) {
+    match layout {
+        Layout::Goose => ("-- +goose Up", "-- +goose Down"),
+        _ => ("-- migrate:up", "-- migrate:down"),
     }
 }
 
@@ -466,7 +518,7 @@ fn list_directory(
     list_files(
         dir,
         "",
-        layout == Layout::Diesel,
+        layout.has_directories(),
         &mut entries,
         &mut problems,
     )
@@ -542,8 +594,14 @@ fn discover(
         match parse_name(layout, &entry.file_name) {
             Ok(None) => {}
             Err(error) => problems.push(error.at(path, layout)),
-            Ok(Some(name)) if layout == Layout::Dbmate => {
-                found.extend(read_sections(entry.origin, &name, &path, &mut problems));
+            Ok(Some(name)) if layout.has_sections() => {
+                found.extend(read_sections(
+                    entry.origin,
+                    &name,
+                    &path,
+                    layout,
+                    &mut problems,
+                ));
             }
             Ok(Some(name)) => {
                 let mut file = read(entry.origin, &name, &path, layout, &mut problems);
@@ -605,7 +663,12 @@ fn no_transaction_files(entries: &[Entry], layout: Layout) -> std::collections::
                 Some(dir) => vec![format!("{dir}/up.sql"), format!("{dir}/down.sql")],
                 None => continue,
             },
-            Layout::Native | Layout::Sqlx | Layout::Dbmate => continue,
+            Layout::Native
+            | Layout::Sqlx
+            | Layout::Dbmate
+            | Layout::GolangMigrate
+            | Layout::Goose
+            | Layout::Prisma => continue,
         };
         let mut text = String::new();
         let readable = entry
@@ -633,26 +696,24 @@ fn turns_transaction_off(text: &str) -> bool {
     })
 }
 
-/// Reads a dbmate file: its `-- migrate:up` section as the up script and its
-/// `-- migrate:down` section, unless it holds no statement, as the down script.
+/// Reads a file of sections (dbmate, goose): its up section as the up script and its down
+/// section as the down script.
 fn read_sections(
     origin: Origin,
     name: &FileName,
     path: &Path,
+    layout: Layout,
     problems: &mut Vec<Problem>,
 ) -> Vec<Found> {
-    let sections = match find_sections(&origin, path) {
+    let sections = match find_sections(&origin, path, layout) {
         Ok(sections) => sections,
         Err(problem) => {
-            problems.push(problem);
+            problems.push(*problem);
             return Vec::new();
         }
     };
     let mut found = Vec::new();
     for section in sections {
-        if section.direction == Direction::Down && !section.has_statements {
-            continue;
-        }
         let name = FileName {
             direction: section.direction,
             ..name.clone()
@@ -663,7 +724,7 @@ fn read_sections(
             end: section.end,
             line: section.line,
         };
-        let mut file = read(origin, &name, path, Layout::Dbmate, problems);
+        let mut file = read(origin, &name, path, layout, problems);
         if let Some(file) = &mut file {
             file.no_transaction |= section.no_transaction;
         }
@@ -676,7 +737,7 @@ fn read_sections(
     found
 }
 
-/// One section of a dbmate file.
+/// One section of a dbmate or goose file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Section {
     direction: Direction,
@@ -686,20 +747,26 @@ struct Section {
     /// The line of the section's first byte.
     line: u32,
     no_transaction: bool,
-    /// Whether any line is neither blank nor a `--` comment.
-    has_statements: bool,
 }
 
-/// Finds the sections of a dbmate file, reading it line by line.
-fn find_sections(origin: &Origin, path: &Path) -> Result<Vec<Section>, Problem> {
-    let read_problem = |error| Problem::Read {
-        path: path.to_path_buf(),
-        error,
+/// Finds the sections of a dbmate or goose file, reading it line by line.
+fn find_sections(
+    origin: &Origin,
+    path: &Path,
+    layout: Layout,
+) -> Result<Vec<Section>, Box<Problem>> {
+    let read_problem = |error| {
+        Box::new(Problem::Read {
+            path: path.to_path_buf(),
+            error,
+        })
     };
     let mut reader = origin.open_bytes().map_err(read_problem)?;
     let mut sections: Vec<Section> = Vec::new();
     let mut line = Vec::new();
     let (mut offset, mut number) = (0u64, 0u32);
+    // goose's `NO TRANSACTION` may stand anywhere and covers both sections.
+    let mut whole_file_no_transaction = false;
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line).map_err(read_problem)?;
@@ -708,18 +775,20 @@ fn find_sections(origin: &Origin, path: &Path) -> Result<Vec<Section>, Problem> 
         }
         offset += n as u64;
         number += 1;
-        if let Some((direction, no_transaction)) = dbmate_marker(&line) {
+        let marker = section_marker(layout, &line);
+        if let Some(Marker::Section(direction, no_transaction)) = marker {
             let expected = match sections.last() {
                 None => Direction::Up,
                 Some(last) if last.direction == Direction::Up => Direction::Down,
                 Some(_) => Direction::Up, // never matches: a down ends the file's sections
             };
             if direction != expected || sections.len() == 2 {
-                return Err(Problem::SectionOrder {
+                return Err(Box::new(Problem::SectionOrder {
                     path: path.to_path_buf(),
                     line: u64::from(number),
                     marker: String::from_utf8_lossy(&line).trim().to_string(),
-                });
+                    layout,
+                }));
             }
             sections.push(Section {
                 direction,
@@ -727,19 +796,22 @@ fn find_sections(origin: &Origin, path: &Path) -> Result<Vec<Section>, Problem> 
                 end: offset,
                 line: number + 1,
                 no_transaction,
-                has_statements: false,
             });
-        } else if let Some(section) = sections.last_mut() {
+            continue;
+        }
+        whole_file_no_transaction |= marker == Some(Marker::NoTransaction);
+        if let Some(section) = sections.last_mut() {
             section.end = offset;
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim();
-            section.has_statements |= !text.is_empty() && !text.starts_with("--");
         }
     }
     if sections.is_empty() {
-        return Err(Problem::NoUpSection {
+        return Err(Box::new(Problem::NoUpSection {
             path: path.to_path_buf(),
-        });
+            layout,
+        }));
+    }
+    for section in &mut sections {
+        section.no_transaction |= whole_file_no_transaction;
     }
     Ok(sections)
 }
@@ -814,10 +886,14 @@ fn assemble(version: Version, files: Vec<Found>) -> Migration {
         .unwrap_or_default();
     let mut up = Vec::new();
     let mut down = Vec::new();
+    let mut empty_down = Vec::new();
     for found in files {
         if let Some(file) = found.file {
             match found.name.direction {
                 Direction::Up => up.push(file),
+                Direction::Down if holds_no_statement(&file) => {
+                    empty_down.push(file.path().to_path_buf());
+                }
                 Direction::Down => down.push(file),
             }
         }
@@ -827,7 +903,26 @@ fn assemble(version: Version, files: Vec<Found>) -> Migration {
         name,
         up,
         down,
+        empty_down,
     }
+}
+
+/// Whether a SQL down script holds no statement (only blank lines, comments or `\echo`) in
+/// every dialect it may run in: it would undo nothing, so it counts as no rollback.
+fn holds_no_statement(file: &MigrationFile) -> bool {
+    if file.kind != FileKind::Sql {
+        return false;
+    }
+    let dialects = file
+        .backend
+        .map_or(Backend::ALL.to_vec(), |backend| vec![backend]);
+    dialects.into_iter().all(|dialect| {
+        // An unreadable file is reported when it runs.
+        let Ok(reader) = file.open() else {
+            return false;
+        };
+        Splitter::new(reader, dialect).all(|piece| matches!(piece, Ok(Piece::Echo { .. })))
+    })
 }
 
 /// Reads a file once: checksum, UTF-8 check and (for SQL) leading directives.
@@ -851,6 +946,7 @@ fn read(
     let mut inspect = Inspect {
         inner: reader,
         utf8: Utf8Check::default(),
+        markers: (name.kind == FileKind::Sql).then(|| MarkerScan::new(layout)),
         // TOML has `#` comments and no statements to run outside a transaction.
         header: (name.kind == FileKind::Sql).then(|| Header {
             // sqlx's own directive, as the first line of a file.
@@ -880,6 +976,15 @@ fn read(
             line: lines_before + line,
         });
     }
+    if let Some((line, marker, tool, layout)) = inspect.markers.and_then(MarkerScan::finish) {
+        problems.push(Problem::ForeignMarker {
+            path: path.to_path_buf(),
+            line: lines_before + line,
+            marker,
+            tool,
+            layout,
+        });
+    }
     let header = inspect.header.map(Header::finish).unwrap_or_default();
     for (line, directive) in header.unknown {
         problems.push(Problem::UnknownDirective {
@@ -902,6 +1007,7 @@ fn read(
 struct Inspect<R> {
     inner: R,
     utf8: Utf8Check,
+    markers: Option<MarkerScan>,
     header: Option<Header>,
 }
 
@@ -910,10 +1016,77 @@ impl<R: Read> Read for Inspect<R> {
         let n = self.inner.read(buf)?;
         let bytes = &buf[..n];
         self.utf8.feed(bytes);
+        if let Some(markers) = &mut self.markers {
+            markers.feed(bytes);
+        }
         if let Some(header) = &mut self.header {
             header.feed(bytes);
         }
         Ok(n)
+    }
+}
+
+/// Finds the first line that is another tool's up or down marker (goose's `-- +goose Down`,
+/// sql-migrate's `-- +migrate Up`, dbmate's `-- migrate:down`) in a file whose layout would
+/// run it whole; only the start of each line is kept.
+#[derive(Debug)]
+struct MarkerScan {
+    layout: Layout,
+    /// The line (from 1) being read.
+    line: u64,
+    /// The start of the current line, up to [`MarkerScan::KEEP`] bytes.
+    head: Vec<u8>,
+    found: Option<(u64, String, &'static str, Option<Layout>)>,
+}
+
+impl MarkerScan {
+    /// Markers are short; a longer line start is not one.
+    const KEEP: usize = 80;
+
+    fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            line: 1,
+            head: Vec::new(),
+            found: None,
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while self.found.is_none() {
+            let (part, rest) = match memchr::memchr(b'\n', bytes) {
+                Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
+                None => (bytes, None),
+            };
+            let room = Self::KEEP.saturating_sub(self.head.len());
+            self.head.extend_from_slice(&part[..part.len().min(room)]);
+            let Some(rest) = rest else { return };
+            self.end_line();
+            bytes = rest;
+        }
+    }
+
+    fn end_line(&mut self) {
+        // Most lines are not comments: skip them without decoding.
+        let start = self.head.iter().position(|b| !b.is_ascii_whitespace());
+        let comment = start.is_some_and(|at| self.head[at..].starts_with(b"--"));
+        if comment
+            && let Some((tool, layout)) = tool_marker(&self.head)
+            && layout != Some(self.layout)
+        {
+            let marker = String::from_utf8_lossy(&self.head).trim().to_string();
+            self.found = Some((self.line, marker, tool, layout));
+        }
+        self.head.clear();
+        self.line += 1;
+    }
+
+    /// The first foreign marker: its line, text, tool and the layout that reads it.
+    fn finish(mut self) -> Option<(u64, String, &'static str, Option<Layout>)> {
+        if self.found.is_none() {
+            self.end_line();
+        }
+        self.found
     }
 }
 
@@ -1186,21 +1359,24 @@ mod tests {
     }
 
     fn check_sections(text: &'static str, expected: &str) {
+        check_layout_sections(Layout::Dbmate, text, expected);
+    }
+
+    fn check_layout_sections(layout: Layout, text: &'static str, expected: &str) {
         let origin = Origin::Embedded {
             path: "1_x.sql",
             bytes: text.as_bytes(),
         };
-        let actual = match find_sections(&origin, Path::new("1_x.sql")) {
+        let actual = match find_sections(&origin, Path::new("1_x.sql"), layout) {
             Ok(sections) => sections
                 .iter()
                 .map(|s| {
                     format!(
-                        "{:?} {:?} line {}{}{}",
+                        "{:?} {:?} line {}{}",
                         s.direction,
                         &text[s.start as usize..s.end as usize],
                         s.line,
                         if s.no_transaction { " no-tx" } else { "" },
-                        if s.has_statements { "" } else { " empty" },
                     )
                 })
                 .collect::<Vec<_>>()
@@ -1218,7 +1394,7 @@ mod tests {
         );
         check_sections(
             "-- header\n-- migrate:up transaction:false\nA;\n\n-- migrate:down\n\n-- none\n",
-            r#"Up "A;\n\n" line 3 no-tx | Down "\n-- none\n" line 6 empty"#,
+            r#"Up "A;\n\n" line 3 no-tx | Down "\n-- none\n" line 6"#,
         );
         check_sections("-- migrate:up\nA;", r#"Up "A;" line 2"#);
         check_sections(
@@ -1239,6 +1415,68 @@ mod tests {
     }
 
     #[test]
+    fn goose_sections() {
+        let check = |text, expected| check_layout_sections(Layout::Goose, text, expected);
+        check(
+            "-- +goose Up\nA;\n-- +goose Down\nB;\n",
+            r#"Up "A;\n" line 2 | Down "B;\n" line 4"#,
+        );
+        // NO TRANSACTION covers both sections, wherever it stands.
+        check(
+            "-- +goose NO TRANSACTION\n-- +goose Up\nA;\n-- +goose Down\nB;\n",
+            r#"Up "A;\n" line 3 no-tx | Down "B;\n" line 5 no-tx"#,
+        );
+        // Statement blocks stay inside their section, as comments the splitter skips.
+        check(
+            "-- +goose Up\n-- +goose StatementBegin\nA;\n-- +goose StatementEnd\n",
+            r#"Up "-- +goose StatementBegin\nA;\n-- +goose StatementEnd\n" line 2"#,
+        );
+        check(
+            "SELECT 1;\n",
+            "1_x.sql: no `-- +goose Up` line (goose files hold a `-- +goose Up` section and \
+             optionally a `-- +goose Down` section after it)",
+        );
+        check(
+            "-- +goose Down\nB;\n",
+            "1_x.sql: unexpected `-- +goose Down` at line 1 (expected one `-- +goose Up`, then \
+             at most one `-- +goose Down`)",
+        );
+    }
+
+    #[test]
+    fn foreign_markers_are_found_on_any_line() {
+        let check = |layout: Layout, text: &str, expected: Option<(u64, &str)>| {
+            for chunk in [1, 3, 1000] {
+                let mut scan = MarkerScan::new(layout);
+                for piece in text.as_bytes().chunks(chunk) {
+                    scan.feed(piece);
+                }
+                let found = scan.finish();
+                let found = found
+                    .as_ref()
+                    .map(|(line, marker, ..)| (*line, marker.as_str()));
+                assert_eq!(found, expected, "{layout} {text:?} in chunks of {chunk}");
+            }
+        };
+        let goose = "-- +goose Up\nCREATE TABLE w (id int);\n\n-- +goose Down\nDROP TABLE w;";
+        check(Layout::Native, goose, Some((1, "-- +goose Up")));
+        check(Layout::Sqlx, goose, Some((1, "-- +goose Up")));
+        check(Layout::Goose, goose, None);
+        check(
+            Layout::Flyway,
+            "SELECT 1;\r\n  -- +migrate Down\r\n",
+            Some((2, "-- +migrate Down")),
+        );
+        check(
+            Layout::Goose,
+            "A;\n-- migrate:down",
+            Some((2, "-- migrate:down")),
+        );
+        check(Layout::Native, "-- +goose StatementBegin\nA;\n", None);
+        check(Layout::Native, &format!("-- {}\n", "x".repeat(500)), None);
+    }
+
+    #[test]
     fn problems_in_a_dbmate_down_section_name_lines_of_the_whole_file() {
         let text: &'static [u8] =
             b"-- migrate:up\nSELECT 1;\n\n-- migrate:down\n-- tt:bogus\nSELECT '\xFF';\n";
@@ -1250,7 +1488,13 @@ mod tests {
             panic!("1_x.sql is a dbmate name")
         };
         let mut problems = Vec::new();
-        read_sections(origin, &name, Path::new("1_x.sql"), &mut problems);
+        read_sections(
+            origin,
+            &name,
+            Path::new("1_x.sql"),
+            Layout::Dbmate,
+            &mut problems,
+        );
         let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,

@@ -438,6 +438,9 @@ async fn tool_history(db: &mut Database, tool: Layout, set: &MigrationSet) {
                 statements.push(row(None, &repeatable.name, "SQL", &script));
             }
         }
+        (Layout::GolangMigrate | Layout::Goose | Layout::Prisma, _) => {
+            unreachable!("their tables are built in tools.rs")
+        }
         (Layout::Native, _) => unreachable!("tt's own layout has no other tool's table"),
     }
     for sql in statements {

@@ -15,3 +15,4 @@ mod scratch;
 mod smoke;
 mod statements;
 mod support;
+mod tools;

@@ -486,7 +486,7 @@ async fn cascade_on_postgres_dropped_a_table_inheriting_from_a_managed_one() {
     assert_eq!(
         dependents,
         [
-            "view item_count (on items)",
+            "materialized view item_count (on items)",
             "view item_names (on items)",
             "view short_names (on items)",
         ],

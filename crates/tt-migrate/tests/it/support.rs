@@ -36,6 +36,7 @@ pub(crate) fn migrations(files: &[(&'static str, &'static str)]) -> Vec<Migratio
                     no_transaction: sql.starts_with("-- tt:no-transaction"),
                 }],
                 down: Vec::new(),
+                empty_down: Vec::new(),
             }
         })
         .collect();

@@ -1,4 +1,5 @@
-//! Directory layouts: tt's own and those of sqlx, diesel, dbmate and Flyway, read as they are.
+//! Directory layouts: tt's own and those of sqlx, diesel, dbmate, Flyway, golang-migrate, goose
+//! and Prisma Migrate, read as they are.
 
 use std::fmt;
 use std::fs;
@@ -25,16 +26,26 @@ pub enum Layout {
     Dbmate,
     /// Flyway: `V<version>__<description>.sql`, `U<version>__…` undo, `R__…` repeatable.
     Flyway,
+    /// golang-migrate: `<version>_<title>.up.sql` and `.down.sql`.
+    #[serde(rename = "golang-migrate")]
+    GolangMigrate,
+    /// goose: `<version>_<name>.sql` with `-- +goose Up` and `-- +goose Down` sections.
+    Goose,
+    /// Prisma Migrate: a directory `<timestamp>_<name>/` holding `migration.sql`.
+    Prisma,
 }
 
 impl Layout {
     /// Every layout, tt's own first.
-    pub const ALL: [Layout; 5] = [
+    pub const ALL: [Layout; 8] = [
         Layout::Native,
         Layout::Sqlx,
         Layout::Diesel,
         Layout::Dbmate,
         Layout::Flyway,
+        Layout::GolangMigrate,
+        Layout::Goose,
+        Layout::Prisma,
     ];
 
     /// The layout's name as the `--layout` option spells it.
@@ -45,7 +56,20 @@ impl Layout {
             Layout::Diesel => "diesel",
             Layout::Dbmate => "dbmate",
             Layout::Flyway => "flyway",
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::Goose => "goose",
+            Layout::Prisma => "prisma",
         }
+    }
+
+    /// Whether the layout keeps each migration in its own directory (diesel, Prisma).
+    pub(crate) fn has_directories(self) -> bool {
+        matches!(self, Layout::Diesel | Layout::Prisma)
+    }
+
+    /// Whether one file holds both the up and the down section (dbmate, goose).
+    pub(crate) fn has_sections(self) -> bool {
+        matches!(self, Layout::Dbmate | Layout::Goose)
     }
 
     /// A file name of this layout, for messages.
@@ -56,20 +80,26 @@ impl Layout {
             Layout::Diesel => "2024-01-01-120000_create_items/up.sql",
             Layout::Dbmate => "20240101120000_create_items.sql",
             Layout::Flyway => "V1__create_items.sql, U1__create_items.sql or R__views.sql",
+            Layout::GolangMigrate => "000001_create_items.up.sql and 000001_create_items.down.sql",
+            Layout::Goose => "20240101120000_create_items.sql",
+            Layout::Prisma => "20240101120000_create_items/migration.sql",
         }
     }
 
-    /// Guesses the layout of `dir` from its names (and, for dbmate, the first lines of its
-    /// files): diesel when a subdirectory holds `up.sql`, Flyway when a file is named like
-    /// `V1__x.sql` or `R__x.sql`, sqlx when a file ends in `.up.sql`, dbmate when a `.sql`
-    /// file has a `-- migrate:up` line; tt's own layout otherwise. A directory that cannot be
-    /// read is native (loading it then reports why).
+    /// Guesses the layout of `dir` from its names (and, for dbmate and goose, the first lines
+    /// of its files): diesel when a subdirectory holds `up.sql`, Prisma when one holds
+    /// `migration.sql` (or `migration_lock.toml` is there), Flyway when a file is named like
+    /// `V1__x.sql` or `R__x.sql`; with `.up.sql` files, golang-migrate when every `.sql` file
+    /// is an `.up.sql` or `.down.sql` and a version is not a 14-digit timestamp (its `create`
+    /// writes `000001` or a Unix time), sqlx otherwise; goose when a `.sql` file has a
+    /// `-- +goose Up` line, dbmate when one has `-- migrate:up`; tt's own layout otherwise. A
+    /// directory that cannot be read is native (loading it then reports why).
     pub fn detect(dir: &Path) -> Layout {
         let Ok(read) = fs::read_dir(dir) else {
             return Layout::Native;
         };
         let mut files = Vec::new();
-        let mut diesel = false;
+        let (mut diesel, mut prisma) = (false, false);
         for entry in read.flatten() {
             let path = entry.path();
             let Ok(name) = entry.file_name().into_string() else {
@@ -80,30 +110,52 @@ impl Layout {
             }
             if path.is_dir() {
                 diesel |= path.join("up.sql").is_file();
+                prisma |= path.join("migration.sql").is_file();
             } else {
+                prisma |= name == PRISMA_LOCK;
                 files.push((name, path));
             }
         }
         if diesel {
             return Layout::Diesel;
         }
+        if prisma {
+            return Layout::Prisma;
+        }
         if files.iter().any(|(name, _)| looks_like_flyway(name)) {
             return Layout::Flyway;
         }
-        if files.iter().any(|(name, _)| name.ends_with(".up.sql")) {
-            return Layout::Sqlx;
-        }
-        let dbmate = files
+        let sql: Vec<&(String, std::path::PathBuf)> = files
             .iter()
             .filter(|(name, _)| name.ends_with(".sql"))
-            .any(|(_, path)| has_dbmate_marker(path));
-        if dbmate {
-            Layout::Dbmate
-        } else {
-            Layout::Native
+            .collect();
+        if sql.iter().any(|(name, _)| name.ends_with(".up.sql")) {
+            let paired = sql
+                .iter()
+                .all(|(name, _)| name.ends_with(".up.sql") || name.ends_with(".down.sql"));
+            let timestamps = sql.iter().all(|(name, _)| {
+                let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+                digits == 14 && name.as_bytes().get(digits) == Some(&b'_')
+            });
+            return if paired && !timestamps {
+                Layout::GolangMigrate
+            } else {
+                Layout::Sqlx
+            };
         }
+        for (_, path) in sql {
+            match first_section_marker(path) {
+                Some(Layout::Goose) => return Layout::Goose,
+                Some(Layout::Dbmate) => return Layout::Dbmate,
+                _ => {}
+            }
+        }
+        Layout::Native
     }
 }
+
+/// Prisma's file naming the provider, beside the migration directories.
+pub(super) const PRISMA_LOCK: &str = "migration_lock.toml";
 
 impl fmt::Display for Layout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,7 +165,10 @@ impl fmt::Display for Layout {
 
 /// A name that is not a layout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown layout `{0}` (expected native, sqlx, diesel, dbmate or flyway)")]
+#[error(
+    "unknown layout `{0}` (expected native, sqlx, diesel, dbmate, flyway, golang-migrate, goose \
+     or prisma)"
+)]
 pub struct UnknownLayout(pub String);
 
 impl FromStr for Layout {
@@ -138,37 +193,97 @@ fn looks_like_flyway(name: &str) -> bool {
     }
 }
 
-/// Whether the first 64 KiB of `path` hold a dbmate `-- migrate:up` line.
-fn has_dbmate_marker(path: &Path) -> bool {
-    let Ok(file) = fs::File::open(path) else {
-        return false;
-    };
+/// The layout (dbmate or goose) whose up marker is the first in the first 64 KiB of `path`.
+fn first_section_marker(path: &Path) -> Option<Layout> {
+    let file = fs::File::open(path).ok()?;
     io::BufReader::new(file.take(64 * 1024))
         .split(b'\n')
         .map_while(Result::ok)
-        .any(|line| matches!(dbmate_marker(&line), Some((Direction::Up, _))))
+        .find_map(|line| {
+            [Layout::Dbmate, Layout::Goose].into_iter().find(|&layout| {
+                matches!(
+                    section_marker(layout, &line),
+                    Some(Marker::Section(Direction::Up, _))
+                )
+            })
+        })
 }
 
-/// A dbmate section marker (`-- migrate:up transaction:false`): its direction and whether it
-/// turns the transaction off.
-pub(super) fn dbmate_marker(line: &[u8]) -> Option<(Direction, bool)> {
+/// A line that structures a file of sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Marker {
+    /// A section begins: its direction and whether it turns the transaction off (dbmate's
+    /// `transaction:false`).
+    Section(Direction, bool),
+    /// goose's `-- +goose NO TRANSACTION`: the whole file runs outside a transaction.
+    NoTransaction,
+}
+
+/// The marker `line` is in the files of `layout` (dbmate: `-- migrate:up transaction:false`;
+/// goose: `-- +goose Up`, `-- +goose Down`, `-- +goose NO TRANSACTION`, any case).
+pub(super) fn section_marker(layout: Layout, line: &[u8]) -> Option<Marker> {
     let text = std::str::from_utf8(line).ok()?.trim();
     let rest = text.strip_prefix("--")?.trim_start();
-    let rest = rest.strip_prefix("migrate:")?;
-    let (direction, options) = if let Some(options) = rest.strip_prefix("up") {
-        (Direction::Up, options)
-    } else if let Some(options) = rest.strip_prefix("down") {
-        (Direction::Down, options)
-    } else {
-        return None;
-    };
-    if !(options.is_empty() || options.starts_with(char::is_whitespace)) {
-        return None;
+    match layout {
+        Layout::Dbmate => {
+            let rest = rest.strip_prefix("migrate:")?;
+            let (direction, options) = if let Some(options) = rest.strip_prefix("up") {
+                (Direction::Up, options)
+            } else if let Some(options) = rest.strip_prefix("down") {
+                (Direction::Down, options)
+            } else {
+                return None;
+            };
+            if !(options.is_empty() || options.starts_with(char::is_whitespace)) {
+                return None;
+            }
+            let no_transaction = options
+                .split_whitespace()
+                .any(|option| option == "transaction:false");
+            Some(Marker::Section(direction, no_transaction))
+        }
+        Layout::Goose => {
+            let command = rest.strip_prefix("+goose")?;
+            if !command.starts_with(char::is_whitespace) {
+                return None;
+            }
+            let words: Vec<String> = command
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect();
+            match words
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["up"] => Some(Marker::Section(Direction::Up, false)),
+                ["down"] => Some(Marker::Section(Direction::Down, false)),
+                ["no", "transaction"] => Some(Marker::NoTransaction),
+                _ => None,
+            }
+        }
+        _ => None,
     }
-    let no_transaction = options
-        .split_whitespace()
-        .any(|option| option == "transaction:false");
-    Some((direction, no_transaction))
+}
+
+/// Another tool's up or down marker on a line: that tool's name and, where tt reads its
+/// layout, the layout. A file carrying one must never run whole: its down would run right
+/// after its up.
+pub(super) fn tool_marker(line: &[u8]) -> Option<(&'static str, Option<Layout>)> {
+    for layout in [Layout::Dbmate, Layout::Goose] {
+        if let Some(Marker::Section(..)) = section_marker(layout, line) {
+            return Some((layout.as_str(), Some(layout)));
+        }
+    }
+    // sql-migrate: `-- +migrate Up`, `-- +migrate Down [notransaction]`.
+    let text = std::str::from_utf8(line).ok()?.trim();
+    let rest = text.strip_prefix("--")?.trim_start();
+    let command = rest.strip_prefix("+migrate")?;
+    let word = command.split_whitespace().next()?;
+    (command.starts_with(char::is_whitespace)
+        && (word.eq_ignore_ascii_case("up") || word.eq_ignore_ascii_case("down")))
+    .then_some(("sql-migrate", None))
 }
 
 /// Up or down.
@@ -217,6 +332,10 @@ pub(super) fn parse_name(layout: Layout, file_name: &str) -> Result<Option<FileN
         Layout::Diesel => parse_diesel(file_name),
         Layout::Dbmate => parse_dbmate(file_name),
         Layout::Flyway => parse_flyway(file_name),
+        Layout::GolangMigrate => parse_golang_migrate(file_name),
+        // goose names its files as dbmate does; the sections inside differ.
+        Layout::Goose => parse_dbmate(file_name),
+        Layout::Prisma => parse_prisma(file_name),
     }
 }
 
@@ -308,8 +427,9 @@ fn parse_sqlx(file_name: &str) -> Result<Option<FileName>, NameError> {
     Ok(Some(sql(version, name, direction)))
 }
 
-/// diesel: `<version>_<name>/up.sql` and `down.sql`, where the version may hold dashes
-/// (`2024-01-01-120000`), which diesel removes.
+/// diesel: `<version>_<name>/up.sql` and `down.sql`. As diesel reads it, the version is the
+/// directory's name up to its first `_` with dashes removed (`2024-01-01-120000`,
+/// `2024-03-13_170000_x` is `20240313`; a name without `_` is all version), compared as text.
 fn parse_diesel(file_name: &str) -> Result<Option<FileName>, NameError> {
     let Some((dir, file)) = file_name.split_once('/') else {
         return Ok(None);
@@ -319,16 +439,53 @@ fn parse_diesel(file_name: &str) -> Result<Option<FileName>, NameError> {
         "down.sql" => Direction::Down,
         _ => return Ok(None),
     };
-    let (version, name) = dir.split_once('_').ok_or(NameError::NotLayoutName)?;
-    let digits: String = version.chars().filter(|&c| c != '-').collect();
-    let version = Version::new(digits).map_err(|_| NameError::NotLayoutName)?;
+    let (version, name) = dir.split_once('_').unwrap_or((dir, dir));
+    let version: String = version.chars().filter(|&c| c != '-').collect();
+    let version = Version::text_ordered(version).map_err(|_| NameError::NotLayoutName)?;
     if name.is_empty() {
         return Err(NameError::NotLayoutName);
     }
     Ok(Some(sql(version, name, direction)))
 }
 
-/// dbmate: `<version>_<name>.sql`; the direction comes from the sections inside.
+/// golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; a `.sql` file that is neither
+/// is not one of its migrations.
+fn parse_golang_migrate(file_name: &str) -> Result<Option<FileName>, NameError> {
+    if file_name.contains('/') {
+        return Ok(None);
+    }
+    let Some(stem) = file_name.strip_suffix(".sql") else {
+        return Ok(None);
+    };
+    let (stem, direction) = if let Some(stem) = stem.strip_suffix(".up") {
+        (stem, Direction::Up)
+    } else if let Some(stem) = stem.strip_suffix(".down") {
+        (stem, Direction::Down)
+    } else {
+        return Err(NameError::NotLayoutName);
+    };
+    let (version, name) = version_prefix(stem)?;
+    Ok(Some(sql(version, name, direction)))
+}
+
+/// Prisma Migrate: `<timestamp>_<name>/migration.sql`. Prisma applies its directories in the
+/// order of their names, so the version (up to the first `_`) compares as text.
+fn parse_prisma(file_name: &str) -> Result<Option<FileName>, NameError> {
+    let Some((dir, file)) = file_name.split_once('/') else {
+        return Ok(None);
+    };
+    if file != "migration.sql" {
+        return Ok(None);
+    }
+    let (version, name) = dir.split_once('_').ok_or(NameError::NotLayoutName)?;
+    let version = Version::text_ordered(version).map_err(|_| NameError::NotLayoutName)?;
+    if name.is_empty() {
+        return Err(NameError::NotLayoutName);
+    }
+    Ok(Some(sql(version, name, Direction::Up)))
+}
+
+/// dbmate (and goose): `<version>_<name>.sql`; the direction comes from the sections inside.
 fn parse_dbmate(file_name: &str) -> Result<Option<FileName>, NameError> {
     if file_name.contains('/') {
         return Ok(None);
@@ -463,8 +620,22 @@ mod tests {
         );
         check("2024-01-01-120000_create_items/metadata.toml", "ignored");
         check("2024-01-01-120000_create_items/notes.sql", "ignored");
-        check("create_items/up.sql", "error NotLayoutName");
+        // The version ends at the first `_`, whatever follows it.
+        check(
+            "2024-03-13_170000_x/up.sql",
+            "20240313 170000_x Up plain Sql",
+        );
+        check("20240101120000_x/up.sql", "20240101120000 x Up plain Sql");
+        check("1_x/up.sql", "1 x Up plain Sql");
+        check("v2_x/down.sql", "v2 x Down plain Sql");
+        check("1.2_x/up.sql", "1.2 x Up plain Sql");
+        // Without `_` the whole name is the version, as diesel reads it.
+        check("initial/up.sql", "initial initial Up plain Sql");
+        check("2024-01-01/up.sql", "20240101 2024-01-01 Up plain Sql");
         check("2024_/up.sql", "error NotLayoutName");
+        check("_x/up.sql", "error NotLayoutName");
+        check("---_x/up.sql", "error NotLayoutName");
+        check("a b_x/up.sql", "error NotLayoutName");
         check("1_x.sql", "ignored");
     }
 
@@ -496,22 +667,104 @@ mod tests {
     }
 
     #[test]
-    fn dbmate_markers() {
-        let check =
-            |line: &str, expected| assert_eq!(dbmate_marker(line.as_bytes()), expected, "{line}");
-        check("-- migrate:up", Some((Direction::Up, false)));
-        check("--migrate:down", Some((Direction::Down, false)));
+    fn section_markers() {
+        let check = |layout: Layout, line: &str, expected| {
+            assert_eq!(
+                section_marker(layout, line.as_bytes()),
+                expected,
+                "{layout} {line}"
+            )
+        };
+        let up = Some(Marker::Section(Direction::Up, false));
+        let down = Some(Marker::Section(Direction::Down, false));
+        check(Layout::Dbmate, "-- migrate:up", up);
+        check(Layout::Dbmate, "--migrate:down", down);
         check(
+            Layout::Dbmate,
             "-- migrate:up transaction:false",
-            Some((Direction::Up, true)),
+            Some(Marker::Section(Direction::Up, true)),
         );
         check(
+            Layout::Dbmate,
             "-- migrate:down  transaction:false\r",
-            Some((Direction::Down, true)),
+            Some(Marker::Section(Direction::Down, true)),
         );
-        check("-- migrate:upper", None);
-        check("-- migrate: up", None);
-        check("SELECT 1; -- migrate:up", None);
+        check(Layout::Dbmate, "-- migrate:upper", None);
+        check(Layout::Dbmate, "-- migrate: up", None);
+        check(Layout::Dbmate, "SELECT 1; -- migrate:up", None);
+        check(Layout::Dbmate, "-- +goose Up", None);
+        check(Layout::Goose, "-- +goose Up", up);
+        check(Layout::Goose, "--  +goose   DOWN  \r", down);
+        check(Layout::Goose, "-- +goose up", up);
+        check(
+            Layout::Goose,
+            "-- +goose NO TRANSACTION",
+            Some(Marker::NoTransaction),
+        );
+        check(Layout::Goose, "-- +goose StatementBegin", None);
+        check(Layout::Goose, "-- +gooseUp", None);
+        check(Layout::Goose, "-- +goose Upgrade", None);
+        check(Layout::Goose, "-- migrate:up", None);
+        check(Layout::Sqlx, "-- +goose Up", None);
+    }
+
+    #[test]
+    fn other_tools_markers() {
+        let check =
+            |line: &str, expected| assert_eq!(tool_marker(line.as_bytes()), expected, "{line}");
+        check("-- +goose Up", Some(("goose", Some(Layout::Goose))));
+        check("-- +goose Down", Some(("goose", Some(Layout::Goose))));
+        check("-- migrate:down", Some(("dbmate", Some(Layout::Dbmate))));
+        check("-- +migrate Up", Some(("sql-migrate", None)));
+        check("--+migrate Down notransaction", Some(("sql-migrate", None)));
+        check("-- +migrate StatementBegin", None);
+        check("-- +goose StatementEnd", None);
+        check("-- +goose NO TRANSACTION", None);
+        check("-- +migrated Up", None);
+        check("SELECT 1; -- +goose Down", None);
+    }
+
+    #[test]
+    fn golang_migrate_names() {
+        let check = |name, expected| check(Layout::GolangMigrate, name, expected);
+        check(
+            "000001_create_items.up.sql",
+            "000001 create_items Up plain Sql",
+        );
+        check(
+            "1481574547_create_items.down.sql",
+            "1481574547 create_items Down plain Sql",
+        );
+        check("000001_create_items.sql", "error NotLayoutName");
+        check("x.up.sql", "error NotLayoutName");
+        check("000001_x.up.cql", "ignored");
+        check("sub/000001_x.up.sql", "ignored");
+    }
+
+    #[test]
+    fn goose_names() {
+        let check = |name, expected| check(Layout::Goose, name, expected);
+        check(
+            "20240101120000_create_items.sql",
+            "20240101120000 create_items Up plain Sql",
+        );
+        check("00001_create_items.sql", "00001 create_items Up plain Sql");
+        check("00002_seed.go", "ignored");
+        check("items.sql", "error NotLayoutName");
+    }
+
+    #[test]
+    fn prisma_names() {
+        let check = |name, expected| check(Layout::Prisma, name, expected);
+        check(
+            "20240101120000_create_items/migration.sql",
+            "20240101120000 create_items Up plain Sql",
+        );
+        check("migration_lock.toml", "ignored");
+        check("20240101120000_create_items/README.md", "ignored");
+        check("20240101120000_create_items/down.sql", "ignored");
+        check("init/migration.sql", "error NotLayoutName");
+        check("2024_/migration.sql", "error NotLayoutName");
     }
 
     #[test]
@@ -520,8 +773,9 @@ mod tests {
             assert_eq!(layout.as_str().parse::<Layout>(), Ok(layout));
         }
         assert_eq!(
-            "golang-migrate".parse::<Layout>().unwrap_err().to_string(),
-            "unknown layout `golang-migrate` (expected native, sqlx, diesel, dbmate or flyway)"
+            "golang".parse::<Layout>().unwrap_err().to_string(),
+            "unknown layout `golang` (expected native, sqlx, diesel, dbmate, flyway, \
+             golang-migrate, goose or prisma)"
         );
     }
 }

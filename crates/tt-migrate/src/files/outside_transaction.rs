@@ -1,0 +1,111 @@
+//! Statements the backend refuses inside a transaction (PostgreSQL's `CREATE INDEX
+//! CONCURRENTLY`, `VACUUM`, …): a file holding one runs without a transaction, as Flyway
+//! decides for itself.
+
+use tt_schema::Backend;
+
+use crate::files::words::leading_words;
+
+/// What in `sql` (one statement, as the splitter yields it) cannot run inside a transaction on
+/// `backend`, named for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can.
+///
+/// The statement's leading words are read past whitespace and comments; quoted names and
+/// parenthesised options are skipped, so `REINDEX (VERBOSE) TABLE CONCURRENTLY t` is found.
+pub(crate) fn refused_in_transaction(backend: Backend, sql: &str) -> Option<&'static str> {
+    let words = leading_words(sql, 12);
+    let word = |i: usize| words.get(i).map_or("", String::as_str);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    match backend {
+        Backend::Postgres => match (word(0), word(1)) {
+            ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if has("CONCURRENTLY") => {
+                Some("CREATE INDEX CONCURRENTLY")
+            }
+            ("DROP", "INDEX") if word(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
+            ("REINDEX", _) if has("CONCURRENTLY") => Some("REINDEX … CONCURRENTLY"),
+            ("REINDEX", _) if has("DATABASE") || has("SYSTEM") || has("SCHEMA") => {
+                Some("REINDEX SCHEMA/DATABASE/SYSTEM")
+            }
+            ("ALTER", "TABLE") if has("DETACH") && has("CONCURRENTLY") => {
+                Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY")
+            }
+            ("VACUUM", _) => Some("VACUUM"),
+            ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
+            ("DROP", "DATABASE") => Some("DROP DATABASE"),
+            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+            ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
+            ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
+            _ => None,
+        },
+        Backend::Sqlite => (word(0) == "VACUUM").then_some("VACUUM"),
+        // MySQL has no statement that fails inside a transaction: DDL commits it instead.
+        Backend::Mysql => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(backend: Backend, sql: &str, expected: Option<&str>) {
+        assert_eq!(refused_in_transaction(backend, sql), expected, "{sql}");
+    }
+
+    #[test]
+    fn postgres_statements_that_refuse_a_transaction() {
+        let pg = |sql, expected| check(Backend::Postgres, sql, expected);
+        pg(
+            "CREATE INDEX CONCURRENTLY items_name ON items (name)",
+            Some("CREATE INDEX CONCURRENTLY"),
+        );
+        pg(
+            "create unique index concurrently if not exists \"i\" on t (a)",
+            Some("CREATE INDEX CONCURRENTLY"),
+        );
+        pg(
+            "CREATE /* why */ INDEX -- note\n CONCURRENTLY i ON t (a)",
+            Some("CREATE INDEX CONCURRENTLY"),
+        );
+        pg(
+            "DROP INDEX CONCURRENTLY IF EXISTS i",
+            Some("DROP INDEX CONCURRENTLY"),
+        );
+        pg(
+            "REINDEX (VERBOSE) TABLE CONCURRENTLY items",
+            Some("REINDEX … CONCURRENTLY"),
+        );
+        pg(
+            "REINDEX DATABASE app",
+            Some("REINDEX SCHEMA/DATABASE/SYSTEM"),
+        );
+        pg("VACUUM (ANALYZE) items", Some("VACUUM"));
+        pg("CREATE DATABASE other", Some("CREATE DATABASE"));
+        pg("DROP DATABASE IF EXISTS other", Some("DROP DATABASE"));
+        pg("ALTER SYSTEM SET work_mem = '64MB'", Some("ALTER SYSTEM"));
+        pg(
+            "CREATE TABLESPACE fast LOCATION '/ssd'",
+            Some("CREATE TABLESPACE"),
+        );
+        pg(
+            "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY",
+            Some("ALTER TABLE … DETACH PARTITION … CONCURRENTLY"),
+        );
+        // Words in names, strings, comments and parentheses do not count.
+        pg("CREATE INDEX \"concurrently\" ON t (a)", None);
+        pg("CREATE INDEX i ON t (concurrently)", None);
+        pg("INSERT INTO log VALUES ('VACUUM')", None);
+        pg("-- VACUUM\nSELECT 1", None);
+        pg("CREATE INDEX i ON t (a)", None);
+        pg("DROP INDEX i", None);
+        pg("REINDEX TABLE items", None);
+        pg("CREATE TABLE vacuum_log (id int)", None);
+        pg("ALTER TABLE t ADD COLUMN concurrently int", None);
+    }
+
+    #[test]
+    fn sqlite_and_mysql() {
+        check(Backend::Sqlite, "VACUUM", Some("VACUUM"));
+        check(Backend::Sqlite, "CREATE INDEX i ON t (a)", None);
+        check(Backend::Mysql, "CREATE INDEX i ON t (a)", None);
+        check(Backend::Mysql, "VACUUM", None);
+    }
+}
