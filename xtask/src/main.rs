@@ -4,6 +4,7 @@ mod bench;
 mod db_reset;
 mod importer;
 mod tidy;
+mod torture;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +17,8 @@ tasks:
   ci        fmt --check, tidy, clippy -D warnings, tests, the importer example, rustdoc -D warnings
   tidy      the workspace's shape: crate layers, one backend seam, no module import cycles
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
-  bench     benchmarks, each reported as a ratio against a baseline from the same run";
+  bench     benchmarks, each reported as a ratio against a baseline from the same run
+  torture   the built tt under concurrency, races and signals on every backend (--help)";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -38,6 +40,7 @@ fn run() -> Result<()> {
         Some("tidy") => tidy::run(&root),
         Some("db-reset") => db_reset::run(&root),
         Some("bench") => bench::run(&args[1..]),
+        Some("torture") => torture::run(&args[1..]),
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -12,7 +12,8 @@ Exit codes:
   1  error (bad input, database error, failed migration)
   2  usage error
   3  verification failed
-  4  refused for safety (destructive command without --yes, protected database)";
+  4  refused for safety (destructive command without --yes, protected database)
+  130, 143  interrupted by SIGINT, SIGTERM (the running statement is cancelled first)";
 
 /// Database migrations for TinkerTools: apply numbered SQL files, track them, reset and
 /// verify the schema on SQLite, PostgreSQL and MySQL.

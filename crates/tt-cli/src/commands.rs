@@ -48,11 +48,14 @@ pub(crate) struct Context {
 impl Context {
     /// Connects to the configured database.
     pub(crate) async fn connect(&self) -> Result<Database> {
-        Ok(Database::connect(
+        let mut db = Database::connect(
             &self.config.database_url.value,
             self.config.connect_options(),
         )
-        .await?)
+        .await?;
+        // So that Ctrl-C can cancel what this connection runs.
+        crate::interrupt::register(db.canceller().await?);
+        Ok(db)
     }
 
     /// Loads the migrations of the configured directory.
@@ -95,7 +98,9 @@ pub(crate) fn ask(question: &str) -> Option<Result<()>> {
     let _ = write!(stderr, "{question} [y/N] ");
     let _ = stderr.flush();
     let mut answer = String::new();
-    if let Err(error) = std::io::stdin().lock().read_line(&mut answer) {
+    if let Err(error) =
+        crate::interrupt::at_prompt(|| std::io::stdin().lock().read_line(&mut answer))
+    {
         return Some(Err(error.into()));
     }
     Some(match answer.trim().to_ascii_lowercase().as_str() {
@@ -137,6 +142,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
     if let Command::Completions(args) = &cli.command {
         return completions::run(args.shell, output);
     }
+    // First of all, so that a signal never finds tt connected without its handler.
+    let signals = crate::interrupt::listen()?;
     let cwd = std::env::current_dir().context("could not read the current directory")?;
     let overrides = Overrides {
         config: cli.global.config.clone(),
@@ -152,22 +159,28 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         yes: cli.global.yes,
         layout: cli.global.layout,
     };
-    match cli.command {
-        Command::Migrate(args) => migrate::run(&ctx, args).await,
-        Command::Status => status::run(&ctx).await,
-        Command::Drop(args) => drop::run(&ctx, args).await,
-        Command::Reset(args) => reset::run(&ctx, args.cascade, args.safety, false).await,
-        Command::Recreate(args) => reset::run(&ctx, false, args.safety, true).await,
-        Command::Protect(args) => protect::run(&ctx, args).await,
-        Command::Graph(args) => graph::run(&ctx, args).await,
-        Command::New(args) => new::run(&ctx, &cwd, args),
-        Command::Config => config::run(&ctx),
+    let command = dispatch(&ctx, &cwd, cli.command);
+    crate::interrupt::run(&ctx, signals, command).await
+}
+
+async fn dispatch(ctx: &Context, cwd: &std::path::Path, command: Command) -> Result<Exit> {
+    let output = ctx.output;
+    match command {
+        Command::Migrate(args) => migrate::run(ctx, args).await,
+        Command::Status => status::run(ctx).await,
+        Command::Drop(args) => drop::run(ctx, args).await,
+        Command::Reset(args) => reset::run(ctx, args.cascade, args.safety, false).await,
+        Command::Recreate(args) => reset::run(ctx, false, args.safety, true).await,
+        Command::Protect(args) => protect::run(ctx, args).await,
+        Command::Graph(args) => graph::run(ctx, args).await,
+        Command::New(args) => new::run(ctx, cwd, args),
+        Command::Config => config::run(ctx),
         Command::Completions(args) => completions::run(args.shell, output),
-        Command::Down(args) => down::run(&ctx, args).await,
-        Command::Baseline(args) => baseline::run(&ctx, args).await,
-        Command::Repair(args) => repair::run(&ctx, args).await,
-        Command::Verify(args) => verify::run(&ctx, args).await,
-        Command::Diff(args) => diff::run(&ctx, args).await,
-        Command::Dump(args) => dump::run(&ctx, args).await,
+        Command::Down(args) => down::run(ctx, args).await,
+        Command::Baseline(args) => baseline::run(ctx, args).await,
+        Command::Repair(args) => repair::run(ctx, args).await,
+        Command::Verify(args) => verify::run(ctx, args).await,
+        Command::Diff(args) => diff::run(ctx, args).await,
+        Command::Dump(args) => dump::run(ctx, args).await,
     }
 }

@@ -15,6 +15,10 @@ pub(crate) enum Exit {
     VerifyFailed = 3,
     /// 4: a destructive command refused to go on for safety.
     Refused = 4,
+    /// 130: stopped by SIGINT (Ctrl-C), as shells report 128 + the signal's number.
+    Interrupted = 130,
+    /// 143: stopped by SIGTERM.
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {
@@ -35,8 +39,10 @@ mod tests {
             Exit::Usage,
             Exit::VerifyFailed,
             Exit::Refused,
+            Exit::Interrupted,
+            Exit::Terminated,
         ]
         .map(|exit| exit as u8);
-        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 130, 143]);
     }
 }

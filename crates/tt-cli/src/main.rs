@@ -1,10 +1,12 @@
 //! The `tt` command: parses arguments, builds the runtime, runs one command, maps the outcome
-//! to an exit code (0 ok, 1 error, 2 usage, 3 verification failed, 4 refused for safety).
+//! to an exit code (0 ok, 1 error, 2 usage, 3 verification failed, 4 refused for safety, 130
+//! and 143 interrupted by SIGINT and SIGTERM).
 
 mod cli;
 mod commands;
 mod config;
 mod exit;
+mod interrupt;
 mod outcome;
 mod output;
 mod progress;
@@ -86,6 +88,9 @@ fn report(error: &anyhow::Error, output: Output) -> Exit {
     });
     if output.json && !shown {
         let _ = output.json(&ErrorDocument::new(&message, refused));
+    }
+    if let Some(interrupted) = error.downcast_ref::<interrupt::Interrupted>() {
+        return interrupted.exit();
     }
     if refused { Exit::Refused } else { Exit::Error }
 }

@@ -5,6 +5,7 @@
 //! the implementation. Code outside this module asks the dialect and never matches on the
 //! backend to choose SQL (`cargo xtask tidy` checks).
 
+pub(crate) mod cancel;
 pub(crate) mod connect;
 pub(crate) mod database;
 pub(crate) mod dependent;

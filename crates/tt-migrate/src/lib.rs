@@ -72,6 +72,7 @@ mod files;
 
 pub use adoption::baseline::{BaselineReport, Recorded, detect_tool, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
+pub use backend::cancel::Canceller;
 pub use backend::connect::{ConnectOptions, backend_of_url, redact_url};
 pub use backend::connect::{MAX_LOCK_TIMEOUT, TlsProblem, UrlProblem};
 pub use backend::database::Database;

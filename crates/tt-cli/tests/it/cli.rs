@@ -27,6 +27,7 @@ fn help_lists_the_commands_and_the_exit_codes() {
             "2  usage error",
             "3  verification failed",
             "4  refused for safety (destructive command without --yes, protected database)",
+            "130, 143  interrupted by SIGINT, SIGTERM (the running statement is cancelled first)",
         ]
     );
 }

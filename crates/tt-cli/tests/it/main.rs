@@ -11,5 +11,6 @@ mod migrate;
 mod new;
 mod output;
 mod reset;
+mod signals;
 mod support;
 mod verify;

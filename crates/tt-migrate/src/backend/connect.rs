@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use sqlx::Connection as _;
@@ -187,6 +188,19 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The PostgreSQL `application_name` of this process's connections: `tt-` and a token of the
+/// process id and start time, so a cancel never reaches another program's (or another tt's)
+/// statements.
+pub(crate) fn application_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("tt-{:x}{nanos:08x}", std::process::id())
+    })
+}
+
 /// Opens a connection to `url` within `options.connect_timeout`.
 ///
 /// # Errors
@@ -354,7 +368,8 @@ fn postgres_options(
         opts = opts.host(PgConnectOptions::new_without_pgpass().get_host());
     }
     if get(&["application_name"]).is_none() {
-        opts = opts.application_name("tt");
+        // One name per process, so Ctrl-C cancels exactly this process's statements.
+        opts = opts.application_name(application_name());
     }
     if let Some(schema) = &options.postgres_schema {
         opts = opts.options([("search_path", schema.as_str())]);

@@ -239,7 +239,7 @@ async fn a_held_lock_times_out_naming_the_holder() {
             "{message}"
         );
         if backend != Backend::Sqlite {
-            // `tt, pid … of user …` (tt's application_name), `connection … of user@host`.
+            // `tt-…, pid … of user …` (tt's application_name), `connection … of user@host`.
             let Error::LockTimeout {
                 holder: Some(holder),
                 ..
@@ -248,7 +248,7 @@ async fn a_held_lock_times_out_naming_the_holder() {
                 panic!("{backend}: no holder named: {message}")
             };
             assert!(
-                holder.starts_with("tt, pid ") || holder.starts_with("connection "),
+                holder.starts_with("tt-") || holder.starts_with("connection "),
                 "{backend}: {message}"
             );
         }

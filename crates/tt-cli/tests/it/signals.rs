@@ -1,0 +1,245 @@
+//! Ctrl-C and SIGTERM during a long statement: tt cancels it on the server, settles the run,
+//! says what state the database is in and exits 130 or 143.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tt_migrate::{ConnectOptions, Database};
+use tt_schema::Backend;
+use tt_testdb::TestDb;
+
+use crate::support::Project;
+
+/// The slow migration of each backend, and what shows it running in the server's list.
+fn slow_migration(backend: Backend) -> (&'static str, &'static str) {
+    match backend {
+        Backend::Postgres => (
+            "CREATE TABLE t2 (id INTEGER);\nSELECT pg_sleep(60);\n",
+            "SELECT CAST(count(*) AS TEXT) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE '%pg_sleep(60)%' \
+             AND pid <> pg_backend_pid()",
+        ),
+        // Hours of work unless cancelled. Not SLEEP or DO: KILL QUERY ends those without an
+        // error.
+        Backend::Mysql => (
+            "CREATE TABLE t2 (id INTEGER);\nCREATE TABLE t3 AS SELECT COUNT(*) AS c \
+             FROM information_schema.COLLATIONS a, information_schema.COLLATIONS b, \
+             information_schema.COLLATIONS c, information_schema.COLLATIONS d;\n",
+            "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND INFO LIKE '%COLLATIONS d%' AND ID <> CONNECTION_ID()",
+        ),
+        Backend::Sqlite => unreachable!("SQLite has its own test"),
+    }
+}
+
+/// Whether tt's migration lock is held by anyone, read from the server.
+fn lock_held_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => {
+            "SELECT CAST(count(*) AS TEXT) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+        }
+        // tt's GET_LOCK name (engine/lock.rs); IS_USED_LOCK is NULL when it is free.
+        _ => {
+            "SELECT CAST(count(IS_USED_LOCK(CONCAT('tt:', LEFT(SHA2(CONCAT(DATABASE(), '.', \
+             'schema_migrations'), 256), 40)))) AS CHAR)"
+        }
+    }
+}
+
+/// Ends the slow statement should tt have left it running, so the shared server is not busy
+/// for hours after a failed test.
+async fn stop_statement(db: &mut Database, backend: Backend) {
+    let sql = match backend {
+        Backend::Postgres => {
+            "SELECT CAST(pg_cancel_backend(pid) AS TEXT) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        }
+        _ => {
+            "SELECT CAST(ID AS CHAR) FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
+        }
+    };
+    let rows = db.fetch_text(sql).await.unwrap_or_default();
+    if backend == Backend::Mysql {
+        for row in rows {
+            if let Some(id) = &row[0] {
+                let _ = db.exec(&format!("KILL QUERY {id}"), &[]).await;
+            }
+        }
+    }
+}
+
+async fn count(db: &mut Database, sql: &str) -> i64 {
+    let rows = db.fetch_text(sql).await.expect("the check query runs");
+    rows[0][0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .expect("a count")
+}
+
+fn spawn_migrate(project: &Project, url: &str) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin!("tt"))
+        .args(["migrate", "--database-url", url])
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tt starts")
+}
+
+fn send(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits for `child` (at most 30 s): exit code, stdout, stderr.
+fn finish(mut child: Child) -> (Option<i32>, String, String) {
+    let started = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().expect("kill");
+            panic!("tt did not exit within 30 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn status_versions(project: &Project, url: &str) -> serde_json::Value {
+    let run = crate::support::run(
+        project
+            .tt_on(url, &["status", "--json"])
+            .env("NO_COLOR", "1"),
+    );
+    let doc = run.json();
+    let versions = |key: &str| -> Vec<String> {
+        doc[key]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| e["version"].as_str().expect("a version").to_string())
+            .collect()
+    };
+    serde_json::json!({
+        "applied": versions("applied"),
+        "pending": versions("pending"),
+        "dirty": versions("dirty"),
+    })
+}
+
+#[tokio::test]
+async fn a_signal_during_a_long_statement_cancels_it_and_exits_130_or_143() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        for (signal, code) in [("INT", 130), ("TERM", 143)] {
+            let Some(db) = TestDb::create(backend).await else {
+                continue;
+            };
+            let project = Project::new();
+            let (slow, running_sql) = slow_migration(backend);
+            project.migration("001_t1.sql", "CREATE TABLE t1 (id INTEGER);\n");
+            project.migration("002_slow.sql", slow);
+            let mut check = Database::connect(db.url(), ConnectOptions::default())
+                .await
+                .expect("connects");
+            let child = spawn_migrate(&project, db.url());
+            let started = Instant::now();
+            while count(&mut check, running_sql).await == 0 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "{backend}: the slow statement never started"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            send(&child, signal);
+            let (exit, stdout, stderr) = finish(child);
+            let context = format!("{backend} SIG{signal}:\nstdout:\n{stdout}\nstderr:\n{stderr}");
+            assert_eq!(exit, Some(code), "{context}");
+            assert!(
+                stderr.contains(&format!("interrupted by SIG{signal}")),
+                "{context}"
+            );
+            assert!(
+                stderr.contains("the running statement was cancelled"),
+                "{context}"
+            );
+            assert!(stderr.contains("1 of 2 migrations applied"), "{context}");
+            let still_running = count(&mut check, running_sql).await;
+            if still_running > 0 {
+                stop_statement(&mut check, backend).await;
+            }
+            assert_eq!(
+                still_running, 0,
+                "{context}: the server still runs the statement"
+            );
+            assert_eq!(
+                count(&mut check, lock_held_sql(backend)).await,
+                0,
+                "{context}: lock"
+            );
+            let status = status_versions(&project, db.url());
+            // PostgreSQL rolled the migration back; MySQL's CREATE TABLE had committed, so
+            // the migration stays dirty, and tt says so.
+            let expected = match backend {
+                Backend::Postgres => {
+                    assert!(stderr.contains("none dirty"), "{context}");
+                    serde_json::json!({"applied": ["001"], "pending": ["002"], "dirty": []})
+                }
+                _ => {
+                    assert!(stderr.contains("dirty: 002"), "{context}");
+                    serde_json::json!({"applied": ["001"], "pending": [], "dirty": ["002"]})
+                }
+            };
+            assert_eq!(status, expected, "{context}");
+            check.close().await.expect("closes");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigint_on_sqlite_rolls_back_the_open_transaction_and_exits_130() {
+    let db = TestDb::create(Backend::Sqlite)
+        .await
+        .expect("SQLite always works");
+    let project = Project::new();
+    project.migration("001_t1.sql", "CREATE TABLE t1 (id INTEGER);\n");
+    project.migration(
+        "002_slow.sql",
+        "CREATE TABLE t2 AS WITH RECURSIVE r(n) AS \
+         (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000000) SELECT count(*) AS c FROM r;\n",
+    );
+    let child = spawn_migrate(&project, db.url());
+    // No server to ask: give tt time to reach the slow statement.
+    std::thread::sleep(Duration::from_millis(1500));
+    send(&child, "INT");
+    let started = Instant::now();
+    let (exit, stdout, stderr) = finish(child);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{context}");
+    assert_eq!(exit, Some(130), "{context}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{context}");
+    assert!(stderr.contains("open transaction rolled back"), "{context}");
+    // What tt said afterwards is what status reads, and the file is not left locked.
+    let status = status_versions(&project, db.url());
+    let applied = status["applied"].as_array().expect("applied").len();
+    assert!(
+        stderr.contains(&format!("{applied} of 2 migrations applied")),
+        "{context}"
+    );
+    assert_eq!(status["dirty"], serde_json::json!([]), "{context}");
+    crate::support::ok(
+        &mut project.tt_on(db.url(), &["migrate", "--lock-timeout", "5", "--to", "001"]),
+    );
+}

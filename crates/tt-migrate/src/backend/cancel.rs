@@ -1,0 +1,126 @@
+//! Cancelling the statement a connection is running, from a second connection (Ctrl-C).
+//!
+//! PostgreSQL: every connection of this process carries one application name of its own
+//! ([`application_name`]), so the cancel finds the server sessions running this process's
+//! statements by that name, also through a transaction pooler that moves them between server
+//! connections, and calls `pg_cancel_backend` on them. MySQL: `KILL QUERY` on the connection
+//! id read when the canceller was made. SQLite runs in this process: there is nothing to
+//! cancel from outside; closing the connection rolls back the open transaction.
+
+use tt_schema::Backend;
+
+use crate::backend::connect::{ConnectOptions, application_name, redact_url};
+use crate::backend::database::Database;
+use crate::backend::value::Value;
+use crate::error::Error;
+
+/// What it takes to cancel the statement a [`Database`] is running, from another task: made
+/// with [`Database::canceller`] before the work starts, used while it runs.
+#[derive(Clone)]
+pub struct Canceller {
+    /// The connection URL, password included: the cancel opens a connection of its own.
+    url: String,
+    options: ConnectOptions,
+    session: Session,
+}
+
+#[derive(Debug, Clone)]
+enum Session {
+    Postgres,
+    Mysql { connection_id: u64 },
+    Sqlite,
+}
+
+impl std::fmt::Debug for Canceller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Canceller")
+            .field("url", &redact_url(&self.url))
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+impl Database {
+    /// A [`Canceller`] for this connection. Costs one round trip on MySQL (the connection id).
+    ///
+    /// # Errors
+    /// When the connection id cannot be read.
+    pub async fn canceller(&mut self) -> Result<Canceller, Error> {
+        let session = match self.backend() {
+            Backend::Postgres => Session::Postgres,
+            Backend::Sqlite => Session::Sqlite,
+            Backend::Mysql => {
+                let rows = self
+                    .query_text_rows("SELECT CAST(CONNECTION_ID() AS CHAR)", &[])
+                    .await
+                    .map_err(Error::query("reading the connection id"))?;
+                let connection_id = rows
+                    .first()
+                    .and_then(|row| row.first().cloned().flatten())
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or_default();
+                Session::Mysql { connection_id }
+            }
+        };
+        Ok(Canceller {
+            url: self.connect_url().to_string(),
+            options: self.options().clone(),
+            session,
+        })
+    }
+}
+
+impl Canceller {
+    /// Whether the server can stop a statement on request: false on SQLite, where only
+    /// closing the connection ends the work (and rolls back what was not committed).
+    pub fn can_cancel(&self) -> bool {
+        !matches!(self.session, Session::Sqlite)
+    }
+
+    /// Asks the server to stop the statement the connection is running now; returns whether
+    /// one was running. The statement then fails as if it had failed on its own (the caller
+    /// rolls back or marks the migration dirty and releases the lock as for any failure).
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses the cancel.
+    pub async fn cancel(&self) -> Result<bool, Error> {
+        match self.session {
+            Session::Sqlite => Ok(false),
+            Session::Postgres => {
+                let mut db = Database::connect(&self.url, self.options.clone()).await?;
+                // Not this session, which carries the same name: filtered in a subquery that
+                // OFFSET 0 keeps apart, as the planner may otherwise call pg_cancel_backend
+                // before it compares the pid.
+                let rows = db
+                    .fetch(
+                        "SELECT count(*) FROM (SELECT pid FROM pg_stat_activity \
+                         WHERE application_name = ? AND state = 'active' \
+                         AND pid <> pg_backend_pid() OFFSET 0) AS ours \
+                         WHERE pg_cancel_backend(ours.pid)",
+                        &[Value::Text(application_name().to_string())],
+                    )
+                    .await?;
+                let _ = db.close().await;
+                Ok(matches!(rows.first().and_then(|r| r.first()), Some(Value::Int(n)) if *n > 0))
+            }
+            Session::Mysql { connection_id } => {
+                let mut db = Database::connect(&self.url, self.options.clone()).await?;
+                let killed = db.execute(&format!("KILL QUERY {connection_id}")).await;
+                let _ = db.close().await;
+                match killed {
+                    Ok(()) => Ok(true),
+                    // 1094: unknown thread id, the connection is gone already.
+                    Err(error)
+                        if error
+                            .as_database_error()
+                            .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+                            .is_some_and(|e| e.number() == 1094) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(error) => Err(Error::query("cancelling the running statement")(error)),
+                }
+            }
+        }
+    }
+}
