@@ -14,7 +14,7 @@ mod mysql;
 mod postgres;
 mod sqlite;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use tt_schema::{Backend, Schema, Table};
@@ -256,6 +256,40 @@ pub(crate) trait Lock: Sync {
         db: &'a mut Database,
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// The pauses between tries of a lock that is polled: short at first, so a lock released
+/// soon is taken soon, then up to a second, until the lock timeout.
+pub(crate) struct Backoff {
+    started: Instant,
+    timeout: Duration,
+    pause: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            timeout,
+            pause: Duration::from_millis(10),
+        }
+    }
+
+    /// Sleeps until the next try; `false` (at once) when the timeout is up.
+    pub(crate) async fn wait(&mut self) -> bool {
+        let left = self.timeout.saturating_sub(self.started.elapsed());
+        if left.is_zero() {
+            return false;
+        }
+        tokio::time::sleep(self.pause.min(left)).await;
+        self.pause = (self.pause * 2).min(Duration::from_secs(1));
+        true
+    }
+
+    /// How long the tries have taken so far.
+    pub(crate) fn waited(&self) -> Duration {
+        self.started.elapsed()
+    }
 }
 
 /// The kinds of server error tt explains with a hint.

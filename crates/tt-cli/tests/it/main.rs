@@ -2,6 +2,7 @@
 //! (assert_cmd) and checks exit codes, stdout, stderr and JSON documents.
 
 mod cli;
+mod concurrency;
 mod config;
 mod lifecycle;
 mod migrate;

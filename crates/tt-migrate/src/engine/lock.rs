@@ -1,8 +1,8 @@
 //! The migration lock: one runner per database at a time, for the whole run.
 //!
 //! The lock is the one the backend's server offers (`Dialect::session_lock`): a session
-//! advisory lock keyed by the tracking table's name on PostgreSQL, waited for under
-//! `lock_timeout`; `GET_LOCK` on a name derived from the database and tracking table on
+//! advisory lock keyed by the tracking table's name on PostgreSQL, polled until the lock
+//! timeout (a blocked waiter would hold a snapshot; see docs/locking.md); `GET_LOCK` on a name derived from the database and tracking table on
 //! MySQL; the database write lock itself (`BEGIN IMMEDIATE`) on SQLite, held until the run
 //! ends, so each migration runs inside a savepoint of that transaction.
 
