@@ -150,6 +150,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         database_url: cli.global.database_url.clone(),
         dir: cli.global.dir.clone(),
         lock_timeout_secs: cli.global.lock_timeout,
+        lock: cli.global.lock,
     };
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,

@@ -23,6 +23,26 @@ struct File {
     postgres_schema: Option<String>,
     essential_tables: Option<Vec<String>>,
     lock_timeout_secs: Option<f64>,
+    lock: Option<LockSetting>,
+}
+
+/// The migration lock to take (`lock = "advisory" | "table"`), see docs/locking.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LockSetting {
+    /// The server's own lock (the default; the table lock behind a transaction pooler).
+    Advisory,
+    /// A lease row in a table of tt's.
+    Table,
+}
+
+impl LockSetting {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Advisory => "advisory",
+            Self::Table => "table",
+        }
+    }
 }
 
 /// Where a value came from.
@@ -73,6 +93,7 @@ pub(crate) struct Overrides {
     pub(crate) database_url: Option<String>,
     pub(crate) dir: Option<PathBuf>,
     pub(crate) lock_timeout_secs: Option<f64>,
+    pub(crate) lock: Option<LockSetting>,
 }
 
 /// The configuration a command runs with (not `Serialize`: the URL may hold a password).
@@ -86,6 +107,8 @@ pub(crate) struct Config {
     pub(crate) postgres_schema: Sourced<Option<String>>,
     pub(crate) essential_tables: Sourced<Vec<String>>,
     pub(crate) lock_timeout_secs: Sourced<f64>,
+    /// `None`: the server's lock, or the table lock where a transaction pooler is detected.
+    pub(crate) lock: Sourced<Option<LockSetting>>,
 }
 
 impl Config {
@@ -222,6 +245,11 @@ impl Config {
                 Source::Default,
             )
         };
+        let lock = match (overrides.lock, file.lock) {
+            (Some(lock), _) => Sourced::new(Some(lock), Source::Flag("--lock".into())),
+            (None, Some(lock)) => Sourced::new(Some(lock), file_source()),
+            (None, None) => Sourced::new(None, Source::Default),
+        };
 
         Ok(Self {
             file: file_path,
@@ -231,6 +259,7 @@ impl Config {
             postgres_schema,
             essential_tables,
             lock_timeout_secs,
+            lock,
         })
     }
 
@@ -239,6 +268,11 @@ impl Config {
         tt_migrate::ConnectOptions {
             lock_timeout: Duration::from_secs_f64(self.lock_timeout_secs.value),
             postgres_schema: self.postgres_schema.value.clone(),
+            lock: self.lock.value.map(|lock| match lock {
+                LockSetting::Advisory => tt_migrate::LockMode::Advisory,
+                LockSetting::Table => tt_migrate::LockMode::Table,
+            }),
+            ..tt_migrate::ConnectOptions::default()
         }
     }
 

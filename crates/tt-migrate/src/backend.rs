@@ -8,6 +8,7 @@
 pub(crate) mod database;
 pub(crate) mod dependent;
 pub(crate) mod introspect;
+pub(crate) mod lease;
 pub(crate) mod value;
 
 mod mysql;
@@ -55,6 +56,12 @@ pub(crate) trait Dialect: Sync {
     /// Whether a run's commits may skip waiting for the disk until its last one (PostgreSQL's
     /// `synchronous_commit = off` per transaction).
     fn lazy_commits(&self) -> bool {
+        false
+    }
+
+    /// Whether connections may go through a transaction pooler such as PgBouncer, which tt
+    /// then detects (PostgreSQL).
+    fn may_be_pooled(&self) -> bool {
         false
     }
 
@@ -117,6 +124,9 @@ pub(crate) trait Dialect: Sync {
 
     /// The migration lock the server itself offers (advisory lock, `GET_LOCK`, write lock).
     fn session_lock(&self) -> &'static dyn Lock;
+
+    /// An expression for the server's time in milliseconds since 1970, as a `BIGINT`.
+    fn now_ms(&self) -> &'static str;
 
     // Types and names.
 
@@ -249,6 +259,28 @@ pub(crate) trait Lock: Sync {
         key: &'a str,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Extends the lock's hold where it expires unless renewed (the lease lock).
+    ///
+    /// # Errors
+    /// [`Error::LockLost`] when another runner took it over meanwhile.
+    fn renew<'a>(
+        &'a self,
+        _db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether any session holds this lock (the lease lock asks, so that runners with
+    /// different lock settings still exclude each other).
+    fn is_held<'a>(
+        &'a self,
+        _db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async { Ok(false) })
+    }
 
     /// Releases the lock.
     fn release<'a>(

@@ -59,6 +59,14 @@ pub enum Error {
         /// How long tt waited.
         waited: Duration,
     },
+    /// Another runner took over the lease lock while this one held it: its lease expired.
+    #[error(
+        "the migration lock was taken over by another runner: this run's lease in table {table} expired (a migration ran longer than the lease; raise the lease or use the advisory lock)"
+    )]
+    LockLost {
+        /// The lease table.
+        table: String,
+    },
     /// Applied migration files were edited after they ran.
     #[error(
         "{} applied migration file(s) changed since they ran:{}\nrestore the files, or run `tt repair` to record the new checksums if the change is intended",

@@ -72,7 +72,7 @@ mod smoke;
 
 pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
-pub use backend::database::{ConnectOptions, Database, backend_of_url, redact_url};
+pub use backend::database::{ConnectOptions, Database, LockMode, backend_of_url, redact_url};
 pub use backend::dependent::{Dependent, DependentKind};
 pub use backend::introspect::{IntrospectOptions, introspect};
 pub use backend::value::Value;
@@ -83,7 +83,7 @@ pub use destructive::managed::managed_tables;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
-pub use engine::lock::{acquire_lock, release_lock};
+pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{
     AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
     plan_down, repeatable_due, status, status_with_repeatable,

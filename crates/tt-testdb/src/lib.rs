@@ -4,6 +4,9 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`, `mysql://root@127.0.0.1:3306/test`). When a
 //! server is unreachable the test prints `skipped: no <backend> at <url>` and should return
 //! early, unless `TT_REQUIRE_BACKENDS` names that backend: then it panics. SQLite always works.
+//! A PostgreSQL test database is also reachable through PgBouncer when `TT_TEST_PGBOUNCER_URL`
+//! (transaction pooling) or `TT_TEST_PGBOUNCER_SESSION_URL` (session pooling) is set
+//! ([`TestDb::through_pgbouncer`]); `pgbouncer` in `TT_REQUIRE_BACKENDS` makes them required.
 //! This crate is a dev-dependency only; it never ships in `tt`.
 //!
 //! ```no_run
@@ -90,6 +93,29 @@ impl TestDb {
         dbs
     }
 
+    /// The URL of this PostgreSQL database through the PgBouncer of `mode`, or `None` (after
+    /// printing why) when its variable is unset and `TT_REQUIRE_BACKENDS` does not name
+    /// `pgbouncer`.
+    ///
+    /// # Panics
+    /// When the variable is unset and PgBouncer is required.
+    pub fn through_pgbouncer(&self, mode: PoolMode) -> Option<String> {
+        let var = match mode {
+            PoolMode::Transaction => "TT_TEST_PGBOUNCER_URL",
+            PoolMode::Session => "TT_TEST_PGBOUNCER_SESSION_URL",
+        };
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Some(replace_database(&url, &self.name)),
+            _ if is_required_name("pgbouncer") => {
+                panic!("pgbouncer is required by TT_REQUIRE_BACKENDS but {var} is not set")
+            }
+            _ => {
+                println!("skipped: no pgbouncer ({var} is not set)");
+                None
+            }
+        }
+    }
+
     /// The backend of this database.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -157,6 +183,21 @@ pub fn is_required(backend: Backend) -> bool {
             .filter_map(|name| name.trim().parse::<Backend>().ok())
             .any(|b| b == backend)
     })
+}
+
+/// Whether `TT_REQUIRE_BACKENDS` names `name` (as `pgbouncer`, which is no backend).
+fn is_required_name(name: &str) -> bool {
+    std::env::var("TT_REQUIRE_BACKENDS")
+        .is_ok_and(|list| list.split(',').any(|n| n.trim().eq_ignore_ascii_case(name)))
+}
+
+/// How a PgBouncer in front of the test server pools server connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// A server connection per transaction (`TT_TEST_PGBOUNCER_URL`).
+    Transaction,
+    /// A server connection per client connection (`TT_TEST_PGBOUNCER_SESSION_URL`).
+    Session,
 }
 
 async fn execute(backend: Backend, url: &str, sql: &str) -> Result<(), sqlx::Error> {

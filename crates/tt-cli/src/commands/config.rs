@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::commands::Context;
-use crate::config::{CONFIG_FILE, Source};
+use crate::config::{CONFIG_FILE, LockSetting, Source};
 use crate::output::{DIM, WARN, paint, table};
 
 pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
@@ -66,6 +66,15 @@ pub(crate) fn run(ctx: &Context) -> Result<ExitCode> {
             json!(config.lock_timeout_secs.value),
             config.lock_timeout_secs.value.to_string(),
             &config.lock_timeout_secs.source,
+        ),
+        (
+            "lock",
+            json!(config.lock.value.map(LockSetting::name)),
+            config.lock.value.map_or_else(
+                || paint(DIM, "(advisory; table behind a transaction pooler)"),
+                |lock| lock.name().to_string(),
+            ),
+            &config.lock.source,
         ),
     ];
     let out = ctx.output;

@@ -12,6 +12,7 @@ tracking_table = \"tt_history\"
 postgres_schema = \"tinker\"
 essential_tables = [\"items\", \"stats\"]
 lock_timeout_secs = 2.5
+lock = \"table\"
 ";
 
 #[test]
@@ -55,7 +56,11 @@ fn config_json_gives_every_value_and_its_source() {
         doc["lock_timeout_secs"],
         json!({ "value": 2.5, "source": from_file })
     );
-    assert_eq!(doc.as_object().unwrap().len(), 7, "{doc:#}");
+    assert_eq!(
+        doc["lock"],
+        json!({ "value": "table", "source": from_file })
+    );
+    assert_eq!(doc.as_object().unwrap().len(), 8, "{doc:#}");
 }
 
 #[test]
@@ -76,6 +81,7 @@ fn config_without_a_file_shows_the_defaults() {
     assert_eq!(doc["postgres_schema"]["value"], Value::Null);
     assert_eq!(doc["essential_tables"]["value"], json!([]));
     assert_eq!(doc["lock_timeout_secs"]["value"], json!(10.0));
+    assert_eq!(doc["lock"], json!({ "value": null, "source": default }));
 }
 
 #[test]
@@ -117,6 +123,7 @@ fn config_prints_an_aligned_table_with_the_url_redacted() {
             ("postgres_schema", "tinker", file.as_str()),
             ("essential_tables", "items, stats", file.as_str()),
             ("lock_timeout_secs", "4", "flag --lock-timeout"),
+            ("lock", "table", file.as_str()),
         ]
     );
 }

@@ -22,6 +22,10 @@ impl Dialect for Postgres {
         true
     }
 
+    fn may_be_pooled(&self) -> bool {
+        true
+    }
+
     fn numbered_placeholders(&self) -> bool {
         true
     }
@@ -50,6 +54,10 @@ impl Dialect for Postgres {
 
     fn session_lock(&self) -> &'static dyn Lock {
         &AdvisoryLock
+    }
+
+    fn now_ms(&self) -> &'static str {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
     }
 
     fn working_schema<'a>(&self, known: Option<&'a str>) -> Option<&'a str> {
@@ -177,6 +185,30 @@ impl Lock for AdvisoryLock {
                     });
                 }
             }
+        })
+    }
+
+    fn is_held<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let key = advisory_key(key);
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND granted AND classid = 0 AND objid = {key} AND objsubid = 1 \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            );
+            let rows = db
+                .query_text_rows(&sql, &[])
+                .await
+                .map_err(Error::query("reading who holds the advisory lock"))?;
+            Ok(rows
+                .first()
+                .and_then(|row| row.first().cloned().flatten())
+                .as_deref()
+                != Some("0"))
         })
     }
 
