@@ -13,7 +13,8 @@ use anyhow::{Context, Result, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci        fmt --check, clippy -D warnings, tests, the importer example, rustdoc -D warnings
+  ci        fmt --check, tidy, clippy -D warnings, tests, the importer example, rustdoc -D warnings
+  tidy      the workspace's shape: crate layers, one backend seam, no module import cycles
   db-reset  reset the TinkerTools database (SQLite by default, DATABASE_URL otherwise)
   bench     benchmarks, each reported as a ratio against a baseline from the same run";
 
@@ -33,7 +34,8 @@ fn run() -> Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
-        Some("ci") => ci(),
+        Some("ci") => ci(&root),
+        Some("tidy") => tidy::run(&root),
         Some("db-reset") => db_reset::run(&root),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {
@@ -50,8 +52,10 @@ fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn ci() -> Result<()> {
+fn ci(root: &Path) -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
+    eprintln!("$ cargo xtask tidy");
+    tidy::run(root)?;
     cargo(&[
         "clippy",
         "--workspace",

@@ -66,14 +66,8 @@ fn usage(error: &clap::Error) -> ! {
 /// Prints an error on stderr (and, in JSON mode, as a document on stdout) and picks the exit
 /// code: 4 for a refusal, 1 otherwise.
 fn report(error: &anyhow::Error, output: Output) -> ExitCode {
-    // Library errors often repeat their source in their own message: print each text once.
-    let mut parts: Vec<String> = Vec::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if !parts.iter().any(|earlier| earlier.contains(&text)) {
-            parts.push(text);
-        }
-    }
+    // Library errors do not repeat their source in their message: each cause is new.
+    let parts: Vec<String> = error.chain().map(ToString::to_string).collect();
     let message = parts.join("\n  caused by: ");
     let mut stderr = anstream::stderr();
     let _ = writeln!(stderr, "{} {message}", paint(BAD, "error:"));

@@ -21,7 +21,7 @@ pub enum Error {
         url: String,
     },
     /// The server could not be reached or refused the connection.
-    #[error("could not connect to {url}: {source}")]
+    #[error("could not connect to {url}")]
     Connect {
         /// The URL, password redacted.
         url: String,
@@ -29,7 +29,7 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// A query tt itself runs (tracking table, lock, catalog) failed.
-    #[error("{context} failed: {source}")]
+    #[error("{context} failed")]
     Query {
         /// What tt was doing.
         context: String,
@@ -151,7 +151,7 @@ pub enum Error {
     #[error("there is no migration with version {0}")]
     UnknownVersion(Version),
     /// A migration file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("could not read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -159,7 +159,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A migration file could not be split into statements.
-    #[error("{}: {source}", path.display())]
+    #[error("could not split {} into statements", path.display())]
     Split {
         /// The file.
         path: PathBuf,
@@ -191,7 +191,7 @@ pub enum Error {
     #[error(transparent)]
     Definitions(#[from] tt_schema::DefinitionError),
     /// A TOML migration's tables cannot be rendered for the backend.
-    #[error("{}: {source}", path.display())]
+    #[error("could not render the tables of {}", path.display())]
     Render {
         /// The file.
         path: PathBuf,
@@ -204,7 +204,7 @@ pub enum Error {
     /// The migrations could not be applied to the scratch database that gives the schema
     /// they produce (the scratch database was dropped all the same).
     #[error(
-        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed: {source}"
+        "applying the migrations to a scratch {backend} database (to learn the schema they produce) failed"
     )]
     Scratch {
         /// The backend of the scratch database.
@@ -227,6 +227,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The server's message when the server rejected a statement ([`Error::Query`] with a
+    /// database error); `None` for every other error, such as a lost connection.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Query { source, .. } => source.as_database_error().map(|e| e.message()),
+            _ => None,
+        }
+    }
+
     /// A closure wrapping a driver error of a query tt runs itself.
     pub(crate) fn query(context: impl Into<String>) -> impl FnOnce(sqlx::Error) -> Error {
         let context = context.into();
@@ -351,26 +360,6 @@ impl fmt::Display for StatementFailure {
 
 impl std::error::Error for StatementFailure {}
 
-/// A run that stopped with an error, and what it applied before stopping.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct RunError {
-    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
-    pub applied: Vec<crate::engine::run::Applied>,
-    /// Why the run stopped.
-    #[source]
-    pub error: Error,
-}
-
-impl From<Error> for RunError {
-    fn from(error: Error) -> Self {
-        Self {
-            applied: Vec::new(),
-            error,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,7 +376,12 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "migrations/003_perks.sql: unterminated string starting at line 4, column 9"
+            "could not split migrations/003_perks.sql into statements"
+        );
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("unterminated string starting at line 4, column 9")
         );
     }
 

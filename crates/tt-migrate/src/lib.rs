@@ -60,6 +60,8 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Library code returns errors; tests may unwrap (CI turns the warnings into errors).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod adoption;
 mod backend;
@@ -67,8 +69,6 @@ mod destructive;
 mod engine;
 mod error;
 mod files;
-mod orphans;
-mod smoke;
 
 pub use adoption::baseline::{BaselineReport, Recorded, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
@@ -79,26 +79,20 @@ pub use backend::value::Value;
 pub use destructive::drop::{
     DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
 };
-pub use destructive::managed::managed_tables;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
 pub use engine::lock::{acquire_lock, release_lock, renew_lock};
-pub use engine::plan::{
-    AppliedEntry, ChangedEntry, DownPlan, DownTarget, PendingEntry, PlanOptions, Status, plan,
-    plan_down, repeatable_due, status, status_with_repeatable,
-};
-pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunReport};
+pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
+pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
-pub use error::{ChangedFile, Error, FailureOutcome, RunError, StatementFailure};
+pub use error::{ChangedFile, Error, FailureOutcome, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };
 pub use files::source::{DiscoveryError, Layout, MigrationSet, Problem, UnknownLayout};
 pub use files::split::{Construct, Piece, SplitError, Splitter, Statement};
-pub use orphans::{OrphanRows, orphan_rows};
-pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
 
 /// What `embed!` expands to; not part of the API.
 #[doc(hidden)]

@@ -15,6 +15,8 @@
 //! assert_eq!("varchar(128)".parse::<ColumnType>().unwrap(), ColumnType::Varchar(Some(128)));
 //! ```
 #![deny(missing_docs)]
+// Library code returns errors; tests may unwrap (CI turns the warnings into errors).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(test)]
 mod arbitrary;

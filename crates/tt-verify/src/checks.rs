@@ -1,6 +1,9 @@
 //! The four checks as pure functions: values read by tt-migrate in, a [`CheckReport`] out.
 
-use tt_migrate::{OrphanRows, SmokeInsert, Status};
+use tt_migrate::Status;
+
+use crate::orphans::OrphanRows;
+use crate::smoke::SmokeInsert;
 use tt_schema::{Schema, diff};
 
 use crate::report::{CheckId, CheckReport, Problem};
@@ -181,7 +184,8 @@ fn name(name: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tt_migrate::{AppliedRow, PendingEntry, SmokeFailure, Version};
+    use crate::smoke::SmokeFailure;
+    use tt_migrate::{AppliedRow, PendingEntry, Version};
 
     fn row(version: &str, dirty: bool) -> AppliedRow {
         AppliedRow {

@@ -29,17 +29,23 @@
 //! assert_eq!(fix.to_sql(), "CREATE INDEX \"idx_items_name\" ON \"items\" (\"name\");\n");
 //! ```
 #![deny(missing_docs)]
+// Library code returns errors; tests may unwrap (CI turns the warnings into errors).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod checks;
 mod error;
 mod expected;
 mod fix;
+mod orphans;
 mod report;
+mod smoke;
 mod verify;
 
 pub use checks::{data_check, schema_check, smoke_check, tracking_check};
 pub use error::Error;
 pub use expected::{ExpectedSource, expected_schema, live_schema, snapshot_schema, snapshot_text};
 pub use fix::{FixScript, fix_script};
+pub use orphans::{OrphanRows, orphan_rows};
 pub use report::{CheckId, CheckReport, Problem, Report, UnknownCheck};
+pub use smoke::{SmokeFailure, SmokeInsert, smoke_insert};
 pub use verify::{VerifyOptions, verify};

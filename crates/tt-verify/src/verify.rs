@@ -1,11 +1,13 @@
 //! The verify run: reads what each check needs through tt-migrate and collects the report.
 
-use tt_migrate::{Database, Migration, Migrator, Tracking, orphan_rows, smoke_insert};
+use tt_migrate::{Database, Migration, Migrator, Tracking};
 
 use crate::checks::{data_check, schema_check, smoke_check, tracking_check};
 use crate::error::Error;
 use crate::expected::{ExpectedSource, expected_schema, live_schema};
+use crate::orphans::orphan_rows;
 use crate::report::{CheckId, Report};
+use crate::smoke::smoke_insert;
 
 /// What [`verify`] checks and against what.
 #[derive(Debug, Clone)]

@@ -619,8 +619,9 @@ impl Database {
             .collect())
     }
 
-    /// The SQL type name to cast a value to for reading it as text.
-    pub(crate) fn text_type(&self) -> &'static str {
+    /// The SQL type to cast a column to for reading it as text with
+    /// [`fetch_text`](Self::fetch_text) (`TEXT`; `CHAR` on MySQL, which has no cast to `TEXT`).
+    pub fn text_type(&self) -> &'static str {
         self.dialect().text_type()
     }
 

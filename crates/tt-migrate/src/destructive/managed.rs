@@ -35,7 +35,7 @@ enum Effect {
 ///
 /// # Errors
 /// When a file cannot be read, split or parsed.
-pub fn managed_tables(
+pub(crate) fn managed_tables(
     migrations: &[Migration],
     backend: Backend,
     schema: Option<&str>,

@@ -48,7 +48,7 @@ pub enum ResetStage {
 }
 
 /// A reset that stopped part-way, with the state it left.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub struct ResetError {
     /// Where it stopped.
     pub stage: ResetStage,
@@ -58,7 +58,6 @@ pub struct ResetError {
     /// Migrations applied before the failure.
     pub applied: Vec<Applied>,
     /// Why.
-    #[source]
     pub error: Error,
 }
 
@@ -97,6 +96,13 @@ impl ResetError {
 impl fmt::Display for ResetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}\n  state: {}", self.error, self.state())
+    }
+}
+
+/// Its message holds `error`'s, so its source is `error`'s source.
+impl std::error::Error for ResetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
     }
 }
 

@@ -29,7 +29,7 @@ pub struct Status {
     /// Pending versions lower than the latest applied one.
     pub out_of_order: Vec<Version>,
     /// Repeatable migrations (Flyway's `R__name.sql`) that the next run applies: new, or
-    /// changed since they last ran. Filled by [`status_with_repeatable`].
+    /// changed since they last ran. Filled by [`Migrator::status`](crate::Migrator::status).
     pub repeatable_pending: Vec<PendingEntry>,
 }
 
@@ -84,7 +84,7 @@ impl Status {
 }
 
 /// Compares the migrations with the tracking rows of a database on `backend`.
-pub fn status(migrations: &[Migration], rows: &[AppliedRow], backend: Backend) -> Status {
+pub(crate) fn status(migrations: &[Migration], rows: &[AppliedRow], backend: Backend) -> Status {
     let by_version: BTreeMap<&str, &AppliedRow> =
         rows.iter().map(|row| (row.version.as_str(), row)).collect();
     let mut status = Status {
@@ -156,7 +156,7 @@ pub fn status(migrations: &[Migration], rows: &[AppliedRow], backend: Backend) -
 /// As [`status`], with the repeatable migrations too: those that ran and did not change since
 /// count as applied, the others as [`Status::repeatable_pending`]; rows of repeatable
 /// migrations whose file is gone as missing.
-pub fn status_with_repeatable(
+pub(crate) fn status_with_repeatable(
     migrations: &[Migration],
     repeatable: &[Migration],
     rows: &[AppliedRow],
@@ -199,7 +199,7 @@ pub fn status_with_repeatable(
 
 /// The repeatable migrations a run applies after the numbered ones: those never run, or whose
 /// file changed since they last ran (a dirty row is reported by [`plan`] instead).
-pub fn repeatable_due<'m>(
+pub(crate) fn repeatable_due<'m>(
     repeatable: &'m [Migration],
     rows: &[AppliedRow],
     backend: Backend,
@@ -238,7 +238,7 @@ impl Default for DownTarget {
 
 /// What a rollback undoes, newest first, and where it must stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DownPlan<'m> {
+pub(crate) struct DownPlan<'m> {
     /// The migrations rolled back, newest first.
     pub migrations: Vec<&'m Migration>,
     /// The migration, within the target, that has no rollback on this backend: the rollback
@@ -255,7 +255,7 @@ pub struct DownPlan<'m> {
 /// A dirty row ([`Error::Dirty`]), applied files that changed ([`Error::ChecksumChanged`]),
 /// an applied version without a file within the target ([`Error::MissingFile`]), or a
 /// `--to` version that is not a migration ([`Error::UnknownVersion`]).
-pub fn plan_down<'m>(
+pub(crate) fn plan_down<'m>(
     migrations: &'m [Migration],
     rows: &[AppliedRow],
     backend: Backend,
@@ -358,7 +358,7 @@ pub struct PlanOptions {
 /// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]), out-of-order
 /// files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown target, or a pending
 /// migration without a file for `backend`.
-pub fn plan<'m>(
+pub(crate) fn plan<'m>(
     migrations: &'m [Migration],
     rows: &[AppliedRow],
     backend: Backend,

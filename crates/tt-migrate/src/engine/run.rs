@@ -13,7 +13,7 @@ use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::tracking::{RowUpdate, Tracking};
-use crate::error::{Error, FailureOutcome, RunError};
+use crate::error::{Error, FailureOutcome};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::source::MigrationSet;
 use crate::files::split::{Piece, Statement};
@@ -246,7 +246,10 @@ impl<'m> Migrator<'m> {
     /// What a run would apply, without locking or changing anything.
     ///
     /// # Errors
-    /// As [`plan::plan`], or when the tracking table cannot be read.
+    /// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]),
+    /// out-of-order files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown
+    /// target, a pending migration without a file for the backend, or when the tracking table
+    /// cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
         let rows = self.tracking.rows(db).await?;
         let chosen = self.chosen(&rows, db.backend())?;
@@ -898,6 +901,38 @@ fn is_transaction_control(sql: &str) -> bool {
             | ["commit" | "end"]
             | ["commit" | "end", "transaction" | "work"]
     )
+}
+
+/// A run that stopped with an error, and what it applied before stopping.
+///
+/// It reads as its `error`, and its [`source`](std::error::Error::source) is that error's.
+#[derive(Debug)]
+pub struct RunError {
+    /// Migrations applied (and committed) before the error; for a rollback, those rolled back.
+    pub applied: Vec<Applied>,
+    /// Why the run stopped.
+    pub error: Error,
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl From<Error> for RunError {
+    fn from(error: Error) -> Self {
+        Self {
+            applied: Vec::new(),
+            error,
+        }
+    }
 }
 
 #[cfg(test)]

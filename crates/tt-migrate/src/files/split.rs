@@ -112,7 +112,7 @@ pub enum SplitError {
         line: u32,
     },
     /// Reading failed.
-    #[error("read failed: {0}")]
+    #[error("read failed")]
     Io(#[from] io::Error),
 }
 

@@ -149,8 +149,7 @@ async fn sqlite_triggers_with_case_apply() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("name must not be empty; keep the old one"),
+        crate::support::chain(&err).contains("name must not be empty; keep the old one"),
         "{err}"
     );
 }

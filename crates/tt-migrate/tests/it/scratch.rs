@@ -77,7 +77,8 @@ async fn the_scratch_schema_is_what_the_migrations_create_and_no_scratch_databas
             matches!(**source, Error::Statement(ref failure) if failure.version.as_str() == "002"),
             "{backend}: {source}"
         );
-        assert!(error.to_string().contains("002_bad.sql"), "{error}");
+        let report = crate::support::chain(&error);
+        assert!(report.contains("002_bad.sql"), "{report}");
         assert!(
             leftovers(&mut db).await.is_empty(),
             "{backend}: scratch dropped after the failure"

@@ -224,7 +224,7 @@ async fn columns_of_other_types_are_refused_with_a_hint() {
             .fetch("SELECT CAST(1.5 AS DECIMAL(5,2))", &[])
             .await
             .unwrap_err();
-        let message = error.to_string();
+        let message = crate::support::chain(&error);
         assert!(
             message.contains("cannot be read as a tt_migrate::Value")
                 && message.contains("cast it to an integer or text"),

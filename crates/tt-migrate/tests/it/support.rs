@@ -71,3 +71,15 @@ pub(crate) async fn execute(db: &mut Database, statements: &[&str]) {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 }
+
+/// An error with its sources, as a program reports it: each message once, joined by `: `.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -3,6 +3,8 @@
 
 mod drift;
 mod fix;
+mod orphans;
 mod queries;
+mod smoke;
 mod snapshot;
 mod support;

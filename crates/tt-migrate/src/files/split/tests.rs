@@ -722,9 +722,20 @@ fn read_errors_are_reported() {
         }
     }
     let pieces: Vec<_> = Splitter::new(io::BufReader::new(Failing), Postgres)
-        .map(|piece| piece.map_err(|error| error.to_string()))
+        .map(|piece| {
+            piece.map_err(|error| {
+                let source = std::error::Error::source(&error).map(ToString::to_string);
+                (error.to_string(), source)
+            })
+        })
         .collect();
-    assert_eq!(pieces, [Err("read failed: disk on fire".to_owned())]);
+    assert_eq!(
+        pieces,
+        [Err((
+            "read failed".to_owned(),
+            Some("disk on fire".to_owned())
+        ))]
+    );
 }
 
 #[test]

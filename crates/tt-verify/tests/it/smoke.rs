@@ -1,8 +1,9 @@
 //! Smoke inserts: a generated row (with its parents) goes in and is always rolled back.
 
-use tt_migrate::{Database, IntrospectOptions, introspect, smoke_insert};
+use tt_migrate::{Database, IntrospectOptions, introspect};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
+use tt_verify::smoke_insert;
 
 use crate::support::connect;
 

@@ -1,8 +1,9 @@
 //! Orphan rows: rows loaded with foreign key checks off are found, counted and shown.
 
-use tt_migrate::{Database, IntrospectOptions, introspect, orphan_rows};
+use tt_migrate::{Database, IntrospectOptions, introspect};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
+use tt_verify::orphan_rows;
 
 use crate::support::connect;
 

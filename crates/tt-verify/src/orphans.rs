@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use tt_migrate::{Database, Value};
 use tt_schema::{Backend, ForeignKey, Schema, Table};
 
-use crate::backend::database::Database;
-use crate::error::Error;
+use crate::error::{Error, doing, int, text};
 
 /// How many example keys [`orphan_rows`] reads for each violated foreign key.
 const EXAMPLES: usize = 3;
@@ -63,7 +63,6 @@ pub async fn orphan_rows(db: &mut Database, schema: &Schema) -> Result<Vec<Orpha
 /// Counts the orphans of every foreign key of `schema` in one query.
 async fn counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanRows>, Error> {
     let backend = db.backend();
-    let text = db.text_type();
     // A key to a table outside the schema (another PostgreSQL schema or MySQL database) is
     // not checked: the model names the table without its schema, so a query would miss it.
     let keys: Vec<(&Table, &ForeignKey)> = schema
@@ -83,7 +82,7 @@ async fn counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanRows>, E
         .enumerate()
         .map(|(i, (table, fk))| {
             format!(
-                "SELECT CAST({i} AS {text}), CAST(COUNT(*) AS {text}) FROM {} HAVING COUNT(*) > 0",
+                "SELECT {i}, COUNT(*) FROM {} HAVING COUNT(*) > 0",
                 orphan_source(backend, &table.name, fk)
             )
         })
@@ -93,49 +92,41 @@ async fn counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanRows>, E
     // orphans a plain plan is as fast on large tables too. Reset whatever happens.
     let postgres = backend == Backend::Postgres;
     if postgres {
-        db.execute("SET max_parallel_workers_per_gather = 0")
+        db.exec("SET max_parallel_workers_per_gather = 0", &[])
             .await
-            .map_err(Error::query(
-                "turning off parallel plans for the orphan count",
-            ))?;
+            .map_err(doing("turning off parallel plans for the orphan count"))?;
     }
     let mut rows = Ok(Vec::new());
     for chunk in selects.chunks(KEYS_PER_QUERY) {
         let sql = chunk.join("\nUNION ALL\n");
-        match (&mut rows, db.query_text_rows(&sql, &[]).await) {
+        match (&mut rows, db.fetch(&sql, &[]).await) {
             (Ok(rows), Ok(more)) => rows.extend(more),
             (_, Err(error)) => {
-                rows = Err(Error::query("counting rows that violate foreign keys")(
-                    error,
-                ));
+                rows = Err(doing("counting rows that violate foreign keys")(error));
                 break;
             }
             (Err(_), Ok(_)) => break,
         }
     }
     if postgres {
-        db.execute("RESET max_parallel_workers_per_gather")
+        db.exec("RESET max_parallel_workers_per_gather", &[])
             .await
-            .map_err(Error::query("resetting max_parallel_workers_per_gather"))?;
+            .map_err(doing("resetting max_parallel_workers_per_gather"))?;
     }
     let rows = rows?;
     let mut found = Vec::new();
+    let what = "the orphan count";
     for row in rows {
-        let mut values = row.into_iter();
-        let index: Option<usize> = values.next().flatten().and_then(|i| i.parse().ok());
-        let count: u64 = values
-            .next()
-            .flatten()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        if let Some((table, fk)) = index.and_then(|i| keys.get(i)) {
+        let index = int(what, row.first())?;
+        let count = int(what, row.get(1))?;
+        if let Some((table, fk)) = usize::try_from(index).ok().and_then(|i| keys.get(i)) {
             found.push(OrphanRows {
                 table: table.name.clone(),
                 foreign_key: fk.name.clone(),
                 columns: fk.columns.clone(),
                 ref_table: fk.ref_table.clone(),
                 ref_columns: fk.ref_columns.clone(),
-                rows: count,
+                rows: count.unsigned_abs(),
                 examples: Vec::new(),
             });
         }
@@ -168,43 +159,44 @@ fn orphan_source(backend: Backend, table: &str, fk: &ForeignKey) -> String {
 
 /// The (from, to) column pairs of each foreign key of one SQLite table, by key id; `to` is
 /// NULL when the key references the parent's primary key.
-type KeyColumns = BTreeMap<String, Vec<(String, Option<String>)>>;
+type KeyColumns = BTreeMap<i64, Vec<(String, Option<String>)>>;
 
 /// SQLite's own check, grouped per table and key, with the key's columns.
 async fn sqlite_counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanRows>, Error> {
-    let sql = "SELECT \"table\", CAST(fkid AS TEXT), \"parent\", CAST(COUNT(*) AS TEXT) \
+    let sql = "SELECT \"table\", fkid, \"parent\", COUNT(*) \
                FROM pragma_foreign_key_check GROUP BY 1, 2, 3 ORDER BY 1, 2";
     let rows = db
-        .query_text_rows(sql, &[])
+        .fetch(sql, &[])
         .await
-        .map_err(Error::query("running PRAGMA foreign_key_check"))?;
+        .map_err(doing("running PRAGMA foreign_key_check"))?;
     let mut found = Vec::new();
     // Key columns per table, read once per table that has orphans.
     let mut key_columns: BTreeMap<String, KeyColumns> = BTreeMap::new();
+    let what = "PRAGMA foreign_key_check";
     for row in rows {
-        let [Some(table), Some(id), Some(parent), Some(count)] =
-            <[Option<String>; 4]>::try_from(row).unwrap_or_default()
-        else {
-            continue;
-        };
+        let table = text(what, row.first())?;
+        let id = int(what, row.get(1))?;
+        let parent = text(what, row.get(2))?;
+        let count = int(what, row.get(3))?;
         if !key_columns.contains_key(&table) {
             let list = db
-                .query_text_rows(
-                    "SELECT CAST(id AS TEXT), \"from\", \"to\" FROM pragma_foreign_key_list(?) \
-                     ORDER BY id, seq",
-                    &[crate::backend::database::Arg::Text(table.clone())],
+                .fetch(
+                    "SELECT id, \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq",
+                    &[Value::Text(table.clone())],
                 )
                 .await
-                .map_err(Error::query(format!(
-                    "reading the foreign keys of `{table}`"
-                )))?;
+                .map_err(doing(format!("reading the foreign keys of `{table}`")))?;
+            let what = "pragma_foreign_key_list";
             let mut by_id = KeyColumns::new();
             for key_row in list {
-                if let [Some(id), Some(from), to] =
-                    <[Option<String>; 3]>::try_from(key_row).unwrap_or_default()
-                {
-                    by_id.entry(id).or_default().push((from, to));
-                }
+                let to = match key_row.get(2) {
+                    Some(Value::Null) => None,
+                    value => Some(text(what, value)?),
+                };
+                by_id
+                    .entry(int(what, key_row.first())?)
+                    .or_default()
+                    .push((text(what, key_row.get(1))?, to));
             }
             key_columns.insert(table.clone(), by_id);
         }
@@ -235,7 +227,7 @@ async fn sqlite_counts(db: &mut Database, schema: &Schema) -> Result<Vec<OrphanR
             columns,
             ref_table: parent,
             ref_columns,
-            rows: count.parse().unwrap_or(0),
+            rows: count.unsigned_abs(),
             examples: Vec::new(),
         });
     }
@@ -268,13 +260,10 @@ async fn examples(db: &mut Database, orphans: &OrphanRows) -> Result<Vec<String>
         values.join(", "),
         orphan_source(backend, &orphans.table, &fk)
     );
-    let rows = db
-        .query_text_rows(&sql, &[])
-        .await
-        .map_err(Error::query(format!(
-            "reading rows of `{}` that violate foreign key `{}`",
-            orphans.table, orphans.foreign_key
-        )))?;
+    let rows = db.fetch_text(&sql).await.map_err(doing(format!(
+        "reading rows of `{}` that violate foreign key `{}`",
+        orphans.table, orphans.foreign_key
+    )))?;
     let mut examples: Vec<String> = rows
         .into_iter()
         .map(|row| {

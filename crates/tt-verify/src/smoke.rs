@@ -6,8 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tt_schema::{Backend, Column, ColumnType, ForeignKey, Schema, Table};
 
-use crate::backend::database::Database;
-use crate::error::Error;
+use tt_migrate::Database;
+
+use crate::error::{Error, doing};
 
 /// What inserting one row into a table did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,19 +68,19 @@ pub async fn smoke_insert(
         return Ok(outcome);
     }
     let backend = db.backend();
-    let (begin, defer) = match backend {
-        Backend::Postgres => ("BEGIN", Some("SET CONSTRAINTS ALL DEFERRED")),
-        Backend::Mysql => ("START TRANSACTION", None),
-        Backend::Sqlite => ("BEGIN", Some("PRAGMA defer_foreign_keys = ON")),
+    let defer = match backend {
+        Backend::Postgres => Some("SET CONSTRAINTS ALL DEFERRED"),
+        Backend::Mysql => None,
+        Backend::Sqlite => Some("PRAGMA defer_foreign_keys = ON"),
     };
-    db.execute(begin)
+    db.begin()
         .await
-        .map_err(Error::query("starting the smoke test's transaction"))?;
+        .map_err(doing("starting the smoke test's transaction"))?;
     let result = insert_rows(db, schema, table, defer, &mut outcome.statements).await;
     let rolled_back = db
-        .execute("ROLLBACK")
+        .rollback()
         .await
-        .map_err(Error::query("rolling back the smoke test"));
+        .map_err(doing("rolling back the smoke test"));
     match result {
         Ok(()) => {}
         Err(Failed::Rejected(failure)) => outcome.failure = Some(failure),
@@ -102,16 +103,17 @@ async fn run(
     statements: &mut Vec<String>,
 ) -> Result<Vec<Vec<Option<String>>>, Failed> {
     statements.push(sql.clone());
-    match db.query_text_rows(&sql, &[]).await {
+    match db.fetch_text(&sql).await {
         Ok(rows) => Ok(rows),
-        Err(sqlx::Error::Database(error)) => Err(Failed::Rejected(SmokeFailure {
-            statement: Some(sql),
-            message: error.message().to_string(),
-        })),
-        Err(error) => Err(Failed::Broken(Error::Query {
-            context: format!("smoke test statement `{sql}`"),
-            source: error,
-        })),
+        Err(error) => match error.server_message() {
+            Some(message) => Err(Failed::Rejected(SmokeFailure {
+                message: message.to_string(),
+                statement: Some(sql),
+            })),
+            None => Err(Failed::Broken(doing(format!(
+                "smoke test statement `{sql}`"
+            ))(error))),
+        },
     }
 }
 
