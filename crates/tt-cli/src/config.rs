@@ -501,13 +501,13 @@ mod tests {
             "databse_url = \"x\"\n",
             "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`",
+             `lock_timeout_secs`, `lock`",
         );
         check(
             "[database]\nurl = \"sqlite://x.db\"\n",
             "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`",
+             `lock_timeout_secs`, `lock`",
         );
         // Syntax.
         check(
@@ -542,6 +542,10 @@ mod tests {
         check(
             "essential_tables = [\n  \"items\",\n  3,\n]\n",
             "<root>/tt.toml:3: invalid type: integer `3`, expected a string (key `essential_tables`)",
+        );
+        check(
+            "lock = \"session\"\n",
+            "<root>/tt.toml:1: unknown variant `session`, expected `advisory` or `table` (key `lock`)",
         );
         check(
             "lock_timeout_secs = \"ten\"\n",
