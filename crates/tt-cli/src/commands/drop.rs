@@ -23,7 +23,9 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
         describe(ctx, &plan, db.redacted_url());
         return Ok(ExitCode::SUCCESS);
     }
-    if plan.is_empty() {
+    // With --yes nothing was confirmed but "the managed tables": the plan made under the
+    // lock decides, also when another runner is creating them right now.
+    if plan.is_empty() && !ctx.yes {
         out.json(&json!({ "dry_run": false, "dropped": [], "cascaded": [] }))?;
         out.line(format!("{}: no managed tables to drop", db.redacted_url()));
         return Ok(ExitCode::SUCCESS);
@@ -37,6 +39,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<ExitCode> {
     let options = DropOptions {
         cascade: args.cascade,
         allow_protected: args.safety.allow_protected,
+        exactly_as_planned: !ctx.yes,
     };
     let report = drop_managed_tables(&mut db, &plan, &tracking, options).await?;
     out.json(&json!({ "dry_run": false, "dropped": report.dropped, "cascaded": report.cascaded }))?;

@@ -274,3 +274,64 @@ async fn runners_with_different_lock_settings_still_exclude_each_other() {
         assert_eq!(lease_rows(db.url()).await, Some(0), "{}", db.backend());
     }
 }
+
+/// Twenty migrations of one table each, so a migrate run takes a while.
+fn twenty_tables(project: &Project) {
+    for n in 1..=20 {
+        project.migration(
+            &format!("{n:03}_t{n:03}.sql"),
+            &format!("CREATE TABLE t{n:03} (id integer PRIMARY KEY, name varchar(20));\n"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_drop_started_during_a_migrate_drops_what_the_migrate_created() {
+    // The drop read the tables before taking the lock: the migrate's later tables stayed
+    // behind untracked, and the next migrate failed.
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = Project::new();
+        twenty_tables(&project);
+        std::thread::scope(|scope| {
+            let migrate = scope
+                .spawn(|| run(&mut project.tt_on(db.url(), &["--lock-timeout", "60", "migrate"])));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let dropped =
+                run(&mut project.tt_on(db.url(), &["--lock-timeout", "60", "--yes", "drop"]));
+            assert_eq!(dropped.code, 0, "{backend}: {}", dropped.stderr);
+            assert_eq!(
+                migrate.join().expect("the migrate thread").code,
+                0,
+                "{backend}"
+            );
+        });
+        // Whichever ran first, the database is either empty or fully migrated: a migrate
+        // applies what is missing and succeeds.
+        let again = crate::support::ok(&mut project.tt_on(db.url(), &["--json", "migrate"]));
+        let applied = again.json()["applied"].as_array().map_or(0, Vec::len);
+        assert!(applied == 0 || applied == 20, "{backend}: {applied}");
+        assert_eq!(recorded(&project, db.url()).len(), 20, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn six_concurrent_resets_queue_and_all_succeed() {
+    // Five of six failed with "table t020 does not exist": they planned before the lock.
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = Project::new();
+        twenty_tables(&project);
+        crate::support::ok(&mut project.tt_on(db.url(), &["migrate"]));
+        let runs = race(
+            &project,
+            db.url(),
+            6,
+            &["--lock-timeout", "120", "--yes", "reset"],
+        );
+        for run in &runs {
+            assert_eq!(run.code, 0, "{backend}:\n{}\n{}", run.stdout, run.stderr);
+        }
+        assert_eq!(recorded(&project, db.url()).len(), 20, "{backend}");
+    }
+}

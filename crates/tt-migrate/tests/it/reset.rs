@@ -9,7 +9,7 @@ use tt_migrate::{
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::{connect, execute};
+use crate::support::{connect, execute, migrations};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -697,4 +697,47 @@ async fn a_drop_waiting_in_vain_for_the_sqlite_lock_left_foreign_keys_off() {
         .await
         .unwrap();
     assert_eq!(enforced, [[Some("1".to_string())]]);
+}
+
+#[tokio::test]
+async fn a_confirmed_drop_refuses_when_tables_appeared_before_the_lock() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let set = migrations(&[
+            ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+            ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+        ]);
+        let mut db = connect(&test_db).await;
+        let tracking = Tracking::default();
+        let first = PlanOptions {
+            target: Some(Version::new("001").unwrap()),
+            ..PlanOptions::default()
+        };
+        Migrator::new(&set)
+            .plan_options(first)
+            .run(&mut db, &mut |_| {})
+            .await
+            .unwrap();
+        // The user is shown and confirms this plan: table a.
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["a"], "{backend}");
+        // Meanwhile another runner creates b.
+        Migrator::new(&set).run(&mut db, &mut |_| {}).await.unwrap();
+        let exact = DropOptions {
+            exactly_as_planned: true,
+            ..DropOptions::default()
+        };
+        let err = drop_managed_tables(&mut db, &plan, &tracking, exact)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, tt_migrate::Error::PlanGrew { added } if added == &["b"]),
+            "{backend}: {err}"
+        );
+        // With --yes the plan made under the lock runs: both go.
+        let report = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.dropped.len(), 3, "{backend}: {:?}", report.dropped);
+    }
 }
