@@ -174,7 +174,7 @@ pub(crate) trait Dialect: Sync {
     /// A query for the names of the columns of the table bound to its one `?`.
     fn columns_sql(&self) -> &'static str;
 
-    /// A query counting the tables named by its one `?`, as one text column.
+    /// A query counting the tables named by its one `?`, as one integer column.
     fn table_exists_sql(&self) -> &'static str;
 
     /// The clause that turns `INSERT INTO tracking (…) VALUES (…)` into an upsert on

@@ -122,11 +122,13 @@ mod tests {
             "uuid as MySQL stores it"
         );
         let error = snapshot_schema("s.toml", "[tables.x]\n", Backend::Sqlite, "t").unwrap_err();
+        assert_eq!(error.to_string(), "invalid schema snapshot");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
         assert!(
-            error
-                .to_string()
-                .starts_with("invalid schema snapshot: s.toml:1:"),
-            "{error}"
+            source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("s.toml:1:")),
+            "{source:?}"
         );
     }
 }

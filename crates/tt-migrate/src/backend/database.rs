@@ -619,6 +619,16 @@ impl Database {
             .collect())
     }
 
+    /// Runs one of tt's own queries with `?` placeholders bound to `args` and reads each
+    /// column as a [`Value`] by its SQL type.
+    pub(crate) async fn query_rows(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        self.fetch_bound(sql, args, true, Columns::Typed).await
+    }
+
     /// The SQL type to cast a column to for reading it as text with
     /// [`fetch_text`](Self::fetch_text) (`TEXT`; `CHAR` on MySQL, which has no cast to `TEXT`).
     pub fn text_type(&self) -> &'static str {

@@ -121,6 +121,17 @@ async fn fetch<const N: usize>(
         .collect()
 }
 
+/// A number the catalog returned as text; one that does not parse is an error, not a guess.
+fn catalog_number(what: &str, text: &str) -> Result<u32, Error> {
+    text.trim().parse().map_err(|_| Error::Query {
+        context: format!("reading {what} from the catalog"),
+        source: sqlx::Error::ColumnDecode {
+            index: what.to_string(),
+            source: format!("expected a number, found `{text}`").into(),
+        },
+    })
+}
+
 /// Puts a table in the model's canonical form: key columns not null, named things sorted.
 fn finish(mut table: Table) -> Table {
     if let Some(key) = &table.primary_key {

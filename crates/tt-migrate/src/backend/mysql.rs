@@ -74,7 +74,7 @@ impl Dialect for Mysql {
     }
 
     fn table_exists_sql(&self) -> &'static str {
-        "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.tables \
+        "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_name = ?"
     }
 

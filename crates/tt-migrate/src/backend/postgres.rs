@@ -5,8 +5,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tt_schema::{Backend, Schema, Table};
 
-use crate::backend::database::Database;
+use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::value::{Value, int_at};
 use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect};
 use crate::error::Error;
 
@@ -79,7 +80,7 @@ impl Dialect for Postgres {
     }
 
     fn table_exists_sql(&self) -> &'static str {
-        "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.tables \
+        "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = current_schema() AND table_name = ?"
     }
 
@@ -237,14 +238,16 @@ fn advisory_key(table: &str) -> i64 {
     (hash & 0x7fff_ffff) as i64
 }
 
-/// Who holds the advisory lock `key`, for the timeout's message.
+/// Who holds the advisory lock `key` in this database (advisory locks are per database), for
+/// the timeout's message.
 async fn holder(db: &mut Database, key: i64) -> Option<String> {
     let sql = format!(
         "SELECT CAST(a.pid AS TEXT), a.application_name, a.usename, \
          CAST(a.client_addr AS TEXT), CAST(a.backend_start AS TEXT) \
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 \
-         AND l.objid = {key} AND l.objsubid = 1"
+         AND l.objid = {key} AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     );
     let rows = db.query_text_rows(&sql, &[]).await.ok()?;
     let row = rows.first()?;
@@ -270,11 +273,9 @@ async fn holder(db: &mut Database, key: i64) -> Option<String> {
 /// first; then foreign keys of other tables. Names come as `regclass` prints them: quoted
 /// where needed, qualified outside the search path.
 async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
-    let list = tables
-        .iter()
-        .map(|t| format!("'{}'", t.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // One parameter per table: names are bound, never quoted into the text.
+    let list = vec!["?"; tables.len()].join(", ");
+    let args: Vec<Arg> = tables.iter().map(|t| Arg::Text(t.clone())).collect();
     let sql = format!(
         "WITH RECURSIVE managed AS (SELECT c.oid FROM pg_class c \
            JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -295,28 +296,35 @@ async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Depe
              AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> v.oid) \
          SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(v.on_table AS TEXT), \
            CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END \
-             || CAST(v.oid::regclass AS TEXT), CAST(v.depth AS TEXT) \
+             || CAST(v.oid::regclass AS TEXT), v.depth \
            FROM views v JOIN pg_class c ON c.oid = v.oid \
          UNION \
          SELECT 'foreign key', CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
            CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
-             || ' DROP CONSTRAINT ' || quote_ident(c.conname), '0' \
+             || ' DROP CONSTRAINT ' || quote_ident(c.conname), 0 \
            FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
            WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
            AND c.conrelid NOT IN (SELECT oid FROM managed)"
     );
-    let mut rows = db.query_text_rows(&sql, &[]).await.map_err(Error::query(
-        "finding objects that depend on managed tables",
-    ))?;
+    let context = "finding objects that depend on managed tables";
+    let rows = db
+        .query_rows(&sql, &args)
+        .await
+        .map_err(Error::query(context))?;
+    let mut found = rows
+        .iter()
+        .map(|row| Ok((int_at(row, 4)?, row)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(Error::query(context))?;
     // Deepest first, so that a view goes before the views it reads, without CASCADE (which
     // would also remove what the plan does not list).
-    rows.sort_by_key(|row| {
-        let depth = row.get(4).cloned().flatten().unwrap_or_default();
-        std::cmp::Reverse(depth.parse::<u32>().unwrap_or(0))
-    });
+    found.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
     let mut out = Vec::new();
-    for row in rows {
-        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    for (_, row) in found {
+        let field = |i: usize| match row.get(i) {
+            Some(Value::Text(text)) => text.clone(),
+            _ => String::new(),
+        };
         let kind = if field(0) == "view" {
             DependentKind::View
         } else {

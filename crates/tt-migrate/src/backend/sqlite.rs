@@ -84,7 +84,7 @@ impl Dialect for Sqlite {
     }
 
     fn table_exists_sql(&self) -> &'static str {
-        "SELECT CAST(COUNT(*) AS TEXT) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
     }
 
     fn scratch_in_memory(&self) -> Option<&'static str> {

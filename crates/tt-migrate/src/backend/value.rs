@@ -237,6 +237,25 @@ fn kind(type_name: &str) -> Option<Kind> {
     }
 }
 
+/// The integer in column `index` of a row of one of tt's own queries.
+pub(crate) fn int_at(row: &[Value], index: usize) -> Result<i64, sqlx::Error> {
+    match row.get(index) {
+        Some(Value::Int(n)) => Ok(*n),
+        other => Err(unexpected(index, "an integer", other)),
+    }
+}
+
+/// The error for a column of one of tt's own queries that holds something else than
+/// `expected` (or is missing): a query and its reader disagree, which is a bug to report, not
+/// a value to guess.
+pub(crate) fn unexpected(index: usize, expected: &str, found: Option<&Value>) -> sqlx::Error {
+    let found = found.map_or_else(|| "no column".to_string(), |value| format!("{value:?}"));
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: format!("expected {expected}, found {found}").into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use crate::backend::ServerError;
 use crate::backend::database::Database;
 use crate::backend::dependent::{Dependent, Dependents};
 use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::backend::value::int_at;
 use crate::destructive::managed::{managed_tables_of, mentions_table};
 use crate::destructive::protect;
 use crate::engine::lock::{acquire_lock, release_lock};
@@ -345,14 +346,12 @@ pub async fn count_rows(db: &mut Database, tables: &[String]) -> Result<u64, Err
         .map(|t| format!("(SELECT COUNT(*) FROM {})", backend.quote_ident(t)))
         .collect::<Vec<_>>()
         .join(" + ");
-    let sql = format!("SELECT CAST({sum} AS {})", db.text_type());
-    let rows = db
-        .query_text_rows(&sql, &[])
+    let sql = format!("SELECT {sum}");
+    let count = db
+        .query_rows(&sql, &[])
         .await
+        .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
         .map_err(Error::query("counting rows"))?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0))
+    // A count is never negative.
+    Ok(count.unsigned_abs())
 }

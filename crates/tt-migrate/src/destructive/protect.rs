@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::backend::database::{Arg, Database};
+use crate::backend::value::int_at;
 use crate::error::Error;
 
 /// The table that marks a database as protected.
@@ -27,15 +28,12 @@ pub struct Protection {
 /// When the catalog or the mark cannot be read.
 pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> {
     let exists_sql = db.dialect().table_exists_sql();
-    let rows = db
-        .query_text_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
+    let count = db
+        .query_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
         .await
+        .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
         .map_err(Error::query("checking whether the database is protected"))?;
-    let exists = rows
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
-        .is_some_and(|n| n.trim() != "0");
-    if !exists {
+    if count == 0 {
         return Ok(None);
     }
     let sql = format!(

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use crate::backend::database::{Arg, Database};
+use crate::backend::value::{Value, int_at, unexpected};
 use crate::error::Error;
 use crate::files::migration::Version;
 
@@ -157,37 +158,32 @@ impl Tracking {
                 "NULL".to_string()
             }
         };
+        // Text as the database prints it; the number and the flag read as what they are.
+        let plain = |c: &str| {
+            if has(c) {
+                c.to_string()
+            } else {
+                "NULL".to_string()
+            }
+        };
         let sql = format!(
             "SELECT CAST(version AS {text}), {}, {}, {}, {}, {} FROM {}",
             column("name"),
             column("applied_at"),
             column("checksum"),
-            column("execution_ms"),
-            column("dirty"),
+            plain("execution_ms"),
+            plain("dirty"),
             db.backend().quote_ident(&self.table)
         );
+        let context = || format!("reading tracking table `{}`", self.table);
         let rows = db
-            .query_text_rows(&sql, &[])
+            .query_rows(&sql, &[])
             .await
-            .map_err(Error::query(format!(
-                "reading tracking table `{}`",
-                self.table
-            )))?;
+            .map_err(Error::query(context()))?;
         let mut rows: Vec<AppliedRow> = rows
-            .into_iter()
-            .map(|row| {
-                let mut values = row.into_iter();
-                let mut next = || values.next().flatten();
-                AppliedRow {
-                    version: next().unwrap_or_default(),
-                    name: next(),
-                    applied_at: next(),
-                    checksum: next().filter(|c| !c.is_empty()),
-                    execution_ms: next().and_then(|ms| ms.parse().ok()),
-                    dirty: next().is_some_and(|d| matches!(d.as_str(), "1" | "t" | "true")),
-                }
-            })
-            .collect();
+            .iter()
+            .map(|row| applied_row(row).map_err(Error::query(context())))
+            .collect::<Result<_, _>>()?;
         rows.sort_by(|a, b| by_version(&a.version, &b.version));
         Ok(rows)
     }
@@ -309,6 +305,33 @@ impl Tracking {
                 "rewriting migration {version} in the tracking table"
             )))
     }
+}
+
+/// A row of the tracking table as [`Tracking::rows`] selects it.
+fn applied_row(row: &[Value]) -> Result<AppliedRow, sqlx::Error> {
+    let text = |index: usize| match row.get(index) {
+        Some(Value::Text(text)) => Ok(Some(text.clone())),
+        Some(Value::Null) => Ok(None),
+        other => Err(unexpected(index, "text", other)),
+    };
+    let execution_ms = match row.get(4) {
+        Some(Value::Null) => None,
+        _ => Some(int_at(row, 4)?),
+    };
+    let dirty = match row.get(5) {
+        Some(Value::Null) => false,
+        other => other
+            .and_then(Value::as_bool)
+            .ok_or_else(|| unexpected(5, "a boolean", other))?,
+    };
+    Ok(AppliedRow {
+        version: text(0)?.unwrap_or_default(),
+        name: text(1)?,
+        applied_at: text(2)?,
+        checksum: text(3)?.filter(|c| !c.is_empty()),
+        execution_ms,
+        dirty,
+    })
 }
 
 /// Orders recorded versions as [`Version`]s, so that `9` comes before `10` in every list of

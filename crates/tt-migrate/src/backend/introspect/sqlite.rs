@@ -7,7 +7,7 @@ use tt_schema::{
     Unique,
 };
 
-use super::{fetch, fk_action};
+use super::{catalog_number, fetch, fk_action};
 use crate::backend::database::Database;
 use crate::error::Error;
 
@@ -72,7 +72,10 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
                 ..Table::new(&table_name)
             }
         });
-        let key_position: u32 = key_position.and_then(|p| p.parse().ok()).unwrap_or(0);
+        let key_position = match key_position {
+            Some(position) => catalog_number("a primary key position", &position)?,
+            None => 0,
+        };
         if key_position > 0 {
             key_positions
                 .entry(table_name)
@@ -115,7 +118,7 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
         else {
             continue;
         };
-        let id: u32 = id.parse().unwrap_or(0);
+        let id = catalog_number("a foreign key id", &id)?;
         let (fk, implicit) = keys.entry((table, id)).or_insert_with(|| {
             let fk = ForeignKey {
                 name: String::new(),
