@@ -313,7 +313,13 @@ impl Backoff {
         if left.is_zero() {
             return false;
         }
-        tokio::time::sleep(self.pause.min(left)).await;
+        // Jitter (from the clock's nanoseconds: 50–150 % of the pause), so that two runners
+        // that backed off from each other do not retry in step.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let jittered = self.pause.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0);
+        tokio::time::sleep(jittered.min(left)).await;
         self.pause = (self.pause * 2).min(Duration::from_secs(1));
         true
     }

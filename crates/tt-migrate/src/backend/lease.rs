@@ -175,8 +175,14 @@ async fn ensure_table(db: &mut Database, key: &str) -> Result<(), Error> {
     );
     match db.execute(&sql).await {
         Ok(()) => Ok(()),
-        // PostgreSQL: two CREATE TABLE IF NOT EXISTS at once, one loses on the catalog's key.
-        Err(error) if is_unique_violation(&error) => Ok(()),
+        // PostgreSQL: of two CREATE TABLE IF NOT EXISTS at once, one loses on the catalog's
+        // key or finds the table's row type already there.
+        Err(error)
+            if is_unique_violation(&error)
+                || server_error(db, &error) == Some(ServerError::AlreadyExists) =>
+        {
+            Ok(())
+        }
         Err(error) => Err(Error::query(format!(
             "creating the lock table {}",
             lease_table(key)
