@@ -362,3 +362,94 @@ pub(crate) fn sqlstate(error: &sqlx::Error) -> Option<String> {
         .and_then(|e| e.code())
         .map(|code| code.into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_are_what_each_server_does() {
+        // (backend, transactional DDL, one writer, lazy commits, numbered placeholders)
+        let check = |backend, transactional, one_writer, lazy, numbered| {
+            let d = dialect(backend);
+            assert_eq!(
+                (
+                    d.transactional_ddl(),
+                    d.one_writer(),
+                    d.lazy_commits(),
+                    d.numbered_placeholders()
+                ),
+                (transactional, one_writer, lazy, numbered),
+                "{backend}"
+            );
+        };
+        check(Backend::Postgres, true, false, true, true);
+        check(Backend::Mysql, false, false, false, false);
+        check(Backend::Sqlite, true, true, false, false);
+    }
+
+    #[test]
+    fn a_migration_is_a_transaction_or_a_savepoint_of_the_run() {
+        let check = |backend, begin: &str, commit: &str, rollback: &str| {
+            let d = dialect(backend);
+            assert_eq!(
+                (
+                    d.begin_migration(true),
+                    d.commit_migration(),
+                    d.rollback_migration()
+                ),
+                (begin, commit, rollback),
+                "{backend}"
+            );
+        };
+        check(Backend::Postgres, "BEGIN", "COMMIT", "ROLLBACK");
+        check(Backend::Mysql, "BEGIN", "COMMIT", "ROLLBACK");
+        check(
+            Backend::Sqlite,
+            "SAVEPOINT tt_migration",
+            "RELEASE tt_migration",
+            "ROLLBACK TO tt_migration; RELEASE tt_migration",
+        );
+        assert_eq!(
+            dialect(Backend::Postgres).begin_migration(false),
+            "BEGIN; SET LOCAL synchronous_commit = off"
+        );
+    }
+
+    #[test]
+    fn server_errors_are_classified_per_backend() {
+        let check = |backend, code: &str, message: &str, expected| {
+            assert_eq!(
+                dialect(backend).classify(code, message),
+                expected,
+                "{backend} {code}"
+            );
+        };
+        check(
+            Backend::Postgres,
+            "2BP01",
+            "",
+            Some(ServerError::DependentObjects),
+        );
+        check(
+            Backend::Postgres,
+            "53200",
+            "",
+            Some(ServerError::TooManyLocks),
+        );
+        check(
+            Backend::Mysql,
+            "1451 (23000)",
+            "",
+            Some(ServerError::ForeignKey),
+        );
+        check(Backend::Mysql, "53200", "", None);
+        check(
+            Backend::Sqlite,
+            "1",
+            "UNIQUE constraint failed: t.id",
+            Some(ServerError::DuplicateKey),
+        );
+        check(Backend::Sqlite, "1", "out of memory", None);
+    }
+}

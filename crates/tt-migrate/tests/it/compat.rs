@@ -172,3 +172,31 @@ async fn mysql_procedures_and_triggers_with_delimiter_apply() {
         "added; by procedure|added; by procedure|ql changed"
     );
 }
+
+#[tokio::test]
+async fn a_tracking_row_whose_duration_is_not_a_number_is_an_error_not_zero() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let mut db = connect(&test_db).await;
+        // A tracking table made by hand, with a text column where tt writes an integer.
+        for sql in [
+            "CREATE TABLE schema_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY, \
+             name VARCHAR(255), applied_at TIMESTAMP NULL, checksum VARCHAR(64), \
+             execution_ms VARCHAR(20), dirty BOOLEAN NOT NULL DEFAULT FALSE)",
+            "INSERT INTO schema_migrations (version, execution_ms) VALUES ('001', 'slow')",
+        ] {
+            db.exec(sql, &[]).await.unwrap();
+        }
+        let migrations = MigrationSet::from_embedded(&[("001_items.sql", b"SELECT 1;\n")]).unwrap();
+        let error = Migrator::new(migrations.as_slice())
+            .status(&mut db)
+            .await
+            .unwrap_err();
+        let report = crate::support::chain(&error);
+        assert!(
+            report.starts_with("reading tracking table `schema_migrations` failed")
+                && report.contains("expected an integer"),
+            "{backend}: {report}"
+        );
+    }
+}
