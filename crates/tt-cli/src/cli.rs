@@ -63,6 +63,10 @@ pub(crate) struct Global {
     /// 0 waits without limit [default: 30]
     #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     pub(crate) connect_timeout: Option<f64>,
+    /// The migration lock: the server's own (advisory) or a lease row in a table of tt's
+    /// [default: advisory, table behind a transaction pooler]
+    #[arg(long, global = true, value_name = "KIND")]
+    pub(crate) lock: Option<crate::config::LockSetting>,
     /// Read the migrations directory as this tool's layout (native, sqlx, diesel, dbmate,
     /// flyway, golang-migrate, goose, prisma) [default: detected]
     #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]

@@ -152,6 +152,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         lock_timeout_secs: cli.global.lock_timeout,
         session_sql: cli.global.session_sql.clone(),
         connect_timeout_secs: cli.global.connect_timeout,
+        lock: cli.global.lock,
     };
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,

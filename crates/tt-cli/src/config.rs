@@ -25,6 +25,26 @@ struct File {
     lock_timeout_secs: Option<f64>,
     connect_timeout_secs: Option<f64>,
     session_sql: Option<Vec<String>>,
+    lock: Option<LockSetting>,
+}
+
+/// The migration lock to take (`lock = "advisory" | "table"`), see docs/locking.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LockSetting {
+    /// The server's own lock (the default; the table lock behind a transaction pooler).
+    Advisory,
+    /// A lease row in a table of tt's.
+    Table,
+}
+
+impl LockSetting {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Advisory => "advisory",
+            Self::Table => "table",
+        }
+    }
 }
 
 /// Where a value came from.
@@ -78,6 +98,7 @@ pub(crate) struct Overrides {
     /// `--session-sql`, repeatable; replaces `session_sql` of tt.toml when given.
     pub(crate) session_sql: Vec<String>,
     pub(crate) connect_timeout_secs: Option<f64>,
+    pub(crate) lock: Option<LockSetting>,
 }
 
 /// The configuration a command runs with (not `Serialize`: the URL may hold a password).
@@ -94,6 +115,8 @@ pub(crate) struct Config {
     /// Statements run on every connection tt opens.
     pub(crate) session_sql: Sourced<Vec<String>>,
     pub(crate) connect_timeout_secs: Sourced<f64>,
+    /// `None`: the server's lock, or the table lock where a transaction pooler is detected.
+    pub(crate) lock: Sourced<Option<LockSetting>>,
 }
 
 impl Config {
@@ -237,6 +260,11 @@ impl Config {
         } else {
             Sourced::new(Vec::new(), Source::Default)
         };
+        let lock = match (overrides.lock, file.lock) {
+            (Some(lock), _) => Sourced::new(Some(lock), Source::Flag("--lock".into())),
+            (None, Some(lock)) => Sourced::new(Some(lock), file_source()),
+            (None, None) => Sourced::new(None, Source::Default),
+        };
 
         Ok(Self {
             file: file_path,
@@ -248,6 +276,7 @@ impl Config {
             lock_timeout_secs,
             session_sql,
             connect_timeout_secs,
+            lock,
         })
     }
 
@@ -258,6 +287,11 @@ impl Config {
             postgres_schema: self.postgres_schema.value.clone(),
             session_sql: self.session_sql.value.clone(),
             connect_timeout: Duration::from_secs_f64(self.connect_timeout_secs.value),
+            lock: self.lock.value.map(|lock| match lock {
+                LockSetting::Advisory => tt_migrate::LockMode::Advisory,
+                LockSetting::Table => tt_migrate::LockMode::Table,
+            }),
+            ..tt_migrate::ConnectOptions::default()
         }
     }
 
@@ -520,13 +554,13 @@ mod tests {
             "databse_url = \"x\"\n",
             "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`",
         );
         check(
             "[database]\nurl = \"sqlite://x.db\"\n",
             "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`",
         );
         // Syntax.
         check(
@@ -561,6 +595,10 @@ mod tests {
         check(
             "essential_tables = [\n  \"items\",\n  3,\n]\n",
             "<root>/tt.toml:3: invalid type: integer `3`, expected a string (key `essential_tables`)",
+        );
+        check(
+            "lock = \"session\"\n",
+            "<root>/tt.toml:1: unknown variant `session`, expected `advisory` or `table` (key `lock`)",
         );
         check(
             "lock_timeout_secs = \"ten\"\n",

@@ -10,13 +10,14 @@ pub(crate) mod connect;
 pub(crate) mod database;
 pub(crate) mod dependent;
 pub(crate) mod introspect;
+pub(crate) mod lease;
 pub(crate) mod value;
 
 mod mysql;
 mod postgres;
 mod sqlite;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tt_schema::{Backend, Schema, Table};
@@ -65,6 +66,12 @@ pub(crate) trait Dialect: Sync {
     /// before it is sent.
     fn statement_limit_query(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Whether connections may go through a transaction pooler such as PgBouncer, which tt
+    /// then detects (PostgreSQL).
+    fn may_be_pooled(&self) -> bool {
+        false
     }
 
     /// Whether `?` placeholders are written `$1`, `$2`, … (PostgreSQL).
@@ -134,6 +141,9 @@ pub(crate) trait Dialect: Sync {
 
     /// The migration lock the server itself offers (advisory lock, `GET_LOCK`, write lock).
     fn session_lock(&self) -> &'static dyn Lock;
+
+    /// An expression for the server's time in milliseconds since 1970, as a `BIGINT`.
+    fn now_ms(&self) -> &'static str;
 
     // Types and names.
 
@@ -267,12 +277,74 @@ pub(crate) trait Lock: Sync {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Extends the lock's hold where it expires unless renewed (the lease lock).
+    ///
+    /// # Errors
+    /// [`Error::LockLost`] when another runner took it over meanwhile.
+    fn renew<'a>(
+        &'a self,
+        _db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether any session holds this lock (the lease lock asks, so that runners with
+    /// different lock settings still exclude each other).
+    fn is_held<'a>(
+        &'a self,
+        _db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async { Ok(false) })
+    }
+
     /// Releases the lock.
     fn release<'a>(
         &'a self,
         db: &'a mut Database,
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// The pauses between tries of a lock that is polled: short at first, so a lock released
+/// soon is taken soon, then up to a second, until the lock timeout.
+pub(crate) struct Backoff {
+    started: Instant,
+    timeout: Duration,
+    pause: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            timeout,
+            pause: Duration::from_millis(10),
+        }
+    }
+
+    /// Sleeps until the next try; `false` (at once) when the timeout is up.
+    pub(crate) async fn wait(&mut self) -> bool {
+        let left = self.timeout.saturating_sub(self.started.elapsed());
+        if left.is_zero() {
+            return false;
+        }
+        // Jitter (from the clock's nanoseconds: 50–150 % of the pause), so that two runners
+        // that backed off from each other do not retry in step.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let jittered = self.pause.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0);
+        tokio::time::sleep(jittered.min(left)).await;
+        self.pause = (self.pause * 2).min(Duration::from_secs(1));
+        true
+    }
+
+    /// How long the tries have taken so far.
+    pub(crate) fn waited(&self) -> Duration {
+        self.started.elapsed()
+    }
 }
 
 /// The kinds of server error tt explains with a hint.

@@ -93,6 +93,25 @@ pub enum Error {
         /// How long tt waited.
         waited: Duration,
     },
+    /// Tables appeared between the confirmation of a drop and the lock: the confirmed plan
+    /// no longer says what would be dropped.
+    #[error(
+        "the drop was not run: since it was confirmed, another runner created {} managed table(s) it did not list: {}; run it again to see the new plan",
+        added.len(),
+        added.join(", ")
+    )]
+    PlanGrew {
+        /// The tables the confirmed plan did not list.
+        added: Vec<String>,
+    },
+    /// Another runner took over the lease lock while this one held it: its lease expired.
+    #[error(
+        "the migration lock was taken over by another runner: this run's lease in table {table} expired (a migration ran longer than the lease; raise the lease or use the advisory lock)"
+    )]
+    LockLost {
+        /// The lease table.
+        table: String,
+    },
     /// Applied migration files were edited after they ran.
     #[error(
         "{} applied migration file(s) changed since they ran:{}\nrestore the files, or run `tt repair` to record the new checksums if the change is intended",

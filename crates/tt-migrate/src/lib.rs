@@ -73,7 +73,7 @@ mod files;
 pub use adoption::baseline::{BaselineReport, Recorded, detect_tool, tool_table};
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use backend::cancel::Canceller;
-pub use backend::connect::{ConnectOptions, backend_of_url, redact_url};
+pub use backend::connect::{ConnectOptions, LockMode, backend_of_url, redact_url};
 pub use backend::connect::{MAX_LOCK_TIMEOUT, TlsProblem, UrlProblem};
 pub use backend::database::Database;
 pub use backend::dependent::{Dependent, DependentKind};
@@ -85,7 +85,7 @@ pub use destructive::drop::{
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
-pub use engine::lock::{acquire_lock, release_lock};
+pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};

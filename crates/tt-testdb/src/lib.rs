@@ -8,6 +8,9 @@
 //! [`Server`] starts a throwaway PostgreSQL or MariaDB server (own port, socket and data
 //! directory, TLS with [`Certificates`] the test generates) for settings the shared servers
 //! must not change.
+//! A PostgreSQL test database is also reachable through PgBouncer when `TT_TEST_PGBOUNCER_URL`
+//! (transaction pooling) or `TT_TEST_PGBOUNCER_SESSION_URL` (session pooling) is set
+//! ([`TestDb::through_pgbouncer`]); `pgbouncer` in `TT_REQUIRE_BACKENDS` makes them required.
 //! This crate is a dev-dependency only; it never ships in `tt`.
 //!
 //! ```no_run
@@ -101,6 +104,29 @@ impl TestDb {
         dbs
     }
 
+    /// The URL of this PostgreSQL database through the PgBouncer of `mode`, or `None` (after
+    /// printing why) when its variable is unset and `TT_REQUIRE_BACKENDS` does not name
+    /// `pgbouncer`.
+    ///
+    /// # Panics
+    /// When the variable is unset and PgBouncer is required.
+    pub fn through_pgbouncer(&self, mode: PoolMode) -> Option<String> {
+        let var = match mode {
+            PoolMode::Transaction => "TT_TEST_PGBOUNCER_URL",
+            PoolMode::Session => "TT_TEST_PGBOUNCER_SESSION_URL",
+        };
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Some(replace_database(&url, &self.name)),
+            _ if is_required_name("pgbouncer") => {
+                panic!("pgbouncer is required by TT_REQUIRE_BACKENDS but {var} is not set")
+            }
+            _ => {
+                println!("skipped: no pgbouncer ({var} is not set)");
+                None
+            }
+        }
+    }
+
     /// The backend of this database.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -168,6 +194,21 @@ pub fn is_required(backend: Backend) -> bool {
             .filter_map(|name| name.trim().parse::<Backend>().ok())
             .any(|b| b == backend)
     })
+}
+
+/// Whether `TT_REQUIRE_BACKENDS` names `name` (as `pgbouncer`, which is no backend).
+fn is_required_name(name: &str) -> bool {
+    std::env::var("TT_REQUIRE_BACKENDS")
+        .is_ok_and(|list| list.split(',').any(|n| n.trim().eq_ignore_ascii_case(name)))
+}
+
+/// How a PgBouncer in front of the test server pools server connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// A server connection per transaction (`TT_TEST_PGBOUNCER_URL`).
+    Transaction,
+    /// A server connection per client connection (`TT_TEST_PGBOUNCER_SESSION_URL`).
+    Session,
 }
 
 async fn execute(backend: Backend, url: &str, sql: &str) -> Result<(), sqlx::Error> {

@@ -101,6 +101,7 @@ pub async fn live_schema(db: &mut Database, tracking: &Tracking) -> Result<Schem
     };
     let mut schema = introspect(db, &options).await?;
     schema.remove(tracking.table());
+    schema.remove(&tracking.lock_table());
     // Otherwise verify reports a protected database as drifted, and `tt diff --sql` drops
     // the mark.
     schema.remove(PROTECTION_TABLE);

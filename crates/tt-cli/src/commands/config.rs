@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::commands::Context;
-use crate::config::{CONFIG_FILE, Source};
+use crate::config::{CONFIG_FILE, LockSetting, Source};
 use crate::exit::Exit;
 use crate::output::{DIM, WARN, paint, table};
 
@@ -17,6 +17,7 @@ struct ConfigDocument<'a> {
     database_url: Entry<'a, &'a String>,
     essential_tables: Entry<'a, &'a Vec<String>>,
     file: Option<&'a Path>,
+    lock: Entry<'a, Option<&'static str>>,
     lock_timeout_secs: Entry<'a, &'a f64>,
     migrations_dir: Entry<'a, &'a PathBuf>,
     postgres_schema: Entry<'a, &'a Option<String>>,
@@ -92,6 +93,14 @@ pub(crate) fn run(ctx: &Context) -> Result<Exit> {
             },
             &config.session_sql.source,
         ),
+        (
+            "lock",
+            config.lock.value.map_or_else(
+                || paint(DIM, "(advisory; table behind a transaction pooler)"),
+                |lock| lock.name().to_string(),
+            ),
+            &config.lock.source,
+        ),
     ];
     let out = ctx.output;
     fn entry<'a, T>(value: T, source: &'a Source) -> Entry<'a, T> {
@@ -108,6 +117,10 @@ pub(crate) fn run(ctx: &Context) -> Result<Exit> {
             &config.essential_tables.source,
         ),
         file: config.file.as_deref(),
+        lock: entry(
+            config.lock.value.map(LockSetting::name),
+            &config.lock.source,
+        ),
         lock_timeout_secs: entry(
             &config.lock_timeout_secs.value,
             &config.lock_timeout_secs.source,

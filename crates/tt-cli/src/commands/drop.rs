@@ -41,7 +41,9 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
         describe(ctx, &plan, db.redacted_url());
         return Ok(Exit::Success);
     }
-    if plan.is_empty() {
+    // With --yes nothing was confirmed but "the managed tables": the plan made under the
+    // lock decides, also when another runner is creating them right now.
+    if plan.is_empty() && !ctx.yes {
         out.json(&DropDocument {
             dry_run: false,
             report: &DropReport::default(),
@@ -58,6 +60,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
     let options = DropOptions {
         cascade: args.cascade,
         allow_protected: args.safety.allow_protected,
+        exactly_as_planned: !ctx.yes,
     };
     let report = drop_managed_tables(&mut db, &plan, &tracking, options).await?;
     out.json(&DropDocument {

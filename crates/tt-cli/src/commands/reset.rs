@@ -90,6 +90,8 @@ pub(crate) async fn run(
         drop: DropOptions {
             cascade,
             allow_protected: safety.allow_protected,
+            // The reset makes its plan again under the lock and drops what is there then.
+            exactly_as_planned: false,
         },
         recreate_whole_database: recreate,
     };

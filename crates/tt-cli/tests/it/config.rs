@@ -13,6 +13,7 @@ postgres_schema = \"tinker\"
 essential_tables = [\"items\", \"stats\"]
 lock_timeout_secs = 2.5
 connect_timeout_secs = 7
+lock = \"table\"
 ";
 
 #[test]
@@ -60,7 +61,11 @@ fn config_json_gives_every_value_and_its_source() {
         doc["connect_timeout_secs"],
         json!({ "value": 7.0, "source": from_file })
     );
-    assert_eq!(doc.as_object().unwrap().len(), 9, "{doc:#}");
+    assert_eq!(
+        doc["lock"],
+        json!({ "value": "table", "source": from_file })
+    );
+    assert_eq!(doc.as_object().unwrap().len(), 10, "{doc:#}");
 }
 
 #[test]
@@ -86,6 +91,7 @@ fn config_without_a_file_shows_the_defaults() {
         doc["session_sql"],
         json!({ "value": [], "source": default })
     );
+    assert_eq!(doc["lock"], json!({ "value": null, "source": default }));
 }
 
 #[test]
@@ -129,6 +135,7 @@ fn config_prints_an_aligned_table_with_the_url_redacted() {
             ("lock_timeout_secs", "4", "flag --lock-timeout"),
             ("connect_timeout_secs", "0.5", "flag --connect-timeout"),
             ("session_sql", "(none)", "default"),
+            ("lock", "table", file.as_str()),
         ]
     );
 }

@@ -4,6 +4,7 @@
 mod adoption;
 mod cli;
 mod compat;
+mod concurrency;
 mod config;
 mod connect;
 mod lifecycle;

@@ -101,6 +101,24 @@ pub struct ConnectOptions {
     /// How long to wait for the server to accept the connection and answer the handshake;
     /// zero waits without limit.
     pub connect_timeout: Duration,
+    /// Which migration lock to take; `None`: the server's own (advisory) lock, or the lease
+    /// lock where a transaction pooler is detected.
+    pub lock: Option<LockMode>,
+    /// How long the lease lock holds without renewal: it is renewed between migrations, so
+    /// it must outlast the longest migration; a runner that dies blocks others this long.
+    pub lock_lease: Duration,
+}
+
+/// Which migration lock a run takes (`lock = "advisory" | "table"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockMode {
+    /// The server's own lock: PostgreSQL's session advisory lock, MySQL's `GET_LOCK`,
+    /// SQLite's write lock.
+    Advisory,
+    /// A lease row in a table of tt's (see docs/locking.md): for transaction poolers and
+    /// engines without advisory locks.
+    Table,
 }
 
 impl Default for ConnectOptions {
@@ -110,6 +128,8 @@ impl Default for ConnectOptions {
             postgres_schema: None,
             session_sql: Vec::new(),
             connect_timeout: Duration::from_secs(30),
+            lock: None,
+            lock_lease: Duration::from_secs(15 * 60),
         }
     }
 }

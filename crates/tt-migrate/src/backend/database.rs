@@ -7,11 +7,11 @@ use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
-use crate::backend::connect::{Conn, ConnectOptions, redact_url};
+use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
 use crate::backend::{Dialect, dialect};
 use crate::error::Error;
-use crate::files::split::placeholders::numbered_placeholders;
+use crate::files::split::placeholders::{numbered_placeholders, replace_placeholders};
 
 /// An open connection to a database: one session, so locks and transactions hold across calls.
 #[derive(Debug)]
@@ -23,6 +23,11 @@ pub struct Database {
     queries_run: u64,
     /// Whether [`Database::begin`] opened a transaction not yet committed or rolled back.
     in_transaction: bool,
+    /// Whether statements go through a transaction pooler, where consecutive statements may
+    /// reach different server sessions: no prepared statements, no session lock.
+    pooled: bool,
+    /// Who this connection is in a lease lock's row: unique per connection.
+    lock_owner: String,
 }
 
 /// The URL as given, password included, kept to reconnect and to reach a scratch database on
@@ -58,12 +63,76 @@ impl Database {
             conn,
             url: redact_url(url),
             secret_url: SecretUrl(url.to_string()),
+            pooled: false,
             options,
             queries_run: 0,
             in_transaction: false,
+            lock_owner: lock_owner(),
         };
+        if db.dialect().may_be_pooled() {
+            // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
+            db.pooled =
+                db.options.lock == Some(LockMode::Table) || db.behind_transaction_pooler().await?;
+        }
         db.run_session_sql().await?;
         Ok(db)
+    }
+
+    /// Whether a transaction pooler (PgBouncer, a hosted service's pooler) is likely between
+    /// tt and the server: the server listens on another port than the URL names (a pooler or
+    /// proxy is in between; the lease lock is safe behind either), or a second connection
+    /// reaches the very server session this one used, which only a transaction (or
+    /// statement) pooler does: PgBouncer hands an idle server session to the next client
+    /// first. Neither check can be sure; `lock = "table"` is.
+    async fn behind_transaction_pooler(&mut self) -> Result<bool, Error> {
+        let sql = "SELECT CAST(inet_server_port() AS TEXT), CAST(pg_backend_pid() AS TEXT)";
+        let (server_port, mine) = self.session(sql).await?;
+        let url_port = sqlx::postgres::PgConnectOptions::from_str(&self.secret_url.0)
+            .ok()
+            .map(|options| options.get_port().to_string());
+        // A Unix socket has no port: nothing to compare.
+        if server_port.is_some() && url_port.is_some() && server_port != url_port {
+            return Ok(true);
+        }
+        let mut other = Database {
+            conn: open(&self.secret_url.0, &self.options).await?,
+            url: self.url.clone(),
+            secret_url: SecretUrl(self.secret_url.0.clone()),
+            options: self.options.clone(),
+            queries_run: 0,
+            in_transaction: false,
+            pooled: true,
+            lock_owner: String::new(),
+        };
+        let theirs = other.session(sql).await;
+        // The probe's own connection: nothing of it is left to undo.
+        let _ = other.close().await;
+        Ok(mine.is_some() && mine == theirs?.1)
+    }
+
+    /// The two text values `sql` returns, read without preparing it.
+    async fn session(&mut self, sql: &str) -> Result<(Option<String>, Option<String>), Error> {
+        let rows = self
+            .fetch_inlined(sql, &[], Columns::Text)
+            .await
+            .map_err(Error::query("reading the server session"))?;
+        let mut row = rows.into_iter().next().unwrap_or_default().into_iter();
+        let mut text = || match row.next() {
+            Some(Value::Text(text)) => Some(text),
+            _ => None,
+        };
+        Ok((text(), text()))
+    }
+
+    /// Whether statements go through a transaction pooler (detected, or `lock = "table"` on
+    /// PostgreSQL).
+    pub(crate) fn pooled(&self) -> bool {
+        self.pooled
+    }
+
+    /// Who this connection is in a lease lock's row.
+    pub(crate) fn lock_owner(&self) -> &str {
+        &self.lock_owner
     }
 
     /// Runs the options' `session_sql` on the connection just opened.
@@ -210,6 +279,9 @@ impl Database {
         args: &[Value],
         persistent: bool,
     ) -> Result<u64, sqlx::Error> {
+        if self.pooled {
+            return self.execute_inlined(sql, args).await;
+        }
         self.queries_run += 1;
         let started = Instant::now();
         let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
@@ -230,6 +302,9 @@ impl Database {
         persistent: bool,
         columns: Columns,
     ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        if self.pooled {
+            return self.fetch_inlined(sql, args, columns).await;
+        }
         self.queries_run += 1;
         let started = Instant::now();
         let query_sql = sqlx::AssertSqlSafe(self.placeholders(sql));
@@ -245,6 +320,47 @@ impl Database {
             })
         });
         log_round_trip(sql, started, &result);
+        result
+    }
+
+    /// As [`Self::execute_bound`], through a transaction pooler: the values written into the
+    /// text as literals and sent as one simple query. A prepared statement lives in one server
+    /// session, and the pooler may send its next use (or even the execution after the parse)
+    /// to another.
+    async fn execute_inlined(&mut self, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
+        self.queries_run += 1;
+        let started = Instant::now();
+        let text = inline_values(sql, args);
+        let query_sql = sqlx::AssertSqlSafe(text.clone());
+        let result = with_conn!(&mut self.conn, c => {
+            c.execute(sqlx::raw_sql(query_sql)).await.map(|done| done.rows_affected())
+        });
+        log_round_trip(&text, started, &result);
+        result
+    }
+
+    /// As [`Self::fetch_bound`], through a transaction pooler (see [`Self::execute_inlined`]).
+    async fn fetch_inlined(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        columns: Columns,
+    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        self.queries_run += 1;
+        let started = Instant::now();
+        let text = inline_values(sql, args);
+        let query_sql = sqlx::AssertSqlSafe(text.clone());
+        let result = with_conn!(&mut self.conn, c => {
+            c.fetch_all(sqlx::raw_sql(query_sql)).await.and_then(|rows| {
+                rows.iter()
+                    .map(|row| match columns {
+                        Columns::Typed => decode_row(row),
+                        Columns::Text => decode_text_row(row),
+                    })
+                    .collect()
+            })
+        });
+        log_round_trip(&text, started, &result);
         result
     }
 
@@ -456,6 +572,17 @@ impl Database {
     }
 }
 
+/// `sql` with each `?` outside quotes and comments replaced by the PostgreSQL literal of its
+/// value (text quoted with `'` doubled, as `standard_conforming_strings` reads it).
+fn inline_values(sql: &str, args: &[Value]) -> String {
+    replace_placeholders(sql, |n| match args.get(n - 1) {
+        None | Some(Value::Null) => "NULL".to_string(),
+        Some(Value::Bool(b)) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Some(Value::Int(i)) => i.to_string(),
+        Some(Value::Text(t)) => format!("'{}'", t.replace('\'', "''")),
+    })
+}
+
 /// Logs one round trip at debug level (what `tt -v` shows): the SQL sent, then its wall time
 /// in milliseconds and, when it failed, the server's error.
 fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, sqlx::Error>) {
@@ -467,6 +594,14 @@ fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, sqlx::Error
             tracing::debug!(target: "tt_migrate::sql", ms = %ms, %error, "{}", sql.trim());
         }
     }
+}
+
+/// Who a connection is in a lease lock's row: the process and the moment it connected.
+fn lock_owner() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("tt pid {} #{:x}", std::process::id(), nanos % (1 << 48))
 }
 
 /// A value bound to a placeholder of tt's own queries.
@@ -487,4 +622,31 @@ pub(crate) struct BatchError {
     /// Statements that completed before the failing one.
     pub(crate) completed: usize,
     pub(crate) source: sqlx::Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_inlined_as_literals_outside_quotes() {
+        let check = |sql: &str, args: &[Value], expected: &str| {
+            assert_eq!(inline_values(sql, args), expected)
+        };
+        check(
+            "INSERT INTO t VALUES (?, ?, ?, ?)",
+            &[
+                Value::Int(-7),
+                "it's".into(),
+                Value::Null,
+                Value::Bool(true),
+            ],
+            "INSERT INTO t VALUES (-7, 'it''s', NULL, TRUE)",
+        );
+        check(
+            "SELECT 'why?', ?",
+            &["a\\b".into()],
+            "SELECT 'why?', 'a\\b'",
+        );
+    }
 }

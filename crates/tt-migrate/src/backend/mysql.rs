@@ -48,6 +48,10 @@ impl Dialect for Mysql {
         )
     }
 
+    fn now_ms(&self) -> &'static str {
+        "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
+    }
+
     fn session_lock(&self) -> &'static dyn Lock {
         &NamedLock
     }
@@ -196,6 +200,25 @@ impl Lock for NamedLock {
                     waited: started.elapsed(),
                 })
             }
+        })
+    }
+
+    fn is_held<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let sql = format!("SELECT CAST(IS_USED_LOCK({LOCK_NAME}) IS NOT NULL AS CHAR)");
+            let rows = db
+                .query_text_rows(&sql, &[Arg::Text(key.to_string())])
+                .await
+                .map_err(Error::query("reading who holds the migration lock"))?;
+            Ok(rows
+                .first()
+                .and_then(|row| row.first().cloned().flatten())
+                .as_deref()
+                == Some("1"))
         })
     }
 

@@ -1,6 +1,6 @@
 //! PostgreSQL: session advisory locks, transactional DDL, `$n` placeholders, schemas.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tt_schema::{Backend, Schema, Table};
@@ -8,7 +8,7 @@ use tt_schema::{Backend, Schema, Table};
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
 use crate::backend::value::{Value, int_at};
-use crate::backend::{Dialect, Lock, ServerError, introspect, sqlstate};
+use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect};
 use crate::error::Error;
 
 /// The PostgreSQL dialect.
@@ -20,6 +20,10 @@ impl Dialect for Postgres {
     }
 
     fn lazy_commits(&self) -> bool {
+        true
+    }
+
+    fn may_be_pooled(&self) -> bool {
         true
     }
 
@@ -76,6 +80,10 @@ impl Dialect for Postgres {
             ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
             _ => None,
         }
+    }
+
+    fn now_ms(&self) -> &'static str {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
     }
 
     fn working_schema<'a>(&self, known: Option<&'a str>) -> Option<&'a str> {
@@ -168,8 +176,13 @@ impl Dialect for Postgres {
     }
 }
 
-/// A session advisory lock keyed by the tracking table's name, waited for under
-/// `lock_timeout`.
+/// A session advisory lock keyed by the tracking table's name, polled with
+/// `pg_try_advisory_lock` until the lock timeout.
+///
+/// Polling, not a blocking `pg_advisory_lock`: a waiter blocked inside a statement holds a
+/// snapshot, and `CREATE INDEX CONCURRENTLY` in the holder's run waits for every such
+/// snapshot to end, while the waiter waits for the holder: a deadlock. Between polls the
+/// waiter holds nothing (Flyway waits the same way).
 struct AdvisoryLock;
 
 impl Lock for AdvisoryLock {
@@ -180,26 +193,49 @@ impl Lock for AdvisoryLock {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let started = Instant::now();
             let key = advisory_key(key);
-            let ms = timeout.as_millis().max(1);
-            db.execute(&format!("SET lock_timeout = {ms}"))
-                .await
-                .map_err(Error::query("setting lock_timeout"))?;
-            let locked = db.execute(&format!("SELECT pg_advisory_lock({key})")).await;
-            db.execute("RESET lock_timeout")
-                .await
-                .map_err(Error::query("resetting lock_timeout"))?;
-            match locked {
-                Ok(()) => Ok(()),
-                Err(error) if sqlstate(&error).as_deref() == Some("55P03") => {
-                    Err(Error::LockTimeout {
-                        holder: holder(db, key).await,
-                        waited: started.elapsed(),
-                    })
+            let sql = format!("SELECT CAST(pg_try_advisory_lock({key}) AS TEXT)");
+            let mut backoff = Backoff::new(timeout);
+            loop {
+                let rows = db
+                    .query_text_rows(&sql, &[])
+                    .await
+                    .map_err(Error::query("taking the migration lock"))?;
+                let got = rows.first().and_then(|row| row.first().cloned().flatten());
+                if got.as_deref() == Some("true") {
+                    return Ok(());
                 }
-                Err(error) => Err(Error::query("taking the migration lock")(error)),
+                if !backoff.wait().await {
+                    return Err(Error::LockTimeout {
+                        holder: holder(db, key).await,
+                        waited: backoff.waited(),
+                    });
+                }
             }
+        })
+    }
+
+    fn is_held<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let key = advisory_key(key);
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND granted AND classid = 0 AND objid = {key} AND objsubid = 1 \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            );
+            let rows = db
+                .query_text_rows(&sql, &[])
+                .await
+                .map_err(Error::query("reading who holds the advisory lock"))?;
+            Ok(rows
+                .first()
+                .and_then(|row| row.first().cloned().flatten())
+                .as_deref()
+                != Some("0"))
         })
     }
 

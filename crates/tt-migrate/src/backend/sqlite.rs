@@ -52,6 +52,10 @@ impl Dialect for Sqlite {
         Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"))
     }
 
+    fn now_ms(&self) -> &'static str {
+        "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    }
+
     fn session_lock(&self) -> &'static dyn Lock {
         &WriteLock
     }

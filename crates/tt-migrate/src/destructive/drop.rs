@@ -5,6 +5,8 @@
 //! cycles (and self-references) go first, then the tables children-first, then the tracking
 //! table, all in one round trip (one transaction where DDL is transactional).
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use tt_schema::{FkGraph, FkRef, Schema};
 
@@ -36,6 +38,9 @@ pub struct DropPlan {
     pub untouched: Vec<String>,
     #[serde(skip)]
     schema: Schema,
+    /// The managed table names the plan was made from, to make it again under the lock.
+    #[serde(skip)]
+    managed: BTreeSet<String>,
     /// The statements that remove `dependents` (`--cascade`), before the tables go.
     #[serde(skip)]
     cascade_statements: Vec<String>,
@@ -55,6 +60,10 @@ pub struct DropOptions {
     pub cascade: bool,
     /// Drop even when the database is marked protected.
     pub allow_protected: bool,
+    /// The plan was shown to the user and confirmed as it is: refuse when, made again under
+    /// the lock, it would drop a table it did not list. Otherwise (`--yes`) the plan made
+    /// under the lock runs, whatever it holds.
+    pub exactly_as_planned: bool,
 }
 
 /// Works out what dropping the managed tables of `migrations` would remove.
@@ -69,8 +78,17 @@ pub async fn plan_drop(
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
     tracking.check_own(db).await?;
-    let dialect = db.dialect();
     let managed = managed_tables_of(db, migrations).await?;
+    plan_from_managed(db, managed, tracking).await
+}
+
+/// [`plan_drop`] for the managed table names `managed`.
+async fn plan_from_managed(
+    db: &mut Database,
+    managed: BTreeSet<String>,
+    tracking: &Tracking,
+) -> Result<DropPlan, Error> {
+    let dialect = db.dialect();
     let live = introspect(
         db,
         &IntrospectOptions {
@@ -115,6 +133,7 @@ pub async fn plan_drop(
         untouched,
         schema,
         cascade_statements,
+        managed,
     })
 }
 
@@ -144,11 +163,7 @@ pub async fn drop_managed_tables(
     options: DropOptions,
 ) -> Result<DropReport, Error> {
     protect::check(db, options.allow_protected).await?;
-    if !plan.dependents.is_empty() && !options.cascade {
-        return Err(Error::Dependents {
-            dependents: plan.dependents.clone(),
-        });
-    }
+    check_dependents(plan, options)?;
     let foreign_keys = db.dialect().foreign_keys_off_for_drop();
     if let Some((off, _)) = foreign_keys {
         // Outside any transaction, so before the lock (SQLite's lock is the write
@@ -157,7 +172,7 @@ pub async fn drop_managed_tables(
             .await
             .map_err(Error::query("turning foreign keys off for the drop"))?;
     }
-    let result = locked_drop(db, plan, tracking, options.cascade).await;
+    let result = locked_drop(db, plan, tracking, options).await;
     if let Some((_, on)) = foreign_keys {
         // Whatever happened, also when the lock was not to be had.
         let on = db
@@ -176,10 +191,15 @@ async fn locked_drop(
     db: &mut Database,
     plan: &DropPlan,
     tracking: &Tracking,
-    cascade: bool,
+    options: DropOptions,
 ) -> Result<DropReport, Error> {
     acquire_lock(db, tracking).await?;
-    let result = execute_drop(db, plan, cascade).await;
+    // What was planned before the lock may be stale: another runner may have created or
+    // dropped tables meanwhile. The plan made now is the one that runs.
+    let result = match replan(db, plan, tracking, options).await {
+        Ok(current) => execute_drop(db, &current, options.cascade).await,
+        Err(error) => Err(error),
+    };
     let released = if result.is_err() && db.dialect().one_writer() {
         // The lock is the write transaction the drops ran in: releasing it would commit the
         // tables dropped before the failure.
@@ -192,6 +212,38 @@ async fn locked_drop(
     let report = result?;
     released?;
     Ok(report)
+}
+
+/// The plan made again under the lock, checked against what was confirmed.
+async fn replan(
+    db: &mut Database,
+    planned: &DropPlan,
+    tracking: &Tracking,
+    options: DropOptions,
+) -> Result<DropPlan, Error> {
+    let current = plan_from_managed(db, planned.managed.clone(), tracking).await?;
+    check_dependents(&current, options)?;
+    if options.exactly_as_planned {
+        let added: Vec<String> = current
+            .tables
+            .iter()
+            .filter(|table| !planned.tables.contains(table))
+            .cloned()
+            .collect();
+        if !added.is_empty() {
+            return Err(Error::PlanGrew { added });
+        }
+    }
+    Ok(current)
+}
+
+fn check_dependents(plan: &DropPlan, options: DropOptions) -> Result<(), Error> {
+    if !plan.dependents.is_empty() && !options.cascade {
+        return Err(Error::Dependents {
+            dependents: plan.dependents.clone(),
+        });
+    }
+    Ok(())
 }
 
 async fn execute_drop(

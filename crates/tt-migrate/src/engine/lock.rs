@@ -1,12 +1,19 @@
 //! The migration lock: one runner per database at a time, for the whole run.
 //!
-//! The lock is the one the backend's server offers (`Dialect::session_lock`): a session
-//! advisory lock keyed by the tracking table's name on PostgreSQL, waited for under
-//! `lock_timeout`; `GET_LOCK` on a name derived from the database and tracking table on
-//! MySQL; the database write lock itself (`BEGIN IMMEDIATE`) on SQLite, held until the run
-//! ends, so each migration runs inside a savepoint of that transaction.
+//! By default the lock is the one the backend's server offers (`Dialect::session_lock`): a
+//! session advisory lock keyed by the tracking table's name on PostgreSQL, polled until the
+//! lock timeout (a blocked waiter would hold a snapshot); `GET_LOCK` on a name derived from
+//! the database and tracking table on MySQL; the database write lock itself (`BEGIN
+//! IMMEDIATE`) on SQLite, held until the run ends, so each migration runs inside a savepoint
+//! of that transaction. With `lock = "table"`, or behind a transaction pooler, it is a lease
+//! row in a table of tt's instead (on SQLite as well as the write lock). A runner that took
+//! one kind checks that nobody holds the other, so runners with different settings (one
+//! through a pooler, one direct) still exclude each other. docs/locking.md tells why.
 
+use crate::backend::connect::LockMode;
 use crate::backend::database::Database;
+use crate::backend::lease::{LeaseLock, is_leased};
+use crate::backend::{Backoff, Lock};
 use crate::engine::tracking::Tracking;
 use crate::error::Error;
 
@@ -17,8 +24,70 @@ use crate::error::Error;
 /// [`Error::LockTimeout`] naming the holder where the backend tells, or a query error.
 pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
     let timeout = db.options().lock_timeout;
-    let lock = db.dialect().session_lock();
-    lock.acquire(db, tracking.table(), timeout).await
+    let key = tracking.table();
+    let session = db.dialect().session_lock();
+    let one_writer = db.dialect().one_writer();
+    let mut backoff = Backoff::new(timeout);
+    loop {
+        let left = timeout.saturating_sub(backoff.waited());
+        let other = match mode(db) {
+            // SQLite's write lock excludes everyone already.
+            LockMode::Advisory if one_writer => return session.acquire(db, key, left).await,
+            LockMode::Advisory => {
+                session.acquire(db, key, left).await?;
+                if !is_leased(db, key).await? {
+                    return Ok(());
+                }
+                session.release(db, key).await?;
+                "the table lock"
+            }
+            LockMode::Table => {
+                LeaseLock.acquire(db, key, left).await?;
+                if one_writer {
+                    return take_write_lock(db, key, left).await;
+                }
+                if !session.is_held(db, key).await? {
+                    return Ok(());
+                }
+                LeaseLock.release(db, key).await?;
+                "the advisory lock"
+            }
+        };
+        if !backoff.wait().await {
+            return Err(Error::LockTimeout {
+                holder: Some(format!(
+                    "a runner holding {other} (`lock` is set differently)"
+                )),
+                waited: backoff.waited(),
+            });
+        }
+    }
+}
+
+/// On SQLite, the write transaction the run lives in, after the lease row.
+async fn take_write_lock(
+    db: &mut Database,
+    key: &str,
+    timeout: std::time::Duration,
+) -> Result<(), Error> {
+    let taken = db.dialect().session_lock().acquire(db, key, timeout).await;
+    if taken.is_err() {
+        // Failing to free the row leaves it to expire; the first error says more.
+        let _ = LeaseLock.release(db, key).await;
+    }
+    taken
+}
+
+/// Renews the migration lock where it expires unless renewed (the lease lock); runs call
+/// this between migrations, and so should programs that hold the lock themselves.
+///
+/// # Errors
+/// [`Error::LockLost`] when another runner took the lock over meanwhile.
+pub async fn renew_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    match mode(db) {
+        LockMode::Advisory => Ok(()),
+        LockMode::Table => LeaseLock.renew(db, tracking.table()).await,
+    }
 }
 
 /// Releases the migration lock. On SQLite this commits the transaction that holds it.
@@ -26,6 +95,26 @@ pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), 
 /// # Errors
 /// When the server rejects the release (or the SQLite commit fails).
 pub async fn release_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
-    let lock = db.dialect().session_lock();
-    lock.release(db, tracking.table()).await
+    let key = tracking.table();
+    if mode(db) == LockMode::Advisory {
+        return db.dialect().session_lock().release(db, key).await;
+    }
+    let committed = if db.dialect().one_writer() {
+        db.dialect().session_lock().release(db, key).await
+    } else {
+        Ok(())
+    };
+    let released = LeaseLock.release(db, key).await;
+    committed.and(released)
+}
+
+/// The lock a connection takes: as configured, else the lease lock behind a transaction
+/// pooler (a session lock there lands on whichever server session the pooler picks, and stays
+/// there), else the server's own.
+fn mode(db: &Database) -> LockMode {
+    match db.options().lock {
+        Some(mode) => mode,
+        None if db.pooled() => LockMode::Table,
+        None => LockMode::Advisory,
+    }
 }

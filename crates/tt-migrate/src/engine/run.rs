@@ -378,6 +378,12 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
+            lock::renew_lock(db, &self.tracking)
+                .await
+                .map_err(|error| RunError {
+                    applied: report.applied.clone(),
+                    error,
+                })?;
             // The run's last commit waits for the disk, and so for every commit before it.
             let script = Script {
                 durable: index + 1 == total,
@@ -502,6 +508,10 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
+            if let Err(error) = lock::renew_lock(db, &self.tracking).await {
+                failure = Some(error);
+                break;
+            }
             // Rollbacks are rare and each should stick: every one waits for the disk.
             match self
                 .step(db, migration, script, Step::Down, statements, on_event)

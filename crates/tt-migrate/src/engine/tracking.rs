@@ -59,6 +59,11 @@ impl Tracking {
         &self.table
     }
 
+    /// The table of the lease lock (`lock = "table"`) of this tracking table.
+    pub fn lock_table(&self) -> String {
+        crate::backend::lease::lease_table(&self.table)
+    }
+
     /// Columns the table has (lower-case), empty when it does not exist.
     pub(crate) async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let sql = db.dialect().columns_sql();

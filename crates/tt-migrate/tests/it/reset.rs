@@ -9,7 +9,7 @@ use tt_migrate::{
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::{connect, execute};
+use crate::support::{connect, execute, migrations};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -413,7 +413,9 @@ async fn a_reset_that_fails_in_a_migration_says_what_state_it_left() {
 }
 
 #[tokio::test]
-async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
+async fn a_table_gone_between_the_plan_and_the_lock_is_left_out_of_the_drop() {
+    // The drop ran its stale plan: DROP TABLE parents failed part-way. It now makes the
+    // plan again under the lock.
     let set = crate::support::migrations(&[(
         "001_tables.sql",
         "CREATE TABLE parents (id INTEGER NOT NULL PRIMARY KEY);\n\
@@ -423,9 +425,6 @@ async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
     let tracking = Tracking::default();
     for test_db in TestDb::create_all().await {
         let backend = test_db.backend();
-        if backend == Backend::Mysql {
-            continue; // DDL commits at once there, as the docs and the error say.
-        }
         let mut db = connect(&test_db).await;
         Migrator::new(&set)
             .run(&mut db, &mut no_events)
@@ -433,29 +432,18 @@ async fn a_drop_failing_part_way_on_sqlite_kept_the_tables_dropped_before_it() {
             .unwrap();
         let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
         assert_eq!(plan.tables, ["children", "parents"], "{backend}");
-        // The parent goes away between the plan and the drop: DROP TABLE children succeeds,
-        // DROP TABLE parents fails.
         db.fetch_text("ALTER TABLE parents RENAME TO parents_gone")
             .await
             .unwrap();
-        let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+        let report = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
             .await
-            .unwrap_err();
-        assert!(matches!(err, Error::Query { .. }), "{backend}: {err}");
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
         assert_eq!(
-            tables(&mut db).await,
-            ["children", "parents_gone", "schema_migrations"],
-            "{backend}: the failed drop changed nothing"
+            report.dropped,
+            ["children", "schema_migrations"],
+            "{backend}"
         );
-        // The connection is usable, and a new plan drops what is managed.
-        db.fetch_text("ALTER TABLE parents_gone RENAME TO parents")
-            .await
-            .unwrap();
-        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
-        drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
-            .await
-            .unwrap();
-        assert!(tables(&mut db).await.is_empty(), "{backend}");
+        assert_eq!(tables(&mut db).await, ["parents_gone"], "{backend}");
     }
 }
 
@@ -697,4 +685,47 @@ async fn a_drop_waiting_in_vain_for_the_sqlite_lock_left_foreign_keys_off() {
         .await
         .unwrap();
     assert_eq!(enforced, [[Some("1".to_string())]]);
+}
+
+#[tokio::test]
+async fn a_confirmed_drop_refuses_when_tables_appeared_before_the_lock() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let set = migrations(&[
+            ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+            ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+        ]);
+        let mut db = connect(&test_db).await;
+        let tracking = Tracking::default();
+        let first = PlanOptions {
+            target: Some(Version::new("001").unwrap()),
+            ..PlanOptions::default()
+        };
+        Migrator::new(&set)
+            .plan_options(first)
+            .run(&mut db, &mut |_| {})
+            .await
+            .unwrap();
+        // The user is shown and confirms this plan: table a.
+        let plan = plan_drop(&mut db, &set, &tracking).await.unwrap();
+        assert_eq!(plan.tables, ["a"], "{backend}");
+        // Meanwhile another runner creates b.
+        Migrator::new(&set).run(&mut db, &mut |_| {}).await.unwrap();
+        let exact = DropOptions {
+            exactly_as_planned: true,
+            ..DropOptions::default()
+        };
+        let err = drop_managed_tables(&mut db, &plan, &tracking, exact)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, tt_migrate::Error::PlanGrew { added } if added == &["b"]),
+            "{backend}: {err}"
+        );
+        // With --yes the plan made under the lock runs: both go.
+        let report = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(report.dropped.len(), 3, "{backend}: {:?}", report.dropped);
+    }
 }

@@ -601,3 +601,69 @@ async fn a_syntax_error_in_a_later_statement_points_at_its_file_line_and_column(
         assert_eq!(failure.excerpt, "  VALUES (2, 20) oops", "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_lease_is_taken_over_only_after_it_expires() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let options = tt_migrate::ConnectOptions {
+            lock: Some(tt_migrate::LockMode::Table),
+            lock_lease: std::time::Duration::from_secs(2),
+            lock_timeout: std::time::Duration::from_millis(300),
+            ..tt_migrate::ConnectOptions::default()
+        };
+        let connect = || tt_migrate::Database::connect(test_db.url(), options.clone());
+        let tracking = Tracking::default();
+        let set = migrations(&[ONE]);
+        // A runner takes the lock and dies without releasing it: its row stays.
+        let mut dead = connect().await.unwrap();
+        tt_migrate::acquire_lock(&mut dead, &tracking)
+            .await
+            .unwrap();
+        drop(dead);
+
+        let mut next = connect().await.unwrap();
+        let err = Migrator::new(&set)
+            .run(&mut next, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::LockTimeout {
+            holder: Some(holder),
+            ..
+        } = &err.error
+        else {
+            panic!("{backend}: the lease is not taken over before it expires: {err}")
+        };
+        assert!(
+            holder.contains("tt pid") && holder.contains("schema_migrations_lock"),
+            "{backend}: the message names the owner and the table: {holder}"
+        );
+
+        tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+        let report = Migrator::new(&set)
+            .run(&mut next, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: the expired lease is taken over: {e}"));
+        assert_eq!(report.applied.len(), 1, "{backend}");
+
+        if backend != Backend::Sqlite {
+            // A live holder whose lease ran out loses the lock to the next runner, and
+            // notices at its next renewal.
+            let mut slow = connect().await.unwrap();
+            tt_migrate::acquire_lock(&mut slow, &tracking)
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+            tt_migrate::acquire_lock(&mut next, &tracking)
+                .await
+                .unwrap();
+            let lost = tt_migrate::renew_lock(&mut slow, &tracking)
+                .await
+                .unwrap_err();
+            assert!(matches!(lost, Error::LockLost { .. }), "{backend}: {lost}");
+            tt_migrate::release_lock(&mut next, &tracking)
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -1,20 +1,23 @@
 //! The `?` → `$1`, `$2`, … rewrite PostgreSQL needs for tt's own queries, built on [`tokens`].
 
-use std::fmt::Write;
-
 use tt_schema::Backend;
 
 use super::tokens::{Kind, tokens};
 
 /// `sql` with each `?` outside quotes, dollar quotes and comments replaced by `$1`, `$2`, …
 pub(crate) fn numbered_placeholders(sql: &str) -> String {
+    replace_placeholders(sql, |n| format!("${n}"))
+}
+
+/// `sql` with the `n`th `?` outside quotes, dollar quotes and comments (from 1) replaced by
+/// `value(n)`.
+pub(crate) fn replace_placeholders(sql: &str, mut value: impl FnMut(usize) -> String) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0u32;
+    let mut n = 0;
     for token in tokens(sql, Backend::Postgres) {
         if token.kind == Kind::Punct && token.text == "?" {
             n += 1;
-            // Writing to a String cannot fail.
-            let _ = write!(out, "${n}");
+            out.push_str(&value(n));
         } else {
             out.push_str(token.text);
         }

@@ -1,0 +1,239 @@
+//! The lease lock: a row in a small table of tt's, for servers (or poolers) where a session
+//! lock cannot be trusted.
+//!
+//! The row of a tracking table names its owner (one per connection), when it was taken, its
+//! last heartbeat and when it expires. A runner takes the lock by inserting the row, or by
+//! taking over one that expired (or that it already owns); it renews the lease between
+//! migrations and deletes the row when done. A runner that dies leaves its row behind, and the
+//! lock is free again when the lease expires. Every statement commits on its own, so the lock
+//! works through a transaction pooler. The times are the server's, in milliseconds since 1970.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::backend::database::{Arg, Database};
+use crate::backend::{Backoff, Lock, ServerError};
+use crate::error::Error;
+
+/// The lease lock (`lock = "table"`).
+pub(crate) struct LeaseLock;
+
+/// The table that holds the lease rows of `tracking`.
+pub(crate) fn lease_table(tracking: &str) -> String {
+    format!("{tracking}_lock")
+}
+
+impl Lock for LeaseLock {
+    fn acquire<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            ensure_table(db, key).await?;
+            let table = quoted(db, key);
+            let now = db.dialect().now_ms();
+            let lease = lease_ms(db);
+            let owner = db.lock_owner().to_string();
+            // Takes over a row that expired, or that this connection already holds (the
+            // SQLite run takes the lock again after a no-transaction file).
+            let take_over = format!(
+                "UPDATE {table} SET owner = ?, acquired_ms = {now}, heartbeat_ms = {now}, \
+                 expires_ms = {now} + ? WHERE name = ? AND (expires_ms < {now} OR owner = ?)"
+            );
+            let insert = format!(
+                "INSERT INTO {table} (name, owner, acquired_ms, heartbeat_ms, expires_ms) \
+                 VALUES (?, ?, {now}, {now}, {now} + ?)"
+            );
+            let mut backoff = Backoff::new(timeout);
+            loop {
+                let args = [
+                    Arg::Text(owner.clone()),
+                    Arg::Int(lease),
+                    Arg::Text(key.to_string()),
+                    Arg::Text(owner.clone()),
+                ];
+                match db.execute_with(&take_over, &args).await {
+                    Ok(1) => return Ok(()),
+                    Ok(_) => {}
+                    Err(error) if is_busy(db, &error) => {}
+                    Err(error) => {
+                        return Err(Error::query("taking over the migration lock row")(error));
+                    }
+                }
+                let args = [
+                    Arg::Text(key.to_string()),
+                    Arg::Text(owner.clone()),
+                    Arg::Int(lease),
+                ];
+                match db.execute_with(&insert, &args).await {
+                    Ok(_) => return Ok(()),
+                    // Another runner's row, or (SQLite) another runner's write lock.
+                    Err(error) if is_unique_violation(&error) || is_busy(db, &error) => {}
+                    Err(error) => return Err(Error::query("taking the migration lock row")(error)),
+                }
+                if !backoff.wait().await {
+                    return Err(Error::LockTimeout {
+                        holder: holder(db, key).await,
+                        waited: backoff.waited(),
+                    });
+                }
+            }
+        })
+    }
+
+    fn renew<'a>(&'a self, db: &'a mut Database, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let table = quoted(db, key);
+            let now = db.dialect().now_ms();
+            let sql = format!(
+                "UPDATE {table} SET heartbeat_ms = {now}, expires_ms = {now} + ? \
+                 WHERE name = ? AND owner = ?"
+            );
+            let args = [
+                Arg::Int(lease_ms(db)),
+                Arg::Text(key.to_string()),
+                Arg::Text(db.lock_owner().to_string()),
+            ];
+            let renewed = db
+                .execute_with(&sql, &args)
+                .await
+                .map_err(Error::query("renewing the migration lock"))?;
+            if renewed == 1 {
+                Ok(())
+            } else {
+                Err(Error::LockLost {
+                    table: lease_table(key),
+                })
+            }
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        db: &'a mut Database,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let table = quoted(db, key);
+            let sql = format!("DELETE FROM {table} WHERE name = ? AND owner = ?");
+            let args = [
+                Arg::Text(key.to_string()),
+                Arg::Text(db.lock_owner().to_string()),
+            ];
+            match db.execute_with(&sql, &args).await {
+                Ok(_) => Ok(()),
+                // `tt recreate` empties the whole schema, lock table included.
+                Err(error) if is_missing_table(db, &error) => Ok(()),
+                Err(error) => Err(Error::query("releasing the migration lock")(error)),
+            }
+        })
+    }
+}
+
+/// Whether a live (unexpired) lease row of `key` exists; `false` without the table.
+pub(crate) async fn is_leased(db: &mut Database, key: &str) -> Result<bool, Error> {
+    let now = db.dialect().now_ms();
+    let text = db.text_type();
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS {text}) FROM {} WHERE name = ? AND expires_ms >= {now}",
+        quoted(db, key)
+    );
+    match db
+        .query_text_rows(&sql, &[Arg::Text(key.to_string())])
+        .await
+    {
+        Ok(rows) => Ok(rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .as_deref()
+            .map(str::trim)
+            != Some("0")),
+        Err(error) if is_missing_table(db, &error) => Ok(false),
+        Err(error) => Err(Error::query("reading the migration lock row")(error)),
+    }
+}
+
+fn quoted(db: &Database, key: &str) -> String {
+    db.backend().quote_ident(&lease_table(key))
+}
+
+fn lease_ms(db: &Database) -> i64 {
+    i64::try_from(db.options().lock_lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Creates the lease table if it is missing; another runner creating it at the same moment
+/// is no error.
+async fn ensure_table(db: &mut Database, key: &str) -> Result<(), Error> {
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS {} (name VARCHAR(255) PRIMARY KEY, \
+         owner VARCHAR(255) NOT NULL, acquired_ms BIGINT NOT NULL, \
+         heartbeat_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+        quoted(db, key)
+    );
+    match db.execute(&sql).await {
+        Ok(()) => Ok(()),
+        // PostgreSQL: of two CREATE TABLE IF NOT EXISTS at once, one loses on the catalog's
+        // key or finds the table's row type already there.
+        Err(error)
+            if is_unique_violation(&error)
+                || server_error(db, &error) == Some(ServerError::AlreadyExists) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(Error::query(format!(
+            "creating the lock table {}",
+            lease_table(key)
+        ))(error)),
+    }
+}
+
+fn is_missing_table(db: &Database, error: &sqlx::Error) -> bool {
+    server_error(db, error) == Some(ServerError::MissingObject)
+}
+
+/// Whether another session's lock made the statement fail (SQLite's busy database).
+fn is_busy(db: &Database, error: &sqlx::Error) -> bool {
+    server_error(db, error) == Some(ServerError::LockHeld)
+}
+
+fn server_error(db: &Database, error: &sqlx::Error) -> Option<ServerError> {
+    let e = error.as_database_error()?;
+    let dialect = db.dialect();
+    dialect
+        .error_code(e)
+        .and_then(|code| dialect.classify(&code, e.message()))
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// The owner of the lease row and how long until it expires, for the timeout's message.
+async fn holder(db: &mut Database, key: &str) -> Option<String> {
+    let now = db.dialect().now_ms();
+    let text = db.text_type();
+    let sql = format!(
+        "SELECT owner, CAST(({now} - acquired_ms) / 1000 AS {text}), \
+         CAST((expires_ms - {now}) / 1000 AS {text}) FROM {} WHERE name = ?",
+        quoted(db, key)
+    );
+    let rows = db
+        .query_text_rows(&sql, &[Arg::Text(key.to_string())])
+        .await
+        .ok()?;
+    let row = rows.first()?;
+    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    Some(format!(
+        "{}, taken {}s ago, lease expires in {}s; row `{}` of table {}",
+        field(0),
+        field(1),
+        field(2),
+        key,
+        lease_table(key)
+    ))
+}
