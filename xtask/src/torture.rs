@@ -20,31 +20,36 @@ use target::Target;
 /// fixes it. `--skip-known` (what CI passes) leaves them out; delete a line once its scenario
 /// passes, and CI runs it from then on.
 const KNOWN_FAILING: &[(&str, &str)] = &[
-    // Named prepared statements collide on pooled server connections ("sqlx_s_1 already
-    // exists"); a session advisory lock stays on a pooled connection.
-    ("pgbouncer", "item 4: transaction poolers"),
-    // Waiters' open pg_advisory_lock statements deadlock with CREATE INDEX CONCURRENTLY.
+    // Through PgBouncer in transaction pooling the lease lock is taken (issue 11 item 4); a
+    // runner killed with -9 leaves its lease row until the lease expires (item 5's design:
+    // renewal between migrations, 15 minutes), so the next run waits.
     (
-        "postgres/*/concurrent-migrate",
-        "item 1: no deadlock while waiting",
+        "pgbouncer/*/kill9",
+        "item 5: a killed runner's lease outlives it",
+    ),
+    // A drop racing a migrate can meet an object tt does not manage yet (the concurrent
+    // index's table), and refuses.
+    (
+        "pgbouncer/*/migrate-vs-drop",
+        "item 2: decide under the lock",
     ),
     (
         "postgres/*/migrate-vs-drop",
-        "item 1: no deadlock while waiting",
+        "item 2: decide under the lock",
     ),
-    (
-        "postgres/*/migrate-vs-reset",
-        "item 1: no deadlock while waiting",
-    ),
-    (
-        "postgres/*/migrate-vs-down",
-        "item 1: no deadlock while waiting",
-    ),
-    // Resets plan their drop before the lock ("table invoices does not exist"), and MySQL's
-    // releases the lock between drop and migrate.
+    // A reset takes the lock twice (drop, then migrate: item 3), so another reset reads the
+    // catalog or the tracking table while it is being dropped.
     (
         "postgres/*/concurrent-reset",
-        "items 1-3: decide under one lock",
+        "items 2-3: decide under one lock",
+    ),
+    (
+        "pgbouncer/*/concurrent-reset",
+        "items 2-3: decide under one lock",
+    ),
+    (
+        "pgbouncer/*/migrate-vs-reset",
+        "items 2-3: decide under one lock",
     ),
     (
         "mysql/*/concurrent-reset",

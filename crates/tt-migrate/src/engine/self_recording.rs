@@ -61,7 +61,9 @@ fn creates_table(
     };
     let wanted = table.to_ascii_uppercase();
     pieces.map_while(Result::ok).any(|piece| match piece {
-        Piece::Statement(statement) => is_create_table(&leading_words(&statement.sql, 8), &wanted),
+        Piece::Statement(statement) => {
+            is_create_table(&leading_words(&statement.sql, backend, 8), &wanted)
+        }
         _ => false,
     })
 }
@@ -88,7 +90,7 @@ mod tests {
     #[test]
     fn create_table_statements_of_the_tracking_table() {
         let check = |sql: &str, expected: bool| {
-            let words = leading_words(sql, 8);
+            let words = leading_words(sql, Backend::Postgres, 8);
             assert_eq!(
                 is_create_table(&words, "SCHEMA_MIGRATIONS"),
                 expected,

@@ -13,7 +13,7 @@ use crate::files::words::leading_words;
 /// The statement's leading words are read past whitespace and comments; quoted names and
 /// parenthesised options are skipped, so `REINDEX (VERBOSE) TABLE CONCURRENTLY t` is found.
 pub(crate) fn refused_in_transaction(backend: Backend, sql: &str) -> Option<&'static str> {
-    dialect(backend).refused_in_transaction(&leading_words(sql, 12))
+    dialect(backend).refused_in_transaction(&leading_words(sql, backend, 12))
 }
 
 #[cfg(test)]
