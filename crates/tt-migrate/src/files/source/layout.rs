@@ -410,6 +410,12 @@ fn backend_named(suffix: &str) -> Result<Backend, NameError> {
 
 /// sqlx: `<version>_<description>.sql` (simple), `.up.sql` and `.down.sql` (reversible).
 fn parse_sqlx(file_name: &str) -> Result<Option<FileName>, NameError> {
+    parse_flat(file_name, Some(Direction::Up))
+}
+
+/// A flat folder's `<version>_<name>.up.sql` and `.down.sql`; a plain `.sql` file is read in
+/// the `plain` direction, or is not one of the layout's names when that is `None`.
+fn parse_flat(file_name: &str, plain: Option<Direction>) -> Result<Option<FileName>, NameError> {
     if file_name.contains('/') {
         return Ok(None);
     }
@@ -421,7 +427,7 @@ fn parse_sqlx(file_name: &str) -> Result<Option<FileName>, NameError> {
     } else if let Some(stem) = stem.strip_suffix(".down") {
         (stem, Direction::Down)
     } else {
-        (stem, Direction::Up)
+        (stem, plain.ok_or(NameError::NotLayoutName)?)
     };
     let (version, name) = version_prefix(stem)?;
     Ok(Some(sql(version, name, direction)))
@@ -451,21 +457,7 @@ fn parse_diesel(file_name: &str) -> Result<Option<FileName>, NameError> {
 /// golang-migrate: `<version>_<title>.up.sql` and `.down.sql`; a `.sql` file that is neither
 /// is not one of its migrations.
 fn parse_golang_migrate(file_name: &str) -> Result<Option<FileName>, NameError> {
-    if file_name.contains('/') {
-        return Ok(None);
-    }
-    let Some(stem) = file_name.strip_suffix(".sql") else {
-        return Ok(None);
-    };
-    let (stem, direction) = if let Some(stem) = stem.strip_suffix(".up") {
-        (stem, Direction::Up)
-    } else if let Some(stem) = stem.strip_suffix(".down") {
-        (stem, Direction::Down)
-    } else {
-        return Err(NameError::NotLayoutName);
-    };
-    let (version, name) = version_prefix(stem)?;
-    Ok(Some(sql(version, name, direction)))
+    parse_flat(file_name, None)
 }
 
 /// Prisma Migrate: `<timestamp>_<name>/migration.sql`. Prisma applies its directories in the
