@@ -11,6 +11,7 @@ pub(crate) mod database;
 pub(crate) mod dependent;
 pub(crate) mod introspect;
 pub(crate) mod lease;
+pub(crate) mod object;
 pub(crate) mod value;
 
 mod mysql;
@@ -24,6 +25,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::Database;
 use crate::backend::dependent::Dependents;
+use crate::backend::object::Catalog;
 use crate::error::Error;
 
 /// The dialect of `backend`: the only match on the backend that picks SQL.
@@ -103,8 +105,13 @@ pub(crate) trait Dialect: Sync {
     /// What a statement starting with `words` (its leading words, upper-case, as
     /// `files::words` reads them) is when the server refuses it inside a transaction, named
     /// for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can run in one. MySQL has no
-    /// such statement: its DDL commits the transaction instead.
-    fn refused_in_transaction(&self, _words: &[String]) -> Option<&'static str> {
+    /// such statement: its DDL commits the transaction instead. `server_version` is
+    /// `server_version_num` where known: some statements are refused only by older servers.
+    fn refused_in_transaction(
+        &self,
+        _words: &[String],
+        _server_version: Option<u32>,
+    ) -> Option<&'static str> {
         None
     }
 
@@ -220,9 +227,11 @@ pub(crate) trait Dialect: Sync {
         schema: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Table>, Error>>;
 
-    /// Views and foreign keys outside `tables` that depend on them, each with the statement
-    /// that removes it (none for what cannot be dropped). `live` is the live schema;
-    /// `mentions(definition, table)` tells whether a view's text names a table.
+    /// Foreign keys of other tables that reference `tables`, and views outside `tables` that
+    /// read them, each with the statement that removes it (none for what cannot be dropped).
+    /// `live` is the live schema; `mentions(definition, table)` tells whether a view's text
+    /// names a table. Where [`Dialect::catalog`] has a dependency graph (PostgreSQL), only
+    /// foreign keys: the graph finds views and every other dependent.
     fn foreign_dependents<'a>(
         &'a self,
         db: &'a mut Database,
@@ -230,6 +239,11 @@ pub(crate) trait Dialect: Sync {
         tables: &'a [String],
         mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<Dependents, Error>>;
+
+    /// The tables, views, sequences, routines, types, triggers and schemas of the connected
+    /// database (PostgreSQL: of every user schema), and the dependencies between them where
+    /// the catalog records them.
+    fn catalog<'a>(&'a self, db: &'a mut Database) -> BoxFuture<'a, Result<Catalog, Error>>;
 
     /// Empties the whole database (every table, view and routine), keeping the table `keep`
     /// where it can: `Ok(true)` when it was kept, `Ok(false)` when it is gone with the rest.

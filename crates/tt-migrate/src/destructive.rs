@@ -2,6 +2,7 @@
 
 pub(crate) mod drop;
 pub(crate) mod managed;
+pub(crate) mod objects;
 pub(crate) mod protect;
 pub(crate) mod recreate;
 pub(crate) mod reset;

@@ -82,6 +82,7 @@ pub use backend::value::Value;
 pub use destructive::drop::{
     DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
 };
+pub use destructive::objects::DroppedObject;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};

@@ -110,6 +110,9 @@ fn describe(ctx: &Context, plan: &DropPlan, database: &str) {
     for table in &plan.tables {
         out.line(format!("  table {table}"));
     }
+    for object in &plan.objects {
+        out.line(format!("  {} {}", object.kind, object.name));
+    }
     if let Some(tracking) = &plan.tracking_table {
         out.line(format!("  table {tracking} (tracking, last)"));
     }

@@ -19,19 +19,10 @@ struct Folder {
     dir: PathBuf,
     /// Whether every migration in it has a down.
     downs: bool,
-    /// Whether `tt reset` rebuilds it: not yet for folders whose migrations create views,
-    /// enum types or functions over their tables, which reset does not manage yet (issue 12,
-    /// item 5) and which therefore block the drop.
-    resets: bool,
 }
 
-fn folder(tool: &'static str, dir: PathBuf, downs: bool, resets: bool) -> Folder {
-    Folder {
-        tool,
-        dir,
-        downs,
-        resets,
-    }
+fn folder(tool: &'static str, dir: PathBuf, downs: bool) -> Folder {
+    Folder { tool, dir, downs }
 }
 
 fn folders(backend: Backend) -> Vec<Folder> {
@@ -39,45 +30,26 @@ fn folders(backend: Backend) -> Vec<Folder> {
     let layout = |name: &str| layouts.join(format!("{name}_{backend}"));
     let tools = fixtures().join("tools");
     let mut folders = vec![
-        // These four create views and (on PostgreSQL) enum types and functions.
-        folder("sqlx (reversible, views)", layout("sqlx"), true, false),
-        folder("diesel (views)", layout("diesel"), true, false),
-        folder("dbmate (views)", layout("dbmate"), true, false),
+        // These four create views and (on PostgreSQL) enum types, functions and triggers,
+        // which reset drops and builds again with the tables.
+        folder("sqlx (reversible, views)", layout("sqlx"), true),
+        folder("diesel (views)", layout("diesel"), true),
+        folder("dbmate (views)", layout("dbmate"), true),
         // Dotted versions, R__ (a view), .conf.
-        folder("flyway (views)", layout("flyway"), true, false),
-        folder("sqlx (flat)", tools.join("sqlx_flat"), false, true),
-        folder(
-            "sqlx (reversible)",
-            tools.join("sqlx_reversible"),
-            true,
-            true,
-        ),
+        folder("flyway (views)", layout("flyway"), true),
+        folder("sqlx (flat)", tools.join("sqlx_flat"), false),
+        folder("sqlx (reversible)", tools.join("sqlx_reversible"), true),
         // transaction:false; an empty down section stops a rollback.
-        folder("dbmate", tools.join("dbmate"), false, true),
+        folder("dbmate", tools.join("dbmate"), false),
         // Both directory-name forms; its empty down stops a rollback.
-        folder(
-            "diesel (name shapes)",
-            tools.join("diesel_names"),
-            false,
-            true,
-        ),
+        folder("diesel (name shapes)", tools.join("diesel_names"), false),
         // A migration indexing diesel's own table.
-        folder(
-            "diesel (own table)",
-            tools.join("diesel_own_table"),
-            false,
-            true,
-        ),
+        folder("diesel (own table)", tools.join("diesel_own_table"), false),
         // Dotted versions, R__ reference data, .conf.
-        folder(
-            "flyway (repeatable)",
-            tools.join("flyway_repeatable"),
-            true,
-            true,
-        ),
-        folder("golang-migrate", tools.join("golang_migrate"), true, true),
-        folder("goose", tools.join("goose"), true, true),
-        folder("prisma", tools.join("prisma"), false, true),
+        folder("flyway (repeatable)", tools.join("flyway_repeatable"), true),
+        folder("golang-migrate", tools.join("golang_migrate"), true),
+        folder("goose", tools.join("goose"), true),
+        folder("prisma", tools.join("prisma"), false),
     ];
     if backend != Backend::Mysql {
         // Files that insert their own tracking row with a plain INSERT: on MySQL tt writes
@@ -86,7 +58,6 @@ fn folders(backend: Backend) -> Vec<Folder> {
             "tinkertools (self-recording)",
             tools.join("tinkertools_runner"),
             false,
-            true,
         ));
     }
     if backend == Backend::Postgres {
@@ -95,19 +66,16 @@ fn folders(backend: Backend) -> Vec<Folder> {
             "goose (PostgreSQL)",
             tools.join("goose_postgres"),
             true,
-            false,
         ));
         folders.push(folder(
             "flyway (CONCURRENTLY)",
             tools.join("flyway_concurrently"),
-            true,
             true,
         ));
         folders.push(folder(
             "tinkertools (\\echo, self-recording)",
             fixtures().join("original_tinkertools"),
             false,
-            true,
         ));
     }
     folders
@@ -135,9 +103,7 @@ async fn each_tools_folder_migrates_verifies_resets_rolls_back_and_migrates_agai
             let verify = run(&mut tt(&["verify"]));
             assert_eq!(verify.code, 0, "{what}: verify\n{}", verify.stdout);
 
-            if folder.resets {
-                reset_and_verify(&tt, &what, applied);
-            }
+            reset_and_verify(&tt, &what, applied);
             if folder.downs {
                 ok(&mut tt(&["down", "--all"]));
                 let status = ok(&mut tt(&["status", "--json"])).json();

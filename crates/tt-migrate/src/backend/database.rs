@@ -184,6 +184,15 @@ impl Database {
         }
     }
 
+    /// The server's version as `server_version_num` counts it (`150004`), where the
+    /// connection knows it (PostgreSQL, also through PgBouncer).
+    pub(crate) fn server_version_num(&self) -> Option<u32> {
+        match &self.conn {
+            Conn::Postgres(conn) => conn.server_version_num(),
+            _ => None,
+        }
+    }
+
     /// What differs on this connection's backend: SQL texts and capabilities.
     pub(crate) fn dialect(&self) -> &'static dyn Dialect {
         dialect(self.backend())

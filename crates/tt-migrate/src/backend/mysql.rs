@@ -7,6 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
 use crate::backend::{Dialect, Lock, ServerError, introspect};
 use crate::error::Error;
 
@@ -104,6 +105,10 @@ impl Dialect for Mysql {
         _mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<Dependents, Error>> {
         Box::pin(foreign_dependents(db, tables))
+    }
+
+    fn catalog<'a>(&'a self, db: &'a mut Database) -> BoxFuture<'a, Result<Catalog, Error>> {
+        Box::pin(catalog(db))
     }
 
     /// Drops every table, view, routine and event of the database; the database itself
@@ -372,6 +377,48 @@ async fn empty_database(db: &mut Database, keep: &str) -> Result<(), Error> {
         return Err(Error::query("emptying the database")(error.source));
     }
     Ok(())
+}
+
+/// The tables, views, sequences (MariaDB), routines and triggers of the database.
+async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
+    let q = |name: &str| Backend::Mysql.quote_ident(name);
+    let sql = "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' \
+                 ELSE 'table' END, CAST(TABLE_NAME AS CHAR), NULL \
+               FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+               UNION ALL \
+               SELECT LOWER(ROUTINE_TYPE), CAST(ROUTINE_NAME AS CHAR), NULL \
+               FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() \
+               UNION ALL \
+               SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+               FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()";
+    let rows = db
+        .query_text_rows(sql, &[])
+        .await
+        .map_err(Error::query("reading the database's objects"))?;
+    let mut out = Catalog::default();
+    for row in rows {
+        let field = |i: usize| row.get(i).cloned().flatten();
+        let label = field(0).unwrap_or_default();
+        let name = field(1).unwrap_or_default();
+        let (kind, drop) = match label.as_str() {
+            "view" => (ObjectKind::View, "VIEW IF EXISTS"),
+            "sequence" => (ObjectKind::Sequence, "SEQUENCE IF EXISTS"),
+            "function" => (ObjectKind::Routine, "FUNCTION IF EXISTS"),
+            "procedure" => (ObjectKind::Routine, "PROCEDURE IF EXISTS"),
+            "trigger" => (ObjectKind::Trigger, "TRIGGER IF EXISTS"),
+            _ => (ObjectKind::Table, "TABLE"),
+        };
+        out.objects.push(CatalogObject {
+            key: format!("{label}:{name}"),
+            kind,
+            drop: format!("DROP {drop} {}", q(&name)),
+            owner: field(2).map(|table| format!("table:{table}")),
+            label,
+            schema: None,
+            name,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

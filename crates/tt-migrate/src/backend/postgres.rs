@@ -7,7 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
-use crate::backend::value::{Value, int_at};
+use crate::backend::object::{Catalog, CatalogObject, Edge, ObjectKind};
 use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect};
 use crate::error::Error;
 
@@ -57,7 +57,11 @@ impl Dialect for Postgres {
         &AdvisoryLock
     }
 
-    fn refused_in_transaction(&self, words: &[String]) -> Option<&'static str> {
+    fn refused_in_transaction(
+        &self,
+        words: &[String],
+        server_version: Option<u32>,
+    ) -> Option<&'static str> {
         let word = |i: usize| words.get(i).map_or("", String::as_str);
         let has = |w: &str| words.iter().any(|x| x == w);
         match (word(0), word(1)) {
@@ -78,6 +82,14 @@ impl Dialect for Postgres {
             ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
             ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
             ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
+            // PostgreSQL 12 runs it in a transaction (the new value is usable after commit);
+            // an unknown version is taken as a current one.
+            ("ALTER", "TYPE")
+                if words.windows(2).any(|w| w[0] == "ADD" && w[1] == "VALUE")
+                    && server_version.is_some_and(|v| v < 120_000) =>
+            {
+                Some("ALTER TYPE … ADD VALUE (before PostgreSQL 12)")
+            }
             _ => None,
         }
     }
@@ -132,6 +144,10 @@ impl Dialect for Postgres {
         _mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<Dependents, Error>> {
         Box::pin(foreign_dependents(db, tables))
+    }
+
+    fn catalog<'a>(&'a self, db: &'a mut Database) -> BoxFuture<'a, Result<Catalog, Error>> {
+        Box::pin(catalog(db))
     }
 
     fn recreate<'a>(
@@ -295,77 +311,41 @@ async fn holder(db: &mut Database, key: i64) -> Option<String> {
     ))
 }
 
-/// Views (and materialized views) reading a managed table, and views reading those, deepest
-/// first; then foreign keys of other tables. Names come as `regclass` prints them: quoted
-/// where needed, qualified outside the search path.
+/// Foreign keys of other tables referencing a managed table (views and everything else that
+/// depends on one come from [`catalog`]'s graph). Names come as `regclass` prints them:
+/// quoted where needed, qualified outside the search path.
 async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
     // One parameter per table: names are bound, never quoted into the text.
     let list = vec!["?"; tables.len()].join(", ");
     let args: Vec<Arg> = tables.iter().map(|t| Arg::Text(t.clone())).collect();
     let sql = format!(
-        "WITH RECURSIVE managed AS (SELECT c.oid FROM pg_class c \
+        "WITH managed AS (SELECT c.oid FROM pg_class c \
            JOIN pg_namespace n ON n.oid = c.relnamespace \
            WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
-           AND c.relname = ANY(ARRAY[{list}]::text[])), \
-         views(oid, on_table, depth) AS ( \
-           SELECT r.ev_class, t.relname, 1 FROM pg_depend d \
-             JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid \
-             WHERE d.classid = 'pg_rewrite'::regclass \
-             AND d.refclassid = 'pg_class'::regclass \
-             AND d.refobjid IN (SELECT oid FROM managed) \
-             AND r.ev_class NOT IN (SELECT oid FROM managed) \
-           UNION \
-           SELECT r.ev_class, v.on_table, v.depth + 1 FROM views v \
-             JOIN pg_depend d ON d.refobjid = v.oid \
-             JOIN pg_rewrite r ON r.oid = d.objid \
-             WHERE d.classid = 'pg_rewrite'::regclass \
-             AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> v.oid) \
-         SELECT 'view', CAST(v.oid::regclass AS TEXT), CAST(v.on_table AS TEXT), \
-           CASE c.relkind WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' ELSE 'DROP VIEW ' END \
-             || CAST(v.oid::regclass AS TEXT), v.depth \
-           FROM views v JOIN pg_class c ON c.oid = v.oid \
-         UNION \
-         SELECT 'foreign key', CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
+           AND c.relname = ANY(ARRAY[{list}]::text[])) \
+         SELECT CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
            CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
-             || ' DROP CONSTRAINT ' || quote_ident(c.conname), 0 \
+             || ' DROP CONSTRAINT ' || quote_ident(c.conname) \
            FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
            WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
            AND c.conrelid NOT IN (SELECT oid FROM managed)"
     );
-    let context = "finding objects that depend on managed tables";
     let rows = db
-        .query_rows(&sql, &args)
+        .query_text_rows(&sql, &args)
         .await
-        .map_err(Error::query(context))?;
-    let mut found = rows
-        .iter()
-        .map(|row| Ok((int_at(row, 4)?, row)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(Error::query(context))?;
-    // Deepest first, so that a view goes before the views it reads, without CASCADE (which
-    // would also remove what the plan does not list).
-    found.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
-    let mut out = Vec::new();
-    for (_, row) in found {
-        let field = |i: usize| match row.get(i) {
-            Some(Value::Text(text)) => text.clone(),
-            _ => String::new(),
-        };
-        let kind = match (field(0).as_str(), field(3).as_str()) {
-            ("view", drop) if drop.starts_with("DROP MATERIALIZED VIEW") => {
-                DependentKind::MaterializedView
-            }
-            ("view", _) => DependentKind::View,
-            _ => DependentKind::ForeignKey,
-        };
-        let dependent = Dependent {
-            kind,
-            name: field(1),
-            on: field(2),
-        };
-        out.push((dependent, Some(field(3))));
-    }
-    Ok(out)
+        .map_err(Error::query("finding foreign keys to managed tables"))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            let dependent = Dependent {
+                kind: DependentKind::ForeignKey,
+                name: field(0),
+                on: field(1),
+            };
+            (dependent, Some(field(2)))
+        })
+        .collect())
 }
 
 /// Drops the current schema and creates it again with its owner and grants, in one
@@ -430,6 +410,149 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// `c:o` for the object a `pg_depend` entry `(class, oid)` belongs to, as [`catalog`] keys
+/// objects: a view's rule, a column default, an index or a constraint belong to their
+/// relation, an array type to its element, a table's row type to the table. Foreign keys
+/// yield NULL: they are found on their own.
+fn owning_object(class: &str, oid: &str) -> String {
+    format!(
+        "CASE {class} \
+           WHEN 'pg_class'::regclass THEN (SELECT CASE WHEN r.relkind IN ('i', 'I') \
+             THEN (SELECT 'pg_class:' || x.indrelid FROM pg_index x WHERE x.indexrelid = r.oid) \
+             WHEN r.relkind = 'c' THEN 'pg_type:' || r.reltype WHEN r.relkind = 't' THEN NULL \
+             ELSE 'pg_class:' || r.oid END FROM pg_class r WHERE r.oid = {oid}) \
+           WHEN 'pg_rewrite'::regclass THEN \
+             (SELECT 'pg_class:' || w.ev_class FROM pg_rewrite w WHERE w.oid = {oid}) \
+           WHEN 'pg_attrdef'::regclass THEN \
+             (SELECT 'pg_class:' || a.adrelid FROM pg_attrdef a WHERE a.oid = {oid}) \
+           WHEN 'pg_constraint'::regclass THEN (SELECT CASE WHEN k.contype = 'f' THEN NULL \
+             WHEN k.conrelid <> 0 THEN 'pg_class:' || k.conrelid \
+             ELSE 'pg_type:' || k.contypid END FROM pg_constraint k WHERE k.oid = {oid}) \
+           WHEN 'pg_type'::regclass THEN (SELECT CASE \
+             WHEN y.typcategory = 'A' AND y.typelem <> 0 THEN 'pg_type:' || y.typelem \
+             WHEN y.typrelid <> 0 AND (SELECT relkind FROM pg_class WHERE oid = y.typrelid) <> 'c' \
+               THEN 'pg_class:' || y.typrelid \
+             ELSE 'pg_type:' || y.oid END FROM pg_type y WHERE y.oid = {oid}) \
+           WHEN 'pg_proc'::regclass THEN 'pg_proc:' || {oid} \
+           WHEN 'pg_trigger'::regclass THEN 'pg_trigger:' || {oid} \
+           WHEN 'pg_namespace'::regclass THEN 'pg_namespace:' || {oid} \
+         END"
+    )
+}
+
+/// Not a member of an extension (which owns it) and in a user's schema.
+const USER_OBJECT: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
+     AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.deptype = 'e' AND e.objid = o.oid)";
+
+/// Tables, views, sequences, routines, types, triggers and schemas of every user schema, and
+/// `pg_depend` between them (entries of system objects left out).
+async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
+    let objects_sql = format!(
+        "SELECT 'pg_class:' || o.oid, CASE o.relkind WHEN 'v' THEN 'view' \
+           WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'table' END, \
+           CAST(n.nspname AS TEXT), CAST(o.relname AS TEXT), \
+           CASE o.relkind WHEN 'v' THEN 'DROP VIEW ' WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' \
+             WHEN 'S' THEN 'DROP SEQUENCE ' ELSE 'DROP TABLE ' END \
+             || quote_ident(n.nspname) || '.' || quote_ident(o.relname), \
+           (SELECT 'pg_class:' || d.refobjid FROM pg_depend d \
+             WHERE d.classid = 'pg_class'::regclass AND d.objid = o.oid \
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) \
+         FROM pg_class o JOIN pg_namespace n ON n.oid = o.relnamespace \
+         WHERE o.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_OBJECT} \
+         UNION ALL \
+         SELECT 'pg_proc:' || o.oid, CASE o.prokind WHEN 'p' THEN 'procedure' \
+           WHEN 'a' THEN 'aggregate' ELSE 'function' END, \
+           CAST(n.nspname AS TEXT), CAST(o.proname AS TEXT), \
+           CASE o.prokind WHEN 'p' THEN 'DROP PROCEDURE ' WHEN 'a' THEN 'DROP AGGREGATE ' \
+             ELSE 'DROP FUNCTION ' END || CAST(o.oid::regprocedure AS TEXT), NULL \
+         FROM pg_proc o JOIN pg_namespace n ON n.oid = o.pronamespace \
+         WHERE o.prokind IN ('f', 'p', 'a') AND {USER_OBJECT} \
+         UNION ALL \
+         SELECT 'pg_type:' || o.oid, CASE o.typtype WHEN 'e' THEN 'enum type' \
+           WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'type' END, \
+           CAST(n.nspname AS TEXT), CAST(o.typname AS TEXT), \
+           CASE o.typtype WHEN 'd' THEN 'DROP DOMAIN ' ELSE 'DROP TYPE ' END \
+             || quote_ident(n.nspname) || '.' || quote_ident(o.typname), NULL \
+         FROM pg_type o JOIN pg_namespace n ON n.oid = o.typnamespace \
+         WHERE (o.typtype IN ('e', 'd', 'r') OR (o.typtype = 'c' \
+           AND (SELECT relkind FROM pg_class WHERE oid = o.typrelid) = 'c')) AND {USER_OBJECT} \
+         UNION ALL \
+         SELECT 'pg_trigger:' || o.oid, 'trigger', CAST(n.nspname AS TEXT), \
+           CAST(o.tgname AS TEXT), 'DROP TRIGGER ' || quote_ident(o.tgname) || ' ON ' \
+             || quote_ident(n.nspname) || '.' || quote_ident(t.relname), \
+           'pg_class:' || o.tgrelid \
+         FROM pg_trigger o JOIN pg_class t ON t.oid = o.tgrelid \
+           JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE NOT o.tgisinternal AND {USER_OBJECT} \
+         UNION ALL \
+         SELECT 'pg_namespace:' || o.oid, 'schema', NULL, CAST(o.nspname AS TEXT), \
+           'DROP SCHEMA ' || quote_ident(o.nspname), NULL \
+         FROM pg_namespace o JOIN pg_namespace n ON n.oid = o.oid \
+         WHERE n.nspname <> current_schema() AND {USER_OBJECT}"
+    );
+    // User objects have oids from 16384 (FirstNormalObjectId) on.
+    let edges_sql = format!(
+        "SELECT f.key, t.key, CASE WHEN bool_or(d.deptype = 'n' AND NOT (d.classid = d.refclassid \
+           AND d.classid = 'pg_class'::regclass AND d.objsubid = 0)) THEN 'y' ELSE 'n' END \
+         FROM pg_depend d, \
+           LATERAL (SELECT {from}) f(key), LATERAL (SELECT {to}) t(key) \
+         WHERE d.deptype IN ('n', 'a', 'i') AND d.objid >= 16384 AND d.refobjid >= 16384 \
+           AND f.key IS NOT NULL AND t.key IS NOT NULL AND f.key <> t.key \
+         GROUP BY f.key, t.key",
+        from = owning_object("d.classid", "d.objid"),
+        to = owning_object("d.refclassid", "d.refobjid"),
+    );
+    let current = db
+        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
+        .await
+        .map_err(Error::query("reading the current schema"))?
+        .into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next().flatten());
+    let context = "reading the schema's objects and their dependencies";
+    let rows = db
+        .query_text_rows(&objects_sql, &[])
+        .await
+        .map_err(Error::query(context))?;
+    let mut out = Catalog::default();
+    for row in rows {
+        let field = |i: usize| row.get(i).cloned().flatten();
+        let label = field(1).unwrap_or_default();
+        let kind = match label.as_str() {
+            "view" => ObjectKind::View,
+            "materialized view" => ObjectKind::MaterializedView,
+            "sequence" => ObjectKind::Sequence,
+            "procedure" | "aggregate" | "function" => ObjectKind::Routine,
+            "enum type" | "domain" | "range type" | "type" => ObjectKind::Type,
+            "trigger" => ObjectKind::Trigger,
+            "schema" => ObjectKind::Schema,
+            _ => ObjectKind::Table,
+        };
+        out.objects.push(CatalogObject {
+            key: field(0).unwrap_or_default(),
+            kind,
+            label,
+            schema: field(2).filter(|schema| Some(schema) != current.as_ref()),
+            name: field(3).unwrap_or_default(),
+            drop: field(4).unwrap_or_default(),
+            owner: field(5),
+        });
+    }
+    for row in db
+        .query_text_rows(&edges_sql, &[])
+        .await
+        .map_err(Error::query(context))?
+    {
+        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        out.edges.push(Edge {
+            from: field(0),
+            to: field(1),
+            blocks: field(2) == "y",
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
 use crate::backend::{Dialect, Lock, ServerError, introspect, sqlstate};
 use crate::error::Error;
 
@@ -60,7 +61,11 @@ impl Dialect for Sqlite {
         &WriteLock
     }
 
-    fn refused_in_transaction(&self, words: &[String]) -> Option<&'static str> {
+    fn refused_in_transaction(
+        &self,
+        words: &[String],
+        _server_version: Option<u32>,
+    ) -> Option<&'static str> {
         (words.first().map(String::as_str) == Some("VACUUM")).then_some("VACUUM")
     }
 
@@ -111,6 +116,10 @@ impl Dialect for Sqlite {
         mentions: &'a (dyn Fn(&str, &str) -> bool + Sync),
     ) -> BoxFuture<'a, Result<Dependents, Error>> {
         Box::pin(foreign_dependents(db, live, tables, mentions))
+    }
+
+    fn catalog<'a>(&'a self, db: &'a mut Database) -> BoxFuture<'a, Result<Catalog, Error>> {
+        Box::pin(catalog(db))
     }
 
     /// Replaces the file by an empty one with an atomic rename; an in-memory database is
@@ -331,4 +340,39 @@ async fn replace_file(db: &mut Database, path: &std::path::Path) -> Result<(), E
         Ok(())
     })
     .await
+}
+/// The tables, views and triggers of the `main` database.
+async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
+    let rows = db
+        .query_text_rows(
+            "SELECT type, name, tbl_name FROM sqlite_master \
+             WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            &[],
+        )
+        .await
+        .map_err(Error::query("reading the database's objects"))?;
+    let mut out = Catalog::default();
+    for row in rows {
+        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        let (label, name, table) = (field(0), field(1), field(2));
+        let (kind, drop, owner) = match label.as_str() {
+            "view" => (ObjectKind::View, "VIEW IF EXISTS", None),
+            "trigger" => (
+                ObjectKind::Trigger,
+                "TRIGGER IF EXISTS",
+                Some(format!("table:{}", table.to_lowercase())),
+            ),
+            _ => (ObjectKind::Table, "TABLE", None),
+        };
+        out.objects.push(CatalogObject {
+            key: format!("{label}:{}", name.to_lowercase()),
+            kind,
+            drop: format!("DROP {drop} {}", Backend::Sqlite.quote_ident(&name)),
+            owner,
+            label,
+            schema: None,
+            name,
+        });
+    }
+    Ok(out)
 }

@@ -14,8 +14,10 @@ use crate::backend::ServerError;
 use crate::backend::database::Database;
 use crate::backend::dependent::{Dependent, Dependents};
 use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::backend::object::ObjectKind;
 use crate::backend::value::int_at;
-use crate::destructive::managed::{managed_tables_of, mentions_table};
+use crate::destructive::managed::{ManagedObject, managed_objects_of, mentions_table};
+use crate::destructive::objects::{DroppedObject, plan_objects};
 use crate::destructive::protect;
 use crate::engine::lock::{acquire_lock, release_lock};
 use crate::engine::tracking::Tracking;
@@ -32,15 +34,21 @@ pub struct DropPlan {
     pub deferred_foreign_keys: Vec<FkRef>,
     /// The tracking table, when present; dropped last.
     pub tracking_table: Option<String>,
-    /// Objects tt does not manage that depend on managed tables.
+    /// The other objects the migrations created (views, routines, types, …) present in the
+    /// database, in drop order: those that need the tables before them, the rest after.
+    pub objects: Vec<DroppedObject>,
+    /// Objects tt does not manage that depend on managed ones.
     pub dependents: Vec<Dependent>,
     /// Tables in the database that tt does not manage and leaves alone.
     pub untouched: Vec<String>,
     #[serde(skip)]
     schema: Schema,
-    /// The managed table names the plan was made from, to make it again under the lock.
+    /// How many of `objects` drop before the tables.
     #[serde(skip)]
-    managed: BTreeSet<String>,
+    objects_before: usize,
+    /// The managed objects the plan was made from, to make it again under the lock.
+    #[serde(skip)]
+    managed: BTreeSet<ManagedObject>,
     /// The statements that remove `dependents` (`--cascade`), before the tables go.
     #[serde(skip)]
     cascade_statements: Vec<String>,
@@ -49,7 +57,7 @@ pub struct DropPlan {
 impl DropPlan {
     /// Whether there is nothing to drop.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.tracking_table.is_none()
+        self.tables.is_empty() && self.tracking_table.is_none() && self.objects.is_empty()
     }
 }
 
@@ -78,17 +86,22 @@ pub async fn plan_drop(
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
     tracking.check_own(db).await?;
-    let managed = managed_tables_of(db, migrations).await?;
+    let managed = managed_objects_of(db, migrations).await?;
     plan_from_managed(db, managed, tracking).await
 }
 
-/// [`plan_drop`] for the managed table names `managed`.
+/// [`plan_drop`] for the managed objects `managed`.
 async fn plan_from_managed(
     db: &mut Database,
-    managed: BTreeSet<String>,
+    objects: BTreeSet<ManagedObject>,
     tracking: &Tracking,
 ) -> Result<DropPlan, Error> {
     let dialect = db.dialect();
+    let managed: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Table && o.schema.is_none())
+        .map(|o| o.name.clone())
+        .collect();
     let live = introspect(
         db,
         &IntrospectOptions {
@@ -114,7 +127,27 @@ async fn plan_from_managed(
         .collect();
     let graph = FkGraph::new(&schema);
     let tables: Vec<String> = graph.drop_order().into_iter().map(str::to_string).collect();
-    let found = foreign_dependents(db, &live, &tables).await?;
+    let catalog = dialect.catalog(db).await?;
+    let mut going = tables.clone();
+    going.extend(tracking_table.clone());
+    let others = plan_objects(&catalog, &objects, &going, db.backend());
+    let (objects_before, mut dropped): (Vec<_>, Vec<_>) = (others.before, others.after);
+    let before = objects_before.len();
+    // Views the migrations created are not dependents, but a view reading one is.
+    let managed_views: Vec<String> = objects_before
+        .iter()
+        .chain(&dropped)
+        .filter(|o| o.kind == "view")
+        .map(|o| o.name.clone())
+        .collect();
+    let mut read = tables.clone();
+    read.extend(managed_views.iter().cloned());
+    let mut found = foreign_dependents(db, &live, &read).await?;
+    found.retain(|(d, _)| {
+        !(d.kind == crate::backend::dependent::DependentKind::View
+            && managed_views.iter().any(|v| dialect.same_name(v, &d.name)))
+    });
+    found.extend(others.dependents);
     let mut cascade_statements: Vec<String> = Vec::new();
     for statement in found.iter().filter_map(|(_, sql)| sql.as_ref()) {
         // A view that reads several managed tables is found once for each.
@@ -124,16 +157,27 @@ async fn plan_from_managed(
     }
     let mut dependents: Vec<Dependent> = found.into_iter().map(|(d, _)| d).collect();
     dependents.sort_by(|a, b| (&a.on, &a.name).cmp(&(&b.on, &b.name)));
-    dependents.dedup();
+    // An object found through several managed ones is listed (and counted) once.
+    let mut seen = Vec::new();
+    dependents.retain(|d| {
+        let key = (d.kind, d.name.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    let mut in_order = objects_before;
+    in_order.append(&mut dropped);
     Ok(DropPlan {
         tables,
         deferred_foreign_keys: graph.deferred_foreign_keys().to_vec(),
         tracking_table,
+        objects: in_order,
         dependents,
         untouched,
         schema,
         cascade_statements,
-        managed,
+        objects_before: before,
+        managed: objects,
     })
 }
 
@@ -142,6 +186,8 @@ async fn plan_from_managed(
 pub struct DropReport {
     /// Tables dropped, in order (the tracking table last, when it was there).
     pub dropped: Vec<String>,
+    /// The other managed objects dropped (views, routines, types, …), in order.
+    pub objects: Vec<DroppedObject>,
     /// Dependent objects removed with them (`--cascade`).
     pub cascaded: Vec<Dependent>,
 }
@@ -272,7 +318,10 @@ async fn execute_drop(
     // Never `DROP TABLE … CASCADE` on PostgreSQL: it would also drop what the plan does not
     // list (a table inheriting from a managed one, a column of another table), where a plain
     // drop fails and rolls back.
+    let (before, after) = plan.objects.split_at(plan.objects_before);
+    statements.extend(before.iter().map(|o| o.drop.clone()));
     statements.extend(drops);
+    statements.extend(after.iter().map(|o| o.drop.clone()));
     let mut dropped = plan.tables.clone();
     if let Some(tracking) = &plan.tracking_table {
         statements.push(tt_schema::drop_table(tracking, backend));
@@ -315,11 +364,16 @@ async fn execute_drop(
         };
         return Err(Error::query(context)(error.source));
     }
-    Ok(DropReport { dropped, cascaded })
+    Ok(DropReport {
+        dropped,
+        objects: plan.objects.clone(),
+        cascaded,
+    })
 }
 
-/// Views and foreign keys outside `tables` that depend on them, each with the statement that
-/// removes it (none for an SQLite foreign key, which cannot be dropped).
+/// Foreign keys outside `tables` that reference them, and (where the catalog has no
+/// dependency graph) views whose text names one, each with the statement that removes it
+/// (none for an SQLite foreign key, which cannot be dropped).
 async fn foreign_dependents(
     db: &mut Database,
     live: &Schema,

@@ -138,7 +138,14 @@ impl Migrator<'_> {
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
             report.recreated = true;
         } else {
-            let plan = plan_drop(db, self.migrations(), self.tracking_table())
+            // Repeatable migrations create objects too (a Flyway `R__` view), after the rest.
+            let every: Vec<_> = self
+                .migrations()
+                .iter()
+                .chain(self.repeatable_migrations())
+                .cloned()
+                .collect();
+            let plan = plan_drop(db, &every, self.tracking_table())
                 .await
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
             report.dropped = drop_managed_tables(db, &plan, self.tracking_table(), options.drop)

@@ -160,7 +160,7 @@ impl<'a> Script<'a> {
     /// Reads and splits the script once, returning its statement count (0 for a derived
     /// rollback, whose statements depend on the live schema); a statement the backend refuses
     /// inside a transaction turns the transaction off for the whole file.
-    fn check(&mut self, backend: Backend) -> Result<u32, Error> {
+    fn check(&mut self, backend: Backend, server_version: Option<u32>) -> Result<u32, Error> {
         if self.drop_tables {
             return Ok(0);
         }
@@ -169,7 +169,8 @@ impl<'a> Script<'a> {
             if let Piece::Statement(statement) = piece? {
                 count += 1;
                 if self.no_transaction.is_none() {
-                    self.no_transaction = refused_in_transaction(backend, &statement.sql);
+                    self.no_transaction =
+                        refused_in_transaction(backend, &statement.sql, server_version);
                 }
             }
         }
@@ -292,7 +293,7 @@ impl<'m> Migrator<'m> {
         let chosen = self.chosen(&rows, db.backend())?;
         let backend = db.backend();
         for migration in &chosen {
-            Script::up(migration, backend)?.check(backend)?;
+            Script::up(migration, backend)?.check(backend, db.server_version_num())?;
         }
         Ok(RunReport {
             applied: chosen.iter().map(|m| not_run(m)).collect(),
@@ -362,7 +363,7 @@ impl<'m> Migrator<'m> {
         self.tracking.ensure(db).await?;
         let rows = self.applied_rows(db).await?;
         let chosen = self.chosen(&rows, backend)?;
-        let scripts = checked(&chosen, backend, Script::up)?;
+        let scripts = checked(&chosen, db, Script::up)?;
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {
             ensure_diesel_table(db).await?;
         }
@@ -435,7 +436,7 @@ impl<'m> Migrator<'m> {
         if options.dry_run {
             let rows = self.applied_rows(db).await?;
             let plan = plan::plan_down(self.migrations, &rows, backend, &options.target)?;
-            checked(&plan.migrations, backend, Script::down)?;
+            checked(&plan.migrations, db, Script::down)?;
             return Ok(DownReport {
                 rolled_back: plan.migrations.iter().map(|m| not_run(m)).collect(),
                 stopped_before: plan.blocked.map(|m| PendingEntry {
@@ -494,7 +495,7 @@ impl<'m> Migrator<'m> {
         let backend = db.backend();
         let rows = self.applied_rows(db).await?;
         let plan = plan::plan_down(self.migrations, &rows, backend, target)?;
-        let scripts = checked(&plan.migrations, backend, Script::down)?;
+        let scripts = checked(&plan.migrations, db, Script::down)?;
         let mut report = DownReport::default();
         let total = plan.migrations.len();
         let mut failure = None;
@@ -747,14 +748,15 @@ fn not_run(migration: &Migration) -> Applied {
 /// anything runs; the first problem stops everything.
 fn checked<'a>(
     migrations: &[&'a Migration],
-    backend: Backend,
+    db: &Database,
     script: impl Fn(&'a Migration, Backend) -> Result<Script<'a>, Error>,
 ) -> Result<Vec<(Script<'a>, u32)>, Error> {
+    let backend = db.backend();
     migrations
         .iter()
         .map(|migration| {
             let mut script = script(migration, backend)?;
-            let count = script.check(backend)?;
+            let count = script.check(backend, db.server_version_num())?;
             Ok((script, count))
         })
         .collect()

@@ -8,12 +8,17 @@ use crate::backend::dialect;
 use crate::files::words::leading_words;
 
 /// What in `sql` (one statement, as the splitter yields it) cannot run inside a transaction on
-/// `backend`, named for messages (`CREATE INDEX CONCURRENTLY`); `None` when it can.
+/// `backend` at `server_version` (`server_version_num`, where known), named for messages
+/// (`CREATE INDEX CONCURRENTLY`); `None` when it can.
 ///
 /// The statement's leading words are read past whitespace and comments; quoted names and
 /// parenthesised options are skipped, so `REINDEX (VERBOSE) TABLE CONCURRENTLY t` is found.
-pub(crate) fn refused_in_transaction(backend: Backend, sql: &str) -> Option<&'static str> {
-    dialect(backend).refused_in_transaction(&leading_words(sql, backend, 12))
+pub(crate) fn refused_in_transaction(
+    backend: Backend,
+    sql: &str,
+    server_version: Option<u32>,
+) -> Option<&'static str> {
+    dialect(backend).refused_in_transaction(&leading_words(sql, backend, 12), server_version)
 }
 
 #[cfg(test)]
@@ -21,7 +26,41 @@ mod tests {
     use super::*;
 
     fn check(backend: Backend, sql: &str, expected: Option<&str>) {
-        assert_eq!(refused_in_transaction(backend, sql), expected, "{sql}");
+        assert_eq!(
+            refused_in_transaction(backend, sql, None),
+            expected,
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn alter_type_add_value_is_refused_before_postgres_12_only() {
+        let at = |version: Option<u32>, sql: &str| {
+            refused_in_transaction(Backend::Postgres, sql, version)
+        };
+        let add = "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'sad' AFTER 'ok'";
+        let refused = Some("ALTER TYPE … ADD VALUE (before PostgreSQL 12)");
+        assert_eq!(at(Some(90624), add), refused);
+        assert_eq!(at(Some(110022), add), refused);
+        assert_eq!(at(Some(120000), add), None);
+        assert_eq!(at(Some(150020), add), None);
+        assert_eq!(at(None, add), None, "unknown: taken as current");
+        assert_eq!(
+            at(Some(110022), "ALTER TYPE mood RENAME VALUE 'a' TO 'b'"),
+            None
+        );
+        assert_eq!(
+            at(Some(110022), "ALTER TYPE pair ADD ATTRIBUTE value int"),
+            None
+        );
+        assert_eq!(
+            at(Some(110022), "alter type \"Mood\" add value 'x'"),
+            refused
+        );
+        assert_eq!(
+            refused_in_transaction(Backend::Mysql, add, Some(110022)),
+            None
+        );
     }
 
     #[test]
