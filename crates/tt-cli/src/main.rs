@@ -79,12 +79,19 @@ fn report(error: &anyhow::Error, output: Output) -> Exit {
     let message = parts.join("\n  caused by: ");
     let mut stderr = anstream::stderr();
     let _ = writeln!(stderr, "{} {message}", paint(BAD, "error:"));
+    let refuses = |error: &tt_migrate::Error| {
+        matches!(
+            error,
+            tt_migrate::Error::Protected { .. } | tt_migrate::Error::Dependents { .. }
+        )
+    };
     let refused = error.chain().any(|cause| {
         cause.is::<Refused>()
-            || matches!(
-                cause.downcast_ref::<tt_migrate::Error>(),
-                Some(tt_migrate::Error::Protected { .. } | tt_migrate::Error::Dependents { .. })
-            )
+            || cause.downcast_ref::<tt_migrate::Error>().is_some_and(refuses)
+            // A reset's error holds the drop's refusal (its source is the refusal's source).
+            || cause
+                .downcast_ref::<tt_migrate::ResetError>()
+                .is_some_and(|reset| refuses(&reset.error))
     });
     if output.json && !shown {
         let _ = output.json(&ErrorDocument::new(&message, refused));

@@ -269,3 +269,53 @@ async fn graph_of_the_migrations_and_of_the_live_database_agree_after_migrate() 
     let dot = ok(&mut tt(&["graph", "--format", "dot"])).stdout;
     assert!(dot.starts_with("digraph"), "{dot}");
 }
+
+/// `tt reset` refused ("3 object(s) tt does not manage depend on them") a schema whose own
+/// migration created a materialized view over its tables, and called the view a view.
+#[tokio::test]
+async fn reset_rebuilds_a_matview_its_migrations_created_and_names_one_they_did_not() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Postgres).await else {
+        return;
+    };
+    let project = project();
+    project.migration(
+        "003_summary.sql",
+        "CREATE TYPE mood AS ENUM ('calm', 'busy');\n\
+         CREATE MATERIALIZED VIEW stat_items AS SELECT i.name FROM items i \
+         JOIN item_stats s ON s.item_id = i.id;\n",
+    );
+    let tt = |args: &[&str]| project.tt_on(db.url(), args);
+    ok(&mut tt(&["migrate", "-q"]));
+    let plan = ok(&mut tt(&["drop", "--dry-run", "--json"])).json();
+    assert_eq!(
+        plan["plan"]["objects"],
+        json!([
+            {"kind": "materialized view", "name": "stat_items"},
+            {"kind": "enum type", "name": "mood"},
+        ]),
+        "{plan}"
+    );
+    let reset = ok(&mut tt(&["reset", "--yes", "--json"])).json();
+    assert_eq!(reset["applied"].as_array().unwrap().len(), 3, "{reset}");
+
+    let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
+        .await
+        .unwrap();
+    conn.fetch_text(
+        "CREATE MATERIALIZED VIEW theirs AS SELECT s.name FROM stat_items s \
+         JOIN items USING (name) JOIN item_stats ON item_id = items.id",
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let refused = run(&mut tt(&["reset", "--yes"]));
+    assert_eq!(refused.code, 4, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("1 object(s) tt does not manage")
+            && refused.stderr.contains("materialized view theirs (on "),
+        "{}",
+        refused.stderr
+    );
+    ok(&mut tt(&["drop", "--yes", "--cascade"]));
+    ok(&mut tt(&["migrate", "-q"]));
+}
