@@ -442,13 +442,25 @@ fn owning_object(class: &str, oid: &str) -> String {
     )
 }
 
-/// Not a member of an extension (which owns it) and in a user's schema.
-const USER_OBJECT: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
-     AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.deptype = 'e' AND e.objid = o.oid)";
+/// The condition that object `o` of catalog `class`, in schema `n`, is a user's: in a user's
+/// schema and not a member of an extension (which owns it).
+fn user_object(class: &str) -> String {
+    // By class and oid, so that the lookup uses pg_depend's index.
+    format!(
+        "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{class}'::regclass \
+         AND e.objid = o.oid AND e.deptype = 'e')"
+    )
+}
 
 /// Tables, views, sequences, routines, types, triggers and schemas of every user schema, and
 /// `pg_depend` between them (entries of system objects left out).
 async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
+    let user_class = user_object("pg_class");
+    let user_proc = user_object("pg_proc");
+    let user_type = user_object("pg_type");
+    let user_trigger = user_object("pg_trigger");
+    let user_namespace = user_object("pg_namespace");
     let objects_sql = format!(
         "SELECT 'pg_class:' || o.oid, CASE o.relkind WHEN 'v' THEN 'view' \
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'table' END, \
@@ -460,7 +472,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
              WHERE d.classid = 'pg_class'::regclass AND d.objid = o.oid \
              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) \
          FROM pg_class o JOIN pg_namespace n ON n.oid = o.relnamespace \
-         WHERE o.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_OBJECT} \
+         WHERE o.relkind IN ('r', 'p', 'v', 'm', 'S') AND {user_class} \
          UNION ALL \
          SELECT 'pg_proc:' || o.oid, CASE o.prokind WHEN 'p' THEN 'procedure' \
            WHEN 'a' THEN 'aggregate' ELSE 'function' END, \
@@ -468,7 +480,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
            CASE o.prokind WHEN 'p' THEN 'DROP PROCEDURE ' WHEN 'a' THEN 'DROP AGGREGATE ' \
              ELSE 'DROP FUNCTION ' END || CAST(o.oid::regprocedure AS TEXT), NULL \
          FROM pg_proc o JOIN pg_namespace n ON n.oid = o.pronamespace \
-         WHERE o.prokind IN ('f', 'p', 'a') AND {USER_OBJECT} \
+         WHERE o.prokind IN ('f', 'p', 'a') AND {user_proc} \
          UNION ALL \
          SELECT 'pg_type:' || o.oid, CASE o.typtype WHEN 'e' THEN 'enum type' \
            WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'type' END, \
@@ -477,7 +489,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
              || quote_ident(n.nspname) || '.' || quote_ident(o.typname), NULL \
          FROM pg_type o JOIN pg_namespace n ON n.oid = o.typnamespace \
          WHERE (o.typtype IN ('e', 'd', 'r') OR (o.typtype = 'c' \
-           AND (SELECT relkind FROM pg_class WHERE oid = o.typrelid) = 'c')) AND {USER_OBJECT} \
+           AND (SELECT relkind FROM pg_class WHERE oid = o.typrelid) = 'c')) AND {user_type} \
          UNION ALL \
          SELECT 'pg_trigger:' || o.oid, 'trigger', CAST(n.nspname AS TEXT), \
            CAST(o.tgname AS TEXT), 'DROP TRIGGER ' || quote_ident(o.tgname) || ' ON ' \
@@ -485,12 +497,12 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
            'pg_class:' || o.tgrelid \
          FROM pg_trigger o JOIN pg_class t ON t.oid = o.tgrelid \
            JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE NOT o.tgisinternal AND {USER_OBJECT} \
+         WHERE NOT o.tgisinternal AND {user_trigger} \
          UNION ALL \
          SELECT 'pg_namespace:' || o.oid, 'schema', NULL, CAST(o.nspname AS TEXT), \
            'DROP SCHEMA ' || quote_ident(o.nspname), NULL \
          FROM pg_namespace o JOIN pg_namespace n ON n.oid = o.oid \
-         WHERE n.nspname <> current_schema() AND {USER_OBJECT}"
+         WHERE n.nspname <> current_schema() AND {user_namespace}"
     );
     // User objects have oids from 16384 (FirstNormalObjectId) on.
     let edges_sql = format!(
