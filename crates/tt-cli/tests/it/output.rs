@@ -206,7 +206,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
     check(&["repair"], &repair);
     assert_eq!(document(&["repair"])["dry_run"], false);
     check(&["drop", "--dry-run"], &["dry_run", "plan"]);
-    let drop = ["cascaded", "dropped", "dry_run"];
+    let drop = ["cascaded", "dropped", "dry_run", "objects"];
     check(&["drop"], &drop);
     check(&["drop"], &drop);
     let reset = [
