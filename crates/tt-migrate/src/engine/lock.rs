@@ -4,8 +4,9 @@
 //! session advisory lock keyed by the tracking table's name on PostgreSQL, polled until the
 //! lock timeout (a blocked waiter would hold a snapshot); `GET_LOCK` on a name derived from
 //! the database and tracking table on MySQL; the database write lock itself (`BEGIN
-//! IMMEDIATE`) on SQLite, held until the run ends, so each migration runs inside a savepoint
-//! of that transaction. With `lock = "table"`, or behind a transaction pooler, it is a lease
+//! IMMEDIATE`) on SQLite, so each migration runs inside a savepoint of that transaction; a run
+//! commits in short groups ([`commit_progress`]) and a lock file keeps other runners out
+//! between a commit and the next `BEGIN IMMEDIATE`. With `lock = "table"`, or behind a transaction pooler, it is a lease
 //! row in a table of tt's instead (on SQLite as well as the write lock). A runner that took
 //! one kind checks that nobody holds the other, so runners with different settings (one
 //! through a pooler, one direct) still exclude each other. docs/locking.md tells why.
@@ -88,6 +89,33 @@ pub async fn renew_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Er
         LockMode::Advisory => Ok(()),
         LockMode::Table => LeaseLock.renew(db, tracking.table()).await,
     }
+}
+
+/// Commits what the run did so far, keeping the lock (SQLite, where the lock is the run's
+/// transaction: the commit ends it, a lock file keeps other runners out until [`resume`] takes
+/// the write lock again). Elsewhere each migration committed on its own: nothing to do.
+///
+/// # Errors
+/// When the commit fails: then nothing since the last one is committed.
+pub(crate) async fn commit_progress(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    if !db.dialect().one_writer() {
+        return Ok(());
+    }
+    let session = db.dialect().session_lock();
+    session.commit_keeping(db, tracking.table()).await
+}
+
+/// After [`commit_progress`], takes the write transaction again (SQLite; elsewhere nothing).
+///
+/// # Errors
+/// When the write lock cannot be taken within the lock timeout.
+pub(crate) async fn resume(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    if !db.dialect().one_writer() {
+        return Ok(());
+    }
+    let timeout = db.options().lock_timeout;
+    let session = db.dialect().session_lock();
+    session.acquire(db, tracking.table(), timeout).await
 }
 
 /// Releases the migration lock. On SQLite this commits the transaction that holds it.
