@@ -146,3 +146,81 @@ fn mode(db: &Database) -> LockMode {
         None => LockMode::Advisory,
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::connect::ConnectOptions;
+
+    async fn connect(url: &str) -> Database {
+        let options = ConnectOptions {
+            lock_timeout: Duration::from_secs(2),
+            ..ConnectOptions::default()
+        };
+        Database::connect(url, options).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn between_two_commits_of_an_sqlite_run_nobody_else_takes_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.db");
+        let url = format!("sqlite://{}", file.display());
+        let tracking = Tracking::default();
+        let mut run = connect(&url).await;
+        let mut other = connect(&url).await;
+        acquire_lock(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE a (id INTEGER)").await.unwrap();
+        commit_progress(&mut run, &tracking).await.unwrap();
+        // Committed: another connection sees the table, but may not write (it waits 2 s).
+        let rows = other
+            .fetch_text("SELECT name FROM sqlite_master WHERE name = 'a'")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let refused = acquire_lock(&mut other, &tracking).await.unwrap_err();
+        let message = refused.to_string();
+        assert!(
+            matches!(&refused, Error::LockTimeout { holder: Some(h), .. }
+                if h.contains("between two of its commits") && h.contains("app.db-tt-lock")),
+            "{message}"
+        );
+        // The run takes its write transaction back and goes on; released, the lock is free
+        // and its file gone.
+        resume(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE b (id INTEGER)").await.unwrap();
+        release_lock(&mut run, &tracking).await.unwrap();
+        assert!(!file.with_file_name("app.db-tt-lock").exists());
+        acquire_lock(&mut other, &tracking).await.unwrap();
+        release_lock(&mut other, &tracking).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_run_that_died_between_commits_leaves_no_lock_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.db");
+        let url = format!("sqlite://{}", file.display());
+        let tracking = Tracking::default();
+        let mut run = connect(&url).await;
+        acquire_lock(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE a (id INTEGER)").await.unwrap();
+        commit_progress(&mut run, &tracking).await.unwrap();
+        resume(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE b (id INTEGER)").await.unwrap();
+        // Gone without a release (as a killed process): the connection and the lock file's
+        // descriptor close; the file itself stays.
+        drop(run);
+        let lock_file = file.with_file_name("app.db-tt-lock");
+        assert!(lock_file.exists());
+        let mut next = connect(&url).await;
+        acquire_lock(&mut next, &tracking).await.unwrap();
+        assert!(!lock_file.exists(), "the stale file is removed");
+        let tables = next
+            .fetch_text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .await
+            .unwrap();
+        assert_eq!(tables, [[Some("a".to_string())]], "b was never committed");
+        release_lock(&mut next, &tracking).await.unwrap();
+    }
+}

@@ -667,3 +667,81 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
         }
     }
 }
+
+/// The versions recorded in the tracking table of `url`, read on a connection of its own from
+/// another thread (the run's event callback cannot wait for a query).
+fn recorded_elsewhere(url: &str) -> Vec<String> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut db = tt_migrate::Database::connect(&url, Default::default())
+                .await
+                .unwrap();
+            let rows = db
+                .fetch_text(
+                    "SELECT version FROM schema_migrations WHERE NOT dirty ORDER BY version",
+                )
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            rows.into_iter().map(|r| r[0].clone().unwrap()).collect()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn on_sqlite_a_migration_is_reported_once_it_is_committed() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // Migrations of about a tenth of a second each, so that the run commits several groups.
+    let set = migrations(&[
+        (
+            "001_a.sql",
+            "CREATE TABLE a AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        (
+            "002_b.sql",
+            "CREATE TABLE b AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        ("003_c.sql", "CREATE TABLE c (id INTEGER);"),
+        (
+            "004_d.sql",
+            "CREATE TABLE d AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        ("005_e.sql", "CREATE TABLE e (id INTEGER);"),
+    ]);
+    let url = test_db.url().to_string();
+    let mut reported = Vec::new();
+    // At each report: what another connection reads as recorded, by then.
+    let mut seen = Vec::new();
+    let report = Migrator::new(&set)
+        .run(&mut db, &mut |event| {
+            if let Event::Finished(applied) = event {
+                reported.push(applied.version.to_string());
+                seen.push((applied.version.to_string(), recorded_elsewhere(&url)));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(versions(&report), ["001", "002", "003", "004", "005"]);
+    assert_eq!(reported, versions(&report));
+    for (version, recorded) in &seen {
+        assert!(
+            recorded.contains(version),
+            "{version} was reported before it was committed: {seen:?}"
+        );
+    }
+    // Not one transaction for the run: the first report came before the last migration ran.
+    assert!(
+        seen.first().is_some_and(|(_, recorded)| recorded.len() < 5),
+        "{seen:?}"
+    );
+}
