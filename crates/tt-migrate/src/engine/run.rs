@@ -73,9 +73,11 @@ pub enum Event<'a> {
     },
     /// A `\echo` line of the file.
     Echo(&'a str),
-    /// A migration finished.
+    /// A migration finished, and is committed. On SQLite, where a run commits in short
+    /// groups, that is when its group committed: after the next migrations' `Started`.
     Finished(&'a Applied),
-    /// A migration was rolled back (its down file ran and its tracking row is gone).
+    /// A migration was rolled back (its down file ran and its tracking row is gone), and that
+    /// is committed (on SQLite, as for `Finished`, with its group).
     RolledBack(&'a Applied),
 }
 
