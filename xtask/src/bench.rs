@@ -1,6 +1,7 @@
-//! `cargo xtask bench`: the migration engine on PostgreSQL against psql, as ratios from one run.
+//! `cargo xtask bench`: the migration engine on PostgreSQL against psql, and on SQLite against
+//! the sqlite3 shell, as ratios from one run.
 //!
-//! Two workloads, each applied to a fresh database by `bench-apply` (a release build that runs
+//! The workloads, each applied to a fresh database by `bench-apply` (a release build that runs
 //! `Migrator::run` like `tt migrate`) and by `psql -1 -f` on the same SQL, alternating, several
 //! times; medians and their ratio are reported. The big file is also measured for peak memory
 //! with `/usr/bin/time -v`. See docs/benchmarks.md.
@@ -18,19 +19,23 @@ use tt_testdb::TestDb;
 
 use workload::{BigFile, ManyFiles, WideSchema};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset]
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite]
 
   --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
             tables
   --runs N  how many times each side runs per workload (default 5 for the files, 3 for
             the big file)
-  --only    run one workload
+  --only    run one workload (sqlite: the files on SQLite against the sqlite3 shell)
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
-each run gets a fresh database, dropped afterwards. psql must be on PATH.";
+each run gets a fresh database, dropped afterwards. psql must be on PATH, and sqlite3 for the
+SQLite workload.";
 
 /// Goal for the many-files workload: tt's median over psql's.
 const FILES_GOAL: f64 = 1.3;
+/// Goal for the many-files workload on SQLite: tt's median over the sqlite3 shell's.
+const SQLITE_GOAL: f64 = 1.3;
 /// Goal for the reset of a wide schema: tt's median over drop-schema-and-psql's.
 const RESET_GOAL: f64 = 1.3;
 /// Goal for the big file: tt's peak resident set size.
@@ -41,6 +46,7 @@ enum Only {
     Files,
     Inserts,
     Reset,
+    Sqlite,
 }
 
 #[derive(Debug)]
@@ -81,10 +87,13 @@ impl Options {
                         Some("files") => Only::Files,
                         Some("inserts") => Only::Inserts,
                         Some("reset") => Only::Reset,
+                        Some("sqlite") => Only::Sqlite,
                         Some(other) => {
-                            bail!("--only wants files, inserts or reset, not `{other}`\n\n{USAGE}")
+                            bail!(
+                                "--only wants files, inserts, reset or sqlite, not `{other}`\n\n{USAGE}"
+                            )
                         }
-                        None => bail!("--only needs files, inserts or reset\n\n{USAGE}"),
+                        None => bail!("--only needs files, inserts, reset or sqlite\n\n{USAGE}"),
                     });
                 }
                 "-h" | "--help" => {
@@ -113,14 +122,24 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "note: /usr/bin/time is missing (Debian package `time`): peak RSS is the VmHWM bench-apply reads from /proc/self/status"
         );
     }
-    check_psql()?;
+    let postgres = [Only::Files, Only::Inserts, Only::Reset]
+        .into_iter()
+        .any(|only| options.wants(only));
+    if postgres {
+        check_psql()?;
+    }
+    if options.wants(Only::Sqlite) {
+        check_sqlite3()?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("building a tokio runtime")?;
     let admin_url = tt_testdb::admin_url(Backend::Postgres);
-    let server = runtime.block_on(server_description(&admin_url))?;
-    println!("PostgreSQL {server}");
+    if postgres {
+        let server = runtime.block_on(server_description(&admin_url))?;
+        println!("PostgreSQL {server}");
+    }
     println!("the two sides alternate, each run into a fresh database");
     // The machine may be shared: its load says how far to trust the figures.
     println!("load average at start: {}\n", load_average());
@@ -148,6 +167,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if options.wants(Only::Reset) {
         let wide = workload::wide_schema(scratch.path(), options.tables)?;
         summary.extend(bench.reset(&wide, options.runs.unwrap_or(5))?);
+    }
+    if options.wants(Only::Sqlite) {
+        let files = workload::many_files(&scratch.path().join("sqlite"), options.files)?;
+        summary.extend(bench.sqlite_files(&files, scratch.path(), options.runs.unwrap_or(5))?);
     }
     println!("summary (load average at end: {})", load_average());
     print_table(
@@ -329,7 +352,7 @@ impl Bench {
     /// Applies `dir` with bench-apply into a fresh database, then checks the result.
     fn tt_once(&self, dir: &Path, expected: usize, expect: Expect) -> Result<TtSample> {
         let db = self.fresh_database()?;
-        let sample = self.bench_apply(&db, dir, &[], expected)?;
+        let sample = self.bench_apply(db.url(), dir, &[], expected)?;
         self.check(&db, expect)?;
         Ok(sample)
     }
@@ -337,7 +360,7 @@ impl Bench {
     /// Runs bench-apply (with `args` after the URL and directory) on `db`, measured.
     fn bench_apply(
         &self,
-        db: &TestDb,
+        url: &str,
         dir: &Path,
         args: &[&str],
         expected: usize,
@@ -357,7 +380,7 @@ impl Bench {
         };
         // A failure's message is what matters here, not where in bench-apply it surfaced.
         command
-            .arg(db.url())
+            .arg(url)
             .arg(dir)
             .args(args)
             .env("RUST_BACKTRACE", "0")
@@ -404,6 +427,102 @@ impl Bench {
         Ok(wall)
     }
 
+    /// The many files on SQLite: tt against the sqlite3 shell running the same SQL in one
+    /// transaction, each run into a new database file under `scratch`.
+    fn sqlite_files(&self, files: &ManyFiles, scratch: &Path, runs: usize) -> Result<Vec<Line>> {
+        println!(
+            "workload 4: {} migration files on SQLite, {} statements, {runs} runs a side\n  \
+             tt: Migrator::run; baseline: sqlite3 with BEGIN, .read of the files concatenated, COMMIT",
+            files.files, files.statements
+        );
+        let fresh = |side: &str, run: usize| -> Result<PathBuf> {
+            let path = scratch.join(format!("bench-{side}-{run}.db"));
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut side = path.clone().into_os_string();
+                side.push(suffix);
+                let _ = std::fs::remove_file(&side);
+            }
+            Ok(path)
+        };
+        let (mut tt, mut shell, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+        for run in 0..runs {
+            let (t, s) = alternate(
+                run,
+                || {
+                    let path = fresh("tt", run)?;
+                    let url = format!("sqlite://{}", path.display());
+                    let sample = self.bench_apply(&url, &files.dir, &[], files.files)?;
+                    self.check_sqlite(&path, files.files)?;
+                    Ok(sample)
+                },
+                || {
+                    let path = fresh("sqlite3", run)?;
+                    let started = Instant::now();
+                    sqlite3(&path, &files.all_sql)?;
+                    let wall = started.elapsed();
+                    self.check_sqlite(&path, files.files)?;
+                    Ok(wall)
+                },
+            )?;
+            rows.push(vec![
+                (run + 1).to_string(),
+                secs(t.wall),
+                secs(t.run),
+                secs(s),
+                ratio(t.wall, s),
+            ]);
+            tt.push(t.wall);
+            shell.push(s);
+        }
+        print_table(
+            &["run", "tt (s)", "of which run (s)", "sqlite3 (s)", "ratio"],
+            &rows,
+        );
+        println!();
+        let (best_tt, best_shell) = (fastest(&tt), fastest(&shell));
+        let (tt, shell) = (median(&tt), median(&shell));
+        let r = tt.as_secs_f64() / shell.as_secs_f64();
+        Ok(vec![
+            Line {
+                figure: format!("{} files on SQLite: median wall time", files.files),
+                tt: format!("{} s", secs(tt)),
+                baseline: format!("{} s (sqlite3, one transaction)", secs(shell)),
+                ratio: format!("{r:.2}×"),
+                goal: verdict(r <= SQLITE_GOAL, format!("≤ {SQLITE_GOAL}×")),
+            },
+            Line {
+                figure: format!("{} files on SQLite: fastest run", files.files),
+                tt: format!("{} s", secs(best_tt)),
+                baseline: format!("{} s (sqlite3, one transaction)", secs(best_shell)),
+                ratio: ratio(best_tt, best_shell),
+                goal: String::new(),
+            },
+        ])
+    }
+
+    /// Whether the SQLite database at `path` holds `expected` tables `t0001`….
+    fn check_sqlite(&self, path: &Path, expected: usize) -> Result<()> {
+        self.runtime.block_on(async {
+            let url = format!("sqlite://{}", path.display());
+            let mut db = Database::connect(&url, ConnectOptions::default()).await?;
+            let rows = db
+                .fetch_text(
+                    "SELECT CAST(count(*) AS TEXT) FROM sqlite_master \
+                     WHERE type = 'table' AND name GLOB 't[0-9]*'",
+                )
+                .await?;
+            db.close().await?;
+            let found = first_number(&rows)?;
+            if found != expected as u64 {
+                bail!(
+                    "found {found} tables in {} after the run, expected {expected}",
+                    path.display()
+                );
+            }
+            Ok(())
+        })
+    }
+
     fn reset(&self, wide: &WideSchema, runs: usize) -> Result<Vec<Line>> {
         println!(
             "workload 3: reset of {} tables with {} foreign keys (a random web with cycles), {runs} runs a side\n  \
@@ -419,8 +538,8 @@ impl Bench {
                 || {
                     // A database the migrations built, as a user's is: then the timed reset.
                     let db = self.fresh_database()?;
-                    self.bench_apply(&db, &wide.dir, &[], 1)?;
-                    let sample = self.bench_apply(&db, &wide.dir, &["--reset"], 1)?;
+                    self.bench_apply(db.url(), &wide.dir, &[], 1)?;
+                    let sample = self.bench_apply(db.url(), &wide.dir, &["--reset"], 1)?;
                     self.check(&db, Expect::Tables(wide.tables))?;
                     Ok(sample)
                 },
@@ -674,6 +793,41 @@ fn build_bench_apply() -> Result<PathBuf> {
     Ok(apply)
 }
 
+/// Runs `sql` with the sqlite3 shell into the database `path` in one transaction, with foreign
+/// keys enforced as tt's connections enforce them; the shell's defaults otherwise (journal mode,
+/// `synchronous`), which are SQLite's and tt's.
+fn sqlite3(path: &Path, sql: &Path) -> Result<()> {
+    let output = Command::new("sqlite3")
+        .arg("-bail")
+        .arg(path)
+        .arg("PRAGMA foreign_keys = ON")
+        .arg("BEGIN")
+        .arg(format!(".read '{}'", sql.display()))
+        .arg("COMMIT")
+        .stdout(Stdio::null())
+        .output()
+        .context("running sqlite3")?;
+    if !output.status.success() || !output.stderr.is_empty() {
+        bail!(
+            "sqlite3 .read {} failed ({}): {}",
+            sql.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn check_sqlite3() -> Result<()> {
+    let output = Command::new("sqlite3").arg("--version").output().context(
+        "sqlite3 is not on PATH (the SQLite baseline of the benchmarks); install sqlite3",
+    )?;
+    if !output.status.success() {
+        bail!("sqlite3 --version failed ({})", output.status);
+    }
+    Ok(())
+}
+
 fn check_psql() -> Result<()> {
     let output = Command::new("psql").arg("--version").output().context(
         "psql is not on PATH (the baseline of the benchmarks); install postgresql-client",
@@ -798,9 +952,16 @@ mod tests {
         check(&["--runs"], Err("--runs needs a number"));
         check(
             &["--only", "all"],
-            Err("--only wants files, inserts or reset, not `all`"),
+            Err("--only wants files, inserts, reset or sqlite, not `all`"),
         );
-        check(&["--only"], Err("--only needs files, inserts or reset"));
+        check(
+            &["--only", "sqlite"],
+            Ok((1000, 500, 2000, None, Some(Only::Sqlite))),
+        );
+        check(
+            &["--only"],
+            Err("--only needs files, inserts, reset or sqlite"),
+        );
         check(&["--fast"], Err("unknown option `--fast`"));
     }
 }

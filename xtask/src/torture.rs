@@ -83,27 +83,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "mysql/*/kill9-reset",
         "item 7: a drop on MySQL leaves a mark",
     ),
-    // One transaction per run: what tt printed as applied (or rolled back) is lost on a kill.
-    (
-        "sqlite/*/kill9-migrate",
-        "item 11: SQLite progress is committed",
-    ),
-    (
-        "sqlite/*/kill9-reset",
-        "item 11: SQLite progress is committed",
-    ),
-    (
-        "sqlite/*/kill9-down",
-        "item 11: SQLite progress is committed",
-    ),
-    (
-        "sqlite/*/sigint-migrate",
-        "item 11: SQLite progress is committed",
-    ),
-    (
-        "sqlite/*/sigint-reset",
-        "item 11: SQLite progress is committed",
-    ),
 ];
 
 const USAGE: &str = "usage: cargo xtask torture [options]

@@ -57,11 +57,15 @@ impl Progress {
         match event {
             Event::Started {
                 migration,
-                index,
                 total,
                 statements,
                 ..
             } => {
+                // On SQLite a migration is reported once its group of migrations committed,
+                // after the next ones started: the last one's statement bar is done.
+                if let Some(bar) = self.file_bar.take() {
+                    bar.finish_and_clear();
+                }
                 if let Some(bars) = &self.bars {
                     if total >= MANY_MIGRATIONS && self.run_bar.is_none() {
                         let bar = bars.add(ProgressBar::new(total as u64));
@@ -69,8 +73,8 @@ impl Progress {
                         bar.set_prefix(self.prefix);
                         self.run_bar = Some(bar);
                     }
+                    // Its position counts the migrations reported applied.
                     if let Some(bar) = &self.run_bar {
-                        bar.set_position(index as u64 - 1);
                         bar.set_message(format!("{} {}", migration.version, migration.name));
                     }
                     if statements >= MANY_STATEMENTS {

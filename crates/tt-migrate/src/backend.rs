@@ -9,6 +9,7 @@ pub(crate) mod cancel;
 pub(crate) mod connect;
 pub(crate) mod database;
 pub(crate) mod dependent;
+pub(crate) mod file_lock;
 pub(crate) mod introspect;
 pub(crate) mod lease;
 pub(crate) mod object;
@@ -51,8 +52,8 @@ pub(crate) trait Dialect: Sync {
     }
 
     /// Whether one writer at a time holds the whole database (SQLite): the migration lock is
-    /// then the write transaction, each migration runs in a savepoint of it, and releasing the
-    /// lock commits the run.
+    /// then the write transaction, each migration runs in a savepoint of it, a run commits in
+    /// short groups (`Lock::commit_keeping`), and releasing the lock commits the rest.
     fn one_writer(&self) -> bool {
         false
     }
@@ -195,7 +196,8 @@ pub(crate) trait Dialect: Sync {
     /// one text column; `None` where there is only one (SQLite).
     fn current_schema_sql(&self) -> Option<&'static str>;
 
-    /// A query for the names of the columns of the table bound to its one `?`.
+    /// A query for the names of the columns of a table: binds its name, then the schema (MySQL:
+    /// database) it is in, NULL for the connection's current one.
     fn columns_sql(&self) -> &'static str;
 
     /// A query counting the tables named by its one `?`, as one integer column.
@@ -311,6 +313,17 @@ pub(crate) trait Lock: Sync {
         _key: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async { Ok(false) })
+    }
+
+    /// Commits the work done under the lock and keeps the lock until [`Lock::acquire`] is
+    /// called again: where the lock is the transaction itself (SQLite's write lock), a lock
+    /// file keeps other runners out meanwhile. Elsewhere nothing: the lock outlives commits.
+    fn commit_keeping<'a>(
+        &'a self,
+        _db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Releases the lock.

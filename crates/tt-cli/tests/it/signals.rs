@@ -243,3 +243,120 @@ async fn sigint_on_sqlite_rolls_back_the_open_transaction_and_exits_130() {
         &mut project.tt_on(db.url(), &["migrate", "--lock-timeout", "5", "--to", "001"]),
     );
 }
+
+/// A recursive count that takes SQLite about `rows / 3,000,000` seconds (more in a debug
+/// build), as one statement creating `table`.
+fn sqlite_busy(table: &str, rows: u64) -> String {
+    format!(
+        "CREATE TABLE {table} AS WITH RECURSIVE r(n) AS \
+         (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < {rows}) SELECT count(*) AS c FROM r;\n"
+    )
+}
+
+/// Runs tt with `args` on `url` until its stdout has a line containing `line`, then kills it
+/// with SIGKILL; returns what it printed.
+fn kill9_after(project: &Project, url: &str, args: &[&str], line: &str) -> String {
+    use std::io::BufRead;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("tt"))
+        .args(args)
+        .args(["--database-url", url])
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tt starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for text in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(text);
+        }
+    });
+    let mut printed = String::new();
+    let started = Instant::now();
+    while !printed.contains(line) {
+        match receiver.recv_timeout(Duration::from_secs(1)) {
+            Ok(text) => printed.push_str(&format!("{text}\n")),
+            Err(_) if child.try_wait().expect("try_wait").is_some() => {
+                panic!("tt exited before printing `{line}`:\n{printed}")
+            }
+            Err(_) => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no `{line}` within 60 s:\n{printed}"
+        );
+    }
+    send(&child, "KILL");
+    let _ = child.wait();
+    printed
+}
+
+#[tokio::test]
+async fn kill9_on_sqlite_keeps_every_migration_tt_printed_as_applied() {
+    let db = TestDb::create(Backend::Sqlite)
+        .await
+        .expect("SQLite always works");
+    let project = Project::new();
+    project.migration("001_t1.sql", "CREATE TABLE t1 (id INTEGER);\n");
+    project.migration("002_busy.sql", &sqlite_busy("t2", 1_000_000));
+    project.migration("003_slow.sql", &sqlite_busy("t3", 500_000_000));
+    let printed = kill9_after(&project, db.url(), &["migrate"], "applied 002");
+    assert!(printed.contains("applied 001"), "{printed}");
+    assert!(!printed.contains("applied 003"), "{printed}");
+    // What tt printed is committed; the migration it was killed in is not, and the lock it
+    // held died with it.
+    assert_eq!(
+        status_versions(&project, db.url()),
+        serde_json::json!({"applied": ["001", "002"], "pending": ["003"], "dirty": []}),
+        "{printed}"
+    );
+    crate::support::ok(
+        &mut project.tt_on(db.url(), &["migrate", "--lock-timeout", "5", "--to", "002"]),
+    );
+}
+
+#[tokio::test]
+async fn kill9_on_sqlite_keeps_every_rollback_tt_printed() {
+    let db = TestDb::create(Backend::Sqlite)
+        .await
+        .expect("SQLite always works");
+    let project = Project::new();
+    for (version, table) in [("001", "t1"), ("002", "t2"), ("003", "t3")] {
+        project.migration(
+            &format!("{version}_{table}.sql"),
+            &format!("CREATE TABLE {table} (id INTEGER);\n"),
+        );
+    }
+    // 003's rollback takes long enough to close a group; 001's runs until killed.
+    project.migration(
+        "003_t3.down.sql",
+        &format!("DROP TABLE t3;\n{}", sqlite_busy("busy", 1_000_000)),
+    );
+    project.migration("002_t2.down.sql", "DROP TABLE t2;\n");
+    project.migration(
+        "001_t1.down.sql",
+        &format!("DROP TABLE t1;\n{}", sqlite_busy("slow", 500_000_000)),
+    );
+    crate::support::ok(&mut project.tt_on(db.url(), &["migrate"]));
+    let printed = kill9_after(&project, db.url(), &["down", "--all"], "rolled back 003");
+    assert!(!printed.contains("rolled back 001"), "{printed}");
+    let status = status_versions(&project, db.url());
+    let applied: Vec<&str> = status["applied"]
+        .as_array()
+        .expect("applied")
+        .iter()
+        .map(|v| v.as_str().expect("a version"))
+        .collect();
+    assert!(!applied.contains(&"003"), "{printed}\n{status}");
+    assert!(applied.contains(&"001"), "{printed}\n{status}");
+    if printed.contains("rolled back 002") {
+        assert_eq!(applied, ["001"], "{printed}\n{status}");
+    }
+}

@@ -8,6 +8,7 @@ use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
+use crate::backend::file_lock::HeldFile;
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
 use crate::backend::{Dialect, dialect};
 use crate::error::Error;
@@ -28,6 +29,12 @@ pub struct Database {
     pooled: bool,
     /// Who this connection is in a lease lock's row: unique per connection.
     lock_owner: String,
+    /// The lock file an SQLite run holds between its commits (see `backend::file_lock`).
+    held_file: Option<HeldFile>,
+    /// The schema (PostgreSQL) or database (MySQL) tt works in, found once when connecting:
+    /// tt's own tables are named with it, so that a migration's `SET search_path` or `USE`
+    /// cannot move where tt records. `None` on SQLite, or when there is none.
+    home_schema: Option<String>,
 }
 
 /// The URL as given, password included, kept to reconnect and to reach a scratch database on
@@ -68,6 +75,8 @@ impl Database {
             queries_run: 0,
             in_transaction: false,
             lock_owner: lock_owner(),
+            held_file: None,
+            home_schema: None,
         };
         if db.dialect().may_be_pooled() {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
@@ -75,7 +84,45 @@ impl Database {
                 db.options.lock == Some(LockMode::Table) || db.behind_transaction_pooler().await?;
         }
         db.run_session_sql().await?;
+        db.home_schema = db.read_home_schema().await?;
         Ok(db)
+    }
+
+    /// The schema tt works in: the connection's current schema (`postgres_schema` sets it) or
+    /// database once `session_sql` ran; `None` where there is none (SQLite, a MySQL URL without
+    /// a database, a `search_path` naming no existing schema).
+    async fn read_home_schema(&mut self) -> Result<Option<String>, Error> {
+        let Some(sql) = self.dialect().current_schema_sql() else {
+            return Ok(None);
+        };
+        let rows = self
+            .query_text_rows(sql, &[])
+            .await
+            .map_err(Error::query("reading the current schema"))?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+            .filter(|name| !name.is_empty()))
+    }
+
+    /// The schema (PostgreSQL) or database (MySQL) tt works in, found when connecting.
+    pub(crate) fn home_schema(&self) -> Option<&str> {
+        self.home_schema.as_deref()
+    }
+
+    /// `table` of tt's (the tracking table, the lock table), quoted and named with the schema
+    /// tt works in where there is one.
+    pub(crate) fn own_table(&self, table: &str) -> String {
+        let backend = self.backend();
+        match &self.home_schema {
+            Some(schema) => format!(
+                "{}.{}",
+                backend.quote_ident(schema),
+                backend.quote_ident(table)
+            ),
+            None => backend.quote_ident(table),
+        }
     }
 
     /// Whether a transaction pooler (PgBouncer, a hosted service's pooler) is likely between
@@ -103,6 +150,8 @@ impl Database {
             in_transaction: false,
             pooled: true,
             lock_owner: String::new(),
+            held_file: None,
+            home_schema: None,
         };
         let theirs = other.session(sql).await;
         // The probe's own connection: nothing of it is left to undo.
@@ -133,6 +182,11 @@ impl Database {
     /// Who this connection is in a lease lock's row.
     pub(crate) fn lock_owner(&self) -> &str {
         &self.lock_owner
+    }
+
+    /// The lock file this connection's SQLite run holds between its commits, if any.
+    pub(crate) fn held_file(&mut self) -> &mut Option<HeldFile> {
+        &mut self.held_file
     }
 
     /// Runs the options' `session_sql` on the connection just opened.

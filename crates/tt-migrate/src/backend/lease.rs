@@ -157,7 +157,7 @@ pub(crate) async fn is_leased(db: &mut Database, key: &str) -> Result<bool, Erro
 }
 
 fn quoted(db: &Database, key: &str) -> String {
-    db.backend().quote_ident(&lease_table(key))
+    db.own_table(&lease_table(key))
 }
 
 fn lease_ms(db: &Database) -> i64 {

@@ -75,7 +75,7 @@ impl Dialect for Mysql {
 
     fn columns_sql(&self) -> &'static str {
         "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
-         WHERE table_schema = DATABASE() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, DATABASE())"
     }
 
     fn table_exists_sql(&self) -> &'static str {
@@ -174,12 +174,21 @@ fn skip_leading_comments(mut sql: &str) -> &str {
     }
 }
 
+/// The database tt works in, for [`LOCK_NAME`].
+fn home(db: &Database) -> Arg {
+    db.home_schema()
+        .map_or(Arg::Null, |schema| Arg::Text(schema.to_string()))
+}
+
 /// `GET_LOCK` on a name derived from the database and the tracking table.
 struct NamedLock;
 
 /// The lock name: lock names are server-wide and at most 64 characters, so the database and
 /// tracking table are hashed into it.
-const LOCK_NAME: &str = "CONCAT('tt:', LEFT(SHA2(CONCAT(DATABASE(), '.', ?), 256), 40))";
+/// The database is the one tt works in, found when connecting (a migration's `USE` must not
+/// change which lock a release frees); the current one without.
+const LOCK_NAME: &str =
+    "CONCAT('tt:', LEFT(SHA2(CONCAT(COALESCE(?, DATABASE()), '.', ?), 256), 40))";
 
 impl Lock for NamedLock {
     fn acquire<'a>(
@@ -193,7 +202,10 @@ impl Lock for NamedLock {
             let seconds = timeout.as_secs_f64().ceil() as i64;
             let sql = format!("SELECT CAST(GET_LOCK({LOCK_NAME}, ?) AS CHAR)");
             let rows = db
-                .query_text_rows(&sql, &[Arg::Text(key.to_string()), Arg::Int(seconds)])
+                .query_text_rows(
+                    &sql,
+                    &[home(db), Arg::Text(key.to_string()), Arg::Int(seconds)],
+                )
                 .await
                 .map_err(Error::query("taking the migration lock"))?;
             let got = rows.first().and_then(|row| row.first().cloned().flatten());
@@ -216,7 +228,7 @@ impl Lock for NamedLock {
         Box::pin(async move {
             let sql = format!("SELECT CAST(IS_USED_LOCK({LOCK_NAME}) IS NOT NULL AS CHAR)");
             let rows = db
-                .query_text_rows(&sql, &[Arg::Text(key.to_string())])
+                .query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
                 .await
                 .map_err(Error::query("reading who holds the migration lock"))?;
             Ok(rows
@@ -234,7 +246,7 @@ impl Lock for NamedLock {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let sql = format!("SELECT CAST(RELEASE_LOCK({LOCK_NAME}) AS CHAR)");
-            db.query_text_rows(&sql, &[Arg::Text(key.to_string())])
+            db.query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
                 .await
                 .map(drop)
                 .map_err(Error::query("releasing the migration lock"))
@@ -249,7 +261,7 @@ async fn holder(db: &mut Database, key: &str) -> Option<String> {
          WHERE p.ID = IS_USED_LOCK({LOCK_NAME})"
     );
     let rows = db
-        .query_text_rows(&sql, &[Arg::Text(key.to_string())])
+        .query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
         .await
         .ok()?;
     let row = rows.first()?;

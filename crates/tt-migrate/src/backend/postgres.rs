@@ -113,7 +113,7 @@ impl Dialect for Postgres {
 
     fn columns_sql(&self) -> &'static str {
         "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, current_schema())"
     }
 
     fn table_exists_sql(&self) -> &'static str {

@@ -1,14 +1,15 @@
 //! SQLite: one writer at a time, the write lock as the migration lock, savepoints, files.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::file_lock;
 use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
-use crate::backend::{Dialect, Lock, ServerError, introspect, sqlstate};
+use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect, sqlstate};
 use crate::error::Error;
 
 /// The SQLite dialect.
@@ -89,7 +90,8 @@ impl Dialect for Sqlite {
     }
 
     fn columns_sql(&self) -> &'static str {
-        "SELECT name FROM pragma_table_info(?)"
+        // One database file, whose schema is `main`.
+        "SELECT name FROM pragma_table_info(?, COALESCE(?, 'main'))"
     }
 
     fn table_exists_sql(&self) -> &'static str {
@@ -178,8 +180,9 @@ impl Dialect for Sqlite {
     }
 }
 
-/// The database's write lock (`BEGIN IMMEDIATE`), held until the run ends; releasing it
-/// commits the run.
+/// The database's write lock (`BEGIN IMMEDIATE`): the run's transaction. A run commits in
+/// groups; between a commit and the next `BEGIN IMMEDIATE` the lock file beside the database
+/// keeps other runners out ([`file_lock`]). Releasing the lock commits what is left.
 struct WriteLock;
 
 impl Lock for WriteLock {
@@ -187,19 +190,71 @@ impl Lock for WriteLock {
         &'a self,
         db: &'a mut Database,
         _key: &'a str,
-        _timeout: Duration,
+        timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            // The connection's busy timeout is the lock timeout.
-            let started = Instant::now();
-            match db.execute("BEGIN IMMEDIATE").await {
-                Ok(()) => Ok(()),
-                Err(error) if is_busy(&error) => Err(Error::LockTimeout {
-                    holder: Some("another process is writing to this SQLite file".to_string()),
-                    waited: started.elapsed(),
-                }),
-                Err(error) => Err(Error::query("taking the SQLite write lock")(error)),
+            let mut backoff = Backoff::new(timeout);
+            loop {
+                // The connection's busy timeout is the lock timeout.
+                match db.execute("BEGIN IMMEDIATE").await {
+                    Ok(()) => {}
+                    Err(error) if is_busy(&error) => {
+                        return Err(Error::LockTimeout {
+                            holder: Some(
+                                "another process is writing to this SQLite file".to_string(),
+                            ),
+                            waited: backoff.waited(),
+                        });
+                    }
+                    Err(error) => return Err(Error::query("taking the SQLite write lock")(error)),
+                }
+                // Another run between two of its commits holds the lock file.
+                let Some(other) = other_run(db)? else {
+                    return Ok(());
+                };
+                db.execute("ROLLBACK")
+                    .await
+                    .map_err(Error::query("leaving the SQLite write lock to another run"))?;
+                if !backoff.wait().await {
+                    return Err(Error::LockTimeout {
+                        holder: Some(format!(
+                            "another tt run on this SQLite file, between two of its commits \
+                             (it holds {})",
+                            other.display()
+                        )),
+                        waited: backoff.waited(),
+                    });
+                }
             }
+        })
+    }
+
+    fn commit_keeping<'a>(
+        &'a self,
+        db: &'a mut Database,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            if db.held_file().is_none() {
+                if let Some(database) = db.sqlite_file() {
+                    let path = file_lock::lock_file_of(&database);
+                    let io = |source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    };
+                    // Nobody else takes the file while this run holds the write lock.
+                    let held = file_lock::try_take(&path).map_err(io)?.ok_or_else(|| {
+                        Error::LockTimeout {
+                            holder: Some(format!("another process holds {}", path.display())),
+                            waited: Duration::ZERO,
+                        }
+                    })?;
+                    *db.held_file() = Some(held);
+                }
+            }
+            db.execute("COMMIT")
+                .await
+                .map_err(Error::query("committing the migrations run so far"))
         })
     }
 
@@ -209,10 +264,37 @@ impl Lock for WriteLock {
         _key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            db.execute("COMMIT")
+            // Still inside the write lock: nobody can start before the commit.
+            let released = match db.held_file().take() {
+                Some(held) => {
+                    let path = held.path().to_path_buf();
+                    held.release().map_err(|source| Error::Io { path, source })
+                }
+                None => Ok(()),
+            };
+            let committed = db
+                .execute("COMMIT")
                 .await
-                .map_err(Error::query("committing the run"))
+                .map_err(Error::query("committing the run"));
+            committed.and(released)
         })
+    }
+}
+
+/// The lock file of another run that holds it, if one does; this connection's own is no
+/// other's.
+fn other_run(db: &mut Database) -> Result<Option<std::path::PathBuf>, Error> {
+    if db.held_file().is_some() {
+        return Ok(None);
+    }
+    let Some(database) = db.sqlite_file() else {
+        return Ok(None);
+    };
+    let path = file_lock::lock_file_of(&database);
+    match file_lock::held_by_other(&path) {
+        Ok(true) => Ok(Some(path)),
+        Ok(false) => Ok(None),
+        Err(source) => Err(Error::Io { path, source }),
     }
 }
 

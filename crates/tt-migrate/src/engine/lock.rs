@@ -4,8 +4,9 @@
 //! session advisory lock keyed by the tracking table's name on PostgreSQL, polled until the
 //! lock timeout (a blocked waiter would hold a snapshot); `GET_LOCK` on a name derived from
 //! the database and tracking table on MySQL; the database write lock itself (`BEGIN
-//! IMMEDIATE`) on SQLite, held until the run ends, so each migration runs inside a savepoint
-//! of that transaction. With `lock = "table"`, or behind a transaction pooler, it is a lease
+//! IMMEDIATE`) on SQLite, so each migration runs inside a savepoint of that transaction; a run
+//! commits in short groups ([`commit_progress`]) and a lock file keeps other runners out
+//! between a commit and the next `BEGIN IMMEDIATE`. With `lock = "table"`, or behind a transaction pooler, it is a lease
 //! row in a table of tt's instead (on SQLite as well as the write lock). A runner that took
 //! one kind checks that nobody holds the other, so runners with different settings (one
 //! through a pooler, one direct) still exclude each other. docs/locking.md tells why.
@@ -90,6 +91,33 @@ pub async fn renew_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Er
     }
 }
 
+/// Commits what the run did so far, keeping the lock (SQLite, where the lock is the run's
+/// transaction: the commit ends it, a lock file keeps other runners out until [`resume`] takes
+/// the write lock again). Elsewhere each migration committed on its own: nothing to do.
+///
+/// # Errors
+/// When the commit fails: then nothing since the last one is committed.
+pub(crate) async fn commit_progress(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    if !db.dialect().one_writer() {
+        return Ok(());
+    }
+    let session = db.dialect().session_lock();
+    session.commit_keeping(db, tracking.table()).await
+}
+
+/// After [`commit_progress`], takes the write transaction again (SQLite; elsewhere nothing).
+///
+/// # Errors
+/// When the write lock cannot be taken within the lock timeout.
+pub(crate) async fn resume(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    if !db.dialect().one_writer() {
+        return Ok(());
+    }
+    let timeout = db.options().lock_timeout;
+    let session = db.dialect().session_lock();
+    session.acquire(db, tracking.table(), timeout).await
+}
+
 /// Releases the migration lock. On SQLite this commits the transaction that holds it.
 ///
 /// # Errors
@@ -116,5 +144,83 @@ fn mode(db: &Database) -> LockMode {
         Some(mode) => mode,
         None if db.pooled() => LockMode::Table,
         None => LockMode::Advisory,
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::connect::ConnectOptions;
+
+    async fn connect(url: &str) -> Database {
+        let options = ConnectOptions {
+            lock_timeout: Duration::from_secs(2),
+            ..ConnectOptions::default()
+        };
+        Database::connect(url, options).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn between_two_commits_of_an_sqlite_run_nobody_else_takes_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.db");
+        let url = format!("sqlite://{}", file.display());
+        let tracking = Tracking::default();
+        let mut run = connect(&url).await;
+        let mut other = connect(&url).await;
+        acquire_lock(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE a (id INTEGER)").await.unwrap();
+        commit_progress(&mut run, &tracking).await.unwrap();
+        // Committed: another connection sees the table, but may not write (it waits 2 s).
+        let rows = other
+            .fetch_text("SELECT name FROM sqlite_master WHERE name = 'a'")
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let refused = acquire_lock(&mut other, &tracking).await.unwrap_err();
+        let message = refused.to_string();
+        assert!(
+            matches!(&refused, Error::LockTimeout { holder: Some(h), .. }
+                if h.contains("between two of its commits") && h.contains("app.db-tt-lock")),
+            "{message}"
+        );
+        // The run takes its write transaction back and goes on; released, the lock is free
+        // and its file gone.
+        resume(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE b (id INTEGER)").await.unwrap();
+        release_lock(&mut run, &tracking).await.unwrap();
+        assert!(!file.with_file_name("app.db-tt-lock").exists());
+        acquire_lock(&mut other, &tracking).await.unwrap();
+        release_lock(&mut other, &tracking).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_run_that_died_between_commits_leaves_no_lock_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.db");
+        let url = format!("sqlite://{}", file.display());
+        let tracking = Tracking::default();
+        let mut run = connect(&url).await;
+        acquire_lock(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE a (id INTEGER)").await.unwrap();
+        commit_progress(&mut run, &tracking).await.unwrap();
+        resume(&mut run, &tracking).await.unwrap();
+        run.execute("CREATE TABLE b (id INTEGER)").await.unwrap();
+        // Gone without a release (as a killed process): the connection and the lock file's
+        // descriptor close; the file itself stays.
+        drop(run);
+        let lock_file = file.with_file_name("app.db-tt-lock");
+        assert!(lock_file.exists());
+        let mut next = connect(&url).await;
+        acquire_lock(&mut next, &tracking).await.unwrap();
+        assert!(!lock_file.exists(), "the stale file is removed");
+        let tables = next
+            .fetch_text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .await
+            .unwrap();
+        assert_eq!(tables, [[Some("a".to_string())]], "b was never committed");
+        release_lock(&mut next, &tracking).await.unwrap();
     }
 }

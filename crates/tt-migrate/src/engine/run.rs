@@ -2,7 +2,7 @@
 //! migration, unlock.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tt_schema::Backend;
@@ -73,9 +73,11 @@ pub enum Event<'a> {
     },
     /// A `\echo` line of the file.
     Echo(&'a str),
-    /// A migration finished.
+    /// A migration finished, and is committed. On SQLite, where a run commits in short
+    /// groups, that is when its group committed: after the next migrations' `Started`.
     Finished(&'a Applied),
-    /// A migration was rolled back (its down file ran and its tracking row is gone).
+    /// A migration was rolled back (its down file ran and its tracking row is gone), and that
+    /// is committed (on SQLite, as for `Finished`, with its group).
     RolledBack(&'a Applied),
 }
 
@@ -369,6 +371,8 @@ impl<'m> Migrator<'m> {
         }
         let mut report = RunReport::default();
         let total = chosen.len();
+        let mut group = Group::new(db);
+        let mut outcome = Ok(());
         for (index, (migration, (script, statements))) in
             chosen.into_iter().zip(scripts).enumerate()
         {
@@ -379,28 +383,46 @@ impl<'m> Migrator<'m> {
                 total,
                 statements,
             });
-            lock::renew_lock(db, &self.tracking)
-                .await
-                .map_err(|error| RunError {
-                    applied: report.applied.clone(),
-                    error,
-                })?;
+            if let Err(error) = lock::renew_lock(db, &self.tracking).await {
+                outcome = Err(error);
+                break;
+            }
             // The run's last commit waits for the disk, and so for every commit before it.
             let script = Script {
                 durable: index + 1 == total,
                 ..script
             };
-            let applied = self
+            match self
                 .step(db, migration, script, Step::Up, statements, on_event)
                 .await
-                .map_err(|error| RunError {
-                    applied: report.applied.clone(),
-                    error,
-                })?;
-            on_event(Event::Finished(&applied));
-            report.applied.push(applied);
+            {
+                Ok(applied) => group.steps.push(applied),
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+            if group.due() {
+                let closed = self
+                    .close_group(db, &mut group, &mut report.applied, on_event, Step::Up)
+                    .await;
+                if let Err(error) = closed {
+                    outcome = Err(error);
+                    break;
+                }
+            }
         }
-        Ok(report)
+        // What ran before a failure is committed (and reported) as well.
+        let closed = self
+            .close_group(db, &mut group, &mut report.applied, on_event, Step::Up)
+            .await;
+        match outcome.and(closed) {
+            Ok(()) => Ok(report),
+            Err(error) => Err(RunError {
+                applied: report.applied,
+                error,
+            }),
+        }
     }
 
     /// The numbered migrations a run applies, then the repeatable ones that are due.
@@ -499,6 +521,7 @@ impl<'m> Migrator<'m> {
         let mut report = DownReport::default();
         let total = plan.migrations.len();
         let mut failure = None;
+        let mut group = Group::new(db);
         for (index, (migration, (script, statements))) in
             plan.migrations.iter().zip(scripts).enumerate()
         {
@@ -518,11 +541,23 @@ impl<'m> Migrator<'m> {
                 .step(db, migration, script, Step::Down, statements, on_event)
                 .await
             {
-                Ok(rolled_back) => {
-                    on_event(Event::RolledBack(&rolled_back));
-                    report.rolled_back.push(rolled_back);
-                }
+                Ok(rolled_back) => group.steps.push(rolled_back),
                 Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+            if group.due() {
+                let closed = self
+                    .close_group(
+                        db,
+                        &mut group,
+                        &mut report.rolled_back,
+                        on_event,
+                        Step::Down,
+                    )
+                    .await;
+                if let Err(error) = closed {
                     failure = Some(error);
                     break;
                 }
@@ -530,7 +565,7 @@ impl<'m> Migrator<'m> {
         }
         // Whatever stopped the rollback, what it undid may be what the repeatable migrations
         // build on: they run again next time.
-        if !report.rolled_back.is_empty() {
+        if !report.rolled_back.is_empty() || !group.steps.is_empty() {
             for row in rows
                 .iter()
                 .filter(|r| r.version.starts_with(Version::REPEATABLE_PREFIX))
@@ -540,6 +575,18 @@ impl<'m> Migrator<'m> {
                     break;
                 }
             }
+        }
+        let closed = self
+            .close_group(
+                db,
+                &mut group,
+                &mut report.rolled_back,
+                on_event,
+                Step::Down,
+            )
+            .await;
+        if let Err(error) = closed {
+            failure.get_or_insert(error);
         }
         let blocked = plan.blocked.map(|blocked| Error::NoDown {
             version: blocked.version.clone(),
@@ -568,11 +615,9 @@ impl<'m> Migrator<'m> {
     ) -> Result<Applied, Error> {
         let outside_sqlite_lock = script.no_transaction.is_some() && db.dialect().one_writer();
         if outside_sqlite_lock {
-            // The run holds SQLite's write lock as a transaction; leave it for this file.
-            db.execute("COMMIT").await.map_err(Error::query(format!(
-                "committing the run before no-transaction migration {}",
-                migration.version
-            )))?;
+            // The run holds SQLite's write lock as a transaction; leave it for this file (the
+            // lock file keeps other runners out meanwhile).
+            lock::commit_progress(db, &self.tracking).await?;
         }
         let result = self
             .apply_script(db, migration, script, step, total, on_event)
@@ -580,7 +625,7 @@ impl<'m> Migrator<'m> {
         if outside_sqlite_lock {
             // Whatever happened, the rest of the run needs the lock back; the step's own
             // failure says more than this one's.
-            let relocked = lock::acquire_lock(db, &self.tracking).await;
+            let relocked = lock::resume(db, &self.tracking).await;
             if let (Ok(_), Err(error)) = (&result, relocked) {
                 return Err(error);
             }
@@ -711,6 +756,83 @@ impl<'m> Migrator<'m> {
             (Step::Down, Record::Started) => self.tracking.set_dirty(db, version, true).await,
             (Step::Down, Record::Undone) => self.tracking.set_dirty(db, version, false).await,
         }
+    }
+}
+
+/// Steps done but not yet committed: on SQLite a run is one write transaction that commits in
+/// short groups, and a step is reported (`Event::Finished`, `Event::RolledBack`, the report)
+/// once its group committed, so that what tt says is done survives a kill. Elsewhere each step
+/// committed on its own, and is reported at once.
+struct Group {
+    steps: Vec<Applied>,
+    /// Whether steps wait for a group commit (SQLite).
+    grouped: bool,
+    since: Instant,
+    /// How long the last group commit took.
+    last_commit: Duration,
+}
+
+/// A group closes once it is this old…
+const GROUP_AGE: Duration = Duration::from_millis(100);
+/// …and this many times older than the last commit took, so that committing takes at most a
+/// twentieth of a run on a slow disk too.
+const GROUP_COMMIT_SHARE: u32 = 20;
+
+impl Group {
+    fn new(db: &Database) -> Self {
+        Self {
+            steps: Vec::new(),
+            grouped: db.dialect().one_writer(),
+            since: Instant::now(),
+            last_commit: Duration::ZERO,
+        }
+    }
+
+    /// Whether the steps done should be committed and reported now.
+    fn due(&self) -> bool {
+        let age = self.since.elapsed();
+        !self.grouped || (age >= GROUP_AGE && age >= self.last_commit * GROUP_COMMIT_SHARE)
+    }
+}
+
+impl Migrator<'_> {
+    /// Commits the steps of `group` (keeping the lock) and reports them. When the commit
+    /// fails, only those the tracking table shows as done are reported (a statement such as
+    /// `INSERT OR ROLLBACK` may have ended the transaction, and with it the group).
+    async fn close_group(
+        &self,
+        db: &mut Database,
+        group: &mut Group,
+        done: &mut Vec<Applied>,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+        step: Step,
+    ) -> Result<(), Error> {
+        if group.steps.is_empty() {
+            return Ok(());
+        }
+        let mut steps = std::mem::take(&mut group.steps);
+        let mut committed = Ok(());
+        if group.grouped {
+            let started = Instant::now();
+            committed = lock::commit_progress(db, &self.tracking).await;
+            group.last_commit = started.elapsed();
+            if committed.is_err() {
+                self.forget_uncommitted(db, step, &mut steps).await;
+            }
+        }
+        for applied in steps {
+            on_event(match step {
+                Step::Up => Event::Finished(&applied),
+                Step::Down => Event::RolledBack(&applied),
+            });
+            done.push(applied);
+        }
+        group.since = Instant::now();
+        committed?;
+        if group.grouped {
+            lock::resume(db, &self.tracking).await?;
+        }
+        Ok(())
     }
 }
 

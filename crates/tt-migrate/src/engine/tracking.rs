@@ -67,8 +67,11 @@ impl Tracking {
     /// Columns the table has (lower-case), empty when it does not exist.
     pub(crate) async fn columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let sql = db.dialect().columns_sql();
+        let schema = db
+            .home_schema()
+            .map_or(Arg::Null, |s| Arg::Text(s.to_string()));
         let rows = db
-            .query_text_rows(sql, &[Arg::Text(self.table.clone())])
+            .query_text_rows(sql, &[Arg::Text(self.table.clone()), schema])
             .await
             .map_err(Error::query(format!(
                 "reading the columns of tracking table `{}`",
@@ -94,8 +97,7 @@ impl Tracking {
     /// # Errors
     /// When the DDL fails.
     pub async fn ensure(&self, db: &mut Database) -> Result<(), Error> {
-        let backend = db.backend();
-        let table = backend.quote_ident(&self.table);
+        let table = db.own_table(&self.table);
         let columns = self.columns(db).await?;
         self.refuse_foreign(&columns)?;
         if columns.is_empty() {
@@ -175,7 +177,7 @@ impl Tracking {
             column("checksum"),
             plain("execution_ms"),
             plain("dirty"),
-            db.backend().quote_ident(&self.table)
+            db.own_table(&self.table)
         );
         let context = || format!("reading tracking table `{}`", self.table);
         let rows = db
@@ -196,7 +198,7 @@ impl Tracking {
     /// # Errors
     /// When the statement fails.
     pub async fn upsert(&self, db: &mut Database, row: &RowUpdate<'_>) -> Result<(), Error> {
-        let table = db.backend().quote_ident(&self.table);
+        let table = db.own_table(&self.table);
         let conflict = db.dialect().tracking_upsert();
         let sql = format!(
             "INSERT INTO {table} (version, name, checksum, execution_ms, dirty, applied_at) \
@@ -230,7 +232,7 @@ impl Tracking {
     ) -> Result<(), Error> {
         let sql = format!(
             "UPDATE {} SET dirty = ? WHERE version = ?",
-            db.backend().quote_ident(&self.table)
+            db.own_table(&self.table)
         );
         db.execute_with(&sql, &[Arg::Bool(dirty), Arg::Text(version.to_string())])
             .await
@@ -252,7 +254,7 @@ impl Tracking {
     ) -> Result<(), Error> {
         let sql = format!(
             "UPDATE {} SET checksum = ? WHERE version = ?",
-            db.backend().quote_ident(&self.table)
+            db.own_table(&self.table)
         );
         db.execute_with(
             &sql,
@@ -275,7 +277,7 @@ impl Tracking {
     pub async fn delete(&self, db: &mut Database, version: &str) -> Result<(), Error> {
         let sql = format!(
             "DELETE FROM {} WHERE version = ?",
-            db.backend().quote_ident(&self.table)
+            db.own_table(&self.table)
         );
         db.execute_with(&sql, &[Arg::Text(version.to_string())])
             .await
@@ -298,7 +300,7 @@ impl Tracking {
     pub(crate) async fn rewrite(&self, db: &mut Database, version: &str) -> Result<(), Error> {
         let sql = format!(
             "UPDATE {} SET dirty = dirty WHERE version = ?",
-            db.backend().quote_ident(&self.table)
+            db.own_table(&self.table)
         );
         db.execute_with(&sql, &[Arg::Text(version.to_string())])
             .await

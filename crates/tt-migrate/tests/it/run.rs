@@ -667,3 +667,219 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
         }
     }
 }
+
+/// The versions recorded in the tracking table of `url`, read on a connection of its own from
+/// another thread (the run's event callback cannot wait for a query).
+fn recorded_elsewhere(url: &str) -> Vec<String> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut db = tt_migrate::Database::connect(&url, Default::default())
+                .await
+                .unwrap();
+            let rows = db
+                .fetch_text(
+                    "SELECT version FROM schema_migrations WHERE NOT dirty ORDER BY version",
+                )
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            rows.into_iter().map(|r| r[0].clone().unwrap()).collect()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn on_sqlite_a_migration_is_reported_once_it_is_committed() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    // Migrations of about a tenth of a second each, so that the run commits several groups.
+    let set = migrations(&[
+        (
+            "001_a.sql",
+            "CREATE TABLE a AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        (
+            "002_b.sql",
+            "CREATE TABLE b AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        ("003_c.sql", "CREATE TABLE c (id INTEGER);"),
+        (
+            "004_d.sql",
+            "CREATE TABLE d AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 300000) SELECT count(*) AS c FROM r;",
+        ),
+        ("005_e.sql", "CREATE TABLE e (id INTEGER);"),
+    ]);
+    let url = test_db.url().to_string();
+    let mut reported = Vec::new();
+    // At each report: what another connection reads as recorded, by then.
+    let mut seen = Vec::new();
+    let report = Migrator::new(&set)
+        .run(&mut db, &mut |event| {
+            if let Event::Finished(applied) = event {
+                reported.push(applied.version.to_string());
+                seen.push((applied.version.to_string(), recorded_elsewhere(&url)));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(versions(&report), ["001", "002", "003", "004", "005"]);
+    assert_eq!(reported, versions(&report));
+    for (version, recorded) in &seen {
+        assert!(
+            recorded.contains(version),
+            "{version} was reported before it was committed: {seen:?}"
+        );
+    }
+    // Not one transaction for the run: the first report came before the last migration ran.
+    assert!(
+        seen.first().is_some_and(|(_, recorded)| recorded.len() < 5),
+        "{seen:?}"
+    );
+}
+
+/// A migration set from SQL made at run time.
+fn leaked(files: Vec<(&'static str, String)>) -> Vec<tt_migrate::Migration> {
+    let files: Vec<(&'static str, &'static str)> = files
+        .into_iter()
+        .map(|(name, sql)| (name, &*Box::leak(sql.into_boxed_str())))
+        .collect();
+    migrations(&files)
+}
+
+/// Runs `set` on `url`, then checks on fresh connections that every migration is recorded
+/// where tt started, and that the lock is free.
+async fn run_and_check_records(url: &str, set: &[tt_migrate::Migration], context: &str) {
+    let options = || tt_migrate::ConnectOptions {
+        lock_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let mut db = tt_migrate::Database::connect(url, options()).await.unwrap();
+    let report = Migrator::new(set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{context}: {e}"));
+    assert_eq!(versions(&report), ["001", "002"], "{context}");
+    let mut fresh = tt_migrate::Database::connect(url, options()).await.unwrap();
+    let status = Migrator::new(set).status(&mut fresh).await.unwrap();
+    assert_eq!(status.applied.len(), 2, "{context}: {status:?}");
+    assert!(status.pending.is_empty(), "{context}: {status:?}");
+    // The lock was released where it was taken: another runner gets it at once.
+    let again = Migrator::new(set)
+        .run(&mut fresh, &mut no_events)
+        .await
+        .unwrap_or_else(|e| panic!("{context}: {e}"));
+    assert!(again.applied.is_empty(), "{context}");
+    db.close().await.unwrap();
+    fresh.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_migration_that_empties_the_search_path_does_not_move_tt_s_records() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    for (how, set_path) in [
+        ("SET", "SET search_path = ''"),
+        ("SET LOCAL", "SET LOCAL search_path = ''"),
+    ] {
+        let mut admin = connect(&test_db).await;
+        admin
+            .fetch_text("DROP TABLE IF EXISTS public.schema_migrations, public.t2")
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let set = leaked(vec![
+            ("001_path.sql", format!("{set_path};")),
+            (
+                "002_t2.sql",
+                "CREATE TABLE public.t2 (id INTEGER);".to_string(),
+            ),
+        ]);
+        run_and_check_records(test_db.url(), &set, &format!("PostgreSQL, {how}")).await;
+    }
+    // Through a transaction pooler, where the session is not tt's alone: `SET LOCAL` only,
+    // so that nothing stays behind on the pooled server session.
+    if let Some(url) = test_db.through_pgbouncer(tt_testdb::PoolMode::Transaction) {
+        let mut admin = connect(&test_db).await;
+        admin
+            .fetch_text("DROP TABLE public.schema_migrations, public.t2")
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let set = leaked(vec![
+            ("001_path.sql", "SET LOCAL search_path = '';".to_string()),
+            (
+                "002_t2.sql",
+                "CREATE TABLE public.t2 (id INTEGER);".to_string(),
+            ),
+        ]);
+        run_and_check_records(&url, &set, "PgBouncer, SET LOCAL").await;
+    }
+}
+
+#[tokio::test]
+async fn a_mysql_migration_that_uses_another_database_does_not_move_tt_s_records() {
+    let (Some(home), Some(other)) = (
+        TestDb::create(Backend::Mysql).await,
+        TestDb::create(Backend::Mysql).await,
+    ) else {
+        return;
+    };
+    let set = leaked(vec![
+        ("001_use.sql", format!("USE `{}`;", other.name())),
+        (
+            "002_t2.sql",
+            format!("CREATE TABLE `{}`.t2 (id INTEGER);", home.name()),
+        ),
+    ]);
+    run_and_check_records(home.url(), &set, "MariaDB, USE").await;
+    // A failure after a `USE`: tt takes back its dirty mark with a statement it has not sent
+    // before on that connection, in the database it started in.
+    let mut set = set;
+    set.extend(leaked(vec![
+        ("003_use.sql", format!("USE `{}`;", other.name())),
+        (
+            "004_bad.sql",
+            "INSERT INTO missing_table VALUES (1);".to_string(),
+        ),
+    ]));
+    let mut db = connect(&home).await;
+    let err = Migrator::new(&set)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(matches!(err.error, Error::Statement(_)), "{err}");
+    assert_eq!(
+        err.applied
+            .iter()
+            .map(|a| a.version.to_string())
+            .collect::<Vec<_>>(),
+        ["003"]
+    );
+    let mut fresh = connect(&home).await;
+    let status = Migrator::new(&set).status(&mut fresh).await.unwrap();
+    assert_eq!(status.applied.len(), 3, "{status:?}");
+    assert!(status.dirty.is_empty(), "{status:?}");
+    assert_eq!(status.pending.len(), 1, "{status:?}");
+    let mut db = connect(&other).await;
+    let tables = db
+        .fetch_text(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE()",
+        )
+        .await
+        .unwrap();
+    assert!(
+        tables.is_empty(),
+        "tt wrote into the other database: {tables:?}"
+    );
+}
