@@ -351,6 +351,21 @@ const NOT_CALLS: &[&str] = &[
     "unhex", "unix_timestamp", "upper", "utc_timestamp", "uuid",
 ];
 
+/// Reserved words, which unquoted are never names of objects.
+const KEYWORDS: &[&str] = &[
+    "add", "all", "alter", "and", "any", "as", "asc", "begin", "between", "both", "by",
+    "cascade", "case", "cast", "check", "collate", "column", "commit", "constraint", "create",
+    "cross", "current_date", "current_time", "current_timestamp", "default", "deferrable",
+    "delete", "desc", "distinct", "do", "drop", "each", "else", "end", "except", "exists",
+    "false", "fetch", "for", "foreign", "from", "full", "grant", "group", "having", "if",
+    "ilike", "in", "index", "initially", "inner", "insert", "intersect", "into", "is", "join",
+    "key", "lateral", "leading", "left", "like", "limit", "not", "null", "nulls", "offset",
+    "on", "only", "or", "order", "outer", "primary", "references", "rename", "replace",
+    "restrict", "returning", "right", "select", "set", "some", "table", "then", "to",
+    "trailing", "true", "union", "unique", "update", "using", "values", "view", "when",
+    "where", "with",
+];
+
 /// Statements that change the session a serial run shares between files.
 const SESSION_HEADS: &[&str] = &["set", "use", "reset", "discard", "prepare", "deallocate"];
 
@@ -390,7 +405,10 @@ impl<'a> Reader<'a> {
     fn is_name(&self, at: usize) -> bool {
         self.tokens.get(at).is_some_and(|t| match t.kind {
             Kind::QuotedIdentifier => true,
-            Kind::Word => !t.text.starts_with(|c: char| c.is_ascii_digit() || c == '$'),
+            Kind::Word => {
+                !t.text.starts_with(|c: char| c.is_ascii_digit() || c == '$')
+                    && !KEYWORDS.contains(&t.text.to_ascii_lowercase().as_str())
+            }
             _ => false,
         })
     }
