@@ -54,10 +54,19 @@ pub struct Wait {
 fn with_foreign_keys(prints: &mut [Footprint], live: &[(Object, Object)]) {
     let mut parents: BTreeMap<Object, BTreeSet<Object>> = BTreeMap::new();
     let mut children: BTreeMap<Object, BTreeSet<Object>> = BTreeMap::new();
-    for (child, parent) in live.iter().chain(prints.iter().flat_map(|p| &p.foreign_keys)) {
+    for (child, parent) in live
+        .iter()
+        .chain(prints.iter().flat_map(|p| &p.foreign_keys))
+    {
         let plain = |o: &Object| Object::plain(&o.name);
-        parents.entry(plain(child)).or_default().insert(plain(parent));
-        children.entry(plain(parent)).or_default().insert(plain(child));
+        parents
+            .entry(plain(child))
+            .or_default()
+            .insert(plain(parent));
+        children
+            .entry(plain(parent))
+            .or_default()
+            .insert(plain(child));
     }
     let closure = |start: &BTreeSet<Object>, edges: &BTreeMap<Object, BTreeSet<Object>>| {
         let mut seen = BTreeSet::new();
@@ -201,7 +210,11 @@ impl Schedule {
     pub fn to_dot(&self) -> String {
         let mut text = String::from("digraph migrations {\n  rankdir=LR;\n");
         for m in &self.migrations {
-            let shape = if m.barrier.is_some() { "box" } else { "ellipse" };
+            let shape = if m.barrier.is_some() {
+                "box"
+            } else {
+                "ellipse"
+            };
             text.push_str(&format!(
                 "  \"{}\" [label=\"{} {}\", shape={shape}];\n",
                 m.version,
@@ -225,7 +238,13 @@ impl Schedule {
 
     /// The file DAG as a Mermaid flowchart.
     pub fn to_mermaid(&self) -> String {
-        let id = |v: &Version| format!("m{}", v.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+        let id = |v: &Version| {
+            format!(
+                "m{}",
+                v.as_str()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            )
+        };
         let mut text = String::from("flowchart LR\n");
         for m in &self.migrations {
             let label = format!("{} {}", m.version, m.name).replace('"', "'");
@@ -325,7 +344,11 @@ mod tests {
     fn writes_reach_children_and_read_parents_through_foreign_keys() {
         let live = [(Object::plain("orders"), Object::plain("customers"))];
         let text = plan(
-            &["DELETE FROM customers WHERE id = 1", "INSERT INTO orders VALUES (1, 1)", "SELECT 1 FROM unrelated"],
+            &[
+                "DELETE FROM customers WHERE id = 1",
+                "INSERT INTO orders VALUES (1, 1)",
+                "SELECT 1 FROM unrelated",
+            ],
             &live,
         );
         expect_test::expect![[r#"
@@ -342,6 +365,9 @@ mod tests {
     #[test]
     fn a_session_change_makes_the_run_serial() {
         let text = plan(&["CREATE TABLE a (id int)", "SET search_path = s"], &[]);
-        assert!(text.starts_with("serial: 002 changes the session (line 1: SET)\n"), "{text}");
+        assert!(
+            text.starts_with("serial: 002 changes the session (line 1: SET)\n"),
+            "{text}"
+        );
     }
 }

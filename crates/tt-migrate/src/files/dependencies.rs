@@ -319,51 +319,319 @@ fn resolve(prints: &mut [Footprint]) {
 /// methods, and built-in functions that read no table and change nothing.
 const NOT_CALLS: &[&str] = &[
     // keywords
-    "add", "all", "and", "any", "array", "as", "between", "by", "case", "check", "column",
-    "constraint", "cube", "default", "distinct", "else", "except", "exists", "filter", "for",
-    "foreign", "from", "group", "grouping", "identity", "in", "include", "index", "intersect",
-    "into", "is", "join", "key", "lateral", "like", "limit", "list", "modify", "not", "of",
-    "offset", "on", "or", "over", "partition", "primary", "range", "recursive", "references",
-    "returning", "returns", "rollup", "row", "rows", "select", "set", "sets", "some",
-    "spatial", "fulltext", "table", "then", "to", "union", "unique", "using", "values", "when",
-    "where", "window", "with", "within",
+    "add",
+    "all",
+    "and",
+    "any",
+    "array",
+    "as",
+    "between",
+    "by",
+    "case",
+    "check",
+    "column",
+    "constraint",
+    "cube",
+    "default",
+    "distinct",
+    "else",
+    "except",
+    "exists",
+    "filter",
+    "for",
+    "foreign",
+    "from",
+    "group",
+    "grouping",
+    "identity",
+    "in",
+    "include",
+    "index",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "lateral",
+    "like",
+    "limit",
+    "list",
+    "modify",
+    "not",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "over",
+    "partition",
+    "primary",
+    "range",
+    "recursive",
+    "references",
+    "returning",
+    "returns",
+    "rollup",
+    "row",
+    "rows",
+    "select",
+    "set",
+    "sets",
+    "some",
+    "spatial",
+    "fulltext",
+    "table",
+    "then",
+    "to",
+    "union",
+    "unique",
+    "using",
+    "values",
+    "when",
+    "where",
+    "window",
+    "with",
+    "within",
     // types
-    "bigint", "binary", "bit", "blob", "char", "character", "date", "datetime", "dec",
-    "decimal", "double", "enum", "float", "int", "integer", "interval", "mediumint",
-    "numeric", "precision", "real", "smallint", "text", "time", "timestamp", "timestamptz",
-    "timetz", "tinyint", "varbinary", "varchar", "varying", "year",
+    "bigint",
+    "binary",
+    "bit",
+    "blob",
+    "char",
+    "character",
+    "date",
+    "datetime",
+    "dec",
+    "decimal",
+    "double",
+    "enum",
+    "float",
+    "int",
+    "integer",
+    "interval",
+    "mediumint",
+    "numeric",
+    "precision",
+    "real",
+    "smallint",
+    "text",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "timetz",
+    "tinyint",
+    "varbinary",
+    "varchar",
+    "varying",
+    "year",
     // index methods
-    "btree", "brin", "gin", "gist", "hash", "spgist",
+    "btree",
+    "brin",
+    "gin",
+    "gist",
+    "hash",
+    "spgist",
     // built-in functions without side effects on tables
-    "abs", "age", "array_agg", "ascii", "avg", "bool_and", "bool_or", "cast", "ceil",
-    "ceiling", "char_length", "character_length", "chr", "coalesce", "concat", "concat_ws",
-    "convert", "count", "current_date", "current_time", "current_timestamp", "date_add",
-    "date_format", "date_part", "date_sub", "date_trunc", "dense_rank", "every", "exp",
-    "extract", "first_value", "floor", "format", "from_unixtime", "gen_random_uuid",
-    "generate_series", "greatest", "hex", "if", "ifnull", "isnull", "json_agg",
-    "json_build_array", "json_build_object", "json_object", "jsonb_agg",
-    "jsonb_build_array", "jsonb_build_object", "lag", "last_value", "lead", "least", "left",
-    "length", "ln", "localtimestamp", "log", "lower", "lpad", "ltrim", "max", "md5", "min",
-    "mod", "now", "nullif", "octet_length", "position", "power", "rand", "random", "rank",
-    "repeat", "replace", "reverse", "right", "round", "row_number", "rpad", "rtrim", "sha1",
-    "sha2", "sign", "split_part", "sqrt", "string_agg", "strpos", "substr", "substring",
-    "sum", "to_char", "to_date", "to_number", "to_timestamp", "trim", "trunc", "truncate",
-    "unhex", "unix_timestamp", "upper", "utc_timestamp", "uuid",
+    "abs",
+    "age",
+    "array_agg",
+    "ascii",
+    "avg",
+    "bool_and",
+    "bool_or",
+    "cast",
+    "ceil",
+    "ceiling",
+    "char_length",
+    "character_length",
+    "chr",
+    "coalesce",
+    "concat",
+    "concat_ws",
+    "convert",
+    "count",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "date_add",
+    "date_format",
+    "date_part",
+    "date_sub",
+    "date_trunc",
+    "dense_rank",
+    "every",
+    "exp",
+    "extract",
+    "first_value",
+    "floor",
+    "format",
+    "from_unixtime",
+    "gen_random_uuid",
+    "generate_series",
+    "greatest",
+    "hex",
+    "if",
+    "ifnull",
+    "isnull",
+    "json_agg",
+    "json_build_array",
+    "json_build_object",
+    "json_object",
+    "jsonb_agg",
+    "jsonb_build_array",
+    "jsonb_build_object",
+    "lag",
+    "last_value",
+    "lead",
+    "least",
+    "left",
+    "length",
+    "ln",
+    "localtimestamp",
+    "log",
+    "lower",
+    "lpad",
+    "ltrim",
+    "max",
+    "md5",
+    "min",
+    "mod",
+    "now",
+    "nullif",
+    "octet_length",
+    "position",
+    "power",
+    "rand",
+    "random",
+    "rank",
+    "repeat",
+    "replace",
+    "reverse",
+    "right",
+    "round",
+    "row_number",
+    "rpad",
+    "rtrim",
+    "sha1",
+    "sha2",
+    "sign",
+    "split_part",
+    "sqrt",
+    "string_agg",
+    "strpos",
+    "substr",
+    "substring",
+    "sum",
+    "to_char",
+    "to_date",
+    "to_number",
+    "to_timestamp",
+    "trim",
+    "trunc",
+    "truncate",
+    "unhex",
+    "unix_timestamp",
+    "upper",
+    "utc_timestamp",
+    "uuid",
 ];
 
 /// Reserved words, which unquoted are never names of objects.
 const KEYWORDS: &[&str] = &[
-    "add", "all", "alter", "and", "any", "as", "asc", "begin", "between", "both", "by",
-    "cascade", "case", "cast", "check", "collate", "column", "commit", "constraint", "create",
-    "cross", "current_date", "current_time", "current_timestamp", "default", "deferrable",
-    "delete", "desc", "distinct", "do", "drop", "each", "else", "end", "except", "exists",
-    "false", "fetch", "for", "foreign", "from", "full", "grant", "group", "having", "if",
-    "ilike", "in", "index", "initially", "inner", "insert", "intersect", "into", "is", "join",
-    "key", "lateral", "leading", "left", "like", "limit", "not", "null", "nulls", "offset",
-    "on", "only", "or", "order", "outer", "primary", "references", "rename", "replace",
-    "restrict", "returning", "right", "select", "set", "some", "table", "then", "to",
-    "trailing", "true", "union", "unique", "update", "using", "values", "view", "when",
-    "where", "with",
+    "add",
+    "all",
+    "alter",
+    "and",
+    "any",
+    "as",
+    "asc",
+    "begin",
+    "between",
+    "both",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "commit",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "default",
+    "deferrable",
+    "delete",
+    "desc",
+    "distinct",
+    "do",
+    "drop",
+    "each",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "if",
+    "ilike",
+    "in",
+    "index",
+    "initially",
+    "inner",
+    "insert",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "not",
+    "null",
+    "nulls",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "references",
+    "rename",
+    "replace",
+    "restrict",
+    "returning",
+    "right",
+    "select",
+    "set",
+    "some",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "values",
+    "view",
+    "when",
+    "where",
+    "with",
 ];
 
 /// Statements that change the session a serial run shares between files.
@@ -492,9 +760,17 @@ impl<'a> Reader<'a> {
                 continue;
             };
             let after_name_keyword = at > 0
-                && ["references", "into", "table", "index", "key", "constraint", "unique"]
-                    .iter()
-                    .any(|w| self.is_word(at - 1, w));
+                && [
+                    "references",
+                    "into",
+                    "table",
+                    "index",
+                    "key",
+                    "constraint",
+                    "unique",
+                ]
+                .iter()
+                .any(|w| self.is_word(at - 1, w));
             if self.is_punct(next, '(')
                 && !except.contains(&at)
                 && !after_name_keyword
@@ -543,13 +819,18 @@ pub(crate) fn statement(sql: &str, line: u32, backend: Backend, print: &mut Foot
     match head.as_str() {
         "begin" | "start" | "commit" | "end" if r.tokens.len() <= 2 => return,
         "insert" | "replace" => {
-            let at = r.skip_any(1, &["ignore", "low_priority", "delayed", "high_priority", "into"]);
+            let at = r.skip_any(
+                1,
+                &["ignore", "low_priority", "delayed", "high_priority", "into"],
+            );
             match r.name(at) {
                 Some((table, _)) => {
                     targets.insert(at);
                     print.write(table);
                 }
-                None => return print.barrier(line, format!("{} without a table", head.to_uppercase())),
+                None => {
+                    return print.barrier(line, format!("{} without a table", head.to_uppercase()));
+                }
             }
         }
         "update" | "delete" | "truncate" => {
@@ -558,14 +839,19 @@ pub(crate) fn statement(sql: &str, line: u32, backend: Backend, print: &mut Foot
                 // tables count as written too, which only adds conflicts.
                 print.writes.extend(all.iter().cloned());
             } else {
-                let at = r.skip_any(1, &["from", "only", "table", "low_priority", "quick", "ignore"]);
+                let at = r.skip_any(
+                    1,
+                    &["from", "only", "table", "low_priority", "quick", "ignore"],
+                );
                 let Some((table, mut next)) = r.name(at) else {
                     return print.barrier(line, format!("{} without a table", head.to_uppercase()));
                 };
                 targets.insert(at);
                 print.write(table);
                 while head == "truncate" && r.is_punct(next, ',') {
-                    let Some((table, after)) = r.name(next + 1) else { break };
+                    let Some((table, after)) = r.name(next + 1) else {
+                        break;
+                    };
                     print.write(table);
                     next = after;
                 }
@@ -577,7 +863,10 @@ pub(crate) fn statement(sql: &str, line: u32, backend: Backend, print: &mut Foot
         "select" | "with" => {
             if head == "with"
                 && r.tokens.iter().any(|t| {
-                    t.is_word("insert") || t.is_word("update") || t.is_word("delete") || t.is_word("merge")
+                    t.is_word("insert")
+                        || t.is_word("update")
+                        || t.is_word("delete")
+                        || t.is_word("merge")
                 })
             {
                 return print.barrier(line, "WITH … writing rows");
@@ -588,7 +877,15 @@ pub(crate) fn statement(sql: &str, line: u32, backend: Backend, print: &mut Foot
         }
         "create" => {
             calls_run = false;
-            if !create(&r, line, backend, print, &mut targets, &mut calls_run, &mut columns) {
+            if !create(
+                &r,
+                line,
+                backend,
+                print,
+                &mut targets,
+                &mut calls_run,
+                &mut columns,
+            ) {
                 return;
             }
         }
@@ -670,7 +967,16 @@ fn create(
     }
     let at = r.skip_any(
         at,
-        &["global", "local", "unlogged", "unique", "definer", "algorithm", "sql", "security"],
+        &[
+            "global",
+            "local",
+            "unlogged",
+            "unique",
+            "definer",
+            "algorithm",
+            "sql",
+            "security",
+        ],
     );
     let Some(kind) = r.word(at) else {
         print.barrier(line, "CREATE of something tt does not know");
@@ -830,8 +1136,7 @@ fn drop(r: &Reader<'_>, line: u32, print: &mut Footprint) {
         return print.barrier(line, "DROP tt cannot read");
     };
     let at = match kind.as_str() {
-        "table" | "view" | "sequence" | "type" | "domain" | "function" | "procedure"
-        | "index" => 2,
+        "table" | "view" | "sequence" | "type" | "domain" | "function" | "procedure" | "index" => 2,
         "materialized" => 3,
         other => return print.barrier(line, format!("DROP {}", other.to_uppercase())),
     };
@@ -918,7 +1223,10 @@ mod tests {
     #[track_caller]
     fn barrier(backend: Backend, sql: &str, what: &str) {
         let prints = analyse(backend, &[sql]);
-        let reason = prints[0].barrier.as_ref().unwrap_or_else(|| panic!("no barrier: {sql}"));
+        let reason = prints[0]
+            .barrier
+            .as_ref()
+            .unwrap_or_else(|| panic!("no barrier: {sql}"));
         assert_eq!(reason.what, what, "{sql}");
     }
 
@@ -985,8 +1293,16 @@ mod tests {
         let prints = analyse(Postgres, &files);
         assert_eq!(names(&prints[2].writes), ["bump"]);
         assert!(prints[2].reads.contains(&Object::plain("totals")));
-        barrier(Postgres, "SELECT refresh_everything()", "calls refresh_everything(), whose body tt cannot see");
-        barrier(Postgres, "UPDATE t SET a = my_fn(a)", "calls my_fn(), whose body tt cannot see");
+        barrier(
+            Postgres,
+            "SELECT refresh_everything()",
+            "calls refresh_everything(), whose body tt cannot see",
+        );
+        barrier(
+            Postgres,
+            "UPDATE t SET a = my_fn(a)",
+            "calls my_fn(), whose body tt cannot see",
+        );
         let dynamic = analyse(
             Postgres,
             &[
@@ -1005,7 +1321,9 @@ mod tests {
     fn defaults_and_view_calls_do_not_run() {
         let prints = analyse(
             Postgres,
-            &["CREATE TABLE t (id int DEFAULT next_id(), CHECK (valid(id)));\nCREATE VIEW v AS SELECT f(id) FROM t"],
+            &[
+                "CREATE TABLE t (id int DEFAULT next_id(), CHECK (valid(id)));\nCREATE VIEW v AS SELECT f(id) FROM t",
+            ],
         );
         assert_eq!(prints[0].barrier, None);
         assert!(prints[0].reads.contains(&Object::plain("next_id")));
@@ -1015,37 +1333,95 @@ mod tests {
     fn a_rename_writes_both_names() {
         check(
             Postgres,
-            &["CREATE TABLE new_items (id int)", "ALTER TABLE items RENAME TO new_items"],
+            &[
+                "CREATE TABLE new_items (id int)",
+                "ALTER TABLE items RENAME TO new_items",
+            ],
             &["both write new_items"],
         );
-        check(Mysql, &["SELECT * FROM b", "RENAME TABLE a TO b"], &["writes b"]);
+        check(
+            Mysql,
+            &["SELECT * FROM b", "RENAME TABLE a TO b"],
+            &["writes b"],
+        );
         check(
             Postgres,
-            &["CREATE INDEX i_b ON items (b)", "ALTER INDEX i_b RENAME TO i_c"],
+            &[
+                "CREATE INDEX i_b ON items (b)",
+                "ALTER INDEX i_b RENAME TO i_c",
+            ],
             &["both write i_b"],
         );
-        let renamed = analyse(Postgres, &["CREATE INDEX i_b ON items (b)", "ALTER INDEX i_b RENAME TO i_c"]);
+        let renamed = analyse(
+            Postgres,
+            &[
+                "CREATE INDEX i_b ON items (b)",
+                "ALTER INDEX i_b RENAME TO i_c",
+            ],
+        );
         assert!(renamed[1].writes.contains(&Object::plain("items")));
     }
 
     #[test]
     fn quoted_and_qualified_names_follow_the_backend() {
         // PostgreSQL folds unquoted names; a quoted name keeps its case.
-        check(Postgres, &["CREATE TABLE \"Items\" (id int)", "INSERT INTO items VALUES (1)"], &["-"]);
-        check(Postgres, &["CREATE TABLE \"items\" (id int)", "INSERT INTO ITEMS VALUES (1)"], &["both write items"]);
+        check(
+            Postgres,
+            &[
+                "CREATE TABLE \"Items\" (id int)",
+                "INSERT INTO items VALUES (1)",
+            ],
+            &["-"],
+        );
+        check(
+            Postgres,
+            &[
+                "CREATE TABLE \"items\" (id int)",
+                "INSERT INTO ITEMS VALUES (1)",
+            ],
+            &["both write items"],
+        );
         // MySQL and SQLite compare names ignoring case.
-        check(Mysql, &["CREATE TABLE `Items` (id int)", "INSERT INTO items VALUES (1)"], &["both write items"]);
-        check(Backend::Sqlite, &["CREATE TABLE [Items] (id int)", "INSERT INTO \"ITEMS\" VALUES (1)"], &["both write items"]);
+        check(
+            Mysql,
+            &[
+                "CREATE TABLE `Items` (id int)",
+                "INSERT INTO items VALUES (1)",
+            ],
+            &["both write items"],
+        );
+        check(
+            Backend::Sqlite,
+            &[
+                "CREATE TABLE [Items] (id int)",
+                "INSERT INTO \"ITEMS\" VALUES (1)",
+            ],
+            &["both write items"],
+        );
         // Two schemas named outright are two objects; an unqualified name may be either.
         check(
             Postgres,
-            &["CREATE TABLE a.items (id int)", "CREATE TABLE b.items (id int)", "INSERT INTO items VALUES (1)"],
+            &[
+                "CREATE TABLE a.items (id int)",
+                "CREATE TABLE b.items (id int)",
+                "INSERT INTO items VALUES (1)",
+            ],
             &["both write items", "both write items"],
         );
-        check(Postgres, &["CREATE TABLE a.items (id int)", "CREATE TABLE b.items (id int)"], &["-"]);
         check(
             Postgres,
-            &["CREATE SCHEMA sales", "CREATE TABLE \"sales\".\"Orders\" (id int)"],
+            &[
+                "CREATE TABLE a.items (id int)",
+                "CREATE TABLE b.items (id int)",
+            ],
+            &["-"],
+        );
+        check(
+            Postgres,
+            &[
+                "CREATE SCHEMA sales",
+                "CREATE TABLE \"sales\".\"Orders\" (id int)",
+            ],
             &["reads sales"],
         );
     }
@@ -1054,7 +1430,11 @@ mod tests {
     fn readers_of_the_same_table_run_together() {
         check(
             Postgres,
-            &["CREATE TABLE t (a int)", "CREATE TABLE x AS SELECT a FROM t", "CREATE TABLE y AS SELECT a FROM t"],
+            &[
+                "CREATE TABLE t (a int)",
+                "CREATE TABLE x AS SELECT a FROM t",
+                "CREATE TABLE y AS SELECT a FROM t",
+            ],
             &["reads t", "-"],
         );
     }
@@ -1066,10 +1446,22 @@ mod tests {
         barrier(Postgres, "CREATE EXTENSION pgcrypto", "CREATE EXTENSION");
         barrier(Postgres, "SET LOCAL statement_timeout = 0", "SET");
         barrier(Postgres, "VACUUM t", "VACUUM");
-        barrier(Postgres, "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "CREATE TRIGGER");
+        barrier(
+            Postgres,
+            "CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
+            "CREATE TRIGGER",
+        );
         barrier(Postgres, "DROP TABLE t CASCADE", "DROP TABLE … CASCADE");
-        barrier(Postgres, "DROP INDEX i", "changes index i, whose table tt does not know");
-        barrier(Postgres, "WITH d AS (DELETE FROM t RETURNING *) SELECT 1", "WITH … writing rows");
+        barrier(
+            Postgres,
+            "DROP INDEX i",
+            "changes index i, whose table tt does not know",
+        );
+        barrier(
+            Postgres,
+            "WITH d AS (DELETE FROM t RETURNING *) SELECT 1",
+            "WITH … writing rows",
+        );
         barrier(Postgres, "\\echo hello\nSELECT 1", "\\echo");
         barrier(Postgres, "ALTER SCHEMA s RENAME TO t", "ALTER SCHEMA");
         barrier(Postgres, "frobnicate the database", "FROBNICATE");
@@ -1085,7 +1477,11 @@ mod tests {
             ("SELECT set_config('a.b', 'c', false)", "calls set_config()"),
         ] {
             let found = analyse(Postgres, &[sql]);
-            assert_eq!(found[0].session.as_ref().map(|r| r.what.as_str()), Some(what), "{sql}");
+            assert_eq!(
+                found[0].session.as_ref().map(|r| r.what.as_str()),
+                Some(what),
+                "{sql}"
+            );
         }
         let mysql = analyse(Mysql, &["SET FOREIGN_KEY_CHECKS = 0", "USE other"]);
         assert!(mysql.iter().all(|p| p.session.is_some()));
