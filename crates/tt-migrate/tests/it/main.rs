@@ -9,6 +9,7 @@ mod importer;
 mod introspect;
 mod layouts;
 mod lifecycle;
+mod parallel;
 mod reset;
 mod run;
 mod scratch;
