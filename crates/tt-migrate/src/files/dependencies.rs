@@ -771,10 +771,8 @@ impl<'a> Reader<'a> {
                 ]
                 .iter()
                 .any(|w| self.is_word(at - 1, w));
-            if self.is_punct(next, '(')
-                && !except.contains(&at)
-                && !after_name_keyword
-                && !(object.schema.is_none() && NOT_CALLS.contains(&object.name.as_str()))
+            let harmless = object.schema.is_none() && NOT_CALLS.contains(&object.name.as_str());
+            if self.is_punct(next, '(') && !except.contains(&at) && !after_name_keyword && !harmless
             {
                 found.push(object);
             }
