@@ -218,3 +218,31 @@ async fn sqlite_runs_one_at_a_time() {
     // Only the run's own connection: SQLite has one writer.
     assert_eq!(Migrator::new(&files).jobs(4).jobs_on(&db), 1);
 }
+
+#[tokio::test]
+async fn a_file_naming_the_tracking_table_is_a_barrier() {
+    let files = migrations(&[
+        ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+        ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+        (
+            "003_note.sql",
+            "UPDATE schema_migrations SET name = name WHERE version = '001';",
+        ),
+        ("004_c.sql", "CREATE TABLE c (id INTEGER PRIMARY KEY);"),
+    ]);
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let schedule = Migrator::new(&files)
+        .jobs(4)
+        .schedule(&mut db)
+        .await
+        .unwrap();
+    let waves: Vec<usize> = schedule.migrations.iter().map(|m| m.wave).collect();
+    assert_eq!(waves, [1, 1, 2, 3], "{}", schedule.to_text());
+    assert_eq!(
+        schedule.migrations[2].barrier.as_deref(),
+        Some("line 1: names the tracking table schema_migrations")
+    );
+}

@@ -16,7 +16,7 @@ use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::lock;
 use crate::engine::schedule::{Schedule, schedule};
 use crate::error::Error;
-use crate::files::dependencies::{Object, footprints};
+use crate::files::dependencies::{Object, Reason, footprints};
 use crate::files::migration::{Migration, MigrationFile};
 
 /// Where a migration of a parallel run is.
@@ -68,7 +68,24 @@ impl<'m> Migrator<'m> {
         scripts: &[(Script<'m>, u32)],
     ) -> Result<Schedule, Error> {
         let files: Vec<&MigrationFile> = scripts.iter().map(|(s, _)| s.file).collect();
-        let prints = footprints(&files, db.backend())?;
+        let mut prints = footprints(&files, db.backend())?;
+        // The runs' workers write the tracking table: a file that touches it runs alone.
+        let table = self.tracking.table().rsplit('.').next().unwrap_or_default();
+        let tracking = Object::plain(&table.to_lowercase());
+        for print in &mut prints {
+            if print.barrier.is_none()
+                && print
+                    .writes
+                    .iter()
+                    .chain(&print.reads)
+                    .any(|o| o.may_be(&tracking))
+            {
+                print.barrier = Some(Reason {
+                    line: 1,
+                    what: format!("names the tracking table {tracking}"),
+                });
+            }
+        }
         let live = introspect(db, &IntrospectOptions::default()).await?;
         let keys: Vec<(Object, Object)> = live
             .tables()
