@@ -567,9 +567,29 @@ pub(crate) fn statement(sql: &str, line: u32, backend: Backend, print: &mut Foot
         }
         "update" | "delete" | "truncate" => {
             if head != "truncate" {
-                // MySQL updates and deletes rows of every table they join; a subquery's
-                // tables count as written too, which only adds conflicts.
-                print.writes.extend(all.iter().cloned());
+                let at = r.skip_any(1, &["low_priority", "quick", "ignore", "from", "only"]);
+                let single = r.name(at).and_then(|(table, next)| {
+                    // An alias, then what ends the table list of one table.
+                    let next = r.skip(next, &["as"]);
+                    let next = if r.is_name(next) { next + 1 } else { next };
+                    let ends = ["set", "where", "order", "limit", "returning"];
+                    let one = if head == "update" {
+                        r.is_word(next, "set")
+                    } else {
+                        r.is_word(1, "from")
+                            && (next >= r.tokens.len() || ends.iter().any(|w| r.is_word(next, w)))
+                    };
+                    one.then_some((table, at))
+                });
+                match single {
+                    Some((table, at)) => {
+                        targets.insert(at);
+                        print.write(table);
+                    }
+                    // MySQL's multi-table forms change rows of every table they name, and
+                    // `DELETE … USING` may cascade: every name counts as written.
+                    None => print.writes.extend(all.iter().cloned()),
+                }
             } else {
                 let at = r.skip_any(
                     1,
@@ -1059,6 +1079,41 @@ mod tests {
         );
         assert_eq!(prints[0].barrier, None);
         assert!(prints[0].reads.contains(&Object::plain("next_id")));
+    }
+
+    #[test]
+    fn updates_write_their_table_and_multi_table_forms_everything() {
+        check(
+            Postgres,
+            &[
+                "CREATE TABLE p1 (id int, a int)",
+                "UPDATE p0 SET c = a * 2 WHERE id > 1",
+            ],
+            &["-"],
+        );
+        check(
+            Postgres,
+            &["SELECT a FROM p1", "DELETE FROM p0 AS x WHERE x.a = 1"],
+            &["-"],
+        );
+        check(
+            Mysql,
+            &[
+                "SELECT 1 FROM p1",
+                "UPDATE p0 JOIN p1 ON p1.id = p0.id SET p1.a = 1",
+            ],
+            &["writes p1"],
+        );
+        check(
+            Mysql,
+            &["SELECT 1 FROM p1", "DELETE p0, p1 FROM p0 JOIN p1"],
+            &["writes p1"],
+        );
+        check(
+            Postgres,
+            &["SELECT 1 FROM u", "DELETE FROM t USING u WHERE t.id = u.id"],
+            &["writes u"],
+        );
     }
 
     #[test]
