@@ -20,7 +20,7 @@ use tt_testdb::TestDb;
 use workload::{BigFile, ManyFiles, WideSchema};
 
 const USAGE: &str =
-    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite]
+    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite|parallel]
 
   --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
             tables
@@ -38,6 +38,10 @@ const FILES_GOAL: f64 = 1.3;
 const SQLITE_GOAL: f64 = 1.3;
 /// Goal for the reset of a wide schema: tt's median over drop-schema-and-psql's.
 const RESET_GOAL: f64 = 1.3;
+/// Goal for the parallel workload: the median of `--jobs 2` over that of `--jobs 1`.
+const PARALLEL_GOAL: f64 = 0.70;
+/// Rows of each table the parallel workload builds.
+const PARALLEL_ROWS: usize = 300_000;
 /// Goal for the big file: tt's peak resident set size.
 const RSS_GOAL_MIB: f64 = 64.0;
 
@@ -47,6 +51,7 @@ enum Only {
     Inserts,
     Reset,
     Sqlite,
+    Parallel,
 }
 
 #[derive(Debug)]
@@ -88,12 +93,13 @@ impl Options {
                         Some("inserts") => Only::Inserts,
                         Some("reset") => Only::Reset,
                         Some("sqlite") => Only::Sqlite,
+                        Some("parallel") => Only::Parallel,
                         Some(other) => {
                             bail!(
-                                "--only wants files, inserts, reset or sqlite, not `{other}`\n\n{USAGE}"
+                                "--only wants files, inserts, reset, sqlite or parallel, not `{other}`\n\n{USAGE}"
                             )
                         }
-                        None => bail!("--only needs files, inserts, reset or sqlite\n\n{USAGE}"),
+                        None => bail!("--only needs files, inserts, reset, sqlite or parallel\n\n{USAGE}"),
                     });
                 }
                 "-h" | "--help" => {
@@ -171,6 +177,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if options.wants(Only::Sqlite) {
         let files = workload::many_files(&scratch.path().join("sqlite"), options.files)?;
         summary.extend(bench.sqlite_files(&files, scratch.path(), options.runs.unwrap_or(5))?);
+    }
+    if options.wants(Only::Parallel) {
+        let rows = if options.files < 1000 {
+            PARALLEL_ROWS / 10
+        } else {
+            PARALLEL_ROWS
+        };
+        let parallel = workload::parallel(scratch.path(), rows)?;
+        summary.extend(bench.parallel(&parallel, options.runs.unwrap_or(3))?);
     }
     println!("summary (load average at end: {})", load_average());
     print_table(
@@ -365,6 +380,17 @@ impl Bench {
         args: &[&str],
         expected: usize,
     ) -> Result<TtSample> {
+        Ok(self.bench_apply_output(url, dir, args, expected)?.0)
+    }
+
+    /// [`Self::bench_apply`], with what bench-apply printed.
+    fn bench_apply_output(
+        &self,
+        url: &str,
+        dir: &Path,
+        args: &[&str],
+        expected: usize,
+    ) -> Result<(TtSample, String)> {
         let report = tempfile::NamedTempFile::new().context("creating a temporary file")?;
         let mut command = match self.time {
             Some(time) => {
@@ -410,11 +436,12 @@ impl Bench {
             Some(_) => max_rss_kib(report.path())?,
             None => figure("vmhwm_kib")?,
         };
-        Ok(TtSample {
+        let sample = TtSample {
             wall,
             run: Duration::from_millis(figure("run_ms")?),
             rss_kib,
-        })
+        };
+        Ok((sample, stdout.into_owned()))
     }
 
     /// Runs `file` with `psql -1` into a fresh database, then checks the result.
@@ -583,6 +610,63 @@ impl Bench {
         }])
     }
 
+    fn parallel(&self, work: &workload::Parallel, runs: usize) -> Result<Vec<Line>> {
+        println!(
+            "workload 5: {} files (8 tables of {} rows with two indexes, 4 backfills of the first four), {runs} runs a side\n  \
+             tt: Migrator::run with jobs 2; baseline: the same with jobs 1",
+            work.files, work.rows
+        );
+        let (mut two, mut one, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+        let mut early = Vec::new();
+        for run in 0..runs {
+            let (t, s) = alternate(
+                run,
+                || {
+                    let db = self.fresh_database()?;
+                    let (sample, stdout) =
+                        self.bench_apply_output(db.url(), &work.dir, &["--jobs", "2"], work.files)?;
+                    early.extend(started_early(&stdout)?);
+                    Ok(sample)
+                },
+                || {
+                    let db = self.fresh_database()?;
+                    self.bench_apply(db.url(), &work.dir, &[], work.files)
+                },
+            )?;
+            rows.push(vec![
+                (run + 1).to_string(),
+                secs(t.wall),
+                secs(s.wall),
+                ratio(t.wall, s.wall),
+            ]);
+            two.push(t.wall);
+            one.push(s.wall);
+        }
+        print_table(&["run", "--jobs 2 (s)", "--jobs 1 (s)", "ratio"], &rows);
+        for problem in &early {
+            println!("  dependency broken: {problem}");
+        }
+        println!();
+        let (two, one) = (median(&two), median(&one));
+        let r = two.as_secs_f64() / one.as_secs_f64();
+        Ok(vec![
+            Line {
+                figure: format!("{} files, --jobs 2: median wall time", work.files),
+                tt: format!("{} s", secs(two)),
+                baseline: format!("{} s (--jobs 1)", secs(one)),
+                ratio: format!("{r:.2}×"),
+                goal: verdict(r <= PARALLEL_GOAL, format!("≤ {PARALLEL_GOAL}×")),
+            },
+            Line {
+                figure: "--jobs 2: dependents started after their dependencies committed".into(),
+                tt: format!("{} broken", early.len()),
+                baseline: String::new(),
+                ratio: String::new(),
+                goal: verdict(early.is_empty(), "none broken".into()),
+            },
+        ])
+    }
+
     /// Dropping or creating every table in one transaction (both sides do) locks each table,
     /// its indexes and its sequences: PostgreSQL's shared lock table must hold them all.
     fn check_lock_table(&self, tables: usize) -> Result<()> {
@@ -644,6 +728,43 @@ impl Bench {
             Ok(())
         })
     }
+}
+
+/// From bench-apply's `wait` and `time` lines: each migration that started before one it waits
+/// for had committed, as `010 started at 5 ms, 004 committed at 9 ms`.
+fn started_early(stdout: &str) -> Result<Vec<String>> {
+    let mut times = std::collections::BTreeMap::new();
+    let mut waits = Vec::new();
+    for line in stdout.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["time", version, started, finished] => {
+                times.insert(
+                    version.to_string(),
+                    (started.parse::<u64>()?, finished.parse::<u64>()?),
+                );
+            }
+            ["wait", version, earlier] => waits.push((version.to_string(), earlier.to_string())),
+            _ => {}
+        }
+    }
+    if times.is_empty() {
+        bail!("bench-apply printed no start and end times: {stdout}");
+    }
+    let mut early = Vec::new();
+    for (version, earlier) in waits {
+        let (Some(&(started, _)), Some(&(_, committed))) =
+            (times.get(&version), times.get(&earlier))
+        else {
+            bail!("bench-apply printed no times of {version} or {earlier}");
+        };
+        if started < committed {
+            early.push(format!(
+                "{version} started at {started} ms, {earlier} committed at {committed} ms"
+            ));
+        }
+    }
+    Ok(early)
 }
 
 /// Runs `psql -X -q -v ON_ERROR_STOP=1` with `args` then `last` on `db`.
@@ -952,7 +1073,7 @@ mod tests {
         check(&["--runs"], Err("--runs needs a number"));
         check(
             &["--only", "all"],
-            Err("--only wants files, inserts, reset or sqlite, not `all`"),
+            Err("--only wants files, inserts, reset, sqlite or parallel, not `all`"),
         );
         check(
             &["--only", "sqlite"],
@@ -960,7 +1081,7 @@ mod tests {
         );
         check(
             &["--only"],
-            Err("--only needs files, inserts, reset or sqlite"),
+            Err("--only needs files, inserts, reset, sqlite or parallel"),
         );
         check(&["--fast"], Err("unknown option `--fast`"));
     }

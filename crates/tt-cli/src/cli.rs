@@ -141,6 +141,22 @@ pub(crate) struct DropArgs {
     pub(crate) safety: SafetyArgs,
 }
 
+/// `--jobs`, one definition for every command that applies migrations.
+#[derive(Debug, Default, Args)]
+pub(crate) struct JobsArgs {
+    /// Apply up to N migrations at the same time where their dependencies allow, each on its
+    /// own connection [default: `jobs` of tt.toml, else 1; SQLite always 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+}
+
+impl JobsArgs {
+    /// The number given, if any.
+    pub(crate) fn get(&self) -> Option<usize> {
+        self.jobs.map(usize::from)
+    }
+}
+
 /// Options of `tt reset`.
 #[derive(Debug, Args)]
 pub(crate) struct ResetArgs {
@@ -149,6 +165,8 @@ pub(crate) struct ResetArgs {
     pub(crate) cascade: bool,
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
 }
 
 /// Options of `tt recreate`.
@@ -156,6 +174,8 @@ pub(crate) struct ResetArgs {
 pub(crate) struct RecreateArgs {
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
 }
 
 /// Options of `tt protect`.
@@ -179,6 +199,10 @@ pub(crate) struct GraphArgs {
     /// the live database's
     #[arg(long)]
     pub(crate) from_migrations: bool,
+    /// The dependency graph of the migration files (which must wait for which with --jobs)
+    /// instead of the foreign-key graph
+    #[arg(long, conflicts_with = "from_migrations")]
+    pub(crate) migrations: bool,
 }
 
 /// Formats of `tt graph`.
@@ -259,6 +283,8 @@ pub(crate) struct MigrateArgs {
     /// Apply pending migrations older than the latest applied one
     #[arg(long)]
     pub(crate) allow_out_of_order: bool,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArgs,
 }
 
 /// Where the expected schema comes from (`tt verify`, `tt diff`).

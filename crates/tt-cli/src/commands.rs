@@ -170,8 +170,10 @@ async fn dispatch(ctx: &Context, cwd: &std::path::Path, command: Command) -> Res
         Command::Migrate(args) => migrate::run(ctx, args).await,
         Command::Status => status::run(ctx).await,
         Command::Drop(args) => drop::run(ctx, args).await,
-        Command::Reset(args) => reset::run(ctx, args.cascade, args.safety, false).await,
-        Command::Recreate(args) => reset::run(ctx, false, args.safety, true).await,
+        Command::Reset(args) => {
+            reset::run(ctx, args.cascade, args.safety, false, args.jobs.get()).await
+        }
+        Command::Recreate(args) => reset::run(ctx, false, args.safety, true, args.jobs.get()).await,
         Command::Protect(args) => protect::run(ctx, args).await,
         Command::Graph(args) => graph::run(ctx, args).await,
         Command::New(args) => new::run(ctx, cwd, args),

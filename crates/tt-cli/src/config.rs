@@ -26,6 +26,7 @@ struct File {
     connect_timeout_secs: Option<f64>,
     session_sql: Option<Vec<String>>,
     lock: Option<LockSetting>,
+    jobs: Option<usize>,
 }
 
 /// The migration lock to take (`lock = "advisory" | "table"`), see docs/locking.md.
@@ -117,6 +118,8 @@ pub(crate) struct Config {
     pub(crate) connect_timeout_secs: Sourced<f64>,
     /// `None`: the server's lock, or the table lock where a transaction pooler is detected.
     pub(crate) lock: Sourced<Option<LockSetting>>,
+    /// How many migrations may run at the same time (`--jobs` overrides it per command).
+    pub(crate) jobs: Sourced<usize>,
 }
 
 impl Config {
@@ -266,6 +269,18 @@ impl Config {
             (None, None) => Sourced::new(None, Source::Default),
         };
 
+        let jobs = match file.jobs {
+            Some(0) => bail!(
+                "{}: `jobs` must be at least 1",
+                file_path
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+            Some(jobs) => Sourced::new(jobs, file_source()),
+            None => Sourced::new(1, Source::Default),
+        };
+
         Ok(Self {
             file: file_path,
             database_url,
@@ -277,6 +292,7 @@ impl Config {
             session_sql,
             connect_timeout_secs,
             lock,
+            jobs,
         })
     }
 
@@ -293,6 +309,11 @@ impl Config {
             }),
             ..tt_migrate::ConnectOptions::default()
         }
+    }
+
+    /// How many migrations run at the same time: `--jobs` when given, else `jobs` of tt.toml.
+    pub(crate) fn jobs(&self, flag: Option<usize>) -> usize {
+        flag.unwrap_or(self.jobs.value)
     }
 
     /// The tracking table of this configuration.
@@ -554,13 +575,13 @@ mod tests {
             "databse_url = \"x\"\n",
             "<root>/tt.toml:1: unknown field `databse_url`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`, `jobs`",
         );
         check(
             "[database]\nurl = \"sqlite://x.db\"\n",
             "<root>/tt.toml:1: unknown field `database`, expected one of `database_url`, \
              `migrations_dir`, `tracking_table`, `postgres_schema`, `essential_tables`, \
-             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`",
+             `lock_timeout_secs`, `connect_timeout_secs`, `session_sql`, `lock`, `jobs`",
         );
         // Syntax.
         check(

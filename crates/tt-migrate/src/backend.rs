@@ -82,6 +82,13 @@ pub(crate) trait Dialect: Sync {
         false
     }
 
+    /// Whether a quoted name keeps its case while an unquoted one folds to lower case
+    /// (PostgreSQL). Elsewhere names are compared ignoring case, which for MySQL's
+    /// case-sensitive table names on Linux may only see more conflicts than there are.
+    fn quoted_names_keep_case(&self) -> bool {
+        false
+    }
+
     /// Whether statements run with caller-chosen values may be prepared once and reused.
     ///
     /// Not on PostgreSQL: a prepared statement keeps the parameter types of its first use, so

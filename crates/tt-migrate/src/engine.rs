@@ -7,6 +7,7 @@ pub(crate) mod failure;
 pub(crate) mod lock;
 pub(crate) mod plan;
 pub(crate) mod run;
+pub(crate) mod schedule;
 pub(crate) mod scratch;
 pub(crate) mod self_recording;
 pub(crate) mod tracking;

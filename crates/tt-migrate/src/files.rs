@@ -1,5 +1,6 @@
 //! Migration files: finding and naming them per layout, splitting them into statements, embedding them.
 
+pub(crate) mod dependencies;
 pub(crate) mod embed;
 pub(crate) mod migration;
 pub(crate) mod outside_transaction;

@@ -351,3 +351,45 @@ mod tests {
         );
     }
 }
+
+/// Independent heavy migrations and a few that depend on them, for `--jobs`.
+#[derive(Debug)]
+pub(crate) struct Parallel {
+    /// The migrations directory.
+    pub(crate) dir: PathBuf,
+    /// How many files.
+    pub(crate) files: usize,
+    /// Rows of each generated table.
+    pub(crate) rows: usize,
+}
+
+/// Writes 8 files each creating a table of `rows` generated rows with two indexes besides its
+/// key, then 4 files that each add a column to one of the first four tables and backfill it.
+pub(crate) fn parallel(root: &Path, rows: usize) -> Result<Parallel> {
+    let dir = root.join("parallel");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files = 0;
+    let mut write = |name: String, sql: String| -> Result<()> {
+        files += 1;
+        let path = dir.join(format!("{files:03}_{name}.sql"));
+        fs::write(&path, sql).with_context(|| format!("writing {}", path.display()))
+    };
+    for k in 0..8 {
+        write(
+            format!("build_p{k}"),
+            format!(
+                "CREATE TABLE p{k} (id bigint PRIMARY KEY, a integer NOT NULL, b text NOT NULL);\n\
+                 INSERT INTO p{k} (id, a, b) SELECT g, g % 1000, md5(g::text) FROM generate_series(1, {rows}) g;\n\
+                 CREATE INDEX p{k}_a ON p{k} (a);\n\
+                 CREATE INDEX p{k}_b ON p{k} (b);\n"
+            ),
+        )?;
+    }
+    for k in 0..4 {
+        write(
+            format!("backfill_p{k}"),
+            format!("ALTER TABLE p{k} ADD COLUMN c integer;\nUPDATE p{k} SET c = a * 2;\n"),
+        )?;
+    }
+    Ok(Parallel { dir, files, rows })
+}

@@ -17,6 +17,7 @@ struct ConfigDocument<'a> {
     database_url: Entry<'a, &'a String>,
     essential_tables: Entry<'a, &'a Vec<String>>,
     file: Option<&'a Path>,
+    jobs: Entry<'a, &'a usize>,
     lock: Entry<'a, Option<&'static str>>,
     lock_timeout_secs: Entry<'a, &'a f64>,
     migrations_dir: Entry<'a, &'a PathBuf>,
@@ -101,6 +102,7 @@ pub(crate) fn run(ctx: &Context) -> Result<Exit> {
             ),
             &config.lock.source,
         ),
+        ("jobs", config.jobs.value.to_string(), &config.jobs.source),
     ];
     let out = ctx.output;
     fn entry<'a, T>(value: T, source: &'a Source) -> Entry<'a, T> {
@@ -117,6 +119,7 @@ pub(crate) fn run(ctx: &Context) -> Result<Exit> {
             &config.essential_tables.source,
         ),
         file: config.file.as_deref(),
+        jobs: entry(&config.jobs.value, &config.jobs.source),
         lock: entry(
             config.lock.value.map(LockSetting::name),
             &config.lock.source,

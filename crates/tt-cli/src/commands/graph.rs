@@ -8,6 +8,21 @@ use crate::commands::Context;
 use crate::exit::Exit;
 
 pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<Exit> {
+    if args.migrations {
+        // From the files alone: no connection needed.
+        let backend = tt_migrate::backend_of_url(&ctx.config.database_url.value)?;
+        let set = ctx.migrations()?;
+        let graph = tt_migrate::Migrator::for_set(&set).file_graph(backend)?;
+        let out = ctx.output;
+        out.json(&graph)?;
+        let text = match args.format {
+            GraphFormat::Text => graph.to_text(),
+            GraphFormat::Dot => graph.to_dot(),
+            GraphFormat::Mermaid => graph.to_mermaid(),
+        };
+        out.line(text.trim_end());
+        return Ok(Exit::Success);
+    }
     let mut db = ctx.connect().await?;
     let options = tt_migrate::IntrospectOptions {
         postgres_schema: ctx.config.postgres_schema.value.clone(),

@@ -9,7 +9,7 @@ use crate::cli::MigrateArgs;
 use crate::commands::Context;
 use crate::exit::Exit;
 use crate::outcome::{Direction, RunDocument, finish};
-use crate::output::{BOLD, paint};
+use crate::output::{BOLD, DIM, paint};
 use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
@@ -21,9 +21,35 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     };
     let migrator = Migrator::for_set(&set)
         .tracking(ctx.config.tracking())
-        .plan_options(plan);
+        .plan_options(plan)
+        .jobs(ctx.config.jobs(args.jobs.get()));
     let out = ctx.output;
     let target = format!("{} ({})", db.redacted_url(), db.backend());
+    let jobs = migrator.jobs_on(&db);
+    if jobs < ctx.config.jobs(args.jobs.get()) {
+        out.line(paint(
+            DIM,
+            format!(
+                "{} has one writer: migrations run one at a time (--jobs 1)",
+                db.backend()
+            ),
+        ));
+    }
+    if args.dry_run && jobs > 1 {
+        let schedule = migrator.schedule(&mut db).await?;
+        out.json(&schedule)?;
+        if schedule.migrations.is_empty() {
+            out.line(format!("{target} is up to date; nothing would run"));
+        } else {
+            out.line(format!(
+                "Would apply {} migration(s) to {target}, up to {jobs} at a time, in {} wave(s):",
+                schedule.migrations.len(),
+                schedule.waves()
+            ));
+            out.line(schedule.to_text().trim_end());
+        }
+        return Ok(Exit::Success);
+    }
     if args.dry_run {
         let report = migrator.dry_run(&mut db).await?;
         out.json(&RunDocument::new(db.backend(), Direction::Up, &report.applied).dry_run())?;
@@ -48,6 +74,31 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
         .await;
     progress.finish();
     let elapsed = started.elapsed().as_millis() as i64;
+    if jobs > 1
+        && let Err(failed) = &result
+        && out.human()
+    {
+        // Besides what committed and what failed: what never started.
+        if let Ok(status) = migrator.status(&mut db).await {
+            let failed_version = match &failed.error {
+                tt_migrate::Error::Statement(failure) => Some(&failure.version),
+                _ => None,
+            };
+            let pending: Vec<String> = status
+                .pending
+                .iter()
+                .filter(|p| Some(&p.version) != failed_version)
+                .map(|p| format!("{} {}", p.version, p.name))
+                .collect();
+            if !pending.is_empty() {
+                out.line(format!(
+                    "Not started ({}): {}",
+                    pending.len(),
+                    pending.join(", ")
+                ));
+            }
+        }
+    }
     let backend = db.backend();
     let _ = db.close().await;
     finish(

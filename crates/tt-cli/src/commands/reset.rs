@@ -45,6 +45,7 @@ pub(crate) async fn run(
     cascade: bool,
     safety: SafetyArgs,
     recreate: bool,
+    jobs: Option<usize>,
 ) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
@@ -85,7 +86,9 @@ pub(crate) async fn run(
         paint(BOLD, &database),
         db.backend()
     ));
-    let migrator = Migrator::new(set.with_repeatable()).tracking(tracking);
+    let migrator = Migrator::new(set.with_repeatable())
+        .tracking(tracking)
+        .jobs(ctx.config.jobs(jobs));
     let options = ResetOptions {
         drop: DropOptions {
             cascade,

@@ -14,6 +14,7 @@ essential_tables = [\"items\", \"stats\"]
 lock_timeout_secs = 2.5
 connect_timeout_secs = 7
 lock = \"table\"
+jobs = 3
 ";
 
 #[test]
@@ -65,7 +66,8 @@ fn config_json_gives_every_value_and_its_source() {
         doc["lock"],
         json!({ "value": "table", "source": from_file })
     );
-    assert_eq!(doc.as_object().unwrap().len(), 10, "{doc:#}");
+    assert_eq!(doc["jobs"], json!({ "value": 3, "source": from_file }));
+    assert_eq!(doc.as_object().unwrap().len(), 11, "{doc:#}");
 }
 
 #[test]
@@ -92,6 +94,7 @@ fn config_without_a_file_shows_the_defaults() {
         json!({ "value": [], "source": default })
     );
     assert_eq!(doc["lock"], json!({ "value": null, "source": default }));
+    assert_eq!(doc["jobs"], json!({ "value": 1, "source": default }));
 }
 
 #[test]
@@ -136,6 +139,7 @@ fn config_prints_an_aligned_table_with_the_url_redacted() {
             ("connect_timeout_secs", "0.5", "flag --connect-timeout"),
             ("session_sql", "(none)", "default"),
             ("lock", "table", file.as_str()),
+            ("jobs", "3", file.as_str()),
         ]
     );
 }

@@ -262,3 +262,133 @@ fn a_statement_over_max_allowed_packet_is_refused_before_it_is_sent() {
     assert_eq!(status["dirty"], json!([]), "{status}");
     assert_eq!(versions(&status["pending"]), ["002"]);
 }
+
+/// `--jobs`: the dry run prints the schedule, the run applies everything, JSON gives start and
+/// end times, a failure names what never started; SQLite says it runs one at a time.
+#[tokio::test]
+async fn migrate_with_jobs_prints_its_schedule_and_applies_everything() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        let project = Project::new();
+        project.migration("001_items.sql", CREATE);
+        project.migration(
+            "002_stats.sql",
+            "CREATE TABLE stats (id integer PRIMARY KEY);\n",
+        );
+        project.migration("003_seed.sql", SEED);
+        project.migration("004_more_stats.sql", "INSERT INTO stats (id) VALUES (1);\n");
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
+        let dry = ok(&mut tt(&["migrate", "--dry-run", "--jobs", "2"]));
+        if backend == tt_schema::Backend::Sqlite {
+            assert!(
+                dry.stdout
+                    .contains("sqlite has one writer: migrations run one at a time"),
+                "{}",
+                dry.stdout
+            );
+            assert!(
+                dry.stdout.contains("Would apply 4 migration(s)"),
+                "{}",
+                dry.stdout
+            );
+            continue;
+        }
+        let expected = "\
+wave 1:
+  001 items
+  002 stats
+wave 2:
+  003 seed
+    003 waits for 001: both write items
+  004 more_stats
+    004 waits for 002: both write stats
+";
+        assert!(dry.stdout.contains(expected), "{backend}: {}", dry.stdout);
+        assert!(
+            dry.stdout.contains("up to 2 at a time, in 2 wave(s)"),
+            "{backend}: {}",
+            dry.stdout
+        );
+        let doc = ok(&mut tt(&["--json", "migrate", "--jobs", "2"])).json();
+        assert_eq!(
+            versions(&doc["applied"]),
+            ["001", "002", "003", "004"],
+            "{backend}"
+        );
+        let applied = doc["applied"].as_array().unwrap();
+        let at = |i: usize, key: &str| applied[i][key].as_u64().unwrap();
+        assert!(
+            at(2, "started_ms") >= at(0, "finished_ms"),
+            "{backend}: {doc}"
+        );
+        assert!(
+            at(3, "started_ms") >= at(1, "finished_ms"),
+            "{backend}: {doc}"
+        );
+
+        project.migration("005_bad.sql", BAD);
+        project.migration(
+            "006_after_bad.sql",
+            "INSERT INTO items (id, name) VALUES (9, 'z');\n",
+        );
+        let failed = run(&mut tt(&["migrate", "--jobs", "2"]));
+        assert_eq!(failed.code, 1, "{backend}: {}", failed.stderr);
+        assert!(
+            failed.stdout.contains("Not started (1): 006 after_bad"),
+            "{backend}: {}",
+            failed.stdout
+        );
+        assert!(
+            failed.stderr.contains("005_bad.sql:4:1"),
+            "{backend}: {}",
+            failed.stderr
+        );
+    }
+}
+
+#[test]
+fn jobs_must_be_at_least_one() {
+    let project = Project::new();
+    let refused = run(&mut project.tt(&["migrate", "--jobs", "0"]));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--jobs"), "{}", refused.stderr);
+    project.write("tt.toml", "jobs = 0\n");
+    let refused = run(&mut project.tt(&["migrate"]));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("`jobs` must be at least 1"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn graph_of_the_migration_files_in_three_formats() {
+    let project = Project::new();
+    project.migration("001_items.sql", CREATE);
+    project.migration("002_seed.sql", SEED);
+    project.migration("003_grant.sql", "GRANT SELECT ON items TO someone;\n");
+    let text = ok(&mut project.tt(&["graph", "--migrations"])).stdout;
+    assert!(
+        text.contains("002 waits for 001: both write items"),
+        "{text}"
+    );
+    assert!(
+        text.contains("003 grant  [barrier: line 1: GRANT]"),
+        "{text}"
+    );
+    let dot = ok(&mut project.tt(&["graph", "--migrations", "--format", "dot"])).stdout;
+    assert!(
+        dot.contains("\"001\" -> \"002\" [label=\"both write items\"];"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"003\" [label=\"003 grant\", shape=box];"),
+        "{dot}"
+    );
+    let mermaid = ok(&mut project.tt(&["graph", "--migrations", "--format", "mermaid"])).stdout;
+    assert!(
+        mermaid.contains("m001 -->|\"both write items\"| m002"),
+        "{mermaid}"
+    );
+}

@@ -264,6 +264,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
             "database_url",
             "essential_tables",
             "file",
+            "jobs",
             "lock",
             "lock_timeout_secs",
             "migrations_dir",

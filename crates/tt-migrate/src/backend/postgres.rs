@@ -27,6 +27,10 @@ impl Dialect for Postgres {
         true
     }
 
+    fn quoted_names_keep_case(&self) -> bool {
+        true
+    }
+
     fn numbered_placeholders(&self) -> bool {
         true
     }

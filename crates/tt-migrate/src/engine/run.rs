@@ -22,6 +22,8 @@ use crate::files::source::{Layout, MigrationSet};
 use crate::files::split::{Piece, Statement};
 use crate::files::statements;
 
+mod parallel;
+
 /// A migration that was applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Applied {
@@ -35,6 +37,12 @@ pub struct Applied {
     /// (`-- tt:no-transaction` or the layout's setting), or the first statement the backend
     /// refuses inside one (`CREATE INDEX CONCURRENTLY`); `None` when it ran in one.
     pub no_transaction: Option<String>,
+    /// In a parallel run (`jobs` > 1): when it started, in milliseconds since the run began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<u64>,
+    /// In a parallel run: when it committed, in milliseconds since the run began.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<u64>,
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -195,6 +203,8 @@ pub struct Migrator<'m> {
     batch_bytes: usize,
     /// The layout the files were read in, for advice in failure reports.
     layout: Layout,
+    /// How many migrations may run at the same time (see [`Migrator::jobs`]).
+    jobs: usize,
 }
 
 impl<'m> Migrator<'m> {
@@ -213,6 +223,7 @@ impl<'m> Migrator<'m> {
             // small enough to keep memory flat for huge files.
             batch_bytes: 256 * 1024,
             layout: Layout::Native,
+            jobs: 1,
         }
     }
 
@@ -249,6 +260,24 @@ impl<'m> Migrator<'m> {
     pub fn tracking(mut self, tracking: Tracking) -> Self {
         self.tracking = tracking;
         self
+    }
+
+    /// Runs up to `jobs` migrations at the same time, each on its own connection, where the
+    /// files' dependencies allow (see [`Migrator::schedule`]); 1 (the default, and always on
+    /// SQLite, which has one writer) applies them one after the other on the run's connection.
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    /// How many migrations a run on `db` applies at the same time: [`Migrator::jobs`], or 1
+    /// where the backend has one writer.
+    pub fn jobs_on(&self, db: &Database) -> usize {
+        if db.dialect().one_writer() {
+            1
+        } else {
+            self.jobs
+        }
     }
 
     /// Sets which migrations a run applies (`--to`, `--allow-out-of-order`).
@@ -368,6 +397,14 @@ impl<'m> Migrator<'m> {
         let scripts = checked(&chosen, db, Script::up)?;
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {
             ensure_diesel_table(db).await?;
+        }
+        if self.jobs_on(db) > 1 && chosen.len() > 1 {
+            let schedule = self.schedule_of(db, &chosen, &scripts).await?;
+            if schedule.serial.is_none() {
+                return self
+                    .run_parallel(db, &chosen, scripts, &schedule, on_event)
+                    .await;
+            }
         }
         let mut report = RunReport::default();
         let total = chosen.len();
@@ -702,6 +739,8 @@ impl<'m> Migrator<'m> {
                 name: migration.name.clone(),
                 execution_ms,
                 no_transaction: script.no_transaction.map(str::to_string),
+                started_ms: None,
+                finished_ms: None,
             });
         };
         if in_transaction {
@@ -863,6 +902,8 @@ fn not_run(migration: &Migration) -> Applied {
         name: migration.name.clone(),
         execution_ms: 0,
         no_transaction: None,
+        started_ms: None,
+        finished_ms: None,
     }
 }
 

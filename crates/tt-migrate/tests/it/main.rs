@@ -10,6 +10,7 @@ mod introspect;
 mod layouts;
 mod lifecycle;
 mod objects;
+mod parallel;
 mod reset;
 mod run;
 mod scratch;

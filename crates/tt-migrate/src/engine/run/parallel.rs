@@ -1,0 +1,246 @@
+//! A parallel run (`jobs` > 1): pending migrations as a DAG in version order, each on a
+//! connection of its own, in its own transaction with its tracking row; the run's connection
+//! holds the lock and only coordinates.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use super::{Applied, Event, Migrator, RunError, RunReport, Script, Step};
+use crate::backend::database::Database;
+use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::engine::lock;
+use crate::engine::schedule::{Schedule, schedule};
+use crate::error::Error;
+use crate::files::dependencies::{Object, Reason, footprints};
+use crate::files::migration::{Migration, MigrationFile};
+
+/// Where a migration of a parallel run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Committed,
+    Failed,
+}
+
+/// What a finished migration hands back to the coordinator: its index, its connection and
+/// how it went.
+type Finished = (usize, Database, Result<Applied, Error>);
+
+impl<'m> Migrator<'m> {
+    /// The schedule a run with [`Migrator::jobs`] > 1 would follow on `db`: which pending
+    /// migration waits for which, and why. Reads only.
+    ///
+    /// # Errors
+    /// As [`Migrator::dry_run`], and when the live schema cannot be read.
+    pub async fn schedule(&self, db: &mut Database) -> Result<Schedule, Error> {
+        let rows = self.applied_rows(db).await?;
+        let backend = db.backend();
+        let chosen = self.chosen(&rows, backend)?;
+        let scripts = super::checked(&chosen, db, Script::up)?;
+        self.schedule_of(db, &chosen, &scripts).await
+    }
+
+    /// The dependency graph of every migration file (applied or not) on `backend`, from the
+    /// files alone (`tt graph --migrations`).
+    ///
+    /// # Errors
+    /// When a file cannot be read or split, or has no variant for `backend`.
+    pub fn file_graph(&self, backend: tt_schema::Backend) -> Result<Schedule, Error> {
+        let all: Vec<&Migration> = self.migrations.iter().chain(self.repeatable).collect();
+        let files = all
+            .iter()
+            .map(|m| Script::up(m, backend).map(|s| s.file))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(schedule(&all, footprints(&files, backend)?, &[]))
+    }
+
+    /// The schedule of `chosen`, with the foreign keys of the live schema.
+    pub(super) async fn schedule_of(
+        &self,
+        db: &mut Database,
+        chosen: &[&'m Migration],
+        scripts: &[(Script<'m>, u32)],
+    ) -> Result<Schedule, Error> {
+        let files: Vec<&MigrationFile> = scripts.iter().map(|(s, _)| s.file).collect();
+        let mut prints = footprints(&files, db.backend())?;
+        // The runs' workers write the tracking table: a file that touches it runs alone.
+        let table = self.tracking.table().rsplit('.').next().unwrap_or_default();
+        let tracking = Object::plain(&table.to_lowercase());
+        for print in &mut prints {
+            if print.barrier.is_none()
+                && print
+                    .writes
+                    .iter()
+                    .chain(&print.reads)
+                    .any(|o| o.may_be(&tracking))
+            {
+                print.barrier = Some(Reason {
+                    line: 1,
+                    what: format!("names the tracking table {tracking}"),
+                });
+            }
+        }
+        let live = introspect(db, &IntrospectOptions::default()).await?;
+        let keys: Vec<(Object, Object)> = live
+            .tables()
+            .flat_map(|t| {
+                t.foreign_keys.iter().map(|fk| {
+                    (
+                        Object::plain(&t.name.to_lowercase()),
+                        Object::plain(&fk.ref_table.to_lowercase()),
+                    )
+                })
+            })
+            .collect();
+        Ok(schedule(chosen, prints, &keys))
+    }
+
+    /// Applies `chosen` as `schedule` allows, up to [`Migrator::jobs`] at a time. The run's
+    /// lock is held on `db` throughout. After the first failure no migration starts; those
+    /// running finish; the error is the first failure's.
+    pub(super) async fn run_parallel(
+        &self,
+        db: &mut Database,
+        chosen: &[&'m Migration],
+        scripts: Vec<(Script<'m>, u32)>,
+        schedule: &Schedule,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<RunReport, RunError> {
+        let jobs = self.jobs;
+        let total = chosen.len();
+        let began = Instant::now();
+        let since = |at: Instant| at.duration_since(began).as_millis() as u64;
+        let mut state = vec![State::Waiting; total];
+        let mut applied: Vec<Option<Applied>> = vec![None; total];
+        let mut idle: Vec<Database> = Vec::new();
+        let mut opened = 0usize;
+        let mut failure: Option<Error> = None;
+        // Finished events go out in version order: up to here they have.
+        let mut reported = 0usize;
+        let events = Mutex::new(on_event);
+        let mut running: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> =
+            FuturesUnordered::new();
+        loop {
+            while failure.is_none() && running.len() < jobs {
+                let Some(next) = (0..total).find(|&i| {
+                    state[i] == State::Waiting
+                        && schedule.migrations[i]
+                            .after
+                            .iter()
+                            .all(|&j| state[j] == State::Committed)
+                }) else {
+                    break;
+                };
+                if let Err(error) = lock::renew_lock(db, &self.tracking).await {
+                    failure = Some(error);
+                    break;
+                }
+                let mut conn = match idle.pop() {
+                    Some(conn) => conn,
+                    None => match Database::connect(db.connect_url(), db.options().clone()).await {
+                        Ok(conn) => {
+                            opened += 1;
+                            conn
+                        }
+                        Err(error) => {
+                            failure = Some(error);
+                            break;
+                        }
+                    },
+                };
+                state[next] = State::Running;
+                let (script, statements) = scripts[next];
+                let migration = chosen[next];
+                if let Ok(mut on_event) = events.lock() {
+                    on_event(Event::Started {
+                        migration,
+                        file: script.file,
+                        index: next + 1,
+                        total,
+                        // Files run side by side: no bar over one file's statements.
+                        statements: 0,
+                    });
+                }
+                let events = &events;
+                running.push(Box::pin(async move {
+                    let started = Instant::now();
+                    // Each commit waits for the disk: no later commit of the run is sure to.
+                    let script = Script {
+                        durable: true,
+                        ..script
+                    };
+                    let mut forward = |event: Event<'_>| {
+                        if let (Event::Echo(_), Ok(mut on_event)) = (&event, events.lock()) {
+                            on_event(event);
+                        }
+                    };
+                    let result = self
+                        .apply_script(
+                            &mut conn,
+                            migration,
+                            script,
+                            Step::Up,
+                            statements,
+                            &mut forward,
+                        )
+                        .await
+                        .map(|applied| Applied {
+                            started_ms: Some(since(started)),
+                            finished_ms: Some(since(Instant::now())),
+                            ..applied
+                        });
+                    (next, conn, result)
+                }));
+            }
+            let Some((index, conn, result)) = running.next().await else {
+                break;
+            };
+            idle.push(conn);
+            match result {
+                Ok(done) => {
+                    state[index] = State::Committed;
+                    applied[index] = Some(done);
+                }
+                Err(error) => {
+                    state[index] = State::Failed;
+                    tracing::debug!(version = %chosen[index].version, "migration failed");
+                    failure.get_or_insert(error);
+                }
+            }
+            while reported < total && state[reported] == State::Committed {
+                if let (Some(done), Ok(mut on_event)) = (&applied[reported], events.lock()) {
+                    on_event(Event::Finished(done));
+                }
+                reported += 1;
+            }
+        }
+        tracing::debug!(connections = opened, "parallel run done");
+        for conn in idle {
+            // The migrations' own work is committed; a failed close changes nothing.
+            let _ = conn.close().await;
+        }
+        // What committed after a failure is reported too, in version order.
+        let committed: Vec<Applied> = applied.into_iter().flatten().collect();
+        if let Ok(mut on_event) = events.lock() {
+            for done in committed.iter().skip(reported) {
+                on_event(Event::Finished(done));
+            }
+        }
+        match failure {
+            Some(error) => Err(RunError {
+                applied: committed,
+                error,
+            }),
+            None => Ok(RunReport {
+                applied: committed,
+                dry_run: false,
+            }),
+        }
+    }
+}

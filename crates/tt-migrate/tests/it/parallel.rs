@@ -1,0 +1,248 @@
+//! Parallel runs (`jobs` > 1): the same result as a serial run, dependencies respected, and a
+//! failure that stops only what depends on it.
+
+use tt_migrate::{Error, Event, IntrospectOptions, Migration, Migrator, Tracking, introspect};
+use tt_schema::Backend;
+use tt_testdb::TestDb;
+
+use crate::support::{connect, migrations, versions};
+
+fn no_events(_: Event<'_>) {}
+
+/// A 40-file fixture: a table of digits, then for eight groups a table filled from it, an
+/// index, a column added and backfilled, a child table with a foreign key, and a view over
+/// both; one backfill calls a function tt cannot see into (a barrier).
+fn fixture() -> Vec<Migration> {
+    let mut files: Vec<(String, String)> = vec![(
+        "001_digits.sql".into(),
+        "CREATE TABLE digits (d INTEGER PRIMARY KEY);\n\
+         INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);"
+            .into(),
+    )];
+    let steps: [&dyn Fn(usize) -> String; 5] = [
+        &|k| {
+            format!(
+                "CREATE TABLE t{k} (id INTEGER PRIMARY KEY, v INTEGER, note VARCHAR(40));\n\
+                 INSERT INTO t{k} (id, v, note) SELECT a.d * 100 + b.d * 10 + c.d, a.d + {k}, 'n' \
+                 FROM digits a, digits b, digits c;"
+            )
+        },
+        &|k| format!("CREATE INDEX t{k}_v ON t{k} (v);"),
+        &|k| {
+            let extra = if k == 3 { " + acos(1)" } else { "" };
+            format!("ALTER TABLE t{k} ADD COLUMN w INTEGER;\nUPDATE t{k} SET w = v * 2{extra};")
+        },
+        &|k| {
+            format!(
+                "CREATE TABLE c{k} (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t{k} (id));\n\
+                 INSERT INTO c{k} (id, t_id) SELECT id, id FROM t{k} WHERE v > {k} + 4;"
+            )
+        },
+        &|k| {
+            format!(
+                "CREATE VIEW v{k} AS SELECT t.id, t.w, c.id AS cid FROM t{k} t JOIN c{k} c ON c.t_id = t.id;"
+            )
+        },
+    ];
+    for (step, make) in steps.iter().enumerate() {
+        for k in 0..8 {
+            let version = files.len() + 1;
+            files.push((format!("{version:03}_s{step}_g{k}.sql"), make(k)));
+        }
+    }
+    files.truncate(40);
+    let leaked: Vec<(&'static str, &'static str)> = files
+        .into_iter()
+        .map(|(name, sql)| (&*name.leak(), &*sql.leak()))
+        .collect();
+    migrations(&leaked)
+}
+
+/// Everything a run leaves that a user can see: the tables, every table's and view's rows,
+/// and the tracking rows without their times.
+async fn outcome(db: &mut tt_migrate::Database) -> (tt_schema::Schema, Vec<String>) {
+    let schema = introspect(db, &IntrospectOptions::default()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut relations: Vec<String> = schema.tables().map(|t| t.name.clone()).collect();
+    relations.retain(|t| t != "schema_migrations");
+    relations.extend((0..7).map(|k| format!("v{k}")));
+    for relation in relations {
+        let rows = db
+            .fetch(&format!("SELECT * FROM {relation} ORDER BY 1"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{relation}: {e}"));
+        seen.push(format!("{relation}: {rows:?}"));
+    }
+    for row in Tracking::default().rows(db).await.unwrap() {
+        seen.push(format!(
+            "{} {:?} {:?} {}",
+            row.version, row.name, row.checksum, row.dirty
+        ));
+    }
+    (schema, seen)
+}
+
+#[tokio::test]
+async fn four_jobs_leave_what_one_job_leaves() {
+    let files = fixture();
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let (Some(serial_db), Some(parallel_db)) =
+            (TestDb::create(backend).await, TestDb::create(backend).await)
+        else {
+            continue;
+        };
+        let mut serial = connect(&serial_db).await;
+        let mut parallel = connect(&parallel_db).await;
+        let one = Migrator::new(&files)
+            .run(&mut serial, &mut no_events)
+            .await
+            .unwrap();
+        let migrator = Migrator::new(&files).jobs(4);
+        let schedule = migrator.schedule(&mut parallel).await.unwrap();
+        assert_eq!(schedule.serial, None, "{backend}");
+        assert!(
+            schedule.waves() < 20,
+            "{backend}: {} waves\n{}",
+            schedule.waves(),
+            schedule.to_text()
+        );
+        // The barrier: 021 (the backfill of group 3) waits for all before it, all after for it.
+        let barrier = &schedule.migrations[20];
+        assert_eq!(barrier.version.as_str(), "021", "{backend}");
+        assert!(barrier.barrier.is_some(), "{backend}");
+        let four = migrator.run(&mut parallel, &mut no_events).await.unwrap();
+        assert_eq!(versions(&four), versions(&one), "{backend}");
+        assert_eq!(four.applied.len(), 40, "{backend}");
+        assert_eq!(
+            outcome(&mut serial).await,
+            outcome(&mut parallel).await,
+            "{backend}"
+        );
+        // No migration started before one it waits for had committed, and never more than
+        // four ran at once.
+        let times: Vec<(u64, u64)> = four
+            .applied
+            .iter()
+            .map(|a| (a.started_ms.unwrap(), a.finished_ms.unwrap()))
+            .collect();
+        for (i, scheduled) in schedule.migrations.iter().enumerate() {
+            for wait in &scheduled.waits_for {
+                let j = schedule
+                    .migrations
+                    .iter()
+                    .position(|m| m.version == wait.version)
+                    .unwrap();
+                assert!(
+                    times[i].0 >= times[j].1,
+                    "{backend}: {} started at {} ms before {} committed at {} ms",
+                    scheduled.version,
+                    times[i].0,
+                    wait.version,
+                    times[j].1
+                );
+            }
+        }
+        for &(start, _) in &times {
+            let running = times
+                .iter()
+                .filter(|(s, f)| *s <= start && start < *f)
+                .count();
+            assert!(running <= 4, "{backend}: {running} at once");
+        }
+        for db in [serial, parallel] {
+            db.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failure_stops_its_dependents_and_not_its_siblings() {
+    let files = migrations(&[
+        (
+            "001_tables.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (id INTEGER PRIMARY KEY);",
+        ),
+        (
+            "002_other.sql",
+            "CREATE TABLE other (id INTEGER PRIMARY KEY);",
+        ),
+        ("003_fill_a.sql", "INSERT INTO a (id) VALUES (1), (2);"),
+        (
+            "004_fill_b.sql",
+            "INSERT INTO b (id) VALUES (1);\nINSERT INTO b (nope) VALUES (2);",
+        ),
+        ("005_more_b.sql", "INSERT INTO b (id) VALUES (3);"),
+        ("006_more_other.sql", "INSERT INTO other (id) VALUES (1);"),
+    ]);
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue;
+        }
+        let mut db = connect(&test_db).await;
+        let failed = Migrator::new(&files)
+            .jobs(4)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::Statement(failure) = &failed.error else {
+            panic!("{backend}: {:?}", failed.error);
+        };
+        assert_eq!(failure.version.as_str(), "004", "{backend}");
+        assert_eq!(failure.line, 2, "{backend}");
+        let mut committed: Vec<&str> = failed.applied.iter().map(|a| a.version.as_str()).collect();
+        committed.sort_unstable();
+        // 003 is a sibling of 004; 002 and 006 are independent of it. 006 may or may not have
+        // started before the failure, but 005 (which waits for 004) never does.
+        assert!(
+            committed.starts_with(&["001", "002", "003"]),
+            "{backend}: {committed:?}"
+        );
+        assert!(!committed.contains(&"005"), "{backend}: {committed:?}");
+        let rows = Tracking::default().rows(&mut db).await.unwrap();
+        let recorded: Vec<&str> = rows.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(recorded, committed, "{backend}");
+        let b = db.fetch("SELECT id FROM b", &[]).await.unwrap();
+        assert!(b.is_empty(), "{backend}: {b:?}");
+        db.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_runs_one_at_a_time() {
+    let Some(test_db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let db = connect(&test_db).await;
+    let files = fixture();
+    // Only the run's own connection: SQLite has one writer.
+    assert_eq!(Migrator::new(&files).jobs(4).jobs_on(&db), 1);
+}
+
+#[tokio::test]
+async fn a_file_naming_the_tracking_table_is_a_barrier() {
+    let files = migrations(&[
+        ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+        ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+        (
+            "003_note.sql",
+            "UPDATE schema_migrations SET name = name WHERE version = '001';",
+        ),
+        ("004_c.sql", "CREATE TABLE c (id INTEGER PRIMARY KEY);"),
+    ]);
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut db = connect(&test_db).await;
+    let schedule = Migrator::new(&files)
+        .jobs(4)
+        .schedule(&mut db)
+        .await
+        .unwrap();
+    let waves: Vec<usize> = schedule.migrations.iter().map(|m| m.wave).collect();
+    assert_eq!(waves, [1, 1, 2, 3], "{}", schedule.to_text());
+    assert_eq!(
+        schedule.migrations[2].barrier.as_deref(),
+        Some("line 1: names the tracking table schema_migrations")
+    );
+}
