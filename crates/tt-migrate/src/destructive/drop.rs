@@ -17,7 +17,7 @@ use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::backend::value::int_at;
 use crate::destructive::managed::{managed_tables_of, mentions_table};
 use crate::destructive::protect;
-use crate::engine::lock::{acquire_lock, release_lock};
+use crate::engine::lock::{abandon_lock, acquire_lock, release_lock};
 use crate::engine::tracking::Tracking;
 use crate::error::Error;
 use crate::files::migration::Migration;
@@ -200,18 +200,38 @@ async fn locked_drop(
         Ok(current) => execute_drop(db, &current, options.cascade).await,
         Err(error) => Err(error),
     };
-    let released = if result.is_err() && db.dialect().one_writer() {
-        // The lock is the write transaction the drops ran in: releasing it would commit the
-        // tables dropped before the failure.
-        db.execute("ROLLBACK")
-            .await
-            .map_err(Error::query("rolling back the failed drop"))
+    let released = if result.is_err() {
+        // On SQLite the lock is the write transaction the drops ran in: releasing it would
+        // commit the tables dropped before the failure.
+        abandon_lock(db, tracking).await
     } else {
         release_lock(db, tracking).await
     };
     let report = result?;
     released?;
     Ok(report)
+}
+
+/// Drops the managed tables of `migrations` under the migration lock the caller holds (the
+/// first half of `tt reset`), with a plan made now: checked against `confirmed`, the plan the
+/// user confirmed, when there is one (see [`DropOptions::exactly_as_planned`]).
+pub(crate) async fn drop_holding_lock(
+    db: &mut Database,
+    migrations: &[Migration],
+    confirmed: Option<&DropPlan>,
+    tracking: &Tracking,
+    options: DropOptions,
+) -> Result<DropReport, Error> {
+    protect::check(db, options.allow_protected).await?;
+    let current = match confirmed {
+        Some(planned) => replan(db, planned, tracking, options).await?,
+        None => {
+            let plan = plan_drop(db, migrations, tracking).await?;
+            check_dependents(&plan, options)?;
+            plan
+        }
+    };
+    execute_drop(db, &current, options.cascade).await
 }
 
 /// The plan made again under the lock, checked against what was confirmed.
