@@ -109,6 +109,7 @@ async fn plan_from_managed(
             !schema.contains(name)
                 && Some(*name) != tracking_table.as_deref()
                 && *name != protect::PROTECTION_TABLE
+                && !dialect.same_name(name, &tracking.lock_table())
         })
         .map(str::to_string)
         .collect();
@@ -163,7 +164,8 @@ pub async fn drop_managed_tables(
     options: DropOptions,
 ) -> Result<DropReport, Error> {
     protect::check(db, options.allow_protected).await?;
-    check_dependents(plan, options)?;
+    // Dependents are checked on the plan made under the lock: one read before it may see a
+    // concurrent migrate's table whose tracking row is not written yet.
     let foreign_keys = db.dialect().foreign_keys_off_for_drop();
     if let Some((off, _)) = foreign_keys {
         // Outside any transaction, so before the lock (SQLite's lock is the write
