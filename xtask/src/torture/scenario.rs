@@ -304,7 +304,11 @@ fn play(
     // lock's design, and a row outliving its lease is a lock left behind.
     let killed_lease = matches!(scenario.kind, Kind::Signal { sig: Sig::Kill, .. })
         && (scenario.lock == LockMode::Table || scenario.target == Target::PgBouncer);
-    let grace = if killed_lease { LEASE + Duration::from_secs(5) } else { Duration::from_secs(5) };
+    let grace = if killed_lease {
+        LEASE + Duration::from_secs(5)
+    } else {
+        Duration::from_secs(5)
+    };
     if let Some(holder) = bench.runtime.block_on(fresh.lock_left(grace))? {
         problems.push(format!("lock left after every tt exited: {holder}"));
     }

@@ -11,9 +11,7 @@ use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
 use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
 use crate::engine::lock::{abandon_lock, acquire_lock, release_lock, retake_after_recreate};
-use crate::engine::run::{
-    Applied, Event, Migrator, RunReport, refuse_open_transaction,
-};
+use crate::engine::run::{Applied, Event, Migrator, RunReport, refuse_open_transaction};
 use crate::error::Error;
 
 /// How a reset starts.
@@ -238,10 +236,13 @@ impl Migrator<'_> {
             Ok(live) => (report.tables, report.missing_tables) = live,
             Err(error) => {
                 let applied = self
-                    .release_after_run(db, Ok(RunReport {
-                        applied: report.applied,
-                        dry_run: false,
-                    }))
+                    .release_after_run(
+                        db,
+                        Ok(RunReport {
+                            applied: report.applied,
+                            dry_run: false,
+                        }),
+                    )
                     .await
                     .map_or_else(|failure| failure.applied, |run| run.applied);
                 return Err(failed(ResetStage::Migrate, applied)(error));
@@ -289,7 +290,8 @@ impl Migrator<'_> {
         let tracking = self.tracking_table();
         if options.recreate_whole_database {
             if !report.recreated {
-                self.check_confirmed_recreate(db, confirmed, options).await?;
+                self.check_confirmed_recreate(db, confirmed, options)
+                    .await?;
                 recreate_database(db, options.drop.allow_protected).await?;
                 report.recreated = true;
                 // Emptying the database dropped the lease table with its row, if any.
