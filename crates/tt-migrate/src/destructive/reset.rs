@@ -10,7 +10,9 @@ use crate::destructive::drop::{DropOptions, DropPlan, DropReport, drop_holding_l
 use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
 use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
-use crate::engine::lock::{abandon_lock, acquire_lock, release_lock, retake_after_recreate};
+use crate::engine::lock::{
+    abandon_lock, acquire_lock, pause_heartbeat, release_lock, retake_after_recreate,
+};
 use crate::engine::run::{Applied, Event, Migrator, RunReport, refuse_open_transaction};
 use crate::error::Error;
 
@@ -201,18 +203,20 @@ impl Migrator<'_> {
             // The pragma changes nothing inside a transaction: the drop commits, foreign keys
             // come back on, and the write lock is taken again at once (with `lock = "table"`
             // the lease row stays held meanwhile).
-            let relocked = match db.execute("COMMIT").await {
-                Ok(()) => {
-                    let on = db
-                        .execute(on)
-                        .await
-                        .map_err(Error::query("turning foreign keys back on"));
-                    let locked = acquire_lock(db, tracking).await;
-                    on.and(locked)
-                }
-                Err(error) => Err(Error::query("committing the drop")(error)),
-            };
-            if let Err(error) = relocked {
+            if let Err(error) = db.execute("COMMIT").await {
+                // The first error says more than the cleanup's.
+                let _ = abandon_lock(db, tracking).await;
+                let _ = db.execute(on).await;
+                let error = Error::query("committing the drop")(error);
+                return Err(failed(ResetStage::Drop, Vec::new())(error));
+            }
+            let on = db
+                .execute(on)
+                .await
+                .map_err(Error::query("turning foreign keys back on"));
+            let relocked = acquire_lock(db, tracking).await;
+            if let Err(error) = on.and(relocked) {
+                // Releases what was taken again, if anything was.
                 let _ = release_lock(db, tracking).await;
                 return Err(failed(ResetStage::Migrate, Vec::new())(error));
             }
@@ -292,6 +296,7 @@ impl Migrator<'_> {
             if !report.recreated {
                 self.check_confirmed_recreate(db, confirmed, options)
                     .await?;
+                pause_heartbeat(db);
                 recreate_database(db, options.drop.allow_protected).await?;
                 report.recreated = true;
                 // Emptying the database dropped the lease table with its row, if any.

@@ -126,7 +126,14 @@ pub(crate) async fn retake_after_recreate(
         return Ok(());
     }
     let timeout = db.options().lock_timeout;
-    LeaseLock.acquire(db, tracking.table(), timeout).await
+    LeaseLock.acquire(db, tracking.table(), timeout).await?;
+    start_heartbeat(db, tracking.table()).await
+}
+
+/// Before `tt recreate` empties the database under the lock: the heartbeat stops, as the
+/// lease table is about to go ([`retake_after_recreate`] starts it again).
+pub(crate) fn pause_heartbeat(db: &mut Database) {
+    db.set_heartbeat(None);
 }
 
 /// Gives up the migration lock after a failure under it: on SQLite, where the lock is the
