@@ -99,7 +99,9 @@ impl Options {
                                 "--only wants files, inserts, reset, sqlite or parallel, not `{other}`\n\n{USAGE}"
                             )
                         }
-                        None => bail!("--only needs files, inserts, reset, sqlite or parallel\n\n{USAGE}"),
+                        None => bail!(
+                            "--only needs files, inserts, reset, sqlite or parallel\n\n{USAGE}"
+                        ),
                     });
                 }
                 "-h" | "--help" => {

@@ -120,6 +120,11 @@ pub(crate) async fn run(
     };
     // Dropping the command closes its connections.
     drop(command);
+    if settled.is_none() && connected {
+        // A lease row (`lock = "table"`) outlives the connection: free it now rather than
+        // when its lease expires.
+        release_leases(ctx).await;
+    }
     let state = format!("{how}; {}", database_state(ctx).await);
     let interrupted = Interrupted { signal, state };
     match settled {
@@ -178,6 +183,16 @@ async fn cancel_all() {
     for canceller in list {
         if let Err(error) = canceller.cancel().await {
             tracing::warn!("could not cancel the running statement: {error}");
+        }
+    }
+}
+
+async fn release_leases(ctx: &Context) {
+    let tracking = ctx.config.tracking();
+    let list: Vec<Canceller> = CANCELLERS.lock().map(|l| l.clone()).unwrap_or_default();
+    for canceller in list {
+        if let Err(error) = canceller.release_lease(tracking.table()).await {
+            tracing::warn!("could not release the migration lock's lease row: {error}");
         }
     }
 }

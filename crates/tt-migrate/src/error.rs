@@ -93,10 +93,10 @@ pub enum Error {
         /// How long tt waited.
         waited: Duration,
     },
-    /// Tables appeared between the confirmation of a drop and the lock: the confirmed plan
-    /// no longer says what would be dropped.
+    /// Tables appeared between the confirmation of a drop (or reset, recreate) and the lock:
+    /// the confirmed plan no longer says what would be dropped.
     #[error(
-        "the drop was not run: since it was confirmed, another runner created {} managed table(s) it did not list: {}; run it again to see the new plan",
+        "the drop was not run: since it was confirmed, another runner created {} table(s) it did not list: {}; run it again to see the new plan",
         added.len(),
         added.join(", ")
     )]
@@ -104,9 +104,10 @@ pub enum Error {
         /// The tables the confirmed plan did not list.
         added: Vec<String>,
     },
-    /// Another runner took over the lease lock while this one held it: its lease expired.
+    /// The lease lock was lost while this run held it: its heartbeat got no renewal through
+    /// for most of the lease, or another runner took the expired lease over.
     #[error(
-        "the migration lock was taken over by another runner: this run's lease in table {table} expired (a migration ran longer than the lease; raise the lease or use the advisory lock)"
+        "the migration lock was lost: this run's lease in table {table} was not renewed in time (the server or pooler did not answer its heartbeat) or was taken over by another runner"
     )]
     LockLost {
         /// The lease table.

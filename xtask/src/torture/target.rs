@@ -231,8 +231,29 @@ impl Fresh {
                 Err(error) => Some(format!("the SQLite write lock is held: {error}")),
             },
         };
+        let holder = match holder {
+            Some(holder) => Some(holder),
+            None => self.lease_holder(&mut db).await,
+        };
         db.close().await?;
         Ok(holder)
+    }
+
+    /// The owner of an unexpired lease row (`lock = "table"`, or behind PgBouncer).
+    async fn lease_holder(&self, db: &mut Database) -> Option<String> {
+        let now = match self.target.backend() {
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Backend::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        };
+        let text = text_type(self.target.backend());
+        let sql = format!(
+            "SELECT CAST(owner AS {text}) FROM schema_migrations_lock WHERE expires_ms >= {now}"
+        );
+        // No lease table: no lease was ever taken.
+        let rows = db.fetch_text(&sql).await.ok()?;
+        let owner = rows.first()?.first().cloned().flatten()?;
+        Some(format!("lease row of {owner} in schema_migrations_lock"))
     }
 }
 

@@ -53,6 +53,9 @@ pub(crate) async fn run(
     let out = ctx.output;
     let database = db.redacted_url().to_string();
     refuse_if_protected(&mut db, &safety).await?;
+    // The plan the user confirms; under the lock the reset makes it again and refuses if it
+    // grew. With --yes nothing but "the managed tables" was confirmed.
+    let mut confirmed = None;
     if !ctx.yes {
         let plan = plan_drop(&mut db, set.with_repeatable(), &tracking).await?;
         let question = if recreate {
@@ -78,6 +81,7 @@ pub(crate) async fn run(
             )
         };
         confirm(ctx, &question)?;
+        confirmed = Some(plan);
     }
     let started = Instant::now();
     let verb = if recreate { "Recreating" } else { "Resetting" };
@@ -93,21 +97,35 @@ pub(crate) async fn run(
         drop: DropOptions {
             cascade,
             allow_protected: safety.allow_protected,
-            // The reset makes its plan again under the lock and drops what is there then.
-            exactly_as_planned: false,
+            // The reset makes its plan again under the lock: what was confirmed at the prompt
+            // must still cover it.
+            exactly_as_planned: !ctx.yes,
         },
         recreate_whole_database: recreate,
     };
     let mut progress = Progress::new(out);
     let result = migrator
-        .reset(&mut db, options, &mut |event| progress.on_event(event))
+        .reset_holding_lock(&mut db, options, confirmed.as_ref(), &mut |event| {
+            progress.on_event(event)
+        })
         .await;
     progress.finish();
     let elapsed = started.elapsed().as_millis() as i64;
-    match result {
+    // The final check runs under the reset's lock too, so it sees no other runner's work.
+    let result = match result {
         Ok(report) => {
+            let verified = verify_after(ctx, &set, &mut db).await;
+            migrator
+                .finish_reset(&mut db, report)
+                .await
+                .map(|report| (report, verified))
+        }
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok((report, verified)) => {
             let tables = report.tables;
-            let verified = verify_after(ctx, &set, &mut db).await?;
+            let verified = verified?;
             out.json(&ResetDocument {
                 applied: &report.applied,
                 backend: db.backend(),

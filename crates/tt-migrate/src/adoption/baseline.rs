@@ -136,6 +136,22 @@ impl Migrator<'_> {
         tool: Layout,
     ) -> Result<BaselineReport, Error> {
         let table = tool_table(tool).ok_or(Error::NoTool)?;
+        // What the other tool recorded is read under the lock, as every plan is.
+        let tracking = self.tracking_table();
+        lock::acquire_lock(db, tracking).await?;
+        let result = self.baseline_from_tool_locked(db, tool, table).await;
+        let released = lock::release_lock(db, tracking).await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn baseline_from_tool_locked(
+        &self,
+        db: &mut Database,
+        tool: Layout,
+        table: &str,
+    ) -> Result<BaselineReport, Error> {
         if !Tracking::new(table).exists(db).await? {
             return Err(Error::NoToolTable {
                 tool,
@@ -172,11 +188,12 @@ impl Migrator<'_> {
             .filter(|v| !matched.contains(v.as_str()))
             .cloned()
             .collect();
-        self.record_locked(db, chosen, unknown).await
+        let recorded = record(db, self.tracking_table(), chosen).await?;
+        Ok(BaselineReport { recorded, unknown })
     }
 
     /// Records `chosen` under the migration lock, skipping versions that have a row with a
-    /// checksum.
+    /// checksum (read under the lock).
     async fn record_locked(
         &self,
         db: &mut Database,

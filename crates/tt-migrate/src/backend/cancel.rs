@@ -11,6 +11,7 @@ use tt_schema::Backend;
 
 use crate::backend::connect::{ConnectOptions, application_name, redact_url};
 use crate::backend::database::Database;
+use crate::backend::lease::lease_table;
 use crate::backend::value::Value;
 use crate::error::Error;
 
@@ -22,6 +23,8 @@ pub struct Canceller {
     url: String,
     options: ConnectOptions,
     session: Session,
+    /// The connection's owner name in a lease lock's row.
+    lock_owner: String,
 }
 
 #[derive(Debug, Clone)]
@@ -66,11 +69,35 @@ impl Database {
             url: self.connect_url().to_string(),
             options: self.options().clone(),
             session,
+            lock_owner: self.lock_owner().to_string(),
         })
     }
 }
 
 impl Canceller {
+    /// Deletes the lease row of the tracking table `tracking` (`lock = "table"`) this connection holds, if it
+    /// holds one, from a connection of its own: after an interrupt that closed the
+    /// connection without releasing the lock (SQLite cannot cancel a statement from outside).
+    /// A row another runner took over is left alone; without the lease table nothing happens.
+    ///
+    /// # Errors
+    /// When the server cannot be reached.
+    pub async fn release_lease(&self, tracking: &str) -> Result<(), Error> {
+        let mut db = Database::connect(&self.url, self.options.clone()).await?;
+        let sql = format!(
+            "DELETE FROM {} WHERE name = ? AND owner = ?",
+            db.backend().quote_ident(&lease_table(tracking))
+        );
+        let params = [
+            Value::Text(tracking.to_string()),
+            Value::Text(self.lock_owner.clone()),
+        ];
+        // A missing lease table: no lease was ever taken.
+        let _ = db.exec(&sql, &params).await;
+        let _ = db.close().await;
+        Ok(())
+    }
+
     /// Whether the server can stop a statement on request: false on SQLite, where only
     /// closing the connection ends the work (and rolls back what was not committed).
     pub fn can_cancel(&self) -> bool {

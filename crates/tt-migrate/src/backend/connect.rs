@@ -104,8 +104,9 @@ pub struct ConnectOptions {
     /// Which migration lock to take; `None`: the server's own (advisory) lock, or the lease
     /// lock where a transaction pooler is detected.
     pub lock: Option<LockMode>,
-    /// How long the lease lock holds without renewal: it is renewed between migrations, so
-    /// it must outlast the longest migration; a runner that dies blocks others this long.
+    /// How long the lease lock holds without renewal: a heartbeat renews it every sixth of
+    /// this while the lock is held (and stops the run when two thirds pass without a
+    /// renewal); a runner that dies blocks others at most this long.
     pub lock_lease: Duration,
 }
 
@@ -129,7 +130,7 @@ impl Default for ConnectOptions {
             session_sql: Vec::new(),
             connect_timeout: Duration::from_secs(30),
             lock: None,
-            lock_lease: Duration::from_secs(15 * 60),
+            lock_lease: Duration::from_secs(30),
         }
     }
 }

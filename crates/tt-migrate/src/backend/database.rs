@@ -35,6 +35,24 @@ pub struct Database {
     /// tt's own tables are named with it, so that a migration's `SET search_path` or `USE`
     /// cannot move where tt records. `None` on SQLite, or when there is none.
     home_schema: Option<String>,
+    /// The lease lock's heartbeat while this connection holds the lease.
+    heartbeat: Option<Heartbeat>,
+}
+
+/// A task renewing this connection's lease from a connection of its own (see
+/// `backend::lease`); it ends when the lease is released or the connection dropped.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    pub(crate) task: tokio::task::JoinHandle<()>,
+    /// Set once the heartbeat could not keep the lease: another runner took it over, or no
+    /// renewal got through for most of a lease.
+    pub(crate) lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The URL as given, password included, kept to reconnect and to reach a scratch database on
@@ -77,6 +95,7 @@ impl Database {
             lock_owner: lock_owner(),
             held_file: None,
             home_schema: None,
+            heartbeat: None,
         };
         if db.dialect().may_be_pooled() {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
@@ -152,6 +171,7 @@ impl Database {
             lock_owner: String::new(),
             held_file: None,
             home_schema: None,
+            heartbeat: None,
         };
         let theirs = other.session(sql).await;
         // The probe's own connection: nothing of it is left to undo.
@@ -187,6 +207,38 @@ impl Database {
     /// The lock file this connection's SQLite run holds between its commits, if any.
     pub(crate) fn held_file(&mut self) -> &mut Option<HeldFile> {
         &mut self.held_file
+    }
+
+    /// A second connection to the same database with this one's settings and lease owner
+    /// (the lease's heartbeat renews through it while this one runs a migration).
+    pub(crate) async fn sibling(&self) -> Result<Database, Error> {
+        let mut other = Database {
+            conn: open(&self.secret_url.0, &self.options).await?,
+            url: self.url.clone(),
+            secret_url: SecretUrl(self.secret_url.0.clone()),
+            options: self.options.clone(),
+            queries_run: 0,
+            in_transaction: false,
+            pooled: self.pooled,
+            lock_owner: self.lock_owner.clone(),
+            held_file: None,
+            home_schema: self.home_schema.clone(),
+            heartbeat: None,
+        };
+        other.run_session_sql().await?;
+        Ok(other)
+    }
+
+    /// Keeps `heartbeat` running while the lease is held; the one it replaces stops.
+    pub(crate) fn set_heartbeat(&mut self, heartbeat: Option<Heartbeat>) {
+        self.heartbeat = heartbeat;
+    }
+
+    /// Whether the heartbeat found the lease lost.
+    pub(crate) fn heartbeat_lost(&self) -> bool {
+        self.heartbeat
+            .as_ref()
+            .is_some_and(|h| h.lost.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// Runs the options' `session_sql` on the connection just opened.

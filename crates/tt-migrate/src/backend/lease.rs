@@ -3,16 +3,23 @@
 //!
 //! The row of a tracking table names its owner (one per connection), when it was taken, its
 //! last heartbeat and when it expires. A runner takes the lock by inserting the row, or by
-//! taking over one that expired (or that it already owns); it renews the lease between
-//! migrations and deletes the row when done. A runner that dies leaves its row behind, and the
-//! lock is free again when the lease expires. Every statement commits on its own, so the lock
-//! works through a transaction pooler. The times are the server's, in milliseconds since 1970.
+//! taking over one that expired (or that it already owns); while it holds the lock a
+//! heartbeat renews the lease from a second connection every sixth of the lease, and the run
+//! renews it between migrations too; it deletes the row when done. A renewal only extends a
+//! row the runner still owns, so it never revives a lease another runner took over. A runner
+//! that dies leaves its row behind, and the lock is free again when the lease expires (30 s by
+//! default). A heartbeat that gets no renewal through for two thirds of the lease cancels the
+//! running statement and marks the lock lost, so the run stops before another runner may take
+//! over. Every statement commits on its own, so the lock works through a transaction pooler.
+//! The times are the server's, in milliseconds since 1970. docs/locking.md tells why.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 
-use crate::backend::database::{Arg, Database};
+use crate::backend::database::{Arg, Database, Heartbeat};
 use crate::backend::{Backoff, Lock, ServerError};
 use crate::error::Error;
 
@@ -59,6 +66,11 @@ impl Lock for LeaseLock {
                     Ok(1) => return Ok(()),
                     Ok(_) => {}
                     Err(error) if is_busy(db, &error) => {}
+                    // `tt recreate` of the holder emptied the schema, lock table included.
+                    Err(error) if is_missing_table(db, &error) => {
+                        ensure_table(db, key).await?;
+                        continue;
+                    }
                     Err(error) => {
                         return Err(Error::query("taking over the migration lock row")(error));
                     }
@@ -86,6 +98,11 @@ impl Lock for LeaseLock {
 
     fn renew<'a>(&'a self, db: &'a mut Database, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
+            if db.heartbeat_lost() {
+                return Err(Error::LockLost {
+                    table: lease_table(key),
+                });
+            }
             let table = quoted(db, key);
             let now = db.dialect().now_ms();
             let sql = format!(
@@ -117,6 +134,8 @@ impl Lock for LeaseLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
+            // The heartbeat stops first: it only ever extends a row that is still there.
+            db.set_heartbeat(None);
             let table = quoted(db, key);
             let sql = format!("DELETE FROM {table} WHERE name = ? AND owner = ?");
             let args = [
@@ -131,6 +150,54 @@ impl Lock for LeaseLock {
             }
         })
     }
+}
+
+/// Starts renewing the lease `db` holds from a connection of its own, every sixth of the
+/// lease, until the lease is released or `db` dropped. A renewal that finds the row taken
+/// over, or no renewal getting through for two thirds of the lease, cancels the statement `db`
+/// runs and marks the lock lost: the run then stops at its next renewal
+/// ([`Error::LockLost`]), before the lease can expire under it.
+///
+/// # Errors
+/// When the second connection cannot be opened, or the canceller made.
+pub(crate) async fn start_heartbeat(db: &mut Database, key: &str) -> Result<(), Error> {
+    let lease = db.options().lock_lease;
+    let every = (lease / 6).max(Duration::from_millis(50));
+    let canceller = db.canceller().await?;
+    let mut beat = db.sibling().await?;
+    let lost = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&lost);
+    let key = key.to_string();
+    let task = tokio::spawn(async move {
+        let mut renewed = Instant::now();
+        loop {
+            tokio::time::sleep(every).await;
+            let taken_over = match LeaseLock.renew(&mut beat, &key).await {
+                Ok(()) => {
+                    renewed = Instant::now();
+                    false
+                }
+                Err(Error::LockLost { .. }) => true,
+                // The server or the pooler is unreachable for now: try again on a new
+                // connection until the lease is nearly gone.
+                Err(_) => {
+                    if let Ok(fresh) = beat.sibling().await {
+                        beat = fresh;
+                    }
+                    false
+                }
+            };
+            if taken_over || renewed.elapsed() >= lease.saturating_sub(every * 2) {
+                flag.store(true, Ordering::SeqCst);
+                // Best effort: the run also stops at its next renewal.
+                let _ = canceller.cancel().await;
+                let _ = beat.close().await;
+                return;
+            }
+        }
+    });
+    db.set_heartbeat(Some(Heartbeat { task, lost }));
+    Ok(())
 }
 
 /// Whether a live (unexpired) lease row of `key` exists; `false` without the table.

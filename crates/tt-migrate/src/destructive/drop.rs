@@ -19,7 +19,7 @@ use crate::backend::value::int_at;
 use crate::destructive::managed::{ManagedObject, managed_objects_of, mentions_table};
 use crate::destructive::objects::{DroppedObject, plan_objects};
 use crate::destructive::protect;
-use crate::engine::lock::{acquire_lock, release_lock};
+use crate::engine::lock::{abandon_lock, acquire_lock, release_lock};
 use crate::engine::tracking::Tracking;
 use crate::error::Error;
 use crate::files::migration::Migration;
@@ -122,6 +122,7 @@ async fn plan_from_managed(
             !schema.contains(name)
                 && Some(*name) != tracking_table.as_deref()
                 && *name != protect::PROTECTION_TABLE
+                && !dialect.same_name(name, &tracking.lock_table())
         })
         .map(str::to_string)
         .collect();
@@ -209,7 +210,8 @@ pub async fn drop_managed_tables(
     options: DropOptions,
 ) -> Result<DropReport, Error> {
     protect::check(db, options.allow_protected).await?;
-    check_dependents(plan, options)?;
+    // Dependents are checked on the plan made under the lock: one read before it may see a
+    // concurrent migrate's table whose tracking row is not written yet.
     let foreign_keys = db.dialect().foreign_keys_off_for_drop();
     if let Some((off, _)) = foreign_keys {
         // Outside any transaction, so before the lock (SQLite's lock is the write
@@ -246,18 +248,38 @@ async fn locked_drop(
         Ok(current) => execute_drop(db, &current, options.cascade).await,
         Err(error) => Err(error),
     };
-    let released = if result.is_err() && db.dialect().one_writer() {
-        // The lock is the write transaction the drops ran in: releasing it would commit the
-        // tables dropped before the failure.
-        db.execute("ROLLBACK")
-            .await
-            .map_err(Error::query("rolling back the failed drop"))
+    let released = if result.is_err() {
+        // On SQLite the lock is the write transaction the drops ran in: releasing it would
+        // commit the tables dropped before the failure.
+        abandon_lock(db, tracking).await
     } else {
         release_lock(db, tracking).await
     };
     let report = result?;
     released?;
     Ok(report)
+}
+
+/// Drops the managed tables of `migrations` under the migration lock the caller holds (the
+/// first half of `tt reset`), with a plan made now: checked against `confirmed`, the plan the
+/// user confirmed, when there is one (see [`DropOptions::exactly_as_planned`]).
+pub(crate) async fn drop_holding_lock(
+    db: &mut Database,
+    migrations: &[Migration],
+    confirmed: Option<&DropPlan>,
+    tracking: &Tracking,
+    options: DropOptions,
+) -> Result<DropReport, Error> {
+    protect::check(db, options.allow_protected).await?;
+    let current = match confirmed {
+        Some(planned) => replan(db, planned, tracking, options).await?,
+        None => {
+            let plan = plan_drop(db, migrations, tracking).await?;
+            check_dependents(&plan, options)?;
+            plan
+        }
+    };
+    execute_drop(db, &current, options.cascade).await
 }
 
 /// The plan made again under the lock, checked against what was confirmed.

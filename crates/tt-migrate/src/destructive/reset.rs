@@ -6,12 +6,17 @@ use serde::Serialize;
 
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
-use crate::destructive::drop::{DropOptions, DropReport, drop_managed_tables, plan_drop};
+use crate::destructive::drop::{DropOptions, DropPlan, DropReport, drop_holding_lock, plan_drop};
 use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
 use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
-use crate::engine::run::{Applied, Event, Migrator};
+use crate::engine::lock::{
+    abandon_lock, acquire_lock, commit_progress, pause_heartbeat, release_lock, resume,
+    retake_after_recreate,
+};
+use crate::engine::run::{Applied, Event, Migrator, RunReport, refuse_open_transaction};
 use crate::error::Error;
+use crate::files::migration::Migration;
 
 /// How a reset starts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -109,10 +114,12 @@ impl std::error::Error for ResetError {
 
 impl Migrator<'_> {
     /// Drops the managed tables (or, with `recreate_whole_database`, empties the database),
-    /// applies every migration and checks that every managed table exists.
+    /// applies every migration and checks that every managed table exists, all under one
+    /// migration lock.
     ///
     /// # Warning
-    /// Destroys data: see [`drop_managed_tables`] and [`recreate_database`].
+    /// Destroys data: see [`drop_managed_tables`](crate::drop_managed_tables) and
+    /// [`recreate_database`].
     ///
     /// # Errors
     /// [`ResetError`] saying where it stopped and what state the database is in.
@@ -120,6 +127,26 @@ impl Migrator<'_> {
         &self,
         db: &mut Database,
         options: ResetOptions,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<ResetReport, ResetError> {
+        let report = self.reset_holding_lock(db, options, None, on_event).await?;
+        self.finish_reset(db, report).await
+    }
+
+    /// [`Self::reset`], returning with the migration lock still held, so that the caller's
+    /// checks of the result (`tt reset`'s verify) see no other runner's work: end it with
+    /// [`Self::finish_reset`]. The lock is taken before the first read and every plan is made
+    /// under it. `confirmed` is the plan the user was shown (by [`plan_drop`]), if any: with
+    /// [`DropOptions::exactly_as_planned`], the reset refuses ([`Error::PlanGrew`]) when the
+    /// plan made under the lock lists a table it did not. On an error the lock is released.
+    ///
+    /// # Errors
+    /// As [`Self::reset`].
+    pub async fn reset_holding_lock(
+        &self,
+        db: &mut Database,
+        options: ResetOptions,
+        confirmed: Option<&DropPlan>,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<ResetReport, ResetError> {
         let transactional_ddl = db.dialect().transactional_ddl();
@@ -131,46 +158,202 @@ impl Migrator<'_> {
                 error,
             }
         };
+        refuse_open_transaction(db).map_err(failed(ResetStage::Drop, Vec::new()))?;
+        let tracking = self.tracking_table();
+        let one_writer = db.dialect().one_writer();
         let mut report = ResetReport::default();
-        if options.recreate_whole_database {
+        if options.recreate_whole_database && one_writer {
+            // SQLite replaces the file and connects again: the write lock of the old file
+            // would not hold the new one. What was confirmed is checked just before.
+            self.check_confirmed_recreate(db, confirmed, options)
+                .await
+                .map_err(failed(ResetStage::Drop, Vec::new()))?;
             recreate_database(db, options.drop.allow_protected)
                 .await
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
             report.recreated = true;
-        } else {
-            // Repeatable migrations create objects too (a Flyway `R__` view), after the rest.
-            let every: Vec<_> = self
-                .migrations()
-                .iter()
-                .chain(self.repeatable_migrations())
-                .cloned()
-                .collect();
-            let plan = plan_drop(db, &every, self.tracking_table())
+        }
+        // SQLite turns foreign keys off for the drop outside any transaction, so before the
+        // lock, which is the write transaction.
+        let foreign_keys = db
+            .dialect()
+            .foreign_keys_off_for_drop()
+            .filter(|_| !options.recreate_whole_database);
+        if let Some((off, _)) = foreign_keys {
+            db.execute(off)
                 .await
+                .map_err(Error::query("turning foreign keys off for the drop"))
                 .map_err(failed(ResetStage::Drop, Vec::new()))?;
-            report.dropped = drop_managed_tables(db, &plan, self.tracking_table(), options.drop)
+        }
+        let locked = acquire_lock(db, tracking).await;
+        let held = locked.is_ok();
+        let dropped = match locked {
+            Ok(()) => self.drop_phase(db, options, confirmed, &mut report).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = dropped {
+            if held {
+                // The error says more than a failed release would.
+                let _ = abandon_lock(db, tracking).await;
+            }
+            if let Some((_, on)) = foreign_keys {
+                let _ = db.execute(on).await;
+            }
+            return Err(failed(ResetStage::Drop, Vec::new())(error));
+        }
+        if let Some((_, on)) = foreign_keys {
+            // The pragma changes nothing inside a transaction: the drop commits, foreign keys
+            // come back on, and the write lock is taken again at once; the run's lock file (and
+            // with `lock = "table"` the lease row) keeps other runners out meanwhile.
+            if let Err(error) = commit_progress(db, tracking).await {
+                // The first error says more than the cleanup's.
+                let _ = abandon_lock(db, tracking).await;
+                let _ = db.execute(on).await;
+                return Err(failed(ResetStage::Drop, Vec::new())(error));
+            }
+            let on = db
+                .execute(on)
                 .await
-                .map_err(failed(ResetStage::Drop, Vec::new()))?;
-            // diesel's table, as tt created it for a diesel folder, is rebuilt too.
-            if is_diesel_folder(self.migrations()) {
-                drop_empty_diesel_table(db)
-                    .await
-                    .map_err(failed(ResetStage::Drop, Vec::new()))?;
+                .map_err(Error::query("turning foreign keys back on"));
+            let relocked = resume(db, tracking).await;
+            if let Err(error) = on.and(relocked) {
+                // Releases what was taken again, if anything was.
+                let _ = release_lock(db, tracking).await;
+                return Err(failed(ResetStage::Migrate, Vec::new())(error));
             }
         }
-        let run = self.run(db, on_event).await.map_err(|error| ResetError {
-            stage: ResetStage::Migrate,
-            transactional_ddl,
-            applied: error.applied,
-            error: error.error,
-        })?;
+        let run = match self.run_locked(db, on_event).await {
+            Ok(run) => run,
+            Err(failure) => {
+                let Err(failure) = self.release_after_run(db, Err(failure)).await else {
+                    unreachable!("a failed run stays failed after the release")
+                };
+                return Err(ResetError {
+                    stage: ResetStage::Migrate,
+                    transactional_ddl,
+                    applied: failure.applied,
+                    error: failure.error,
+                });
+            }
+        };
         report.applied = run.applied;
-        let live = self
-            .live_and_missing(db)
-            .await
-            .map_err(failed(ResetStage::Migrate, report.applied.clone()))?;
-        (report.tables, report.missing_tables) = live;
+        match self.live_and_missing(db).await {
+            Ok(live) => (report.tables, report.missing_tables) = live,
+            Err(error) => {
+                let applied = self
+                    .release_after_run(
+                        db,
+                        Ok(RunReport {
+                            applied: report.applied,
+                            dry_run: false,
+                        }),
+                    )
+                    .await
+                    .map_or_else(|failure| failure.applied, |run| run.applied);
+                return Err(failed(ResetStage::Migrate, applied)(error));
+            }
+        }
         Ok(report)
+    }
+
+    /// Releases the lock [`Self::reset_holding_lock`] returned with. On SQLite this commits
+    /// the migrations; when that fails, the error lists only those that lasted.
+    ///
+    /// # Errors
+    /// [`ResetError`] when the release (the commit) failed.
+    pub async fn finish_reset(
+        &self,
+        db: &mut Database,
+        mut report: ResetReport,
+    ) -> Result<ResetReport, ResetError> {
+        let run = RunReport {
+            applied: std::mem::take(&mut report.applied),
+            dry_run: false,
+        };
+        match self.release_after_run(db, Ok(run)).await {
+            Ok(run) => {
+                report.applied = run.applied;
+                Ok(report)
+            }
+            Err(failure) => Err(ResetError {
+                stage: ResetStage::Migrate,
+                transactional_ddl: db.dialect().transactional_ddl(),
+                applied: failure.applied,
+                error: failure.error,
+            }),
+        }
+    }
+
+    /// The drop (or the emptying) of a reset, under the lock.
+    async fn drop_phase(
+        &self,
+        db: &mut Database,
+        options: ResetOptions,
+        confirmed: Option<&DropPlan>,
+        report: &mut ResetReport,
+    ) -> Result<(), Error> {
+        let tracking = self.tracking_table();
+        if options.recreate_whole_database {
+            if !report.recreated {
+                self.check_confirmed_recreate(db, confirmed, options)
+                    .await?;
+                pause_heartbeat(db);
+                recreate_database(db, options.drop.allow_protected).await?;
+                report.recreated = true;
+                // Emptying the database dropped the lease table with its row, if any.
+                retake_after_recreate(db, tracking).await?;
+            }
+            return Ok(());
+        }
+        let every = self.with_repeatables();
+        report.dropped = drop_holding_lock(db, &every, confirmed, tracking, options.drop).await?;
+        // diesel's table, as tt created it for a diesel folder, is rebuilt too.
+        if is_diesel_folder(self.migrations()) {
+            drop_empty_diesel_table(db).await?;
+        }
+        Ok(())
+    }
+
+    /// Every migration, repeatable ones too: they create objects (a Flyway `R__` view) that
+    /// the drop manages, after the rest.
+    fn with_repeatables(&self) -> Vec<Migration> {
+        self.migrations()
+            .iter()
+            .chain(self.repeatable_migrations())
+            .cloned()
+            .collect()
+    }
+
+    /// Refuses a recreate when, since the user confirmed `confirmed`, a table appeared that
+    /// it did not list (with [`DropOptions::exactly_as_planned`]).
+    async fn check_confirmed_recreate(
+        &self,
+        db: &mut Database,
+        confirmed: Option<&DropPlan>,
+        options: ResetOptions,
+    ) -> Result<(), Error> {
+        let Some(confirmed) = confirmed.filter(|_| options.drop.exactly_as_planned) else {
+            return Ok(());
+        };
+        let now = plan_drop(db, &self.with_repeatables(), self.tracking_table()).await?;
+        let listed = |plan: &DropPlan| -> Vec<String> {
+            plan.tables
+                .iter()
+                .chain(&plan.untouched)
+                .chain(&plan.tracking_table)
+                .cloned()
+                .collect()
+        };
+        let before = listed(confirmed);
+        let added: Vec<String> = listed(&now)
+            .into_iter()
+            .filter(|table| !before.contains(table))
+            .collect();
+        if added.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::PlanGrew { added })
+        }
     }
 
     /// Managed tables of these migrations that the database lacks.

@@ -13,7 +13,7 @@
 
 use crate::backend::connect::LockMode;
 use crate::backend::database::Database;
-use crate::backend::lease::{LeaseLock, is_leased};
+use crate::backend::lease::{LeaseLock, is_leased, start_heartbeat};
 use crate::backend::{Backoff, Lock};
 use crate::engine::tracking::Tracking;
 use crate::error::Error;
@@ -48,7 +48,12 @@ pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), 
                     return take_write_lock(db, key, left).await;
                 }
                 if !session.is_held(db, key).await? {
-                    return Ok(());
+                    let started = start_heartbeat(db, key).await;
+                    if started.is_err() {
+                        // The first error says more than a failed release would.
+                        let _ = LeaseLock.release(db, key).await;
+                    }
+                    return started;
                 }
                 LeaseLock.release(db, key).await?;
                 "the advisory lock"
@@ -134,6 +139,51 @@ pub async fn release_lock(db: &mut Database, tracking: &Tracking) -> Result<(), 
     };
     let released = LeaseLock.release(db, key).await;
     committed.and(released)
+}
+
+/// After `tt recreate` emptied the database under the lock: the lease table went with it, so
+/// the lease row is written again (and its heartbeat goes on). A session lock survives.
+///
+/// # Errors
+/// When the lease row cannot be written.
+pub(crate) async fn retake_after_recreate(
+    db: &mut Database,
+    tracking: &Tracking,
+) -> Result<(), Error> {
+    if mode(db) == LockMode::Advisory || db.dialect().one_writer() {
+        return Ok(());
+    }
+    let timeout = db.options().lock_timeout;
+    LeaseLock.acquire(db, tracking.table(), timeout).await?;
+    start_heartbeat(db, tracking.table()).await
+}
+
+/// Before `tt recreate` empties the database under the lock: the heartbeat stops, as the
+/// lease table is about to go ([`retake_after_recreate`] starts it again).
+pub(crate) fn pause_heartbeat(db: &mut Database) {
+    db.set_heartbeat(None);
+}
+
+/// Gives up the migration lock after a failure under it: on SQLite, where the lock is the
+/// write transaction, what that transaction did is rolled back (a release would commit it);
+/// elsewhere the lock is released as usual.
+///
+/// # Errors
+/// When the rollback or the release fails.
+pub(crate) async fn abandon_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    if !db.dialect().one_writer() {
+        return release_lock(db, tracking).await;
+    }
+    let rolled_back = db
+        .execute("ROLLBACK")
+        .await
+        .map_err(Error::query("rolling back after the failure"));
+    let released = if mode(db) == LockMode::Table {
+        LeaseLock.release(db, tracking.table()).await
+    } else {
+        Ok(())
+    };
+    rolled_back.and(released)
 }
 
 /// The lock a connection takes: as configured, else the lease lock behind a transaction

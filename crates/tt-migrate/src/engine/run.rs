@@ -349,6 +349,17 @@ impl<'m> Migrator<'m> {
         refuse_open_transaction(db)?;
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
+        self.release_after_run(db, result).await
+    }
+
+    /// Ends a run made under the lock the caller held ([`Self::run_locked`]): releases the
+    /// lock, and reports only the migrations that lasted when the release (on SQLite, the
+    /// commit) failed.
+    pub(crate) async fn release_after_run(
+        &self,
+        db: &mut Database,
+        result: Result<RunReport, RunError>,
+    ) -> Result<RunReport, RunError> {
         if let Err(failure) = &result {
             self.make_durable(db, &failure.applied).await;
         }
@@ -385,7 +396,8 @@ impl<'m> Migrator<'m> {
         });
     }
 
-    async fn run_locked(
+    /// Applies the pending migrations under the lock the caller holds.
+    pub(crate) async fn run_locked(
         &self,
         db: &mut Database,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
@@ -888,7 +900,7 @@ enum Record {
 
 /// Refuses to run migrations inside a transaction of the caller's: each migration's BEGIN and
 /// COMMIT would end it (MySQL commits it at the first BEGIN, PostgreSQL at the first COMMIT).
-fn refuse_open_transaction(db: &Database) -> Result<(), Error> {
+pub(crate) fn refuse_open_transaction(db: &Database) -> Result<(), Error> {
     if db.in_transaction() {
         return Err(Error::TransactionOpen);
     }

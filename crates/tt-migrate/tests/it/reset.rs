@@ -729,3 +729,75 @@ async fn a_confirmed_drop_refuses_when_tables_appeared_before_the_lock() {
         assert_eq!(report.dropped.len(), 3, "{backend}: {:?}", report.dropped);
     }
 }
+
+/// Whether another connection can take the migration lock of `url` within 300 ms, tried
+/// from a thread of its own (the reset calls its events synchronously, mid-run).
+fn lock_is_free(url: &str, lock: tt_migrate::LockMode) -> bool {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let options = tt_migrate::ConnectOptions {
+                lock: Some(lock),
+                lock_timeout: std::time::Duration::from_millis(300),
+                ..tt_migrate::ConnectOptions::default()
+            };
+            let mut other = Database::connect(&url, options).await.unwrap();
+            let tracking = Tracking::default();
+            let free = tt_migrate::acquire_lock(&mut other, &tracking)
+                .await
+                .is_ok();
+            if free {
+                tt_migrate::release_lock(&mut other, &tracking)
+                    .await
+                    .unwrap();
+            }
+            let _ = other.close().await;
+            free
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_reset_holds_one_lock_from_the_drop_to_the_final_check() {
+    // MySQL released the lock between the drop and the migrate (a concurrent migrate ran
+    // inside the reset), PostgreSQL took it twice, and the final check ran after the release.
+    for lock in [tt_migrate::LockMode::Advisory, tt_migrate::LockMode::Table] {
+        for test_db in TestDb::create_all().await {
+            let backend = test_db.backend();
+            let options = tt_migrate::ConnectOptions {
+                lock: Some(lock),
+                ..tt_migrate::ConnectOptions::default()
+            };
+            let mut db = Database::connect(test_db.url(), options).await.unwrap();
+            let set = migrations(&[
+                ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+                ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+            ]);
+            let migrator = Migrator::new(&set);
+            migrator.run(&mut db, &mut no_events).await.unwrap();
+            // Whenever the reset starts a migration, after its drop, the lock is held.
+            let mut free_during = Vec::new();
+            let report = migrator
+                .reset_holding_lock(&mut db, ResetOptions::default(), None, &mut |event| {
+                    if let Event::Started { .. } = event {
+                        free_during.push(lock_is_free(test_db.url(), lock));
+                    }
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{backend}, {lock:?}: {e}"));
+            assert_eq!(free_during, [false, false], "{backend}, {lock:?}");
+            assert_eq!(report.dropped.dropped.len(), 3, "{backend}, {lock:?}");
+            // Returned for the caller's final check: still held, until it is finished.
+            assert!(!lock_is_free(test_db.url(), lock), "{backend}, {lock:?}");
+            let report = migrator.finish_reset(&mut db, report).await.unwrap();
+            assert_eq!(report.applied.len(), 2, "{backend}, {lock:?}");
+            assert!(lock_is_free(test_db.url(), lock), "{backend}, {lock:?}");
+        }
+    }
+}

@@ -647,23 +647,45 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
         assert_eq!(report.applied.len(), 1, "{backend}");
 
         if backend != Backend::Sqlite {
-            // A live holder whose lease ran out loses the lock to the next runner, and
-            // notices at its next renewal.
+            // A live holder keeps its lease past its length: the heartbeat renews it from a
+            // connection of its own while the run's is busy.
             let mut slow = connect().await.unwrap();
             tt_migrate::acquire_lock(&mut slow, &tracking)
                 .await
                 .unwrap();
-            tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
-            tt_migrate::acquire_lock(&mut next, &tracking)
+            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+            let err = tt_migrate::acquire_lock(&mut next, &tracking)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::LockTimeout { .. }),
+                "{backend}: a renewed lease is not taken over: {err}"
+            );
+            // A lease that is no longer its own (taken over after it expired) is lost: the
+            // holder notices at its next renewal and never renews it back.
+            let mut other = connect().await.unwrap();
+            other
+                .exec(
+                    "UPDATE schema_migrations_lock SET owner = 'another runner'",
+                    &[],
+                )
                 .await
                 .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
             let lost = tt_migrate::renew_lock(&mut slow, &tracking)
                 .await
                 .unwrap_err();
             assert!(matches!(lost, Error::LockLost { .. }), "{backend}: {lost}");
-            tt_migrate::release_lock(&mut next, &tracking)
+            let rows = other
+                .fetch_text("SELECT owner FROM schema_migrations_lock")
                 .await
                 .unwrap();
+            assert_eq!(
+                rows,
+                [[Some("another runner".to_string())]],
+                "{backend}: the heartbeat did not take the row back"
+            );
+            let _ = other.close().await;
         }
     }
 }
