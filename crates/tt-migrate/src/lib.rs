@@ -89,7 +89,7 @@ pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
-pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, StoppedDrop, Tracking};
 pub use error::{ChangedFile, DriverError, Error, FailureOutcome, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
