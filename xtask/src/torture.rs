@@ -73,16 +73,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "mysql/*/migrate-vs-reset",
         "items 2-3: decide under one lock",
     ),
-    // A drop killed part-way leaves no mark: tracked migrations whose tables are gone, and
-    // status says nothing is applied.
-    (
-        "mysql/*/kill9-drop",
-        "item 7: a drop on MySQL leaves a mark",
-    ),
-    (
-        "mysql/*/kill9-reset",
-        "item 7: a drop on MySQL leaves a mark",
-    ),
     // One transaction per run: what tt printed as applied (or rolled back) is lost on a kill.
     (
         "sqlite/*/kill9-migrate",
