@@ -309,7 +309,9 @@ fn play(
         // way out it names, `tt drop`, must finish the drop.
         note.push_str(", left a stopped drop");
         bench.runs += 1;
-        let done = tt.spawn_waiting(&["drop", "--yes"], "finish-drop", "5")?.wait()?;
+        let done = tt
+            .spawn_waiting(&["drop", "--yes"], "finish-drop", "5")?
+            .wait()?;
         if !done.ok() {
             problems.push(format!(
                 "the `tt drop` that finishes a stopped drop failed: {}",

@@ -5,14 +5,15 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 use tt_migrate::{
-    Applied, Dependent, DropOptions, MigrationSet, Migrator, ResetOptions, ResetStage, count_rows, plan_drop,
+    Applied, Dependent, DropOptions, MigrationSet, Migrator, ResetOptions, ResetStage, count_rows,
+    plan_drop,
 };
 use tt_schema::Backend;
 use tt_verify::{CheckId, Report, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
-use crate::commands::verify::{Snapshot, expected_source};
 use crate::commands::drop::{cascaded, question};
+use crate::commands::verify::{Snapshot, expected_source};
 use crate::commands::{Context, JsonShown, confirm, refuse_if_protected};
 use crate::exit::Exit;
 use crate::outcome::ErrorJson;

@@ -323,7 +323,9 @@ async fn kill_9_mid_drop_on_mysql_leaves_a_mark_that_status_migrate_and_verify_r
     let migrate = crate::support::run(&mut tt(&["migrate"]));
     assert_eq!(migrate.code, 1, "{}", migrate.stdout);
     assert!(
-        migrate.stderr.contains("a drop of the managed tables stopped part-way")
+        migrate
+            .stderr
+            .contains("a drop of the managed tables stopped part-way")
             && migrate.stderr.contains("run `tt drop` to finish"),
         "{}",
         migrate.stderr
@@ -337,7 +339,11 @@ async fn kill_9_mid_drop_on_mysql_leaves_a_mark_that_status_migrate_and_verify_r
     );
 
     let done = crate::support::ok(&mut tt(&["drop", "--yes"]));
-    assert!(done.stdout.contains("Dropped 3 table(s)"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("Dropped 3 table(s)"),
+        "{}",
+        done.stdout
+    );
     assert_eq!(count(&mut check, tables).await, 0);
     let json = crate::support::run(&mut tt(&["status", "--json"])).json();
     assert_eq!(json["stopped_drop"], serde_json::Value::Null, "{json}");

@@ -322,12 +322,14 @@ async fn execute_drop(
     // list (a table inheriting from a managed one, a column of another table), where a plain
     // drop fails and rolls back. The table drops come last, in the plan's order.
     let first_table = drops.len() - plan.tables.len();
-    steps.extend(drops.into_iter().enumerate().map(|(at, sql)| DropStep {
-        sql,
-        table: at
-            .checked_sub(first_table)
-            .and_then(|i| plan.tables.get(i))
-            .cloned(),
+    steps.extend(drops.into_iter().enumerate().map(|(at, sql)| {
+        DropStep {
+            sql,
+            table: at
+                .checked_sub(first_table)
+                .and_then(|i| plan.tables.get(i))
+                .cloned(),
+        }
     }));
     let mut dropped = plan.tables.clone();
     if let Some(tracking) = &plan.tracking_table {
@@ -486,8 +488,8 @@ async fn run_marked(
 fn drop_failed(db: &Database, plan: &DropPlan, source: sqlx::Error) -> Error {
     let dialect = db.dialect();
     let server = source.as_database_error();
-    let class =
-        server.and_then(|e| dialect.classify(&dialect.error_code(e).unwrap_or_default(), e.message()));
+    let class = server
+        .and_then(|e| dialect.classify(&dialect.error_code(e).unwrap_or_default(), e.message()));
     let context = match class {
         Some(ServerError::TooManyLocks) => format!(
             "dropping the {} managed tables in one transaction ({})",

@@ -89,8 +89,7 @@ impl ResetError {
                 _ if self.transactional_ddl => "the drop was rolled back: the database is as \
                      it was before the reset"
                     .to_string(),
-                _ => "nothing was dropped: the database is as it was before the reset"
-                    .to_string(),
+                _ => "nothing was dropped: the database is as it was before the reset".to_string(),
             },
             ResetStage::Migrate => {
                 let applied = match (self.applied.first(), self.applied.last()) {

@@ -262,12 +262,8 @@ impl<'m> Migrator<'m> {
         db: &mut Database,
     ) -> Result<(Vec<AppliedRow>, Option<StoppedDrop>), Error> {
         let (rows, stopped_drop) = self.tracking.read(db).await?;
-        let rows = with_tracking_creators(
-            self.migrations,
-            rows,
-            self.tracking.table(),
-            db.backend(),
-        );
+        let rows =
+            with_tracking_creators(self.migrations, rows, self.tracking.table(), db.backend());
         Ok((rows, stopped_drop))
     }
 
@@ -291,12 +287,7 @@ impl<'m> Migrator<'m> {
         let (rows, stopped_drop) = self.read_rows(db).await?;
         Ok(Status {
             stopped_drop,
-            ..plan::status_with_repeatable(
-                self.migrations,
-                self.repeatable,
-                &rows,
-                db.backend(),
-            )
+            ..plan::status_with_repeatable(self.migrations, self.repeatable, &rows, db.backend())
         })
     }
 

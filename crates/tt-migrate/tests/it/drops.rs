@@ -117,7 +117,11 @@ async fn a_2000_table_fk_web_resets_and_drops_on_the_default_lock_table() {
         .await
         .map_err(|e| chain(&e))
         .unwrap();
-    assert_eq!(report.dropped.dropped.len(), 2_001, "every table, tracking last");
+    assert_eq!(
+        report.dropped.dropped.len(),
+        2_001,
+        "every table, tracking last"
+    );
     assert_eq!(report.dropped.dropped.last().unwrap(), "schema_migrations");
     assert_eq!(report.applied.len(), 20);
     assert!(report.missing_tables.is_empty());
@@ -131,7 +135,11 @@ async fn a_2000_table_fk_web_resets_and_drops_on_the_default_lock_table() {
         .map_err(|e| chain(&e))
         .unwrap();
     assert_eq!(report.dropped.len(), 2_001);
-    assert_eq!(table_count(&mut db).await, 0, "nothing left, no mark either");
+    assert_eq!(
+        table_count(&mut db).await,
+        0,
+        "nothing left, no mark either"
+    );
 }
 
 /// A batched PostgreSQL drop that fails in a later batch has committed the earlier ones: it
@@ -153,12 +161,18 @@ async fn a_batched_drop_that_stops_part_way_leaves_a_mark_until_a_drop_finishes(
     let tracking = Tracking::default();
     let plan = plan_drop(&mut db, set.as_slice(), &tracking).await.unwrap();
     let position = plan.tables.iter().position(|t| t == "t0001").unwrap();
-    assert!(position >= 100, "t0001 is not in the first batch: {position}");
+    assert!(
+        position >= 100,
+        "t0001 is not in the first batch: {position}"
+    );
 
     let error = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
         .await
         .unwrap_err();
-    let Error::DropIncomplete { dropped, tables, .. } = &error else {
+    let Error::DropIncomplete {
+        dropped, tables, ..
+    } = &error
+    else {
         panic!("{}", chain(&error));
     };
     assert_eq!(*tables, 300);
@@ -177,7 +191,11 @@ async fn a_batched_drop_that_stops_part_way_leaves_a_mark_until_a_drop_finishes(
     let status = migrator.status(&mut db).await.unwrap();
     assert!(status.stopped_drop.is_some(), "{status:?}");
     assert!(!status.is_clean());
-    assert_eq!(status.applied.len(), 3, "the rows stay, the mark explains them");
+    assert_eq!(
+        status.applied.len(),
+        3,
+        "the rows stay, the mark explains them"
+    );
     let refused = migrator.run(&mut db, &mut no_events).await.unwrap_err();
     assert!(
         matches!(refused.error, Error::StoppedDrop { .. }),
@@ -255,7 +273,11 @@ async fn a_mysql_reset_that_drops_nothing_says_so() {
     let status = migrator.status(&mut db).await.unwrap();
     assert_eq!(status.stopped_drop, None);
     assert_eq!(status.applied.len(), 1);
-    assert_eq!(table_count(&mut db).await, 2, "items and the tracking table");
+    assert_eq!(
+        table_count(&mut db).await,
+        2,
+        "items and the tracking table"
+    );
 }
 
 /// MySQL: a drop that fails after its first DROP names what went and leaves the mark; the
@@ -282,19 +304,27 @@ async fn a_mysql_drop_that_fails_part_way_names_what_went_and_a_second_drop_fini
     // Another session reads `a` in an open transaction: its metadata lock makes the DROP of
     // `a` wait, and give up after a second; `b` has gone by then.
     let mut other = connect(&test_db).await;
-    execute(&mut other, &["BEGIN", "SELECT CAST(COUNT(*) AS CHAR) FROM a"]).await;
+    execute(
+        &mut other,
+        &["BEGIN", "SELECT CAST(COUNT(*) AS CHAR) FROM a"],
+    )
+    .await;
     execute(&mut db, &["SET SESSION lock_wait_timeout = 1"]).await;
     let error = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
         .await
         .unwrap_err();
-    let Error::DropIncomplete { dropped, tables, .. } = &error else {
+    let Error::DropIncomplete {
+        dropped, tables, ..
+    } = &error
+    else {
         panic!("{}", chain(&error));
     };
     assert_eq!(dropped, &["b"]);
     assert_eq!(*tables, 2);
     let message = chain(&error);
     assert!(
-        message.starts_with("the drop stopped part-way: it dropped 1 of the 2 managed table(s) (b);"),
+        message
+            .starts_with("the drop stopped part-way: it dropped 1 of the 2 managed table(s) (b);"),
         "{message}"
     );
     let status = migrator.status(&mut db).await.unwrap();

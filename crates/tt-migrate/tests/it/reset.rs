@@ -238,9 +238,7 @@ async fn a_foreign_key_from_another_table_blocks_the_drop() {
             .unwrap();
         let still_there = db
             .fetch_text(match backend {
-                Backend::Sqlite => {
-                    "SELECT COUNT(*) FROM pragma_foreign_key_list('wishlist')"
-                }
+                Backend::Sqlite => "SELECT COUNT(*) FROM pragma_foreign_key_list('wishlist')",
                 Backend::Postgres => {
                     "SELECT COUNT(*) FROM information_schema.table_constraints \
                      WHERE table_name = 'wishlist' AND constraint_type = 'FOREIGN KEY'"
@@ -256,7 +254,11 @@ async fn a_foreign_key_from_another_table_blocks_the_drop() {
             .clone()
             .unwrap();
         if still_there == "1" {
-            assert!(report.cascaded.is_empty(), "{backend}: {:?}", report.cascaded);
+            assert!(
+                report.cascaded.is_empty(),
+                "{backend}: {:?}",
+                report.cascaded
+            );
             assert_eq!(report.left_in_place, plan.dependents, "{backend}");
         } else {
             assert_eq!(still_there, "0", "{backend}");
