@@ -313,8 +313,8 @@ async fn cascade_says_what_it_removed_and_what_it_left_in_place() {
         let fk = "foreign_key wishes.fk_wishes_item".to_string();
         let view = "view names".to_string();
         if fk_kept == 1 {
-            assert_eq!(names("cascaded"), [view.clone()], "{backend}: {reset}");
-            assert_eq!(names("left_in_place"), [fk.clone()], "{backend}: {reset}");
+            assert_eq!(names("cascaded"), [view.as_str()], "{backend}: {reset}");
+            assert_eq!(names("left_in_place"), [fk.as_str()], "{backend}: {reset}");
         } else {
             let mut cascaded = names("cascaded");
             cascaded.sort();
@@ -346,7 +346,7 @@ async fn cascade_says_what_it_removed_and_what_it_left_in_place() {
             .unwrap();
         }
         drop(conn);
-        let text = ok(&mut tt(&["drop", "--yes", "--cascade"]).env("NO_COLOR", "1")).stdout;
+        let text = ok(tt(&["drop", "--yes", "--cascade"]).env("NO_COLOR", "1")).stdout;
         assert!(
             text.contains("also dropped view names (on items)"),
             "{backend}: {text}"
