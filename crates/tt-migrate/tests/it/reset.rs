@@ -238,13 +238,15 @@ async fn a_foreign_key_from_another_table_blocks_the_drop() {
             .unwrap();
         let still_there = db
             .fetch_text(match backend {
-                Backend::Sqlite => "SELECT COUNT(*) FROM pragma_foreign_key_list('wishlist')",
+                Backend::Sqlite => {
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('wishlist')"
+                }
                 Backend::Postgres => {
-                    "SELECT COUNT(*) FROM information_schema.table_constraints \
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.table_constraints \
                      WHERE table_name = 'wishlist' AND constraint_type = 'FOREIGN KEY'"
                 }
                 _ => {
-                    "SELECT COUNT(*) FROM information_schema.table_constraints \
+                    "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.table_constraints \
                      WHERE table_schema = DATABASE() AND table_name = 'wishlist' \
                      AND constraint_type = 'FOREIGN KEY'"
                 }
