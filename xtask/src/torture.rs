@@ -19,18 +19,7 @@ use target::Target;
 /// Scenarios that fail today (all or some of the time), each with the issue 11 item that
 /// fixes it. `--skip-known` (what CI passes) leaves them out; delete a line once its scenario
 /// passes, and CI runs it from then on.
-const KNOWN_FAILING: &[(&str, &str)] = &[
-    // A drop killed part-way leaves no mark: tracked migrations whose tables are gone, and
-    // status says nothing is applied.
-    (
-        "mysql/*/kill9-drop",
-        "item 7: a drop on MySQL leaves a mark",
-    ),
-    (
-        "mysql/*/kill9-reset",
-        "item 7: a drop on MySQL leaves a mark",
-    ),
-];
+const KNOWN_FAILING: &[(&str, &str)] = &[];
 
 const USAGE: &str = "usage: cargo xtask torture [options]
 

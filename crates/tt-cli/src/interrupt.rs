@@ -230,6 +230,12 @@ async fn database_state(ctx: &Context) -> String {
                     dirty.join(", ")
                 ));
             }
+            if status.stopped_drop.is_some() {
+                line.push_str(
+                    "; a drop stopped part-way and is marked unfinished (run `tt drop` or \
+                     `tt reset` to finish it)",
+                );
+            }
             line
         }
         Ok(Err(error)) => format!("could not read the state afterwards: {error:#}"),

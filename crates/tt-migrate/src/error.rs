@@ -219,6 +219,47 @@ pub enum Error {
         /// The tools whose tables are there.
         found: Vec<crate::files::source::Layout>,
     },
+    /// A drop of the managed tables stopped part-way (its mark is in the tracking table): the
+    /// rows may record migrations whose tables are gone.
+    #[error(
+        "a drop of the managed tables stopped part-way{}: some of them may be gone while \
+         tracking table `{table}` still records their migrations; run `tt drop` to finish the \
+         drop (or `tt reset` to drop and apply every migration again)",
+        started_at.as_ref().map(|at| format!(" (started {at})")).unwrap_or_default()
+    )]
+    StoppedDrop {
+        /// The tracking table that holds the mark.
+        table: String,
+        /// When the drop started, as the database prints it.
+        started_at: Option<String>,
+    },
+    /// A drop that cannot run as one transaction stopped after it had changed the database.
+    #[error(
+        "the drop stopped part-way: it dropped {} of the {tables} managed table(s){}{}; \
+         tracking table `{tracking_table}` marks the drop unfinished, and `tt status`, \
+         `tt migrate` and `tt verify` report it: fix the cause, then run `tt drop` (or \
+         `tt reset`) again to finish",
+        dropped.len(),
+        listed(dropped),
+        if *other_statements > 0 {
+            format!(" and removed {other_statements} foreign key(s) or view(s)")
+        } else {
+            String::new()
+        }
+    )]
+    DropIncomplete {
+        /// The managed tables dropped before it stopped, in order.
+        dropped: Vec<String>,
+        /// How many managed tables it was to drop.
+        tables: usize,
+        /// Statements that ran other than table drops: cycle foreign keys, `--cascade`'s views
+        /// and foreign keys.
+        other_statements: usize,
+        /// The tracking table that holds the mark.
+        tracking_table: String,
+        /// Why it stopped.
+        source: Box<Error>,
+    },
     /// The other tool's table says its last migration stopped part-way.
     #[error(
         "{tool}'s table `{table}` marks version {version} dirty (it stopped part-way): fix the \
@@ -412,6 +453,16 @@ pub(crate) fn excerpt(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
         None => text.to_string(),
+    }
+}
+
+/// ` (a, b, c)` for a short list of names, the first ten and a count for a long one; empty
+/// for none.
+fn listed(names: &[String]) -> String {
+    match names.len() {
+        0 => String::new(),
+        1..=10 => format!(" ({})", names.join(", ")),
+        n => format!(" ({}, … and {} more)", names[..10].join(", "), n - 10),
     }
 }
 

@@ -91,7 +91,7 @@ pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, Pla
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
 pub use engine::schedule::{Schedule, Scheduled, Wait};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
-pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, Tracking};
+pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, StoppedDrop, Tracking};
 pub use error::{ChangedFile, DriverError, Error, FailureOutcome, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,

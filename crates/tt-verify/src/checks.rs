@@ -69,6 +69,23 @@ pub fn tracking_check(status: &Status) -> CheckReport {
             ),
         });
     }
+    if let Some(stopped) = &status.stopped_drop {
+        let at = stopped
+            .started_at
+            .as_ref()
+            .map(|at| format!(" (started {at})"))
+            .unwrap_or_default();
+        problems.push(Problem {
+            kind: "drop_stopped",
+            table: None,
+            object: None,
+            message: format!(
+                "a drop of the managed tables stopped part-way{at}: some of them may be gone \
+                 while their migrations are still recorded; run `tt drop` to finish the drop \
+                 (or `tt reset` to drop and apply every migration again)"
+            ),
+        });
+    }
     let summary = format!(
         "{} applied, {} pending",
         status.applied.len(),

@@ -202,68 +202,82 @@ impl<W: Write> Write for Counted<W> {
     }
 }
 
-/// A schema of many tables with a random foreign-key web, as one migration and as the same SQL
-/// for psql.
+/// A schema of many tables with a random foreign-key web, as migration files and as a psql
+/// script that applies the same files, each in a transaction of its own.
 #[derive(Debug)]
 pub(crate) struct WideSchema {
-    /// The migrations directory tt resets to (one file).
+    /// The migrations directory tt resets to.
     pub(crate) dir: PathBuf,
-    /// The same SQL, for `psql -1 -f`.
+    /// `BEGIN; <file>; COMMIT;` for every file, for `psql -f` (what sqlx's migrate does).
     pub(crate) sql: PathBuf,
     /// How many tables.
     pub(crate) tables: usize,
+    /// How many files create them.
+    pub(crate) files: usize,
     /// How many foreign keys.
     pub(crate) foreign_keys: usize,
 }
 
-/// Writes `tables` tables `t0001`… whose foreign keys form a random web (fixed seed): each
-/// table references up to three earlier ones, and one table in fifty also references a later
-/// one through an `ALTER TABLE` at the end, closing cycles.
-pub(crate) fn wide_schema(root: &Path, tables: usize) -> Result<WideSchema> {
+/// Writes `tables` tables `t0001`… in `files` files (as a schema grows), whose foreign keys
+/// form a random web (fixed seed): each table references up to three earlier ones, and one
+/// table in fifty also references a later table of its file through an `ALTER TABLE` at the
+/// end of the file, closing cycles. Each file stays small enough for PostgreSQL's default
+/// lock table.
+pub(crate) fn wide_schema(root: &Path, tables: usize, files: usize) -> Result<WideSchema> {
     let dir = root.join("wide");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
-    let mut sql = String::new();
+    let mut script = String::new();
     let mut foreign_keys = 0;
-    let mut cycles = Vec::new();
-    for i in 1..=tables {
-        let mut columns = vec![
-            "id integer PRIMARY KEY".to_string(),
-            "name varchar(64) NOT NULL".to_string(),
-            "amount integer NOT NULL DEFAULT 0".to_string(),
-        ];
-        if i > 1 {
-            for k in 0..random.below(4) {
-                let parent = 1 + random.below(i - 1);
-                columns.push(format!("ref{k}_id integer REFERENCES t{parent:04} (id)"));
-                foreign_keys += 1;
+    let per_file = tables.div_ceil(files);
+    for file in 0..files {
+        let first = file * per_file + 1;
+        let last = ((file + 1) * per_file).min(tables);
+        let mut sql = String::new();
+        let mut cycles = Vec::new();
+        for i in first..=last {
+            let mut columns = vec![
+                "id integer PRIMARY KEY".to_string(),
+                "name varchar(64) NOT NULL".to_string(),
+                "amount integer NOT NULL DEFAULT 0".to_string(),
+            ];
+            if i > 1 {
+                for k in 0..random.below(4) {
+                    let parent = 1 + random.below(i - 1);
+                    columns.push(format!("ref{k}_id integer REFERENCES t{parent:04} (id)"));
+                    foreign_keys += 1;
+                }
+            }
+            sql.push_str(&format!("CREATE TABLE t{i:04} ({});\n", columns.join(", ")));
+            if random.below(3) == 0 {
+                sql.push_str(&format!(
+                    "CREATE INDEX t{i:04}_name_idx ON t{i:04} (name);\n"
+                ));
+            }
+            if i < last && random.below(50) == 0 {
+                cycles.push((i, i + 1 + random.below(last - i)));
             }
         }
-        sql.push_str(&format!("CREATE TABLE t{i:04} ({});\n", columns.join(", ")));
-        if random.below(3) == 0 {
+        for (child, parent) in cycles {
             sql.push_str(&format!(
-                "CREATE INDEX t{i:04}_name_idx ON t{i:04} (name);\n"
+                "ALTER TABLE t{child:04} ADD COLUMN back_id integer;\n\
+                 ALTER TABLE t{child:04} ADD CONSTRAINT t{child:04}_back_fk FOREIGN KEY (back_id) REFERENCES t{parent:04} (id);\n"
             ));
+            foreign_keys += 1;
         }
-        if i < tables && random.below(50) == 0 {
-            cycles.push((i, i + 1 + random.below(tables - i)));
-        }
+        let migration = dir.join(format!("{:04}_wide_{:02}.sql", file + 1, file + 1));
+        fs::write(&migration, &sql).with_context(|| format!("writing {}", migration.display()))?;
+        script.push_str("BEGIN;\n");
+        script.push_str(&sql);
+        script.push_str("COMMIT;\n");
     }
-    for (child, parent) in cycles {
-        sql.push_str(&format!(
-            "ALTER TABLE t{child:04} ADD COLUMN back_id integer;\n\
-             ALTER TABLE t{child:04} ADD CONSTRAINT t{child:04}_back_fk FOREIGN KEY (back_id) REFERENCES t{parent:04} (id);\n"
-        ));
-        foreign_keys += 1;
-    }
-    let migration = dir.join("0001_wide_schema.sql");
-    fs::write(&migration, &sql).with_context(|| format!("writing {}", migration.display()))?;
     let all = root.join("wide.sql");
-    fs::write(&all, &sql).with_context(|| format!("writing {}", all.display()))?;
+    fs::write(&all, &script).with_context(|| format!("writing {}", all.display()))?;
     Ok(WideSchema {
         dir,
         sql: all,
         tables,
+        files,
         foreign_keys,
     })
 }
@@ -333,10 +347,13 @@ mod tests {
     #[test]
     fn the_wide_schema_is_a_web_with_cycles_and_always_the_same() {
         let root = tempfile::tempdir().unwrap();
-        let wide = wide_schema(root.path(), 200).unwrap();
+        let wide = wide_schema(root.path(), 200, 4).unwrap();
         let all = statements(&wide.sql);
         let creates = all.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
         assert_eq!(creates, 200);
+        assert_eq!(fs::read_dir(&wide.dir).unwrap().count(), 4);
+        let transactions = all.iter().filter(|s| s.as_str() == "BEGIN").count();
+        assert_eq!(transactions, 4, "one a file");
         let references = all
             .iter()
             .map(|s| s.matches("REFERENCES").count())
@@ -344,7 +361,7 @@ mod tests {
         assert_eq!(references, wide.foreign_keys);
         assert!(all.iter().any(|s| s.contains("_back_fk")), "some cycles");
         let other = tempfile::tempdir().unwrap();
-        let again = wide_schema(other.path(), 200).unwrap();
+        let again = wide_schema(other.path(), 200, 4).unwrap();
         assert_eq!(
             fs::read_to_string(&again.sql).unwrap(),
             fs::read_to_string(&wide.sql).unwrap()

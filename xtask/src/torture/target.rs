@@ -180,7 +180,13 @@ impl Fresh {
             }
         }
         db.close().await?;
-        Ok(Seen { objects, rows })
+        // The mark of a drop that did not finish (tt's `tt:drop` row), not a migration.
+        let stopped_drop = rows.remove(DROP_MARK).is_some();
+        Ok(Seen {
+            objects,
+            rows,
+            stopped_drop,
+        })
     }
 
     /// Waits up to `grace` for tt's lock to be free (a killed client's server session may
@@ -264,7 +270,13 @@ pub(crate) struct Seen {
     pub(crate) objects: BTreeMap<String, bool>,
     /// Recorded version → dirty.
     pub(crate) rows: BTreeMap<String, bool>,
+    /// Whether the tracking table marks a drop that stopped part-way.
+    pub(crate) stopped_drop: bool,
 }
+
+/// The version of the row tt writes in the tracking table while a drop that cannot be one
+/// transaction runs (MySQL; big PostgreSQL drops).
+const DROP_MARK: &str = "tt:drop";
 
 impl Seen {
     pub(crate) fn clean_versions(&self) -> BTreeSet<String> {

@@ -77,9 +77,7 @@ pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
             format!("in {}", duration(started.elapsed().as_millis() as i64))
         )
     ));
-    for dependent in &report.cascaded {
-        out.line(format!("  {} {dependent}", paint(WARN, "also dropped")));
-    }
+    cascaded(ctx, &report);
     untouched(ctx, &plan);
     let _ = db.close().await;
     Ok(Exit::Success)
@@ -123,6 +121,21 @@ fn describe(ctx: &Context, plan: &DropPlan, database: &str) {
         ));
     }
     untouched(ctx, plan);
+}
+
+/// The objects of other applications `--cascade` removed, and those it could not remove.
+pub(crate) fn cascaded(ctx: &Context, report: &DropReport) {
+    for dependent in &report.cascaded {
+        ctx.output
+            .line(format!("  {} {dependent}", paint(WARN, "also dropped")));
+    }
+    for dependent in &report.left_in_place {
+        ctx.output.line(format!(
+            "  {} {dependent}: SQLite cannot drop a foreign key without rebuilding its table, \
+             so it now references a table that is gone",
+            paint(WARN, "left in place")
+        ));
+    }
 }
 
 fn untouched(ctx: &Context, plan: &DropPlan) {

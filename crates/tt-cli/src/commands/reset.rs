@@ -5,14 +5,16 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 use tt_migrate::{
-    Applied, DropOptions, MigrationSet, Migrator, ResetOptions, ResetStage, count_rows, plan_drop,
+    Applied, Dependent, DropOptions, MigrationSet, Migrator, ResetOptions, ResetStage, count_rows,
+    plan_drop,
 };
 use tt_schema::Backend;
 use tt_verify::{CheckId, Report, VerifyOptions};
 
 use crate::cli::{ExpectedArgs, SafetyArgs};
+use crate::commands::drop::{cascaded, question};
 use crate::commands::verify::{Snapshot, expected_source};
-use crate::commands::{Context, JsonShown, confirm, drop::question, refuse_if_protected};
+use crate::commands::{Context, JsonShown, confirm, refuse_if_protected};
 use crate::exit::Exit;
 use crate::outcome::ErrorJson;
 use crate::output::{BAD, BOLD, DIM, GOOD, paint};
@@ -23,8 +25,10 @@ use crate::progress::{Progress, duration};
 struct ResetDocument<'a> {
     applied: &'a [Applied],
     backend: Backend,
+    cascaded: &'a [Dependent],
     dropped: &'a [String],
     elapsed_ms: i64,
+    left_in_place: &'a [Dependent],
     missing_tables: &'a [String],
     recreated: bool,
     tables: usize,
@@ -129,14 +133,17 @@ pub(crate) async fn run(
             out.json(&ResetDocument {
                 applied: &report.applied,
                 backend: db.backend(),
+                cascaded: &report.dropped.cascaded,
                 dropped: &report.dropped.dropped,
                 elapsed_ms: elapsed,
+                left_in_place: &report.dropped.left_in_place,
                 missing_tables: &report.missing_tables,
                 recreated: report.recreated,
                 tables,
                 verify: &verified,
             })?;
             let _ = db.close().await;
+            cascaded(ctx, &report.dropped);
             for check in verified.checks.iter().filter(|c| !c.ok) {
                 out.line(format!(
                     "{} {}: {}",

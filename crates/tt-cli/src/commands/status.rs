@@ -136,6 +136,21 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
         }
     }
     out.line(summary.join(", "));
+    if let Some(stopped) = &status.stopped_drop {
+        let at = stopped
+            .started_at
+            .as_ref()
+            .map(|at| format!(" (started {at})"))
+            .unwrap_or_default();
+        out.line(paint(
+            BAD,
+            format!(
+                "A drop of the managed tables stopped part-way{at}: some of them may be gone \
+                 although the migrations above are recorded; run `tt drop` to finish it (or \
+                 `tt reset` to drop and apply every migration again)"
+            ),
+        ));
+    }
     let _ = db.close().await;
     Ok(Exit::Success)
 }

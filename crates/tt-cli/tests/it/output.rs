@@ -193,6 +193,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
             "out_of_order",
             "pending",
             "repeatable_pending",
+            "stopped_drop",
         ],
     );
     check(
@@ -206,14 +207,16 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
     check(&["repair"], &repair);
     assert_eq!(document(&["repair"])["dry_run"], false);
     check(&["drop", "--dry-run"], &["dry_run", "plan"]);
-    let drop = ["cascaded", "dropped", "dry_run", "objects"];
+    let drop = ["cascaded", "dropped", "dry_run", "left_in_place", "objects"];
     check(&["drop"], &drop);
     check(&["drop"], &drop);
     let reset = [
         "applied",
         "backend",
+        "cascaded",
         "dropped",
         "elapsed_ms",
+        "left_in_place",
         "missing_tables",
         "recreated",
         "tables",

@@ -319,3 +319,104 @@ async fn reset_rebuilds_a_matview_its_migrations_created_and_names_one_they_did_
     ok(&mut tt(&["drop", "--yes", "--cascade"]));
     ok(&mut tt(&["migrate", "-q"]));
 }
+
+/// `tt reset --cascade` removes other applications' views and foreign keys: it must say which
+/// (text and JSON), as `tt drop --cascade` does; on SQLite a foreign key cannot be removed,
+/// and `tt drop --cascade` must not claim it was. Found: reset listed nothing, and SQLite's
+/// drop said "also dropped foreign key …" of a key still there.
+#[tokio::test]
+async fn cascade_says_what_it_removed_and_what_it_left_in_place() {
+    for backend in [tt_schema::Backend::Sqlite, tt_schema::Backend::Postgres] {
+        let Some(db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let project = project();
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
+        ok(&mut tt(&["migrate", "-q"]));
+        let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
+            .await
+            .unwrap();
+        for sql in [
+            "CREATE VIEW names AS SELECT name FROM items",
+            "CREATE TABLE wishes (item_id INTEGER, \
+             CONSTRAINT fk_wishes_item FOREIGN KEY (item_id) REFERENCES items (id))",
+        ] {
+            conn.fetch_text(sql).await.unwrap();
+        }
+        let reset = ok(&mut tt(&["reset", "--yes", "--cascade", "--json"])).json();
+        let names = |key: &str| -> Vec<String> {
+            reset[key]
+                .as_array()
+                .unwrap_or_else(|| panic!("{backend}: no {key} in {reset}"))
+                .iter()
+                // SQLite names a foreign key by its columns: wishes.fk_wishes_item_id.
+                .map(|d| {
+                    let name = d["name"].as_str().unwrap().trim_end_matches("_id");
+                    format!("{} {name}", d["kind"].as_str().unwrap())
+                })
+                .collect()
+        };
+        let fk_kept: i64 = match backend {
+            tt_schema::Backend::Sqlite => 1,
+            _ => 0,
+        };
+        let fk = "foreign_key wishes.fk_wishes_item".to_string();
+        let view = "view names".to_string();
+        if fk_kept == 1 {
+            assert_eq!(names("cascaded"), [view.as_str()], "{backend}: {reset}");
+            assert_eq!(names("left_in_place"), [fk.as_str()], "{backend}: {reset}");
+        } else {
+            let mut cascaded = names("cascaded");
+            cascaded.sort();
+            assert_eq!(cascaded, [fk.clone(), view.clone()], "{backend}: {reset}");
+            assert!(names("left_in_place").is_empty(), "{backend}: {reset}");
+        }
+        let count_sql = match backend {
+            tt_schema::Backend::Sqlite => {
+                "SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('wishes')"
+            }
+            _ => {
+                "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.table_constraints \
+                 WHERE table_name = 'wishes' AND constraint_type = 'FOREIGN KEY'"
+            }
+        };
+        let still = conn.fetch_text(count_sql).await.unwrap()[0][0].clone();
+        assert_eq!(still, Some(fk_kept.to_string()), "{backend}");
+
+        // The text output of a drop says the same. The view again, for both to have work.
+        conn.fetch_text("CREATE VIEW names AS SELECT name FROM items")
+            .await
+            .unwrap();
+        if fk_kept == 0 {
+            conn.fetch_text(
+                "ALTER TABLE wishes ADD CONSTRAINT fk_wishes_item FOREIGN KEY (item_id) \
+                 REFERENCES items (id)",
+            )
+            .await
+            .unwrap();
+        }
+        drop(conn);
+        let text = ok(tt(&["drop", "--yes", "--cascade"]).env("NO_COLOR", "1")).stdout;
+        assert!(
+            text.contains("also dropped view names (on items)"),
+            "{backend}: {text}"
+        );
+        let fk_line = match backend {
+            tt_schema::Backend::Sqlite => "foreign key wishes.fk_wishes_item_id (on items)",
+            _ => "foreign key wishes.fk_wishes_item (on items)",
+        };
+        if fk_kept == 1 {
+            assert!(
+                text.contains(&format!("left in place {fk_line}")),
+                "{backend}: {text}"
+            );
+            assert!(!text.contains(&format!("also dropped {fk_line}")), "{text}");
+        } else {
+            assert!(
+                text.contains(&format!("also dropped {fk_line}")),
+                "{backend}: {text}"
+            );
+            assert!(!text.contains("left in place"), "{text}");
+        }
+    }
+}

@@ -360,3 +360,110 @@ async fn kill9_on_sqlite_keeps_every_rollback_tt_printed() {
         assert_eq!(applied, ["001"], "{printed}\n{status}");
     }
 }
+
+/// Issue 11 item 7: tt killed while a MySQL `DROP TABLE` waits on another session's metadata
+/// lock. Some managed tables are gone and MySQL cannot roll back: the mark in the tracking
+/// table makes status, migrate and verify say so, and the next `tt drop` finishes.
+#[tokio::test]
+async fn kill_9_mid_drop_on_mysql_leaves_a_mark_that_status_migrate_and_verify_report() {
+    let Some(db) = TestDb::create(Backend::Mysql).await else {
+        return;
+    };
+    let project = Project::new();
+    project.migration("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);\n");
+    project.migration(
+        "002_b.sql",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));\n",
+    );
+    project.migration(
+        "003_c.sql",
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b (id));\n",
+    );
+    let tt = |args: &[&str]| {
+        let mut command = project.tt_on(db.url(), args);
+        command.env("NO_COLOR", "1");
+        command
+    };
+    crate::support::ok(&mut tt(&["migrate", "-q"]));
+    // Another session reads `b` in an open transaction: the DROP of `b` waits for it.
+    let mut other = Database::connect(db.url(), ConnectOptions::default())
+        .await
+        .expect("connects");
+    for sql in ["BEGIN", "SELECT CAST(COUNT(*) AS CHAR) FROM b"] {
+        other.fetch_text(sql).await.expect(sql);
+    }
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("tt"))
+        .args(["drop", "--yes", "--database-url", db.url()])
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tt starts");
+    let waiting = "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST \
+                   WHERE DB = DATABASE() AND STATE = 'Waiting for table metadata lock' \
+                   AND ID <> CONNECTION_ID()";
+    let mut check = Database::connect(db.url(), ConnectOptions::default())
+        .await
+        .expect("connects");
+    let started = Instant::now();
+    while count(&mut check, waiting).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the drop never started waiting"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    send(&child, "KILL");
+    let _ = finish(child);
+    // The server would still run the waiting DROP once the reader commits: end it too, as a
+    // crash of the machine tt ran on would have left it.
+    stop_statement(&mut check, Backend::Mysql).await;
+    other.fetch_text("COMMIT").await.expect("commits");
+    let tables = "SELECT CAST(count(*) AS CHAR) FROM information_schema.TABLES \
+                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('a', 'b', 'c')";
+    assert_eq!(count(&mut check, tables).await, 2, "c went, b and a stayed");
+
+    let status = crate::support::run(&mut tt(&["status"]));
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status
+            .stdout
+            .contains("A drop of the managed tables stopped part-way"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("`tt drop`"), "{}", status.stdout);
+    let json = crate::support::run(&mut tt(&["status", "--json"])).json();
+    assert!(json["stopped_drop"]["started_at"].is_string(), "{json}");
+    let migrate = crate::support::run(&mut tt(&["migrate"]));
+    assert_eq!(migrate.code, 1, "{}", migrate.stdout);
+    assert!(
+        migrate
+            .stderr
+            .contains("a drop of the managed tables stopped part-way")
+            && migrate.stderr.contains("run `tt drop` to finish"),
+        "{}",
+        migrate.stderr
+    );
+    let verify = crate::support::run(&mut tt(&["verify", "--check", "tracking"]));
+    assert_eq!(verify.code, 3, "{}\n{}", verify.stdout, verify.stderr);
+    assert!(
+        verify.stdout.contains("stopped part-way"),
+        "{}",
+        verify.stdout
+    );
+
+    let done = crate::support::ok(&mut tt(&["drop", "--yes"]));
+    assert!(
+        done.stdout.contains("Dropped 3 table(s)"),
+        "{}",
+        done.stdout
+    );
+    assert_eq!(count(&mut check, tables).await, 0);
+    let json = crate::support::run(&mut tt(&["status", "--json"])).json();
+    assert_eq!(json["stopped_drop"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["pending"].as_array().map(Vec::len), Some(3), "{json}");
+    check.close().await.expect("closes");
+}

@@ -3,7 +3,9 @@
 //! The order comes from the FK graph of the LIVE schema (not of the migration files), so a
 //! database that drifted from its migrations still drops cleanly: the foreign keys that close
 //! cycles (and self-references) go first, then the tables children-first, then the tracking
-//! table, all in one round trip (one transaction where DDL is transactional).
+//! table, all in one round trip (one transaction where DDL is transactional). Where one
+//! transaction cannot hold it (MySQL; a PostgreSQL drop bigger than the server's lock table),
+//! the drop runs under a mark in the tracking table, gone with the tracking table at the end.
 
 use std::collections::BTreeSet;
 
@@ -52,6 +54,10 @@ pub struct DropPlan {
     /// The statements that remove `dependents` (`--cascade`), before the tables go.
     #[serde(skip)]
     cascade_statements: Vec<String>,
+    /// The dependents no statement can remove (an SQLite foreign key is part of its table):
+    /// `--cascade` leaves them in place, naming a table that is gone.
+    #[serde(skip)]
+    kept: Vec<Dependent>,
 }
 
 impl DropPlan {
@@ -156,6 +162,13 @@ async fn plan_from_managed(
             cascade_statements.push(statement.clone());
         }
     }
+    let mut kept: Vec<Dependent> = found
+        .iter()
+        .filter(|(_, sql)| sql.is_none())
+        .map(|(d, _)| d.clone())
+        .collect();
+    kept.sort_by(|a, b| (&a.on, &a.name).cmp(&(&b.on, &b.name)));
+    kept.dedup();
     let mut dependents: Vec<Dependent> = found.into_iter().map(|(d, _)| d).collect();
     dependents.sort_by(|a, b| (&a.on, &a.name).cmp(&(&b.on, &b.name)));
     // An object found through several managed ones is listed (and counted) once.
@@ -179,6 +192,7 @@ async fn plan_from_managed(
         cascade_statements,
         objects_before: before,
         managed: objects,
+        kept,
     })
 }
 
@@ -191,6 +205,9 @@ pub struct DropReport {
     pub objects: Vec<DroppedObject>,
     /// Dependent objects removed with them (`--cascade`).
     pub cascaded: Vec<Dependent>,
+    /// Dependent objects `--cascade` could not remove and left in place (SQLite's foreign
+    /// keys, which are part of their table): they now name a table that is gone.
+    pub left_in_place: Vec<Dependent>,
 }
 
 /// Drops the tables of `plan` under the migration lock.
@@ -201,8 +218,13 @@ pub struct DropReport {
 /// `cascade`, which drops the views and foreign keys the plan lists, nothing else).
 ///
 /// # Errors
-/// [`Error::Protected`], [`Error::Dependents`], or a database error. On PostgreSQL and SQLite
-/// the drop is one transaction: on error nothing was dropped.
+/// [`Error::Protected`], [`Error::Dependents`], or a database error. On SQLite, and on
+/// PostgreSQL when one transaction can hold the locks, the drop is one transaction: on error
+/// nothing was dropped. Otherwise (MySQL, which commits each DROP, and PostgreSQL drops too
+/// big for one transaction, run in batches) a mark in the tracking table says a drop is in
+/// progress until it ends; a failure after the first change is [`Error::DropIncomplete`]
+/// naming what went, and leaves the mark for `tt status`, `tt migrate` and `tt verify` to
+/// report (see [`StoppedDrop`](crate::StoppedDrop)); running the drop again finishes it.
 pub async fn drop_managed_tables(
     db: &mut Database,
     plan: &DropPlan,
@@ -245,7 +267,7 @@ async fn locked_drop(
     // What was planned before the lock may be stale: another runner may have created or
     // dropped tables meanwhile. The plan made now is the one that runs.
     let result = match replan(db, plan, tracking, options).await {
-        Ok(current) => execute_drop(db, &current, options.cascade).await,
+        Ok(current) => execute_drop(db, &current, tracking, options.cascade).await,
         Err(error) => Err(error),
     };
     let released = if result.is_err() {
@@ -279,7 +301,7 @@ pub(crate) async fn drop_holding_lock(
             plan
         }
     };
-    execute_drop(db, &current, options.cascade).await
+    execute_drop(db, &current, tracking, options.cascade).await
 }
 
 /// The plan made again under the lock, checked against what was confirmed.
@@ -314,17 +336,44 @@ fn check_dependents(plan: &DropPlan, options: DropOptions) -> Result<(), Error> 
     Ok(())
 }
 
+/// Statements a transaction of a batched PostgreSQL drop runs at first: each `DROP TABLE`
+/// locks the table, its indexes, its TOAST table and the tables its foreign keys reference,
+/// and the server's shared lock table holds `max_locks_per_transaction` (64 by default) times
+/// `max_connections` locks for all sessions. A batch the server still refuses is halved.
+const BATCH: usize = 100;
+
+/// One statement of a drop, and the managed table it drops, if it drops one.
+struct DropStep {
+    sql: String,
+    table: Option<String>,
+}
+
 async fn execute_drop(
     db: &mut Database,
     plan: &DropPlan,
+    tracking: &Tracking,
     cascade: bool,
 ) -> Result<DropReport, Error> {
     let backend = db.backend();
     let dialect = db.dialect();
-    let (mut statements, cascaded) = if cascade {
-        (plan.cascade_statements.clone(), plan.dependents.clone())
+    let (mut steps, cascaded, left_in_place) = if cascade {
+        let steps = plan
+            .cascade_statements
+            .iter()
+            .map(|sql| DropStep {
+                sql: sql.clone(),
+                table: None,
+            })
+            .collect();
+        let cascaded = plan
+            .dependents
+            .iter()
+            .filter(|d| !plan.kept.contains(d))
+            .cloned()
+            .collect();
+        (steps, cascaded, plan.kept.clone())
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     let deferred = |table: &str, fk: &tt_schema::ForeignKey| {
         plan.deferred_foreign_keys
@@ -339,58 +388,204 @@ async fn execute_drop(
     )?;
     // Never `DROP TABLE … CASCADE` on PostgreSQL: it would also drop what the plan does not
     // list (a table inheriting from a managed one, a column of another table), where a plain
-    // drop fails and rolls back.
+    // drop fails and rolls back. The table drops come in the plan's order, between the other
+    // objects that go before and after them (views before, types and routines after).
     let (before, after) = plan.objects.split_at(plan.objects_before);
-    statements.extend(before.iter().map(|o| o.drop.clone()));
-    statements.extend(drops);
-    statements.extend(after.iter().map(|o| o.drop.clone()));
+    let object_step = |object: &DroppedObject| DropStep {
+        sql: object.drop.clone(),
+        table: None,
+    };
+    steps.extend(before.iter().map(object_step));
+    let first_table = drops.len() - plan.tables.len();
+    steps.extend(drops.into_iter().enumerate().map(|(at, sql)| {
+        DropStep {
+            sql,
+            table: at
+                .checked_sub(first_table)
+                .and_then(|i| plan.tables.get(i))
+                .cloned(),
+        }
+    }));
+    steps.extend(after.iter().map(object_step));
     let mut dropped = plan.tables.clone();
     if let Some(tracking) = &plan.tracking_table {
-        statements.push(tt_schema::drop_table(tracking, backend));
+        steps.push(DropStep {
+            sql: tt_schema::drop_table(tracking, backend),
+            table: Some(tracking.clone()),
+        });
         dropped.push(tracking.clone());
     }
-    if statements.is_empty() {
+    if steps.is_empty() {
         return Ok(DropReport::default());
     }
-    let mut batch = statements.join(";\n");
-    // One transaction where DDL is transactional; SQLite's already runs in the lock's.
-    let own_transaction = dialect.transactional_ddl() && !dialect.one_writer();
-    if own_transaction {
-        batch = format!("BEGIN;\n{batch};\nCOMMIT");
-    }
-    if let Err(error) = db.execute_batch(&batch).await {
-        if own_transaction {
-            let _ = db.execute("ROLLBACK").await;
-        }
-        let server = error.source.as_database_error();
-        let class = server.and_then(|e| {
-            dialect.classify(&dialect.error_code(e).unwrap_or_default(), e.message())
-        });
-        let context = match class {
-            Some(ServerError::TooManyLocks) => format!(
-                "dropping the {} managed tables in one transaction ({})",
-                plan.tables.len(),
-                crate::engine::failure::TOO_MANY_LOCKS
-            ),
-            // PostgreSQL lists them in the detail.
-            Some(ServerError::DependentObjects) => {
-                let detail = server
-                    .and_then(|e| dialect.error_detail(e))
-                    .unwrap_or_default();
-                format!(
-                    "dropping the managed tables (objects tt does not manage depend on them, \
-                     and --cascade only removes views and foreign keys: {detail})"
-                )
-            }
-            _ => "dropping the managed tables".to_string(),
-        };
-        return Err(Error::query(context)(error.source));
-    }
-    Ok(DropReport {
+    let report = DropReport {
         dropped,
         objects: plan.objects.clone(),
         cascaded,
+        left_in_place,
+    };
+    if dialect.one_writer() {
+        // SQLite: in the lock's write transaction, which a failure rolls back whole.
+        let batch = joined(&steps);
+        return match db.execute_batch(&batch).await {
+            Ok(_) => Ok(report),
+            Err(error) => Err(drop_failed(db, plan, error.source)),
+        };
+    }
+    if !dialect.transactional_ddl() {
+        // MySQL commits each DROP: the mark first, then every statement in one round trip.
+        run_marked(db, plan, tracking, &steps, None).await?;
+        return Ok(report);
+    }
+    if steps.len() <= BATCH {
+        // One transaction: on error nothing was dropped.
+        let batch = format!("BEGIN;\n{};\nCOMMIT", joined(&steps));
+        match db.execute_batch(&batch).await {
+            Ok(_) => return Ok(report),
+            Err(error) => {
+                let _ = db.execute("ROLLBACK").await;
+                if !too_many_locks(db, &error.source) || steps.len() == 1 {
+                    return Err(drop_failed(db, plan, error.source));
+                }
+            }
+        }
+    }
+    // Too many for one transaction on the server's settings: FK-safe batches (every prefix of
+    // the steps is: cycle foreign keys, then children before parents), each a transaction of
+    // its own, under the mark.
+    let size = if steps.len() <= BATCH {
+        steps.len().div_ceil(2)
+    } else {
+        BATCH
+    };
+    run_marked(db, plan, tracking, &steps, Some(size)).await?;
+    Ok(report)
+}
+
+/// The statements of `steps` as one batch.
+fn joined(steps: &[DropStep]) -> String {
+    steps
+        .iter()
+        .map(|step| step.sql.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n")
+}
+
+/// Whether `error` is PostgreSQL's full lock table.
+fn too_many_locks(db: &Database, error: &sqlx::Error) -> bool {
+    let dialect = db.dialect();
+    error.as_database_error().is_some_and(|e| {
+        dialect.classify(&dialect.error_code(e).unwrap_or_default(), e.message())
+            == Some(ServerError::TooManyLocks)
     })
+}
+
+/// Runs `steps` under the drop mark in the tracking table (written first, gone with the
+/// tracking table, the last step): in transactions of `batch` statements (halved when the
+/// server runs out of locks), or, with `None`, in one round trip of statements that each
+/// commit (MySQL). A failure after the first change is [`Error::DropIncomplete`], saying what
+/// went; a failure before it removes the mark again.
+async fn run_marked(
+    db: &mut Database,
+    plan: &DropPlan,
+    tracking: &Tracking,
+    steps: &[DropStep],
+    batch: Option<usize>,
+) -> Result<(), Error> {
+    // Without a tracking table, one is made to hold the mark, and dropped last.
+    let made_table = plan.tracking_table.is_none();
+    let extra = made_table.then(|| DropStep {
+        sql: tt_schema::drop_table(tracking.table(), db.backend()),
+        table: None,
+    });
+    let steps: Vec<&DropStep> = steps.iter().chain(extra.as_ref()).collect();
+    tracking.mark_drop(db).await?;
+    let mut done = 0;
+    let mut size = batch.unwrap_or(steps.len());
+    let failure = loop {
+        if done == steps.len() {
+            return Ok(());
+        }
+        let chunk = &steps[done..(done + size).min(steps.len())];
+        let sql = chunk
+            .iter()
+            .map(|step| step.sql.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n");
+        let in_transaction = batch.is_some();
+        let sql = if in_transaction {
+            format!("BEGIN;\n{sql};\nCOMMIT")
+        } else {
+            sql
+        };
+        match db.execute_batch(&sql).await {
+            Ok(_) => done += chunk.len(),
+            Err(error) if in_transaction => {
+                let _ = db.execute("ROLLBACK").await;
+                if size > 1 && too_many_locks(db, &error.source) {
+                    size = size.div_ceil(2);
+                    continue;
+                }
+                break error.source;
+            }
+            Err(error) => {
+                done += error.completed.min(chunk.len());
+                break error.source;
+            }
+        }
+    };
+    let cause = drop_failed(db, plan, failure);
+    if done == 0 {
+        // Nothing changed: the mark goes too, so that nothing reports a stopped drop. If even
+        // that fails, the mark stays and says "may be gone", which is still true enough.
+        let _ = if made_table {
+            db.execute(&tt_schema::drop_table(tracking.table(), db.backend()))
+                .await
+                .map_err(Error::query("dropping the tracking table"))
+        } else {
+            tracking.unmark_drop(db).await
+        };
+        return Err(cause);
+    }
+    let dropped: Vec<String> = steps[..done]
+        .iter()
+        .filter_map(|step| step.table.clone())
+        .filter(|table| plan.tables.contains(table))
+        .collect();
+    Err(Error::DropIncomplete {
+        other_statements: done - dropped.len(),
+        dropped,
+        tables: plan.tables.len(),
+        tracking_table: tracking.table().to_string(),
+        source: Box::new(cause),
+    })
+}
+
+/// The error of a failed drop statement, with what the server's error means for a drop.
+fn drop_failed(db: &Database, plan: &DropPlan, source: sqlx::Error) -> Error {
+    let dialect = db.dialect();
+    let server = source.as_database_error();
+    let class = server
+        .and_then(|e| dialect.classify(&dialect.error_code(e).unwrap_or_default(), e.message()));
+    let context = match class {
+        Some(ServerError::TooManyLocks) => format!(
+            "dropping the {} managed tables in one transaction ({})",
+            plan.tables.len(),
+            crate::engine::failure::TOO_MANY_LOCKS
+        ),
+        // PostgreSQL lists them in the detail.
+        Some(ServerError::DependentObjects) => {
+            let detail = server
+                .and_then(|e| dialect.error_detail(e))
+                .unwrap_or_default();
+            format!(
+                "dropping the managed tables (objects tt does not manage depend on them, \
+                 and --cascade only removes views and foreign keys: {detail})"
+            )
+        }
+        _ => "dropping the managed tables".to_string(),
+    };
+    Error::query(context)(source)
 }
 
 /// Foreign keys outside `tables` that reference them, and (where the catalog has no

@@ -65,18 +65,37 @@ pub struct ResetError {
     pub applied: Vec<Applied>,
     /// Why.
     pub error: Error,
+    /// Whether the managed tables were all dropped before a failure of the drop stage (the
+    /// failure came after: dropping diesel's table).
+    managed_dropped: bool,
+    /// Whether the drop stage emptied the whole database (`tt recreate`).
+    recreating: bool,
 }
 
 impl ResetError {
     /// What state the database is in and what to run next.
     pub fn state(&self) -> String {
         match self.stage {
-            ResetStage::Drop if self.transactional_ddl => {
-                "the drop was rolled back: the database is as it was before the reset".to_string()
-            }
-            ResetStage::Drop => "the drop stopped part-way (MySQL cannot roll back DDL): some \
-                 managed tables may be gone; fix the cause, then run `tt reset` again"
+            ResetStage::Drop if self.managed_dropped => "the managed tables and the tracking \
+                 table were dropped, diesel's table was not, and no migration was applied; fix \
+                 the cause, then run `tt reset` again"
                 .to_string(),
+            ResetStage::Drop if self.recreating && !self.transactional_ddl => "emptying the \
+                 database stopped part-way (MySQL cannot roll back DDL): some objects may be \
+                 gone; fix the cause, then run `tt recreate` again"
+                .to_string(),
+            ResetStage::Drop => match &self.error {
+                // Its message says what went.
+                Error::DropIncomplete { tracking_table, .. } => format!(
+                    "the drop stopped part-way, as said above; no migration was applied, and \
+                     `{tracking_table}` marks the drop unfinished: fix the cause, then run \
+                     `tt reset` again to finish"
+                ),
+                _ if self.transactional_ddl => "the drop was rolled back: the database is as \
+                     it was before the reset"
+                    .to_string(),
+                _ => "nothing was dropped: the database is as it was before the reset".to_string(),
+            },
             ResetStage::Migrate => {
                 let applied = match (self.applied.first(), self.applied.last()) {
                     (Some(first), Some(last)) if first.version == last.version => {
@@ -156,6 +175,8 @@ impl Migrator<'_> {
                 transactional_ddl,
                 applied,
                 error,
+                managed_dropped: false,
+                recreating: options.recreate_whole_database,
             }
         };
         refuse_open_transaction(db).map_err(failed(ResetStage::Drop, Vec::new()))?;
@@ -199,7 +220,13 @@ impl Migrator<'_> {
             if let Some((_, on)) = foreign_keys {
                 let _ = db.execute(on).await;
             }
-            return Err(failed(ResetStage::Drop, Vec::new())(error));
+            // The drop committed on its own unless it ran in SQLite's write transaction, which
+            // the abandoned lock rolled back: then a later step (diesel's table) failed.
+            let managed_dropped = !one_writer && !report.dropped.dropped.is_empty();
+            return Err(ResetError {
+                managed_dropped,
+                ..failed(ResetStage::Drop, Vec::new())(error)
+            });
         }
         if let Some((_, on)) = foreign_keys {
             // The pragma changes nothing inside a transaction: the drop commits, foreign keys
@@ -233,6 +260,8 @@ impl Migrator<'_> {
                     transactional_ddl,
                     applied: failure.applied,
                     error: failure.error,
+                    managed_dropped: true,
+                    recreating: options.recreate_whole_database,
                 });
             }
         };
@@ -280,6 +309,8 @@ impl Migrator<'_> {
                 transactional_ddl: db.dialect().transactional_ddl(),
                 applied: failure.applied,
                 error: failure.error,
+                managed_dropped: true,
+                recreating: report.recreated,
             }),
         }
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tt_schema::Backend;
 
-use crate::engine::tracking::AppliedRow;
+use crate::engine::tracking::{AppliedRow, StoppedDrop};
 use crate::error::{ChangedFile, Error};
 use crate::files::migration::{Migration, Version};
 
@@ -31,6 +31,9 @@ pub struct Status {
     /// Repeatable migrations (Flyway's `R__name.sql`) that the next run applies: new, or
     /// changed since they last ran. Filled by [`Migrator::status`](crate::Migrator::status).
     pub repeatable_pending: Vec<PendingEntry>,
+    /// A drop of the managed tables that stopped part-way: some tables of the applied
+    /// migrations may be gone. Filled by [`Migrator::status`](crate::Migrator::status).
+    pub stopped_drop: Option<StoppedDrop>,
 }
 
 /// An applied migration in [`Status`].
@@ -73,9 +76,10 @@ pub struct ChangedEntry {
 }
 
 impl Status {
-    /// Whether nothing is pending, changed, missing or dirty.
+    /// Whether nothing is pending, changed, missing or dirty, and no drop stopped part-way.
     pub fn is_clean(&self) -> bool {
-        self.pending.is_empty()
+        self.stopped_drop.is_none()
+            && self.pending.is_empty()
             && self.repeatable_pending.is_empty()
             && self.changed.is_empty()
             && self.missing.is_empty()

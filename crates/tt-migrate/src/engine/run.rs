@@ -14,7 +14,7 @@ use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::self_recording::with_tracking_creators;
-use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
+use crate::engine::tracking::{AppliedRow, RowUpdate, StoppedDrop, Tracking};
 use crate::error::{Error, FailureOutcome};
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::outside_transaction::refused_in_transaction;
@@ -287,15 +287,28 @@ impl<'m> Migrator<'m> {
     }
 
     /// The tracking rows, with those of migrations that created the tracking table
-    /// themselves (see [`with_tracking_creators`]).
+    /// themselves (see [`with_tracking_creators`]), and the mark of a drop that stopped
+    /// part-way.
+    async fn read_rows(
+        &self,
+        db: &mut Database,
+    ) -> Result<(Vec<AppliedRow>, Option<StoppedDrop>), Error> {
+        let (rows, stopped_drop) = self.tracking.read(db).await?;
+        let rows =
+            with_tracking_creators(self.migrations, rows, self.tracking.table(), db.backend());
+        Ok((rows, stopped_drop))
+    }
+
+    /// [`Migrator::read_rows`] for what changes the database: refuses while a drop is
+    /// unfinished ([`Error::StoppedDrop`]), since the rows then claim tables that may be gone.
     async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
-        let rows = self.tracking.rows(db).await?;
-        Ok(with_tracking_creators(
-            self.migrations,
-            rows,
-            self.tracking.table(),
-            db.backend(),
-        ))
+        match self.read_rows(db).await? {
+            (rows, None) => Ok(rows),
+            (_, Some(stopped)) => Err(Error::StoppedDrop {
+                table: self.tracking.table().to_string(),
+                started_at: stopped.started_at,
+            }),
+        }
     }
 
     /// Where every migration stands on `db`. Reads only; creates nothing.
@@ -303,13 +316,11 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the tracking table cannot be read.
     pub async fn status(&self, db: &mut Database) -> Result<Status, Error> {
-        let rows = self.applied_rows(db).await?;
-        Ok(plan::status_with_repeatable(
-            self.migrations,
-            self.repeatable,
-            &rows,
-            db.backend(),
-        ))
+        let (rows, stopped_drop) = self.read_rows(db).await?;
+        Ok(Status {
+            stopped_drop,
+            ..plan::status_with_repeatable(self.migrations, self.repeatable, &rows, db.backend())
+        })
     }
 
     /// What a run would apply, without locking or changing anything.

@@ -16,6 +16,22 @@ use crate::files::migration::Version;
 /// The default name of the tracking table.
 pub const DEFAULT_TRACKING_TABLE: &str = "schema_migrations";
 
+/// The version of the row that marks a drop of the managed tables in progress: written
+/// before the first statement of a drop that cannot run as one transaction (MySQL, or a
+/// PostgreSQL drop too big for one), and gone when the drop ends, since the tracking table is
+/// the last thing it drops. No migration has this version (a version is digits and dots).
+pub(crate) const DROP_MARK: &str = "tt:drop";
+
+/// A drop of the managed tables that started and did not finish (tt was killed, or a
+/// statement failed part-way), as its mark in the tracking table says. Some managed tables
+/// may be gone while their migrations are still recorded; `tt drop` or `tt reset` finishes
+/// the drop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoppedDrop {
+    /// When the drop started, as the database prints it.
+    pub started_at: Option<String>,
+}
+
 /// One row of the tracking table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppliedRow {
@@ -148,9 +164,21 @@ impl Tracking {
     /// # Errors
     /// When the table cannot be read.
     pub async fn rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
+        Ok(self.read(db).await?.0)
+    }
+
+    /// The rows, as [`Tracking::rows`] gives them, and the mark of a drop that stopped
+    /// part-way, if there is one.
+    ///
+    /// # Errors
+    /// When the table cannot be read.
+    pub async fn read(
+        &self,
+        db: &mut Database,
+    ) -> Result<(Vec<AppliedRow>, Option<StoppedDrop>), Error> {
         let columns = self.columns(db).await?;
         if columns.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         self.refuse_foreign(&columns)?;
         let text = db.text_type();
@@ -189,7 +217,38 @@ impl Tracking {
             .map(|row| applied_row(row).map_err(Error::query(context())))
             .collect::<Result<_, _>>()?;
         rows.sort_by(|a, b| by_version(&a.version, &b.version));
-        Ok(rows)
+        let stopped_drop = rows
+            .iter()
+            .position(|row| row.version == DROP_MARK)
+            .map(|at| StoppedDrop {
+                started_at: rows.remove(at).applied_at,
+            });
+        Ok((rows, stopped_drop))
+    }
+
+    /// Writes the mark of a drop in progress (see [`DROP_MARK`]), creating the table (or
+    /// adding tt's columns to an older one) first when needed; it commits on its own.
+    ///
+    /// # Errors
+    /// When the statements fail.
+    pub(crate) async fn mark_drop(&self, db: &mut Database) -> Result<(), Error> {
+        self.ensure(db).await?;
+        let row = RowUpdate {
+            version: DROP_MARK,
+            name: "drop in progress",
+            checksum: "",
+            execution_ms: 0,
+            dirty: true,
+        };
+        self.upsert(db, &row).await
+    }
+
+    /// Removes the mark of a drop that changed nothing after all.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub(crate) async fn unmark_drop(&self, db: &mut Database) -> Result<(), Error> {
+        self.delete(db, DROP_MARK).await
     }
 
     /// Writes the row of a migration, replacing any row of the same version (such as one the

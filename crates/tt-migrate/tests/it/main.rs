@@ -4,6 +4,7 @@
 mod compat;
 mod connect;
 mod discovery;
+mod drops;
 mod durability;
 mod importer;
 mod introspect;

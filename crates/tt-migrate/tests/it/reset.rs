@@ -226,6 +226,52 @@ async fn a_foreign_key_from_another_table_blocks_the_drop() {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Dependents { .. }), "{backend}: {err}");
+        // With --cascade the report says what happened to the foreign key: removed, or, on
+        // SQLite (where a foreign key is part of its table), left in place. Found: SQLite's
+        // report listed it as dropped while it was still there.
+        let options = DropOptions {
+            cascade: true,
+            ..DropOptions::default()
+        };
+        let report = drop_managed_tables(&mut db, &plan, &tracking, options)
+            .await
+            .unwrap();
+        let still_there = db
+            .fetch_text(match backend {
+                Backend::Sqlite => {
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM pragma_foreign_key_list('wishlist')"
+                }
+                Backend::Postgres => {
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM information_schema.table_constraints \
+                     WHERE table_name = 'wishlist' AND constraint_type = 'FOREIGN KEY'"
+                }
+                _ => {
+                    "SELECT CAST(COUNT(*) AS CHAR) FROM information_schema.table_constraints \
+                     WHERE table_schema = DATABASE() AND table_name = 'wishlist' \
+                     AND constraint_type = 'FOREIGN KEY'"
+                }
+            })
+            .await
+            .unwrap()[0][0]
+            .clone()
+            .unwrap();
+        if still_there == "1" {
+            assert!(
+                report.cascaded.is_empty(),
+                "{backend}: {:?}",
+                report.cascaded
+            );
+            assert_eq!(report.left_in_place, plan.dependents, "{backend}");
+        } else {
+            assert_eq!(still_there, "0", "{backend}");
+            assert_eq!(report.cascaded, plan.dependents, "{backend}");
+            assert!(report.left_in_place.is_empty(), "{backend}");
+        }
+        assert_eq!(
+            still_there == "1",
+            backend == Backend::Sqlite,
+            "{backend}: only SQLite keeps the foreign key"
+        );
     }
 }
 
