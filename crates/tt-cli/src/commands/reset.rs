@@ -166,7 +166,7 @@ pub(crate) async fn run(
 /// The checks a reset ends with: the tracking table and the foreign keys always, the schema
 /// when a `schema.toml` snapshot exists (without one, the expected schema would mean applying
 /// every migration a second time, on a scratch database).
-async fn verify_after(
+pub(crate) async fn verify_after(
     ctx: &Context,
     set: &MigrationSet,
     db: &mut tt_migrate::Database,
