@@ -58,10 +58,23 @@ impl Outcome {
         if document.get("error").is_none() {
             document["error"] = json!({ "message": message.join(": ") });
         }
+        // The first line of what tt says, and of what the server (the last cause) said.
+        let first = |text: &str| text.lines().next().unwrap_or_default().to_string();
+        let mut short = first(&message[0]);
+        if let Some(cause) = error.chain().last().map(ToString::to_string)
+            && message.len() > 1
+        {
+            short = format!("{short}: {}", first(&cause));
+        } else if let Some(tt_migrate::Error::Statement(failure)) = error
+            .downcast_ref::<tt_migrate::RunError>()
+            .map(|e| &e.error)
+        {
+            short = format!("{short}: {}", first(&failure.message));
+        }
         Self {
             state: "failed".into(),
             failed: true,
-            error: Some(message.join(": ").lines().next().unwrap_or_default().into()),
+            error: Some(short),
             document,
             ..Self::default()
         }
@@ -365,10 +378,21 @@ fn progress_finished(
 
 /// The command's work on one connected target.
 async fn one(ctx: &Context, set: &MigrationSet, command: &Command, db: &mut Database) -> Outcome {
-    match work(ctx, set, command, db).await {
-        Ok(outcome) => outcome,
-        Err((error, document)) => Outcome::failed(&error, document),
+    let mut outcome = Outcome::default();
+    if let Err((error, document)) = work(ctx, set, command, db, &mut outcome).await {
+        let before = outcome.before;
+        outcome = Outcome::failed(&error, document);
+        outcome.before = before;
+        // What the target holds now, where the connection still answers.
+        let migrator = Migrator::for_set(set).tracking(ctx.config.tracking());
+        if before.is_some()
+            && let Ok(after) = migrator.status(db).await
+        {
+            outcome.after = Some(after.applied.len());
+            outcome.pending = Some(pending(&after));
+        }
     }
+    outcome
 }
 
 type Failure = (anyhow::Error, Value);
@@ -382,16 +406,14 @@ async fn work(
     set: &MigrationSet,
     command: &Command,
     db: &mut Database,
-) -> Result<Outcome, Failure> {
+    outcome: &mut Outcome,
+) -> Result<(), Failure> {
     let tracking = ctx.config.tracking();
     let backend = db.backend();
     let database = db.redacted_url().to_string();
     let migrator = Migrator::for_set(set).tracking(tracking.clone());
     let before = migrator.status(db).await.map_err(plain)?;
-    let mut outcome = Outcome {
-        before: Some(before.applied.len()),
-        ..Outcome::default()
-    };
+    outcome.before = Some(before.applied.len());
     let mut document = match command {
         Command::Status => {
             let document = json!({ "database": database });
@@ -402,7 +424,7 @@ async fn work(
             outcome.pending = Some(pending(&before));
             outcome.status = Some(before);
             outcome.document = document;
-            return Ok(outcome);
+            return Ok(());
         }
         Command::Migrate(args) => {
             let plan = PlanOptions {
@@ -620,7 +642,7 @@ async fn work(
     outcome.pending = Some(pending(&after));
     document["database"] = json!(database);
     outcome.document = document;
-    Ok(outcome)
+    Ok(())
 }
 
 /// `document` with the members of `value` (an object) added.

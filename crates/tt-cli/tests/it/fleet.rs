@@ -168,7 +168,10 @@ async fn one_postgres_schema_holds_everything_and_public_is_untouched() {
     ok(&mut project.tt_on(url, &["reset", "--schema", "app", "--yes"]));
     ok(&mut project.tt_on(url, &["drop", "--schema", "app", "--yes"]));
     assert_eq!(texts(url, tables).await, ["bystander|items", "public|keep"]);
-    assert_eq!(texts(url, "SELECT CAST(x AS TEXT) FROM public.keep").await, ["7"]);
+    assert_eq!(
+        texts(url, "SELECT CAST(x AS TEXT) FROM public.keep").await,
+        ["7"]
+    );
 }
 
 /// Databases of the shared MariaDB server this test creates, dropped however it ends.
@@ -309,7 +312,11 @@ async fn thirty_postgres_schemas_migrate_as_one_run() {
         .iter()
         .filter(|c| !c.starts_with("schema_migrations|"))
         .collect();
-    assert_eq!(bad, ["items|x|integer|YES"], "the broken target's tables are as they were");
+    assert_eq!(
+        bad,
+        ["items|x|integer|YES"],
+        "the broken target's tables are as they were"
+    );
     assert_eq!(fleet_catalog, catalog(single.url(), "v_").await);
     assert_eq!(fleet_catalog.len(), 30);
     let outside = "SELECT table_schema, table_name FROM information_schema.tables \
@@ -374,7 +381,11 @@ async fn fail_fast_starts_no_further_target_and_reset_refuses_a_protected_one() 
     assert_eq!(refused.code, 4, "{}", refused.stderr);
     assert!(refused.stderr.contains("t_3"), "{}", refused.stderr);
     // Nothing was reset: t_2 still has its tracking rows and no target was touched.
-    let rows = texts(db.url(), "SELECT CAST(count(*) AS TEXT) FROM t_2.schema_migrations").await;
+    let rows = texts(
+        db.url(),
+        "SELECT CAST(count(*) AS TEXT) FROM t_2.schema_migrations",
+    )
+    .await;
     assert_eq!(rows, ["3"]);
     // A command that does not take many targets says which do.
     let graph = run(&mut project.tt_on(db.url(), &["graph", "--schemas", "t_*"]));
@@ -455,8 +466,15 @@ async fn thirty_mariadb_databases_migrate_as_one_run_from_a_targets_file() {
     }
     let mut fleet_catalog = catalog(db.url(), &format!("{prefix}f")).await;
     let bad = fleet_catalog.remove("bad").unwrap_or_default();
-    let bad: Vec<&String> = bad.iter().filter(|c| !c.starts_with("schema_migrations|")).collect();
-    assert_eq!(bad.len(), 1, "the broken database's tables are as they were: {bad:?}");
+    let bad: Vec<&String> = bad
+        .iter()
+        .filter(|c| !c.starts_with("schema_migrations|"))
+        .collect();
+    assert_eq!(
+        bad.len(),
+        1,
+        "the broken database's tables are as they were: {bad:?}"
+    );
     let single_catalog = catalog(db.url(), &format!("{prefix}s")).await;
     assert_eq!(fleet_catalog.len(), 30);
     assert_eq!(fleet_catalog, single_catalog);

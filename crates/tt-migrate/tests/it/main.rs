@@ -5,6 +5,7 @@ mod compat;
 mod connect;
 mod discovery;
 mod durability;
+mod fleet;
 mod importer;
 mod introspect;
 mod layouts;
