@@ -359,8 +359,10 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
         let backend = db.backend();
-        self.tracking.ensure(db).await?;
-        let rows = self.applied_rows(db).await?;
+        // The columns once: what ensure leaves is what the rows are read with.
+        let columns = self.tracking.ensure_columns(db).await?;
+        let rows = self.tracking.rows_with(db, &columns).await?;
+        let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, backend, Script::up)?;
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {
