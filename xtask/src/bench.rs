@@ -5,6 +5,7 @@
 //! times; medians and their ratio are reported. The big file is also measured for peak memory
 //! with `/usr/bin/time -v`. See docs/benchmarks.md.
 
+mod fleet;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -18,13 +19,15 @@ use tt_testdb::TestDb;
 
 use workload::{BigFile, ManyFiles, WideSchema};
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset]
+const USAGE: &str =
+    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|fleet|uptodate]
 
   --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
             tables
   --runs N  how many times each side runs per workload (default 5 for the files, 3 for
             the big file)
-  --only    run one workload
+  --only    run one workload (fleet: the repository's migrations on 100 schemas, --schemas
+            against a shell loop; uptodate: tt migrate and tt status with nothing pending)
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 each run gets a fresh database, dropped afterwards. psql must be on PATH.";
@@ -41,6 +44,8 @@ enum Only {
     Files,
     Inserts,
     Reset,
+    Fleet,
+    UpToDate,
 }
 
 #[derive(Debug)]
@@ -81,10 +86,18 @@ impl Options {
                         Some("files") => Only::Files,
                         Some("inserts") => Only::Inserts,
                         Some("reset") => Only::Reset,
+                        Some("fleet") => Only::Fleet,
+                        Some("uptodate") => Only::UpToDate,
                         Some(other) => {
-                            bail!("--only wants files, inserts or reset, not `{other}`\n\n{USAGE}")
+                            bail!(
+                                "--only wants files, inserts, reset, fleet or uptodate, not `{other}`\n\n{USAGE}"
+                            )
                         }
-                        None => bail!("--only needs files, inserts or reset\n\n{USAGE}"),
+                        None => {
+                            bail!(
+                                "--only needs files, inserts, reset, fleet or uptodate\n\n{USAGE}"
+                            )
+                        }
                     });
                 }
                 "-h" | "--help" => {
@@ -148,6 +161,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if options.wants(Only::Reset) {
         let wide = workload::wide_schema(scratch.path(), options.tables)?;
         summary.extend(bench.reset(&wide, options.runs.unwrap_or(5))?);
+    }
+    if options.wants(Only::Fleet) || options.wants(Only::UpToDate) {
+        let tt = fleet::build_tt()?;
+        if options.wants(Only::Fleet) {
+            summary.extend(bench.fleet(&tt, options.runs.unwrap_or(3))?);
+        }
+        if options.wants(Only::UpToDate) {
+            let root = scratch.path().join("up_to_date");
+            let files = workload::many_files(&root, options.files)?;
+            summary.extend(bench.up_to_date(&tt, &files, options.runs.unwrap_or(9))?);
+        }
     }
     println!("summary (load average at end: {})", load_average());
     print_table(
@@ -798,9 +822,16 @@ mod tests {
         check(&["--runs"], Err("--runs needs a number"));
         check(
             &["--only", "all"],
-            Err("--only wants files, inserts or reset, not `all`"),
+            Err("--only wants files, inserts, reset, fleet or uptodate, not `all`"),
         );
-        check(&["--only"], Err("--only needs files, inserts or reset"));
+        check(
+            &["--only"],
+            Err("--only needs files, inserts, reset, fleet or uptodate"),
+        );
+        check(
+            &["--only", "fleet"],
+            Ok((1000, 500, 2000, None, Some(Only::Fleet))),
+        );
         check(&["--fast"], Err("unknown option `--fast`"));
     }
 }
