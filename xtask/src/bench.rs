@@ -6,6 +6,7 @@
 //! times; medians and their ratio are reported. The big file is also measured for peak memory
 //! with `/usr/bin/time -v`. See docs/benchmarks.md.
 
+mod fleet;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -20,13 +21,15 @@ use tt_testdb::TestDb;
 use workload::{BigFile, ManyFiles, WideSchema};
 
 const USAGE: &str =
-    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite|parallel]
+    "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite|parallel|fleet|uptodate]
 
   --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
             tables
   --runs N  how many times each side runs per workload (default 5 for the files, 3 for
             the big file)
-  --only    run one workload (sqlite: the files on SQLite against the sqlite3 shell)
+  --only    run one workload (sqlite: the files on SQLite against the sqlite3 shell; fleet:
+            the repository's migrations on 100 schemas, --schemas against a shell loop;
+            uptodate: tt migrate and tt status with nothing pending)
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 each run gets a fresh database, dropped afterwards. psql must be on PATH, and sqlite3 for the
@@ -52,6 +55,8 @@ enum Only {
     Reset,
     Sqlite,
     Parallel,
+    Fleet,
+    UpToDate,
 }
 
 #[derive(Debug)]
@@ -94,13 +99,15 @@ impl Options {
                         Some("reset") => Only::Reset,
                         Some("sqlite") => Only::Sqlite,
                         Some("parallel") => Only::Parallel,
+                        Some("fleet") => Only::Fleet,
+                        Some("uptodate") => Only::UpToDate,
                         Some(other) => {
                             bail!(
-                                "--only wants files, inserts, reset, sqlite or parallel, not `{other}`\n\n{USAGE}"
+                                "--only wants files, inserts, reset, sqlite, parallel, fleet or uptodate, not `{other}`\n\n{USAGE}"
                             )
                         }
                         None => bail!(
-                            "--only needs files, inserts, reset, sqlite or parallel\n\n{USAGE}"
+                            "--only needs files, inserts, reset, sqlite, parallel, fleet or uptodate\n\n{USAGE}"
                         ),
                     });
                 }
@@ -122,7 +129,15 @@ impl Options {
 /// Runs the benchmarks and prints their figures.
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
-    let apply = build_bench_apply()?;
+    // The fleet and up-to-date workloads time `tt` itself, not bench-apply.
+    let apply = if [Only::Files, Only::Inserts, Only::Reset]
+        .into_iter()
+        .any(|only| options.wants(only))
+    {
+        build_bench_apply()?
+    } else {
+        PathBuf::new()
+    };
     let time = Path::new("/usr/bin/time");
     let time = time.exists().then_some(time);
     if time.is_none() {
@@ -189,6 +204,17 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         };
         let parallel = workload::parallel(scratch.path(), rows)?;
         summary.extend(bench.parallel(&parallel, options.runs.unwrap_or(3))?);
+    }
+    if options.wants(Only::Fleet) || options.wants(Only::UpToDate) {
+        let tt = fleet::build_tt()?;
+        if options.wants(Only::Fleet) {
+            summary.extend(bench.fleet(&tt, options.runs.unwrap_or(3))?);
+        }
+        if options.wants(Only::UpToDate) {
+            let root = scratch.path().join("up_to_date");
+            let files = workload::many_files(&root, options.files)?;
+            summary.extend(bench.up_to_date(&tt, &files, options.runs.unwrap_or(9))?);
+        }
     }
     println!("summary (load average at end: {})", load_average());
     print_table(
@@ -1129,7 +1155,9 @@ mod tests {
         check(&["--runs"], Err("--runs needs a number"));
         check(
             &["--only", "all"],
-            Err("--only wants files, inserts, reset, sqlite or parallel, not `all`"),
+            Err(
+                "--only wants files, inserts, reset, sqlite, parallel, fleet or uptodate, not `all`",
+            ),
         );
         check(
             &["--only", "sqlite"],
@@ -1137,7 +1165,11 @@ mod tests {
         );
         check(
             &["--only"],
-            Err("--only needs files, inserts, reset, sqlite or parallel"),
+            Err("--only needs files, inserts, reset, sqlite, parallel, fleet or uptodate"),
+        );
+        check(
+            &["--only", "fleet"],
+            Ok((1000, 500, 2000, None, Some(Only::Fleet))),
         );
         check(&["--fast"], Err("unknown option `--fast`"));
     }

@@ -71,6 +71,48 @@ pub(crate) struct Global {
     /// flyway, golang-migrate, goose, prisma) [default: detected]
     #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]
     pub(crate) layout: Option<Layout>,
+    /// Work inside this PostgreSQL schema (on MySQL: this database of the server): the
+    /// tracking table, the lock and the migrations' tables live there, other schemas are
+    /// never touched [default: postgres_schema of tt.toml, else the URL's]
+    #[arg(long, global = true, value_name = "NAME", conflicts_with_all = ["schemas", "targets"])]
+    pub(crate) schema: Option<String>,
+    /// Create the schema (on MySQL: the database) when it is missing
+    #[arg(long, global = true)]
+    pub(crate) create_schema: bool,
+    #[command(flatten)]
+    pub(crate) fleet: FleetArgs,
+}
+
+/// Options that run a command on many targets (docs/user-guide.md, "Many schemas and
+/// databases"): migrate, status, verify, down, baseline, repair and reset take them.
+#[derive(Debug, Default, Clone, Args)]
+#[command(next_help_heading = "Many schemas and databases")]
+pub(crate) struct FleetArgs {
+    /// Run on every schema (on MySQL: database) of the server whose name matches GLOB
+    /// (`*`, `?`, `[a-z]`; quote it), listed when the run starts
+    #[arg(long, global = true, value_name = "GLOB", conflicts_with = "targets")]
+    pub(crate) schemas: Option<String>,
+    /// Run on the targets a TOML file lists ([[target]] with name, url, optional schema and
+    /// password_env)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) targets: Option<PathBuf>,
+    /// How much runs at a time. With --schemas or --targets: targets, each on its own
+    /// connection and under its own lock [default: 1]. Otherwise (migrate, reset, recreate):
+    /// migrations, where their dependencies allow, each on its own connection [default:
+    /// `jobs` of tt.toml, else 1; SQLite always 1]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+    /// With --schemas or --targets: start no further target once one failed (by default
+    /// every target runs and the exit code says whether any failed)
+    #[arg(long, global = true)]
+    pub(crate) fail_fast: bool,
+}
+
+impl FleetArgs {
+    /// Whether the command runs on many targets.
+    pub(crate) fn many(&self) -> bool {
+        self.schemas.is_some() || self.targets.is_some()
+    }
 }
 
 fn parse_layout(text: &str) -> Result<Layout, UnknownLayout> {
@@ -141,22 +183,6 @@ pub(crate) struct DropArgs {
     pub(crate) safety: SafetyArgs,
 }
 
-/// `--jobs`, one definition for every command that applies migrations.
-#[derive(Debug, Default, Args)]
-pub(crate) struct JobsArgs {
-    /// Apply up to N migrations at the same time where their dependencies allow, each on its
-    /// own connection [default: `jobs` of tt.toml, else 1; SQLite always 1]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: Option<u16>,
-}
-
-impl JobsArgs {
-    /// The number given, if any.
-    pub(crate) fn get(&self) -> Option<usize> {
-        self.jobs.map(usize::from)
-    }
-}
-
 /// Options of `tt reset`.
 #[derive(Debug, Args)]
 pub(crate) struct ResetArgs {
@@ -165,8 +191,6 @@ pub(crate) struct ResetArgs {
     pub(crate) cascade: bool,
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
-    #[command(flatten)]
-    pub(crate) jobs: JobsArgs,
 }
 
 /// Options of `tt recreate`.
@@ -174,8 +198,6 @@ pub(crate) struct ResetArgs {
 pub(crate) struct RecreateArgs {
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
-    #[command(flatten)]
-    pub(crate) jobs: JobsArgs,
 }
 
 /// Options of `tt protect`.
@@ -283,20 +305,19 @@ pub(crate) struct MigrateArgs {
     /// Apply pending migrations older than the latest applied one
     #[arg(long)]
     pub(crate) allow_out_of_order: bool,
-    #[command(flatten)]
-    pub(crate) jobs: JobsArgs,
 }
 
 /// Where the expected schema comes from (`tt verify`, `tt diff`).
 #[derive(Debug, Default, Args)]
 pub(crate) struct ExpectedArgs {
     /// Schema snapshot to compare with [default: schema.toml beside the migrations directory,
-    /// when it exists; else what the migrations produce on a scratch database]
+    /// when it exists; else what the migrations produce on a scratch database] (`--schema
+    /// FILE.toml`, its earlier name, still works)
     #[arg(long, value_name = "FILE")]
-    pub(crate) schema: Option<PathBuf>,
+    pub(crate) snapshot: Option<PathBuf>,
     /// Compare with what the migrations produce on a scratch database, even when a snapshot
     /// exists
-    #[arg(long, conflicts_with = "schema")]
+    #[arg(long, conflicts_with = "snapshot")]
     pub(crate) from_migrations: bool,
 }
 

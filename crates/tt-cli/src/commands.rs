@@ -7,19 +7,20 @@ mod diff;
 mod down;
 mod drop;
 mod dump;
+mod fleet;
 mod graph;
 mod migrate;
 mod new;
 mod protect;
 mod repair;
-mod reset;
+pub(crate) mod reset;
 mod status;
-mod verify;
+pub(crate) mod verify;
 
 use anyhow::{Context as _, Result};
-use tt_migrate::{Database, Layout, MigrationSet};
+use tt_migrate::{Database, Layout, MigrationSet, Target};
 
-use crate::cli::{Cli, Command, SafetyArgs};
+use crate::cli::{Cli, Command, DiffArgs, SafetyArgs, VerifyArgs};
 use crate::config::{Config, Overrides};
 use crate::exit::Exit;
 use crate::output::Output;
@@ -43,16 +44,25 @@ pub(crate) struct Context {
     pub(crate) yes: bool,
     /// `--layout`: read the directory as this layout instead of detecting it.
     pub(crate) layout: Option<Layout>,
+    /// `--schema`: the schema (MySQL: database) to work in, `None` for the URL's.
+    pub(crate) schema: Option<String>,
+    /// `--create-schema`: create it when missing.
+    pub(crate) create_schema: bool,
+    /// `--jobs` of one target: migrations at a time (many targets read it from `FleetArgs`).
+    pub(crate) jobs: Option<usize>,
 }
 
 impl Context {
     /// Connects to the configured database.
     pub(crate) async fn connect(&self) -> Result<Database> {
-        let mut db = Database::connect(
-            &self.config.database_url.value,
-            self.config.connect_options(),
-        )
-        .await?;
+        let target = Target {
+            name: String::new(),
+            url: self.config.database_url.value.clone(),
+            schema: self.schema.clone(),
+        };
+        let mut db = target
+            .connect(self.config.connect_options(), self.create_schema)
+            .await?;
         // So that Ctrl-C can cancel what this connection runs.
         crate::interrupt::register(db.canceller().await?);
         Ok(db)
@@ -154,13 +164,30 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         connect_timeout_secs: cli.global.connect_timeout,
         lock: cli.global.lock,
     };
+    let mut command = cli.command;
+    let mut schema = cli.global.schema;
+    // `tt verify --schema FILE.toml` named the snapshot before `--schema` named a schema.
+    if let Command::Verify(VerifyArgs { expected, .. }) | Command::Diff(DiffArgs { expected, .. }) =
+        &mut command
+        && expected.snapshot.is_none()
+        && schema.as_deref().is_some_and(|s| s.ends_with(".toml"))
+    {
+        expected.snapshot = schema.take().map(Into::into);
+    }
     let ctx = Context {
         config: Config::load(&cwd, &overrides)?,
         output,
         yes: cli.global.yes,
         layout: cli.global.layout,
+        schema,
+        create_schema: cli.global.create_schema,
+        jobs: cli.global.fleet.jobs.map(usize::from),
     };
-    let command = dispatch(&ctx, &cwd, cli.command);
+    if cli.global.fleet.many() {
+        let fleet = fleet::run(&ctx, &cwd, &cli.global.fleet, command);
+        return crate::interrupt::run(&ctx, signals, fleet).await;
+    }
+    let command = dispatch(&ctx, &cwd, command);
     crate::interrupt::run(&ctx, signals, command).await
 }
 
@@ -170,10 +197,8 @@ async fn dispatch(ctx: &Context, cwd: &std::path::Path, command: Command) -> Res
         Command::Migrate(args) => migrate::run(ctx, args).await,
         Command::Status => status::run(ctx).await,
         Command::Drop(args) => drop::run(ctx, args).await,
-        Command::Reset(args) => {
-            reset::run(ctx, args.cascade, args.safety, false, args.jobs.get()).await
-        }
-        Command::Recreate(args) => reset::run(ctx, false, args.safety, true, args.jobs.get()).await,
+        Command::Reset(args) => reset::run(ctx, args.cascade, args.safety, false).await,
+        Command::Recreate(args) => reset::run(ctx, false, args.safety, true).await,
         Command::Protect(args) => protect::run(ctx, args).await,
         Command::Graph(args) => graph::run(ctx, args).await,
         Command::New(args) => new::run(ctx, cwd, args),

@@ -2,7 +2,7 @@
 //! stats from CSV in one transaction, the way the real importer uses tt-migrate as a library.
 //!
 //! ```text
-//! cargo run -p tt-migrate --example importer -- [--clear] [--database-url URL]
+//! cargo run -p tt-migrate --example importer -- [--clear] [--version SLUG] [--database-url URL]
 //! ```
 //!
 //! - The database is `--database-url`, else `DATABASE_URL`, else `sqlite://tinkertools.db`.
@@ -20,6 +20,11 @@
 //!   transaction ([`Database::begin`], [`Database::commit`]): an item stat of an unknown item
 //!   rolls everything back.
 //!
+//! - `--version SLUG` (PostgreSQL, MySQL) loads one game version into its own schema (a
+//!   database on MySQL) named SLUG: the schema is created when missing and migrated through
+//!   the fleet API ([`Fleet`] over a list of one [`Target`], [`Migrator::run_fleet`]), then
+//!   loaded; other schemas are not touched.
+//!
 //! It prints one line per table: `loaded items: 20 rows (20 new)`.
 
 use std::collections::HashMap;
@@ -27,8 +32,8 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 use tt_migrate::{
-    Applied, ConnectOptions, Database, DiscoveryError, Event, MigrationSet, Migrator, ResetOptions,
-    Value,
+    Applied, ConnectOptions, Database, DiscoveryError, Event, Fleet, MigrationSet, Migrator,
+    ResetOptions, Target, Value,
 };
 
 /// The items: `aoid,name,ql,item_class,description,is_nano` (empty fields are NULL).
@@ -38,12 +43,13 @@ pub(crate) const ITEM_STATS_CSV: &str = include_str!("data/item_stats.csv");
 /// The database when neither `--database-url` nor `DATABASE_URL` names one, as for `tt`.
 const DEFAULT_URL: &str = "sqlite://tinkertools.db";
 
-const USAGE: &str = "usage: importer [--clear] [--database-url URL]
+const USAGE: &str = "usage: importer [--clear] [--version SLUG] [--database-url URL]
 
 Loads the bundled items.csv and item_stats.csv in one transaction, after applying pending
 migrations (or, with --clear, after dropping the managed tables and migrating from scratch).
 
   --clear             reset the database first (destroys the managed tables' data)
+  --version SLUG      load into the schema (MySQL: database) SLUG, created and migrated first
   --database-url URL  the database (default: DATABASE_URL, else sqlite://tinkertools.db)";
 
 #[tokio::main]
@@ -63,7 +69,11 @@ async fn main() -> ExitCode {
         .database_url
         .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| DEFAULT_URL.to_string());
-    match import(&url, options.clear, ITEMS_CSV, ITEM_STATS_CSV).await {
+    let imported = match &options.version {
+        Some(slug) => import_version(&url, slug, ITEMS_CSV, ITEM_STATS_CSV).await,
+        None => import(&url, options.clear, ITEMS_CSV, ITEM_STATS_CSV).await,
+    };
+    match imported {
         Ok(report) => {
             for line in report.lines() {
                 println!("{line}");
@@ -90,6 +100,8 @@ async fn main() -> ExitCode {
 pub(crate) struct Options {
     pub(crate) clear: bool,
     pub(crate) database_url: Option<String>,
+    /// `--version SLUG`: the schema to load into.
+    pub(crate) version: Option<String>,
 }
 
 /// The options, `None` for `--help`, or what is wrong with the arguments.
@@ -99,6 +111,7 @@ pub(crate) fn parse_args(
     let mut options = Options {
         clear: false,
         database_url: None,
+        version: None,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -108,12 +121,28 @@ pub(crate) fn parse_args(
                 let url = args.next().ok_or("--database-url needs a URL")?;
                 options.database_url = Some(url);
             }
+            "--version" => {
+                let slug = args.next().ok_or("--version needs a slug")?;
+                let valid =
+                    !slug.is_empty() && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(format!(
+                        "--version `{slug}`: a slug is letters, digits and `_` (it names a schema)"
+                    ));
+                }
+                options.version = Some(slug);
+            }
             "-h" | "--help" => return Ok(None),
             other => match other.strip_prefix("--database-url=") {
                 Some(url) => options.database_url = Some(url.to_string()),
                 None => return Err(format!("unexpected argument `{other}`")),
             },
         }
+    }
+    if options.clear && options.version.is_some() {
+        return Err(
+            "--clear and --version do not go together: a version loads into its own schema".into(),
+        );
     }
     Ok(Some(options))
 }
@@ -246,6 +275,38 @@ pub(crate) async fn import(
     Ok(ImportReport {
         database,
         dropped,
+        applied,
+        loaded,
+    })
+}
+
+/// Loads the two CSV texts into the schema `slug` of the server `url` (a database on MySQL),
+/// creating and migrating it first: one game version per schema.
+pub(crate) async fn import_version(
+    url: &str,
+    slug: &str,
+    items_csv: &str,
+    item_stats_csv: &str,
+) -> Result<ImportReport, ImportError> {
+    let rows = Rows::parse(items_csv, item_stats_csv)?;
+    let set = migrations()?;
+    let targets = [Target::in_schema(url, slug)];
+    // The fleet API over a list of one: a version importer that loads several versions at
+    // once would list them all and raise `jobs`.
+    let fleet = Fleet::new(&targets, ConnectOptions::default()).create_schemas(true);
+    let migrator = Migrator::new(set.as_slice());
+    let mut runs = migrator.run_fleet(&fleet, &|_, _| {}).await;
+    let applied = match runs.pop().and_then(|run| run.result) {
+        Some(result) => result?.applied,
+        None => Vec::new(),
+    };
+    let mut db = fleet.connect(&targets[0]).await?;
+    let loaded = load(&mut db, &rows).await?;
+    let database = format!("{} (schema {slug})", db.redacted_url());
+    db.close().await?;
+    Ok(ImportReport {
+        database,
+        dropped: None,
         applied,
         loaded,
     })

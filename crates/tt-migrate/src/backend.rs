@@ -13,6 +13,7 @@ pub(crate) mod file_lock;
 pub(crate) mod introspect;
 pub(crate) mod lease;
 pub(crate) mod object;
+pub(crate) mod target;
 pub(crate) mod value;
 
 mod mysql;
@@ -223,6 +224,23 @@ pub(crate) trait Dialect: Sync {
         None
     }
 
+    /// What a target's schema (`--schema`) is on this backend: a schema of the database
+    /// (PostgreSQL), a database of the server (MySQL), or nothing (SQLite).
+    fn namespace(&self) -> Namespace {
+        Namespace::None
+    }
+
+    /// A query for the names of the schemas (PostgreSQL) or databases (MySQL) a user's own
+    /// tables may live in (not the server's catalogs), as one text column.
+    fn namespaces_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The statement that creates the schema or database `name` when it is missing.
+    fn create_namespace(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     /// Where a scratch database lives: `Some(url)` of a throwaway in-memory one, `None` for
     /// one created on the same server (`CREATE DATABASE`).
     fn scratch_in_memory(&self) -> Option<&'static str> {
@@ -287,6 +305,17 @@ pub(crate) trait Dialect: Sync {
     /// What kind of failure a server error with `code` (as [`Self::error_code`] gives it)
     /// and `message` is.
     fn classify(&self, code: &str, message: &str) -> Option<ServerError>;
+}
+
+/// What a target's schema names on a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Namespace {
+    /// A schema inside the database: the connection's `search_path`.
+    Schema,
+    /// A database on the same server: the URL's path.
+    Database,
+    /// The backend has neither (SQLite).
+    None,
 }
 
 /// A way to hold the migration lock for a run; the lock is keyed by the tracking table's

@@ -4,6 +4,7 @@
 
 pub(crate) mod diesel_table;
 pub(crate) mod failure;
+pub(crate) mod fleet;
 pub(crate) mod lock;
 pub(crate) mod plan;
 pub(crate) mod run;

@@ -78,6 +78,14 @@ pub enum Error {
         /// The schema asked for, or `current_schema()` when none was given.
         schema: String,
     },
+    /// A schema was asked for on a backend that has none (SQLite).
+    #[error(
+        "{backend} has no schemas or databases to choose from (a schema needs PostgreSQL or MySQL)"
+    )]
+    NoSchemas {
+        /// The backend of the URL.
+        backend: Backend,
+    },
     /// The migrations directory holds bad input.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),

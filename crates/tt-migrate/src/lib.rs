@@ -78,6 +78,7 @@ pub use backend::connect::{MAX_LOCK_TIMEOUT, TlsProblem, UrlProblem};
 pub use backend::database::Database;
 pub use backend::dependent::{Dependent, DependentKind};
 pub use backend::introspect::{IntrospectOptions, introspect};
+pub use backend::target::{Target, glob_matches, list_schemas};
 pub use backend::value::Value;
 pub use destructive::drop::{
     DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
@@ -86,6 +87,7 @@ pub use destructive::objects::DroppedObject;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
+pub use engine::fleet::{Fleet, FleetEvent, TargetRun};
 pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
 pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};

@@ -25,7 +25,7 @@ pub(crate) async fn run(ctx: &Context, args: GraphArgs) -> Result<Exit> {
     }
     let mut db = ctx.connect().await?;
     let options = tt_migrate::IntrospectOptions {
-        postgres_schema: ctx.config.postgres_schema.value.clone(),
+        postgres_schema: db.options().postgres_schema.clone(),
     };
     let mut schema = if args.from_migrations {
         let set = ctx.migrations()?;

@@ -22,11 +22,11 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     let migrator = Migrator::for_set(&set)
         .tracking(ctx.config.tracking())
         .plan_options(plan)
-        .jobs(ctx.config.jobs(args.jobs.get()));
+        .jobs(ctx.config.jobs(ctx.jobs));
     let out = ctx.output;
     let target = format!("{} ({})", db.redacted_url(), db.backend());
     let jobs = migrator.jobs_on(&db);
-    if jobs < ctx.config.jobs(args.jobs.get()) {
+    if jobs < ctx.config.jobs(ctx.jobs) {
         out.line(paint(
             DIM,
             format!(

@@ -49,7 +49,6 @@ pub(crate) async fn run(
     cascade: bool,
     safety: SafetyArgs,
     recreate: bool,
-    jobs: Option<usize>,
 ) -> Result<Exit> {
     let set = ctx.migrations()?;
     let mut db = ctx.connect().await?;
@@ -96,7 +95,7 @@ pub(crate) async fn run(
     ));
     let migrator = Migrator::new(set.with_repeatable())
         .tracking(tracking)
-        .jobs(ctx.config.jobs(jobs));
+        .jobs(ctx.config.jobs(ctx.jobs));
     let options = ResetOptions {
         drop: DropOptions {
             cascade,
@@ -194,7 +193,7 @@ pub(crate) async fn run(
 /// The checks a reset ends with: the tracking table and the foreign keys always, the schema
 /// when a `schema.toml` snapshot exists (without one, the expected schema would mean applying
 /// every migration a second time, on a scratch database).
-async fn verify_after(
+pub(crate) async fn verify_after(
     ctx: &Context,
     set: &MigrationSet,
     db: &mut tt_migrate::Database,

@@ -103,7 +103,7 @@ impl Snapshot {
         if args.from_migrations {
             return Ok(None);
         }
-        let (path, required) = match &args.schema {
+        let (path, required) = match &args.snapshot {
             Some(path) => (path.clone(), true),
             None => (default_snapshot_path(ctx), false),
         };

@@ -7,6 +7,7 @@ mod compat;
 mod concurrency;
 mod config;
 mod connect;
+mod fleet;
 mod lifecycle;
 mod migrate;
 mod new;

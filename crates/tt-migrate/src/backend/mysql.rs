@@ -8,7 +8,7 @@ use tt_schema::{Backend, Schema, Table};
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
 use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
-use crate::backend::{Dialect, Lock, ServerError, introspect};
+use crate::backend::{Dialect, Lock, Namespace, ServerError, introspect};
 use crate::error::Error;
 
 /// The MySQL and MariaDB dialect.
@@ -67,6 +67,24 @@ impl Dialect for Mysql {
 
     fn renames_without_to(&self) -> bool {
         true
+    }
+
+    fn namespace(&self) -> Namespace {
+        Namespace::Database
+    }
+
+    fn namespaces_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata WHERE schema_name \
+             NOT IN ('information_schema', 'mysql', 'performance_schema', 'sys') ORDER BY 1",
+        )
+    }
+
+    fn create_namespace(&self, name: &str) -> Option<String> {
+        Some(format!(
+            "CREATE DATABASE IF NOT EXISTS {}",
+            Backend::Mysql.quote_ident(name)
+        ))
     }
 
     fn current_schema_sql(&self) -> Option<&'static str> {

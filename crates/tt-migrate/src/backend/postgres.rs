@@ -8,7 +8,7 @@ use tt_schema::{Backend, Schema, Table};
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
 use crate::backend::object::{Catalog, CatalogObject, Edge, ObjectKind};
-use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect};
+use crate::backend::{Backoff, Dialect, Lock, Namespace, ServerError, introspect};
 use crate::error::Error;
 
 /// The PostgreSQL dialect.
@@ -125,6 +125,21 @@ impl Dialect for Postgres {
          WHERE table_schema = current_schema() AND table_name = ?"
     }
 
+    fn namespace(&self) -> Namespace {
+        Namespace::Schema
+    }
+
+    fn namespaces_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT CAST(nspname AS TEXT) FROM pg_namespace \
+             WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
+        )
+    }
+
+    fn create_namespace(&self, name: &str) -> Option<String> {
+        self.create_schema(name)
+    }
+
     fn create_schema(&self, schema: &str) -> Option<String> {
         Some(format!(
             "CREATE SCHEMA IF NOT EXISTS {}",
@@ -213,7 +228,7 @@ impl Lock for AdvisoryLock {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = advisory_key(key);
+            let key = schema_key(db, key).await?;
             let sql = format!("SELECT CAST(pg_try_advisory_lock({key}) AS TEXT)");
             let mut backoff = Backoff::new(timeout);
             loop {
@@ -241,7 +256,7 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let key = advisory_key(key);
+            let key = schema_key(db, key).await?;
             let sql = format!(
                 "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
                  AND granted AND classid = 0 AND objid = {key} AND objsubid = 1 \
@@ -265,12 +280,30 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = advisory_key(key);
+            let key = schema_key(db, key).await?;
             db.execute(&format!("SELECT pg_advisory_unlock({key})"))
                 .await
                 .map_err(Error::query("releasing the migration lock"))
         })
     }
+}
+
+/// The advisory lock key of `table` in the connection's current schema: advisory locks are
+/// per database, so runners on different schemas of one database (`--schemas`) must not wait
+/// for each other. The table in `public` keeps the key of the table's name alone, the key
+/// every earlier version of tt took.
+async fn schema_key(db: &mut Database, table: &str) -> Result<i64, Error> {
+    let rows = db
+        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
+        .await
+        .map_err(Error::query(
+            "reading the current schema for the migration lock",
+        ))?;
+    let schema = rows.first().and_then(|row| row.first().cloned().flatten());
+    Ok(match schema.as_deref() {
+        None | Some("public") => advisory_key(table),
+        Some(schema) => advisory_key(&format!("{schema}.{table}")),
+    })
 }
 
 /// A stable, positive advisory lock key for a tracking table (FNV-1a, 31 bits, so that it is

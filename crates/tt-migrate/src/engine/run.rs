@@ -302,7 +302,16 @@ impl<'m> Migrator<'m> {
     /// [`Migrator::read_rows`] for what changes the database: refuses while a drop is
     /// unfinished ([`Error::StoppedDrop`]), since the rows then claim tables that may be gone.
     async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
-        match self.read_rows(db).await? {
+        let read = self.read_rows(db).await?;
+        self.unless_stopped(read)
+    }
+
+    /// The rows, or [`Error::StoppedDrop`] when the tracking table holds a drop's mark.
+    fn unless_stopped(
+        &self,
+        read: (Vec<AppliedRow>, Option<StoppedDrop>),
+    ) -> Result<Vec<AppliedRow>, Error> {
+        match read {
             (rows, None) => Ok(rows),
             (_, Some(stopped)) => Err(Error::StoppedDrop {
                 table: self.tracking.table().to_string(),
@@ -414,8 +423,11 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
         let backend = db.backend();
-        self.tracking.ensure(db).await?;
-        let rows = self.applied_rows(db).await?;
+        // The columns once: what ensure leaves is what the rows are read with.
+        let columns = self.tracking.ensure_columns(db).await?;
+        let read = self.tracking.rows_with(db, &columns).await?;
+        let rows = self.unless_stopped(read)?;
+        let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, db, Script::up)?;
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {

@@ -113,8 +113,14 @@ impl Tracking {
     /// # Errors
     /// When the DDL fails.
     pub async fn ensure(&self, db: &mut Database) -> Result<(), Error> {
+        self.ensure_columns(db).await.map(|_| ())
+    }
+
+    /// [`Self::ensure`], returning the columns the table has afterwards, so that the caller
+    /// reads its rows without asking the catalog again ([`Self::rows_with`]).
+    pub(crate) async fn ensure_columns(&self, db: &mut Database) -> Result<Vec<String>, Error> {
         let table = db.own_table(&self.table);
-        let columns = self.columns(db).await?;
+        let mut columns = self.columns(db).await?;
         self.refuse_foreign(&columns)?;
         if columns.is_empty() {
             let timestamp = db.dialect().nullable_timestamp();
@@ -127,10 +133,12 @@ impl Tracking {
                  execution_ms BIGINT, \
                  dirty BOOLEAN NOT NULL DEFAULT FALSE)"
             );
-            return db.execute(&sql).await.map_err(Error::query(format!(
+            db.execute(&sql).await.map_err(Error::query(format!(
                 "creating tracking table `{}`",
                 self.table
-            )));
+            )))?;
+            // `IF NOT EXISTS`: a table another runner created meanwhile may differ.
+            return self.columns(db).await;
         }
         let wanted = [
             ("name", "VARCHAR(255)"),
@@ -153,9 +161,10 @@ impl Tracking {
                     "adding column {column} to tracking table `{}`",
                     self.table
                 )))?;
+                columns.push(column.to_string());
             }
         }
-        Ok(())
+        Ok(columns)
     }
 
     /// All rows, sorted by version (by number, as migrations are; text that is not a version,
@@ -177,10 +186,19 @@ impl Tracking {
         db: &mut Database,
     ) -> Result<(Vec<AppliedRow>, Option<StoppedDrop>), Error> {
         let columns = self.columns(db).await?;
+        self.rows_with(db, &columns).await
+    }
+
+    /// [`Self::read`] of a table known to have `columns` (as [`Self::columns`] reads them).
+    pub(crate) async fn rows_with(
+        &self,
+        db: &mut Database,
+        columns: &[String],
+    ) -> Result<(Vec<AppliedRow>, Option<StoppedDrop>), Error> {
         if columns.is_empty() {
             return Ok((Vec::new(), None));
         }
-        self.refuse_foreign(&columns)?;
+        self.refuse_foreign(columns)?;
         let text = db.text_type();
         let has = |c: &str| columns.iter().any(|x| x == c);
         let column = |c: &str| {

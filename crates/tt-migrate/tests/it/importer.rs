@@ -214,6 +214,7 @@ fn arguments_are_parsed() {
                 o.map(|(clear, url)| Options {
                     clear,
                     database_url: url.map(str::to_string),
+                    version: None,
                 })
             })
             .map_err(str::to_string);
@@ -232,4 +233,76 @@ fn arguments_are_parsed() {
     check(&["--help"], Ok(None));
     check(&["--database-url"], Err("--database-url needs a URL"));
     check(&["--clean"], Err("unexpected argument `--clean`"));
+    check(
+        &["--version", "v18 1"],
+        Err("--version `v18 1`: a slug is letters, digits and `_` (it names a schema)"),
+    );
+    check(
+        &["--version", "v18_1", "--clear"],
+        Err("--clear and --version do not go together: a version loads into its own schema"),
+    );
+    let parsed = parse_args(["--version".to_string(), "v18_1".to_string()]);
+    assert_eq!(
+        parsed.ok().flatten().and_then(|o| o.version).as_deref(),
+        Some("v18_1")
+    );
+}
+
+/// `--version SLUG` creates the schema (MySQL: database), migrates it and loads into it;
+/// loading again changes nothing, and the URL's own schema stays empty.
+#[tokio::test]
+async fn a_version_loads_into_its_own_schema() {
+    for backend in [tt_schema::Backend::Postgres, tt_schema::Backend::Mysql] {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let slug = format!("{}_v18", test_db.name());
+        let first = example::import_version(test_db.url(), &slug, ITEMS_CSV, ITEM_STATS_CSV)
+            .await
+            .expect("imports into a new schema");
+        assert!(
+            !first.applied.is_empty(),
+            "{backend}: migrated the new schema"
+        );
+        let again = example::import_version(test_db.url(), &slug, ITEMS_CSV, ITEM_STATS_CSV)
+            .await
+            .expect("imports again");
+        assert!(again.applied.is_empty(), "{backend}: nothing left to apply");
+        assert!(
+            again
+                .lines()
+                .contains(&"loaded items: 20 rows (0 new)".to_string()),
+            "{backend}: {:?}",
+            again.lines()
+        );
+        let mut db = connect(&test_db).await;
+        let text = db.text_type();
+        let count = |schema: &str| {
+            format!(
+                "SELECT CAST(COUNT(*) AS {text}) FROM information_schema.tables \
+                 WHERE table_name = 'items' AND table_schema = {schema}"
+            )
+        };
+        let in_slug = count(&format!("'{slug}'"));
+        assert_eq!(db.fetch_text(&in_slug).await.unwrap(), [[Some("1".into())]]);
+        // The URL's own schema: PostgreSQL's current one, MySQL's database.
+        let own_schema = match backend {
+            tt_schema::Backend::Mysql => "DATABASE()",
+            _ => "current_schema()",
+        };
+        assert_eq!(
+            db.fetch_text(&count(own_schema)).await.unwrap(),
+            [[Some("0".into())]]
+        );
+        db.close().await.unwrap();
+        if backend == tt_schema::Backend::Mysql {
+            db = tt_migrate::Database::connect(test_db.admin_url(), Default::default())
+                .await
+                .unwrap();
+            db.exec(&format!("DROP DATABASE {slug}"), &[])
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+        }
+    }
 }

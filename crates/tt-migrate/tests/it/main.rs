@@ -6,6 +6,7 @@ mod connect;
 mod discovery;
 mod drops;
 mod durability;
+mod fleet;
 mod importer;
 mod introspect;
 mod layouts;

@@ -1,0 +1,175 @@
+//! Many targets in one run (`--schemas`, `--targets`): every target connected on its own,
+//! under its own lock, at most `jobs` at a time, a failure confined to its target.
+//!
+//! The targets run concurrently inside the caller's task (no task is spawned): each target's
+//! work is a future polled with the others, and waits on its server, not on the processor.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+
+use crate::backend::connect::ConnectOptions;
+use crate::backend::database::Database;
+use crate::backend::target::Target;
+use crate::engine::run::{Event, Migrator, RunError, RunReport};
+use crate::error::Error;
+
+/// A list of targets and how to run them.
+#[derive(Debug, Clone)]
+pub struct Fleet<'t> {
+    targets: &'t [Target],
+    options: ConnectOptions,
+    jobs: usize,
+    fail_fast: bool,
+    create_schemas: bool,
+}
+
+/// What happens to one target of a fleet run, for progress.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FleetEvent<'a> {
+    /// The target's turn came: it is being connected.
+    Started,
+    /// Something of the target's migration run.
+    Migration(Event<'a>),
+    /// The target is done, `ok` or not.
+    Finished {
+        /// Whether its work succeeded.
+        ok: bool,
+    },
+}
+
+/// How one target's migration run ended ([`Migrator::run_fleet`]).
+#[derive(Debug)]
+pub struct TargetRun {
+    /// What the run did; `None` when it never started (`fail_fast` after another failed).
+    pub result: Option<Result<RunReport, RunError>>,
+    /// How long the target took, connecting included.
+    pub elapsed: Duration,
+}
+
+impl<'t> Fleet<'t> {
+    /// `targets`, each connected with `options`; one at a time until [`Self::jobs`].
+    pub fn new(targets: &'t [Target], options: ConnectOptions) -> Self {
+        Self {
+            targets,
+            options,
+            jobs: 1,
+            fail_fast: false,
+            create_schemas: false,
+        }
+    }
+
+    /// Runs at most `jobs` targets at a time (at least one).
+    #[must_use]
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    /// Starts no further target once one failed (those running finish).
+    #[must_use]
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// Creates a target's missing schema (PostgreSQL) or database (MySQL) when connecting.
+    #[must_use]
+    pub fn create_schemas(mut self, create: bool) -> Self {
+        self.create_schemas = create;
+        self
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &'t [Target] {
+        self.targets
+    }
+
+    /// Connects to `target` with this fleet's options.
+    ///
+    /// # Errors
+    /// As [`Target::connect`].
+    pub async fn connect(&self, target: &Target) -> Result<Database, Error> {
+        target
+            .connect(self.options.clone(), self.create_schemas)
+            .await
+    }
+
+    /// Runs `work` for every target, at most `jobs` at a time, and returns what each returned,
+    /// in the targets' order; `work` returns its value and whether the target failed. `None`
+    /// for a target never started (`fail_fast` after a failure).
+    pub async fn each<T>(
+        &self,
+        work: impl AsyncFn(usize, &'t Target) -> (T, bool),
+    ) -> Vec<Option<T>> {
+        let work = &work;
+        let mut results: Vec<Option<T>> = self.targets.iter().map(|_| None).collect();
+        let mut running = FuturesUnordered::new();
+        let mut next = 0;
+        let mut stop = false;
+        loop {
+            while !stop && next < self.targets.len() && running.len() < self.jobs {
+                let index = next;
+                let target = &self.targets[index];
+                running.push(async move { (index, work(index, target).await) });
+                next += 1;
+            }
+            let Some((index, (value, failed))) = running.next().await else {
+                break;
+            };
+            results[index] = Some(value);
+            stop |= failed && self.fail_fast;
+        }
+        results
+    }
+}
+
+impl Migrator<'_> {
+    /// Applies the pending migrations to every target of `fleet`, each under its own lock;
+    /// `on_event` hears each target's progress by its index. A target's failure stops only
+    /// that target (and, with `fail_fast`, the start of others).
+    pub async fn run_fleet(
+        &self,
+        fleet: &Fleet<'_>,
+        on_event: &(dyn Fn(usize, FleetEvent<'_>) + Sync),
+    ) -> Vec<TargetRun> {
+        let runs = fleet
+            .each(async |index, target| {
+                let started = Instant::now();
+                on_event(index, FleetEvent::Started);
+                let result = match fleet.connect(target).await {
+                    Ok(mut db) => {
+                        let result = self
+                            .run(&mut db, &mut |event| {
+                                on_event(index, FleetEvent::Migration(event));
+                            })
+                            .await;
+                        let _ = db.close().await;
+                        result
+                    }
+                    Err(error) => Err(RunError {
+                        applied: Vec::new(),
+                        error,
+                    }),
+                };
+                let ok = result.is_ok();
+                on_event(index, FleetEvent::Finished { ok });
+                let run = TargetRun {
+                    result: Some(result),
+                    elapsed: started.elapsed(),
+                };
+                (run, !ok)
+            })
+            .await;
+        runs.into_iter()
+            .map(|run| {
+                run.unwrap_or(TargetRun {
+                    result: None,
+                    elapsed: Duration::ZERO,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,121 @@
+//! The fleet API: `Migrator::run_fleet` over a list of targets, at most `jobs` at a time,
+//! with each target's events and outcome, and a failure confined to its target.
+
+use std::sync::Mutex;
+
+use tt_migrate::{ConnectOptions, Fleet, FleetEvent, MigrationSet, Migrator, Target};
+use tt_schema::Backend;
+use tt_testdb::TestDb;
+
+use crate::support::connect;
+
+fn migrations(dir: &std::path::Path) -> MigrationSet {
+    std::fs::write(
+        dir.join("001_items.sql"),
+        "CREATE TABLE items (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("002_tags.sql"),
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY);",
+    )
+    .unwrap();
+    MigrationSet::load(dir).unwrap()
+}
+
+#[tokio::test]
+async fn targets_run_at_most_jobs_at_a_time_and_fail_alone() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut admin = connect(&db).await;
+    for sql in [
+        "CREATE SCHEMA f_0",
+        "CREATE SCHEMA f_1",
+        "CREATE SCHEMA f_2",
+        "CREATE SCHEMA f_3",
+        "CREATE SCHEMA f_4",
+        // The second migration cannot run here.
+        "CREATE TABLE f_4.tags (x INTEGER)",
+    ] {
+        admin.exec(sql, &[]).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let set = migrations(dir.path());
+    let mut targets: Vec<Target> = (0..5)
+        .map(|i| Target::in_schema(db.url(), format!("f_{i}")))
+        .collect();
+    // A schema that does not exist yet: created, since the fleet creates schemas.
+    targets.push(Target::in_schema(db.url(), "f_new").named("new"));
+    let fleet = Fleet::new(&targets, ConnectOptions::default())
+        .jobs(2)
+        .create_schemas(true);
+    let state = Mutex::new((0usize, 0usize, Vec::new()));
+    let runs = Migrator::for_set(&set)
+        .run_fleet(&fleet, &|index, event| {
+            let mut state = state.lock().unwrap();
+            match event {
+                FleetEvent::Started => {
+                    state.0 += 1;
+                    state.1 = state.1.max(state.0);
+                }
+                FleetEvent::Finished { .. } => state.0 -= 1,
+                FleetEvent::Migration(tt_migrate::Event::Finished(applied)) => {
+                    state.2.push((index, applied.version.to_string()));
+                }
+                _ => {}
+            }
+        })
+        .await;
+    let (running, most, mut finished) = state.into_inner().unwrap();
+    assert_eq!(running, 0);
+    assert_eq!(most, 2, "two targets at a time, never more");
+    finished.sort();
+    let expected: Vec<(usize, String)> = [0, 1, 2, 3, 5]
+        .into_iter()
+        .flat_map(|i| [(i, "001".to_string()), (i, "002".to_string())])
+        .chain([(4, "001".to_string())])
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(finished, expected, "each target's events carry its index");
+    for (i, run) in runs.iter().enumerate() {
+        let result = run.result.as_ref().expect("every target ran");
+        match i {
+            4 => {
+                let failed = result.as_ref().expect_err("f_4 fails");
+                assert_eq!(failed.applied.len(), 1, "001 stays applied on f_4");
+            }
+            _ => assert_eq!(
+                result.as_ref().map(|r| r.applied.len()).ok(),
+                Some(2),
+                "{i}"
+            ),
+        }
+    }
+    let text = admin.text_type();
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS {text}) FROM information_schema.tables \
+         WHERE table_schema = 'public'"
+    );
+    assert_eq!(admin.fetch_text(&sql).await.unwrap(), [[Some("0".into())]]);
+    admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn fail_fast_leaves_later_targets_unstarted_and_sqlite_has_no_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = migrations(dir.path());
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let targets = vec![
+        Target::in_schema(&url, "a"),
+        Target::in_schema(&url, "b"),
+        Target::new(&url),
+    ];
+    let fleet = Fleet::new(&targets, ConnectOptions::default()).fail_fast(true);
+    let runs = Migrator::for_set(&set).run_fleet(&fleet, &|_, _| {}).await;
+    let error = runs[0].result.as_ref().unwrap().as_ref().unwrap_err();
+    assert!(error.to_string().contains("has no schemas"), "{error}");
+    assert!(runs[1].result.is_none());
+    assert!(runs[2].result.is_none());
+}
