@@ -89,10 +89,13 @@ pub struct IntrospectOptions {
 /// [`Error::UnknownSchema`] when the PostgreSQL schema does not exist, [`Error::Query`] when a
 /// catalog query fails.
 pub async fn introspect(db: &mut Database, options: &IntrospectOptions) -> Result<Schema, Error> {
-    let tables = db
-        .dialect()
-        .introspect(db, options.postgres_schema.as_deref())
-        .await?;
+    // The schema found when connecting, not the session's current one: a migration's `SET
+    // search_path` must not change which tables tt sees.
+    let schema = options
+        .postgres_schema
+        .clone()
+        .or_else(|| db.home_schema().map(str::to_string));
+    let tables = db.dialect().introspect(db, schema.as_deref()).await?;
     Ok(Schema::from_tables(tables.into_iter().map(finish)))
 }
 

@@ -848,6 +848,34 @@ async fn a_migration_that_empties_the_search_path_does_not_move_tt_s_records() {
     }
 }
 
+/// After a migration emptied the search path, tt still sees the tables it manages (the check
+/// after a reset read the catalog of `current_schema()`, which is then none).
+#[tokio::test]
+async fn after_a_migration_that_empties_the_search_path_tt_finds_its_tables() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = leaked(vec![
+        (
+            "001_t1.sql",
+            "CREATE TABLE public.t1 (id INTEGER PRIMARY KEY);".to_string(),
+        ),
+        ("002_path.sql", "SET search_path = '';".to_string()),
+        (
+            "003_t2.sql",
+            "CREATE TABLE public.t2 (id INTEGER REFERENCES public.t1 (id));".to_string(),
+        ),
+    ]);
+    let migrator = Migrator::new(&set);
+    let mut db = connect(&test_db).await;
+    migrator.run(&mut db, &mut no_events).await.unwrap();
+    let missing = migrator
+        .missing_managed_tables(&mut db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(missing.is_empty(), "{missing:?}");
+}
+
 #[tokio::test]
 async fn a_mysql_migration_that_uses_another_database_does_not_move_tt_s_records() {
     let (Some(home), Some(other)) = (
