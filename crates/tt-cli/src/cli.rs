@@ -92,7 +92,7 @@ pub(crate) struct FleetArgs {
     /// (`*`, `?`, `[a-z]`; quote it), listed when the run starts
     #[arg(long, global = true, value_name = "GLOB", conflicts_with = "targets")]
     pub(crate) schemas: Option<String>,
-    /// Run on the targets a TOML file lists ([[target]] with name, url, optional schema and
+    /// Run on the targets a TOML file lists (`[[target]]` with name, url, optional schema and
     /// password_env)
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) targets: Option<PathBuf>,
