@@ -220,8 +220,9 @@ impl Migrator<'_> {
             if let Some((_, on)) = foreign_keys {
                 let _ = db.execute(on).await;
             }
-            // The drop committed on its own unless it ran in SQLite's write transaction, which
-            // the abandoned lock rolled back: then a later step (diesel's table) failed.
+            // Dropped tables with an error mean a later step (diesel's table) failed; the drop
+            // itself committed, unless it ran in SQLite's write transaction, which the
+            // abandoned lock rolled back.
             let managed_dropped = !one_writer && !report.dropped.dropped.is_empty();
             return Err(ResetError {
                 managed_dropped,
