@@ -130,9 +130,15 @@ impl Options {
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
     // The fleet and up-to-date workloads time `tt` itself, not bench-apply.
-    let apply = if [Only::Files, Only::Inserts, Only::Reset]
-        .into_iter()
-        .any(|only| options.wants(only))
+    let apply = if [
+        Only::Files,
+        Only::Inserts,
+        Only::Reset,
+        Only::Sqlite,
+        Only::Parallel,
+    ]
+    .into_iter()
+    .any(|only| options.wants(only))
     {
         build_bench_apply()?
     } else {
