@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use tt_migrate::{DownOptions, DownReport, DownTarget, Migrator, Version};
+use tt_migrate::{DownOptions, DownReport, DownTarget, InvalidVersion, Migrator, Version};
 use tt_schema::Backend;
 
 use crate::cli::DownArgs;
@@ -22,19 +22,24 @@ struct DownDocument<'a> {
     report: &'a DownReport,
 }
 
-pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
-    let target = match (args.steps, args.to, args.all) {
+/// The rollback `args` ask for (also for each target of a run on many).
+pub(crate) fn options(args: &DownArgs) -> Result<DownOptions, InvalidVersion> {
+    let target = match (args.steps, &args.to, args.all) {
         (_, _, true) => DownTarget::All,
-        (_, Some(to), false) => DownTarget::To(Version::new(to)?),
+        (_, Some(to), false) => DownTarget::To(Version::new(to.as_str())?),
         (Some(steps), None, false) => DownTarget::Steps(steps),
         (None, None, false) => DownTarget::default(),
     };
-    let options = DownOptions {
+    Ok(DownOptions {
         target,
         dry_run: args.dry_run,
-    };
+    })
+}
+
+pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
+    let set = ctx.migrations()?;
+    let mut db = ctx.connect().await?;
+    let options = options(&args)?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
     let out = ctx.output;
     let where_ = format!("{} ({})", db.redacted_url(), db.backend());

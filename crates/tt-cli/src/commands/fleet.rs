@@ -12,13 +12,14 @@ use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tt_migrate::{
-    Database, DirtyResolution, DownOptions, DownTarget, DropOptions, Fleet, Layout, MigrationSet,
-    Migrator, PlanOptions, RepairOptions, ResetOptions, SCRATCH_PREFIX, Status, Target, Version,
-    detect_tool, glob_matches, list_schemas,
+    Database, DirtyResolution, DropOptions, Fleet, Layout, MigrationSet, Migrator, PlanOptions,
+    RepairOptions, ResetOptions, RunError, SCRATCH_PREFIX, Status, Target, Version, detect_tool,
+    glob_matches, list_schemas,
 };
 use tt_verify::{CheckId, VerifyOptions};
 
 use crate::cli::{Command, DirtyAs, FleetArgs};
+use crate::commands::down;
 use crate::commands::verify::{Snapshot, expected_json, expected_source};
 use crate::commands::{Context, Refused, ask, confirm};
 use crate::exit::Exit;
@@ -397,6 +398,20 @@ async fn one(ctx: &Context, set: &MigrationSet, command: &Command, db: &mut Data
 
 type Failure = (anyhow::Error, Value);
 
+/// The JSON of a target's failed run or rollback: what it did, the error, the database.
+fn failed_run(
+    backend: tt_schema::Backend,
+    direction: Direction,
+    failed: &RunError,
+    database: &str,
+) -> Value {
+    let mut document = serde_json::to_value(RunDocument::new(backend, direction, &failed.applied))
+        .unwrap_or_default();
+    document["error"] = serde_json::to_value(ErrorJson::new(&failed.error)).unwrap_or_default();
+    document["database"] = json!(database);
+    document
+}
+
 fn plain(error: impl Into<anyhow::Error>) -> Failure {
     (error.into(), json!({}))
 }
@@ -460,31 +475,14 @@ async fn work(
                         .unwrap_or_default()
                     }
                     Err(failed) => {
-                        let mut document = serde_json::to_value(RunDocument::new(
-                            backend,
-                            Direction::Up,
-                            &failed.applied,
-                        ))
-                        .unwrap_or_default();
-                        document["error"] =
-                            serde_json::to_value(ErrorJson::new(&failed.error)).unwrap_or_default();
-                        document["database"] = json!(database);
+                        let document = failed_run(backend, Direction::Up, &failed, &database);
                         return Err((failed.into(), document));
                     }
                 }
             }
         }
         Command::Down(args) => {
-            let target = match (args.steps, &args.to, args.all) {
-                (_, _, true) => DownTarget::All,
-                (_, Some(to), false) => DownTarget::To(Version::new(to.as_str()).map_err(plain)?),
-                (Some(steps), None, false) => DownTarget::Steps(steps),
-                (None, None, false) => DownTarget::default(),
-            };
-            let options = DownOptions {
-                target,
-                dry_run: args.dry_run,
-            };
+            let options = down::options(args).map_err(plain)?;
             match migrator.down(db, &options, &mut |_| {}).await {
                 Ok(report) => {
                     outcome.state = if args.dry_run {
@@ -497,15 +495,7 @@ async fn work(
                     document
                 }
                 Err(failed) => {
-                    let mut document = serde_json::to_value(RunDocument::new(
-                        backend,
-                        Direction::Down,
-                        &failed.applied,
-                    ))
-                    .unwrap_or_default();
-                    document["error"] =
-                        serde_json::to_value(ErrorJson::new(&failed.error)).unwrap_or_default();
-                    document["database"] = json!(database);
+                    let document = failed_run(backend, Direction::Down, &failed, &database);
                     return Err((failed.into(), document));
                 }
             }
