@@ -866,7 +866,9 @@ fn indexes_come_after_every_table_and_foreign_key() {
     let mut schema = cycle();
     for name in ["a", "b"] {
         let mut table = schema.table(name).unwrap().clone();
-        table.indexes.push(index(&format!("ix_{name}"), vec![col("id")]));
+        table
+            .indexes
+            .push(index(&format!("ix_{name}"), vec![col("id")]));
         table.comment = Some(format!("table {name}"));
         schema.insert(table);
     }
