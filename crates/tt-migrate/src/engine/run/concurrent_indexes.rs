@@ -122,7 +122,9 @@ impl Migrator<'_> {
         let names = |ok: bool| {
             built
                 .iter()
-                .filter(|b| b.result.is_ok() == ok && b.index.index != failed.index)
+                .filter(|b| {
+                    b.result.is_ok() == ok && b.index.statement.number != failed.statement.number
+                })
                 .map(|b| b.index.index.clone())
                 .collect()
         };
