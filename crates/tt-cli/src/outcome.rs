@@ -90,6 +90,9 @@ struct FailureJson {
     column: u32,
     file: PathBuf,
     hint: Option<String>,
+    /// For an index a `.toml` migration built apart from its tables (`--jobs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<tt_migrate::IndexFailure>,
     line: u32,
     outcome: &'static str,
     server_message: String,
@@ -105,6 +108,7 @@ impl ErrorJson {
                 column: failure.column,
                 file: failure.path.clone(),
                 hint: failure.hint.clone(),
+                index: failure.index.clone(),
                 line: failure.line,
                 outcome: match failure.outcome {
                     FailureOutcome::RolledBack => "rolled_back",

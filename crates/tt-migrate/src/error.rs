@@ -515,6 +515,23 @@ pub struct StatementFailure {
     pub hint: Option<String>,
     /// What became of the migration's changes.
     pub outcome: FailureOutcome,
+    /// For an index a `.toml` migration built on a connection of its own (`--jobs`): which
+    /// one, and how the other builds went.
+    pub index: Option<IndexFailure>,
+}
+
+/// The index whose build failed, in a `.toml` migration that built the indexes of its tables
+/// at the same time (`--jobs`): the tables and the other indexes stay, the row stays dirty.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IndexFailure {
+    /// The indexed table.
+    pub table: String,
+    /// The index.
+    pub index: String,
+    /// The migration's indexes that were built.
+    pub built: Vec<String>,
+    /// Its other indexes whose builds failed too.
+    pub also_failed: Vec<String>,
 }
 
 /// What a failed migration left behind.
@@ -563,6 +580,25 @@ impl fmt::Display for StatementFailure {
         }
         if let Some(hint) = &self.hint {
             writeln!(f, "{pad} = hint: {hint}")?;
+        }
+        if let Some(index) = &self.index {
+            writeln!(
+                f,
+                "{pad} = index `{}` of table `{}` was not built; the other builds finished: {} built{}",
+                index.index,
+                index.table,
+                index.built.len(),
+                if index.also_failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", also failed: {}", index.also_failed.join(", "))
+                }
+            )?;
+            return write!(
+                f,
+                "{pad} = migration {} has its tables and is marked dirty; once the cause is fixed, create the missing indexes (the statement above), then run `tt repair`",
+                self.version
+            );
         }
         match self.outcome {
             FailureOutcome::RolledBack => write!(
@@ -641,6 +677,7 @@ mod tests {
                 "an earlier migration that creates it may be missing or out of order".into(),
             ),
             outcome: FailureOutcome::RolledBack,
+            index: None,
         };
         expect_test::expect![[r#"
             migration 003 failed at statement 2

@@ -90,11 +90,13 @@ pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
 pub use engine::fleet::{Fleet, FleetEvent, TargetRun};
 pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
-pub use engine::run::{Applied, DownOptions, DownReport, Event, Migrator, RunError, RunReport};
+pub use engine::run::{
+    Applied, DownOptions, DownReport, Event, IndexBuild, Migrator, RunError, RunReport,
+};
 pub use engine::schedule::{Schedule, Scheduled, Wait};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, StoppedDrop, Tracking};
-pub use error::{ChangedFile, DriverError, Error, FailureOutcome, StatementFailure};
+pub use error::{ChangedFile, DriverError, Error, FailureOutcome, IndexFailure, StatementFailure};
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };

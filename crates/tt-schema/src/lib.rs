@@ -39,8 +39,8 @@ pub use model::{
     PrimaryKey, Schema, Table, Unique, UnknownType, shorten_identifier,
 };
 pub use render::{
-    RenderError, add_check, add_column, add_foreign_key, add_unique, alter_column_default,
-    alter_column_nullability, alter_column_type, as_stored, create_ddl, create_index,
-    create_statements, create_table, drop_check, drop_column, drop_ddl, drop_foreign_key,
-    drop_index, drop_statements, drop_table, drop_unique,
+    CreateDdl, IndexDdl, RenderError, add_check, add_column, add_foreign_key, add_unique,
+    alter_column_default, alter_column_nullability, alter_column_type, as_stored, create_ddl,
+    create_ddl_parts, create_index, create_statements, create_table, drop_check, drop_column,
+    drop_ddl, drop_foreign_key, drop_index, drop_statements, drop_table, drop_unique,
 };

@@ -123,7 +123,7 @@ pub enum RenderError {
 }
 
 /// The statements that create `table`: CREATE TABLE with columns, keys, checks and the
-/// foreign keys `inline_fk` accepts, then its indexes, then (PostgreSQL) its comments.
+/// foreign keys `inline_fk` accepts, then (PostgreSQL) its comments, then its indexes.
 ///
 /// On SQLite every foreign key is inline whatever `inline_fk` says, because SQLite cannot add
 /// one later (and does not check the referenced table exists at CREATE time). On PostgreSQL a
@@ -134,6 +134,20 @@ pub enum RenderError {
 /// # Errors
 /// A column, key or index the backend cannot express ([`RenderError`] names it).
 pub fn create_table(
+    table: &Table,
+    backend: Backend,
+    inline_fk: impl Fn(&ForeignKey) -> bool,
+) -> Result<Vec<String>, RenderError> {
+    let mut statements = table_without_indexes(table, backend, inline_fk)?;
+    for index in indexes(table, backend)? {
+        statements.push(index.sql);
+    }
+    Ok(statements)
+}
+
+/// [`create_table`] but for the indexes: CREATE TABLE, the foreign keys that follow it, the
+/// comments.
+fn table_without_indexes(
     table: &Table,
     backend: Backend,
     inline_fk: impl Fn(&ForeignKey) -> bool,
@@ -206,11 +220,23 @@ pub fn create_table(
     }
     let mut statements = vec![build(&create, backend)];
     statements.append(&mut after);
-    for index in &table.indexes {
-        statements.extend(create_index(table, index, backend)?);
-    }
     statements.extend(postgres_comments(table, backend));
     Ok(statements)
+}
+
+/// The `CREATE INDEX` statements of `table` the backend builds, in the table's order.
+fn indexes(table: &Table, backend: Backend) -> Result<Vec<IndexDdl>, RenderError> {
+    let mut out = Vec::new();
+    for index in &table.indexes {
+        if let Some(sql) = create_index(table, index, backend)? {
+            out.push(IndexDdl {
+                table: table.name.clone(),
+                index: index.name.clone(),
+                sql,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY …` with its actions (and DEFERRABLE on
@@ -655,8 +681,43 @@ fn constraint_name(name: Option<&str>, backend: Backend) -> String {
         .unwrap_or_default()
 }
 
+/// The DDL that creates a schema, in two parts: the tables (each CREATE TABLE with the
+/// foreign keys it can hold, then the foreign keys added after them), and the indexes.
+///
+/// Indexes come last so that a run can create every table first and build the indexes after
+/// (with `--jobs`, those of different tables at the same time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateDdl {
+    /// CREATE TABLE statements, the ALTER TABLEs that add foreign keys, comments: all of the
+    /// schema but its indexes, in the order they run.
+    pub tables: Vec<String>,
+    /// Every `CREATE INDEX` the backend builds, grouped by table in creation order.
+    pub indexes: Vec<IndexDdl>,
+}
+
+impl CreateDdl {
+    /// Every statement, the tables' before the indexes'.
+    pub fn into_statements(self) -> Vec<String> {
+        let mut statements = self.tables;
+        statements.extend(self.indexes.into_iter().map(|index| index.sql));
+        statements
+    }
+}
+
+/// One `CREATE INDEX` statement and what it builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDdl {
+    /// The indexed table.
+    pub table: String,
+    /// The index's name.
+    pub index: String,
+    /// The statement.
+    pub sql: String,
+}
+
 /// Every statement that creates `schema`: the tables in `order`, each with the foreign keys
-/// `deferred` rejects inline, then (not on SQLite) the deferred foreign keys by ALTER TABLE.
+/// `deferred` rejects inline, then (not on SQLite) the deferred foreign keys by ALTER TABLE,
+/// then every index.
 ///
 /// `order` is normally `FkGraph::create_order` and `deferred(table, fk)` says whether `fk` of
 /// `table` closes a cycle. On SQLite every foreign key is inline (it cannot add one later and
@@ -670,23 +731,37 @@ pub fn create_statements(
     order: &[impl AsRef<str>],
     deferred: impl Fn(&str, &ForeignKey) -> bool,
 ) -> Result<Vec<String>, RenderError> {
+    Ok(create_parts(schema, backend, order, deferred)?.into_statements())
+}
+
+/// [`create_statements`] with the tables' statements apart from the indexes'.
+fn create_parts(
+    schema: &Schema,
+    backend: Backend,
+    order: &[impl AsRef<str>],
+    deferred: impl Fn(&str, &ForeignKey) -> bool,
+) -> Result<CreateDdl, RenderError> {
     let tables = ordered_tables(schema, order)?;
-    let mut statements = Vec::new();
+    let mut ddl = CreateDdl::default();
     for table in &tables {
-        statements.extend(create_table(table, backend, |fk| {
-            !deferred(&table.name, fk)
-        })?);
+        ddl.tables
+            .extend(table_without_indexes(table, backend, |fk| {
+                !deferred(&table.name, fk)
+            })?);
     }
     if backend != Backend::Sqlite {
         for table in &tables {
             for fk in &table.foreign_keys {
                 if deferred(&table.name, fk) {
-                    statements.push(add_foreign_key(table, fk, backend)?);
+                    ddl.tables.push(add_foreign_key(table, fk, backend)?);
                 }
             }
         }
     }
-    Ok(statements)
+    for table in &tables {
+        ddl.indexes.extend(indexes(table, backend)?);
+    }
+    Ok(ddl)
 }
 
 /// Every statement that drops `schema`: first (not on SQLite) the foreign keys `deferred`
@@ -721,13 +796,21 @@ pub fn drop_statements(
 }
 
 /// Every statement that creates `schema`, in the order of its [`FkGraph`]: tables with their
-/// foreign keys inline, then the foreign keys that close cycles.
+/// foreign keys inline, then the foreign keys that close cycles, then the indexes.
 ///
 /// # Errors
 /// Any error of [`create_table`] or [`add_foreign_key`].
 pub fn create_ddl(schema: &Schema, backend: Backend) -> Result<Vec<String>, RenderError> {
+    Ok(create_ddl_parts(schema, backend)?.into_statements())
+}
+
+/// [`create_ddl`] with the tables' statements apart from the indexes'.
+///
+/// # Errors
+/// As [`create_ddl`].
+pub fn create_ddl_parts(schema: &Schema, backend: Backend) -> Result<CreateDdl, RenderError> {
     let graph = FkGraph::new(schema);
-    create_statements(schema, backend, &graph.create_order(), |table, fk| {
+    create_parts(schema, backend, &graph.create_order(), |table, fk| {
         graph.is_deferred(table, &fk.name)
     })
 }

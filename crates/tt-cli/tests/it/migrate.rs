@@ -392,3 +392,65 @@ fn graph_of_the_migration_files_in_three_formats() {
         "{mermaid}"
     );
 }
+
+/// `--jobs` and a `.toml` migration with indexes on two tables: JSON lists the index builds;
+/// an index that cannot be built leaves the migration dirty, and the error names file, table
+/// and index, in text and in JSON.
+#[tokio::test]
+async fn migrate_with_jobs_builds_toml_indexes_apart_and_names_a_failed_one() {
+    const TABLES: &str = "\
+[tables.a]
+columns = [{ name = \"id\", type = \"integer\", primary_key = true }, { name = \"v\", type = \"integer\" }]
+indexes = [{ name = \"a_v\", columns = [\"v\"] }]
+
+[tables.b]
+columns = [{ name = \"id\", type = \"integer\", primary_key = true }, { name = \"v\", type = \"integer\" }]
+indexes = [{ name = \"b_v\", columns = [\"v\"] }]
+";
+    let (Some(fine), Some(clashing)) = (
+        TestDb::create(tt_schema::Backend::Postgres).await,
+        TestDb::create(tt_schema::Backend::Postgres).await,
+    ) else {
+        return;
+    };
+    let project = Project::new();
+    project.migration("001_first.sql", "CREATE TABLE unrelated (x integer);\n");
+    project.migration("002_tables.toml", TABLES);
+    let doc = ok(&mut project.tt_on(fine.url(), &["--json", "migrate", "--jobs", "2"])).json();
+    let builds: Vec<&str> = doc["applied"][1]["index_builds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|b| b["index"].as_str().unwrap())
+        .collect();
+    assert_eq!(builds, ["a_v", "b_v"], "{doc}");
+
+    // An index named like an existing relation: PostgreSQL refuses it when it builds it.
+    project.migration("001_first.sql", "CREATE TABLE b_v (x integer);\n");
+    let tt = |args: &[&str]| project.tt_on(clashing.url(), args);
+    let failed = run(&mut tt(&["--json", "migrate", "--jobs", "2"]));
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let failure = &failed.json()["error"]["failure"];
+    assert_eq!(failure["outcome"], "dirty", "{failure}");
+    assert!(
+        failure["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("002_tables.toml"),
+        "{failure}"
+    );
+    assert_eq!(
+        failure["index"],
+        json!({ "table": "b", "index": "b_v", "built": ["a_v"], "also_failed": [] }),
+        "{failure}"
+    );
+    for part in [
+        "002_tables.toml",
+        "index `b_v` of table `b` was not built",
+        "tt repair",
+    ] {
+        assert!(failed.stderr.contains(part), "{part}: {}", failed.stderr);
+    }
+    let status = ok(&mut tt(&["--json", "status"])).json();
+    assert_eq!(versions(&status["dirty"]), ["002"], "{status}");
+}

@@ -71,6 +71,7 @@ pub(crate) fn oversized(
             .to_string(),
         ),
         outcome: FailureOutcome::RolledBack,
+        index: None,
     })
 }
 
@@ -136,6 +137,7 @@ pub(crate) fn locate(
         excerpt: format!("{}{excerpt}", " ".repeat(pad)),
         hint: hint(dialect, layout, code.as_deref(), &message),
         outcome: FailureOutcome::RolledBack,
+        index: None,
     }
 }
 

@@ -22,7 +22,10 @@ use crate::files::source::{Layout, MigrationSet};
 use crate::files::split::{Piece, Statement};
 use crate::files::statements;
 
+mod concurrent_indexes;
 mod parallel;
+
+pub use concurrent_indexes::IndexBuild;
 
 /// A migration that was applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +46,10 @@ pub struct Applied {
     /// In a parallel run: when it committed, in milliseconds since the run began.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_ms: Option<u64>,
+    /// The indexes of a `.toml` migration built after its tables, those of different tables
+    /// at the same time (`jobs` > 1); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub index_builds: Vec<IndexBuild>,
 }
 
 /// What a run did (or, for a dry run, would do).
@@ -129,6 +136,9 @@ struct Script<'a> {
     durable: bool,
     /// Why it runs without a transaction (see [`Applied::no_transaction`]).
     no_transaction: Option<&'static str>,
+    /// Whether only the tables of a `.toml` file run, recorded as in progress (dirty): the
+    /// first phase of building its indexes apart (see `concurrent_indexes`).
+    tables_only: bool,
 }
 
 impl<'a> Script<'a> {
@@ -148,6 +158,7 @@ impl<'a> Script<'a> {
             drop_tables,
             durable: true,
             no_transaction: file.no_transaction.then_some(NO_TRANSACTION_DIRECTIVE),
+            tables_only: false,
         }
     }
 
@@ -433,7 +444,10 @@ impl<'m> Migrator<'m> {
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {
             ensure_diesel_table(db).await?;
         }
-        if self.jobs_on(db) > 1 && chosen.len() > 1 {
+        // A single `.toml` migration runs on the parallel path too: its indexes can be built
+        // side by side.
+        let toml = scripts.iter().any(|(s, _)| s.file.kind == FileKind::Toml);
+        if self.jobs_on(db) > 1 && (chosen.len() > 1 || toml) {
             let schedule = self.schedule_of(db, &chosen, &scripts).await?;
             if schedule.serial.is_none() {
                 return self
@@ -755,9 +769,12 @@ impl<'m> Migrator<'m> {
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
-            outcome = self
-                .record(db, migration, step, Record::Done(execution_ms))
-                .await;
+            let record = if script.tables_only {
+                Record::Started
+            } else {
+                Record::Done(execution_ms)
+            };
+            outcome = self.record(db, migration, step, record).await;
         }
         if outcome.is_ok() && in_transaction {
             outcome = db
@@ -776,6 +793,7 @@ impl<'m> Migrator<'m> {
                 no_transaction: script.no_transaction.map(str::to_string),
                 started_ms: None,
                 finished_ms: None,
+                index_builds: Vec::new(),
             });
         };
         if in_transaction {
@@ -939,6 +957,7 @@ fn not_run(migration: &Migration) -> Applied {
         no_transaction: None,
         started_ms: None,
         finished_ms: None,
+        index_builds: Vec::new(),
     }
 }
 
@@ -1044,6 +1063,10 @@ impl Executor<'_> {
         };
         let pieces = match (&existing, script.drop_tables) {
             (Some(live), true) => statements::drop_pieces(file, backend, live)?,
+            (Some(live), false) if script.tables_only => {
+                let tables = statements::toml_parts(file, backend, live)?.tables;
+                Box::new(tables.into_iter().map(|s| Ok(Piece::Statement(s))))
+            }
             _ => statements::pieces(file, backend, existing.as_ref())?,
         };
         for piece in pieces {

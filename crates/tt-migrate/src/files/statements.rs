@@ -82,22 +82,72 @@ pub(crate) fn drop_pieces(
         path: path.clone(),
         source: Box::new(source),
     })?;
-    Ok(Box::new(sql.into_iter().enumerate().map(|(i, sql)| {
-        Ok(Piece::Statement(Statement {
-            sql,
-            line: 1,
-            column: 1,
-            number: i as u32 + 1,
-        }))
-    })))
+    Ok(Box::new(numbered(sql, 0).map(|s| Ok(Piece::Statement(s)))))
+}
+
+/// A `.toml` migration's statements in its two parts: the tables (with their foreign keys
+/// and comments), then the indexes, numbered on from the tables'.
+#[derive(Debug)]
+pub(crate) struct TomlParts {
+    pub(crate) tables: Vec<Statement>,
+    pub(crate) indexes: Vec<IndexStatement>,
+}
+
+/// One `CREATE INDEX` of a `.toml` migration and what it builds.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexStatement {
+    pub(crate) table: String,
+    pub(crate) index: String,
+    pub(crate) statement: Statement,
+}
+
+/// The two parts of the `.toml` migration `file` on `backend`, its foreign keys checked
+/// against `existing` (the live schema).
+pub(crate) fn toml_parts(
+    file: &MigrationFile,
+    backend: Backend,
+    existing: &Schema,
+) -> Result<TomlParts, Error> {
+    let path = file.path();
+    let reader = file.open().map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let ddl = toml_ddl(reader, path, backend, Some(existing))?;
+    let tables: Vec<Statement> = numbered(ddl.tables, 0).collect();
+    let indexes = ddl
+        .indexes
+        .into_iter()
+        .zip(tables.len() as u32 + 1..)
+        .map(|(index, number)| IndexStatement {
+            statement: statement(index.sql, number),
+            table: index.table,
+            index: index.index,
+        })
+        .collect();
+    Ok(TomlParts { tables, indexes })
 }
 
 fn toml_statements(
-    mut reader: impl Read,
+    reader: impl Read,
     path: &std::path::Path,
     backend: Backend,
     existing: Option<&Schema>,
 ) -> Result<Vec<Piece>, Error> {
+    let ddl = toml_ddl(reader, path, backend, existing)?;
+    Ok(numbered(ddl.into_statements(), 0)
+        .map(Piece::Statement)
+        .collect())
+}
+
+/// The rendered DDL of a `.toml` file; nothing when `existing` is `None` and the file
+/// references tables only the live database can have.
+fn toml_ddl(
+    mut reader: impl Read,
+    path: &std::path::Path,
+    backend: Backend,
+    existing: Option<&Schema>,
+) -> Result<tt_schema::CreateDdl, Error> {
     let mut text = String::new();
     reader
         .read_to_string(&mut text)
@@ -110,26 +160,32 @@ fn toml_statements(
         Some(existing) => tt_schema::parse_definitions_with(&label, &text, existing)?,
         None => match tt_schema::parse_definitions(&label, &text) {
             Ok(schema) => schema,
-            Err(error) if only_missing_references(&error.problems) => return Ok(Vec::new()),
+            Err(error) if only_missing_references(&error.problems) => {
+                return Ok(tt_schema::CreateDdl::default());
+            }
             Err(error) => return Err(error.into()),
         },
     };
-    let sql = tt_schema::create_ddl(&schema, backend).map_err(|source| Error::Render {
+    tt_schema::create_ddl_parts(&schema, backend).map_err(|source| Error::Render {
         path: path.to_path_buf(),
         source: Box::new(source),
-    })?;
-    Ok(sql
-        .into_iter()
-        .enumerate()
-        .map(|(i, sql)| {
-            Piece::Statement(Statement {
-                sql,
-                line: 1,
-                column: 1,
-                number: i as u32 + 1,
-            })
-        })
-        .collect())
+    })
+}
+
+/// Rendered statements numbered from `after + 1`, each at line 1, column 1 of its file.
+fn numbered(sql: Vec<String>, after: u32) -> impl Iterator<Item = Statement> {
+    sql.into_iter()
+        .zip(after + 1..)
+        .map(|(sql, number)| statement(sql, number))
+}
+
+fn statement(sql: String, number: u32) -> Statement {
+    Statement {
+        sql,
+        line: 1,
+        column: 1,
+        number,
+    }
 }
 
 /// Whether every problem is a reference to a table or column outside the file, which the

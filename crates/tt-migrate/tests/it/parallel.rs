@@ -5,7 +5,7 @@ use tt_migrate::{Error, Event, IntrospectOptions, Migration, Migrator, Tracking,
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
-use crate::support::{connect, migrations, versions};
+use crate::support::{connect, execute, migrations, versions};
 
 fn no_events(_: Event<'_>) {}
 
@@ -245,4 +245,189 @@ async fn a_file_naming_the_tracking_table_is_a_barrier() {
         schedule.migrations[2].barrier.as_deref(),
         Some("line 1: names the tracking table schema_migrations")
     );
+}
+
+/// A `.toml` migration of four tables with two indexes each (and a foreign key to the first
+/// table); `failing` is the TOML of one more index on `t2`.
+fn indexed_tables(failing: &str) -> String {
+    let mut toml = String::new();
+    for k in 0..4 {
+        let reference = if k > 0 {
+            r#", references = "t0.id""#
+        } else {
+            ""
+        };
+        toml.push_str(&format!(
+            "[tables.t{k}]\n\
+             columns = [\n\
+               {{ name = \"id\", type = \"integer\", primary_key = true }},\n\
+               {{ name = \"a\", type = \"integer\"{reference} }},\n\
+               {{ name = \"b\", type = \"varchar(40)\" }},\n\
+               {{ name = \"w1\", type = \"varchar(1000)\" }},\n\
+               {{ name = \"w2\", type = \"varchar(1000)\" }},\n\
+             ]\n\
+             indexes = [\n\
+               {{ name = \"t{k}_a\", columns = [\"a\"] }},\n\
+               {{ name = \"t{k}_b\", columns = [\"b\", \"id\"], unique = true }},\n\
+               {}\
+             ]\n\n",
+            if k == 2 { failing } else { "" }
+        ));
+    }
+    toml
+}
+
+/// The live schema and the tracking rows without their times.
+async fn schema_and_rows(db: &mut tt_migrate::Database) -> (tt_schema::Schema, Vec<String>) {
+    let schema = introspect(db, &IntrospectOptions::default()).await.unwrap();
+    let rows = Tracking::default().rows(db).await.unwrap();
+    let rows = rows
+        .iter()
+        .map(|r| format!("{} {:?} {:?} {}", r.version, r.name, r.checksum, r.dirty))
+        .collect();
+    (schema, rows)
+}
+
+/// The names of the live indexes, as `table.index`: indexes and named unique constraints (on
+/// MySQL a unique index reads back as one).
+async fn index_names(db: &mut tt_migrate::Database) -> Vec<String> {
+    let schema = introspect(db, &IntrospectOptions::default()).await.unwrap();
+    let mut names: Vec<String> = schema
+        .tables()
+        .flat_map(|t| {
+            let uniques = t.uniques.iter().filter_map(|u| u.name.clone());
+            t.indexes
+                .iter()
+                .map(|i| i.name.clone())
+                .chain(uniques)
+                .map(|name| format!("{}.{name}", t.name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn four_jobs_index_a_toml_migration_as_one_job_does() {
+    let toml: &'static str = indexed_tables("").leak();
+    let files = migrations(&[("001_tables.toml", toml)]);
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let (Some(serial_db), Some(parallel_db)) =
+            (TestDb::create(backend).await, TestDb::create(backend).await)
+        else {
+            continue;
+        };
+        let mut serial = connect(&serial_db).await;
+        let mut parallel = connect(&parallel_db).await;
+        let one = Migrator::new(&files)
+            .run(&mut serial, &mut no_events)
+            .await
+            .unwrap();
+        assert!(one.applied[0].index_builds.is_empty(), "{backend}");
+        let four = Migrator::new(&files)
+            .jobs(4)
+            .run(&mut parallel, &mut no_events)
+            .await
+            .unwrap();
+        assert_eq!(versions(&four), ["001"], "{backend}");
+        assert_eq!(
+            schema_and_rows(&mut serial).await,
+            schema_and_rows(&mut parallel).await,
+            "{backend}"
+        );
+        assert_eq!(index_names(&mut parallel).await.len(), 8, "{backend}");
+        // Every index was built after the tables, and builds of different tables overlapped.
+        let builds = &four.applied[0].index_builds;
+        let mut built: Vec<String> = builds
+            .iter()
+            .map(|b| format!("{}.{}", b.table, b.index))
+            .collect();
+        built.sort();
+        assert_eq!(built, index_names(&mut parallel).await, "{backend}");
+        let overlapping = builds.iter().any(|x| {
+            builds.iter().any(|y| {
+                x.table != y.table && x.started_us < y.finished_us && y.started_us < x.finished_us
+            })
+        });
+        assert!(overlapping, "{backend}: {builds:#?}");
+        for db in [serial, parallel] {
+            db.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_index_build_leaves_its_migration_dirty_and_its_siblings_built() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        // Failures the server alone finds: on PostgreSQL an index named like an existing
+        // relation, on MariaDB a key longer than InnoDB's 3072 bytes (in strict mode).
+        let (first, failing, index) = match backend {
+            Backend::Postgres => (
+                "CREATE TABLE t2_clash (x INTEGER);",
+                r#"{ name = "t2_clash", columns = ["a"] },"#,
+                "t2_clash",
+            ),
+            _ => (
+                "CREATE TABLE unrelated (x INTEGER);",
+                r#"{ name = "t2_wide", columns = ["w1", "w2"] },"#,
+                "t2_wide",
+            ),
+        };
+        let toml: &'static str = indexed_tables(failing).leak();
+        let files = migrations(&[("001_first.sql", first), ("002_tables.toml", toml)]);
+        let migrator = Migrator::new(&files).jobs(4);
+        let mut db = connect(&test_db).await;
+        let failed = migrator.run(&mut db, &mut no_events).await.unwrap_err();
+        let Error::Statement(failure) = &failed.error else {
+            panic!("{backend}: {:?}", failed.error);
+        };
+        assert_eq!(failure.version.as_str(), "002", "{backend}");
+        assert!(failure.path.ends_with("002_tables.toml"), "{backend}");
+        assert_eq!(failure.outcome, tt_migrate::FailureOutcome::Dirty);
+        let index_failure = failure.index.as_ref().expect("names the index");
+        assert_eq!(
+            (index_failure.table.as_str(), index_failure.index.as_str()),
+            ("t2", index),
+            "{backend}"
+        );
+        assert_eq!(index_failure.built.len(), 8, "{backend}: {index_failure:?}");
+        assert!(index_failure.also_failed.is_empty(), "{backend}");
+        let message = failure.to_string();
+        for part in ["002_tables.toml", "`t2`", index, "tt repair"] {
+            assert!(message.contains(part), "{backend}: {part} in {message}");
+        }
+        // The tables and every other index are there; the row says the migration is dirty.
+        let mut expected: Vec<String> = (0..4)
+            .flat_map(|k| [format!("t{k}.t{k}_a"), format!("t{k}.t{k}_b")])
+            .collect();
+        expected.sort();
+        assert_eq!(index_names(&mut db).await, expected, "{backend}");
+        let rows = Tracking::default().rows(&mut db).await.unwrap();
+        let rows: Vec<(&str, bool)> = rows.iter().map(|r| (r.version.as_str(), r.dirty)).collect();
+        assert_eq!(rows, [("001", false), ("002", true)], "{backend}");
+        let again = migrator.run(&mut db, &mut no_events).await.unwrap_err();
+        assert!(matches!(again.error, Error::Dirty { .. }), "{again}");
+        // The recovery the docs give: fix the cause, build the index, `tt repair`.
+        if backend == Backend::Postgres {
+            execute(
+                &mut db,
+                &[
+                    "DROP TABLE t2_clash",
+                    r#"CREATE INDEX "t2_clash" ON "t2" ("a")"#,
+                ],
+            )
+            .await;
+            migrator
+                .repair(&mut db, tt_migrate::RepairOptions::default())
+                .await
+                .unwrap();
+            assert!(migrator.status(&mut db).await.unwrap().is_clean());
+            assert_eq!(index_names(&mut db).await.len(), 9);
+        }
+        db.close().await.unwrap();
+    }
 }

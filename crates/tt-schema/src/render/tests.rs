@@ -859,6 +859,50 @@ fn whole_schema_with_a_cycle() {
     );
 }
 
+/// Regression: a table's indexes came right after its CREATE TABLE, before later tables and
+/// the foreign keys of cycles; a run could not create all tables first and index after.
+#[test]
+fn indexes_come_after_every_table_and_foreign_key() {
+    let mut schema = cycle();
+    for name in ["a", "b"] {
+        let mut table = schema.table(name).unwrap().clone();
+        table
+            .indexes
+            .push(index(&format!("ix_{name}"), vec![col("id")]));
+        table.comment = Some(format!("table {name}"));
+        schema.insert(table);
+    }
+    check(
+        |b| create_ddl(&schema, b),
+        expect![[r#"
+            postgres: CREATE TABLE "a" ( "id" INTEGER NOT NULL, "b_id" INTEGER, PRIMARY KEY ("id") )
+            postgres: COMMENT ON TABLE "a" IS 'table a'
+            postgres: CREATE TABLE "b" ( "id" INTEGER NOT NULL, "a_id" INTEGER, PRIMARY KEY ("id"), CONSTRAINT "fk_b_a" FOREIGN KEY ("a_id") REFERENCES "a" ("id") ON DELETE NO ACTION ON UPDATE NO ACTION )
+            postgres: COMMENT ON TABLE "b" IS 'table b'
+            postgres: ALTER TABLE "a" ADD CONSTRAINT "fk_a_b" FOREIGN KEY ("b_id") REFERENCES "b" ("id") ON DELETE NO ACTION ON UPDATE NO ACTION
+            postgres: CREATE INDEX "ix_a" ON "a" ("id")
+            postgres: CREATE INDEX "ix_b" ON "b" ("id")
+            mysql: CREATE TABLE `a` ( `id` INT NOT NULL, `b_id` INT, PRIMARY KEY (`id`) ) COMMENT 'table a' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+            mysql: CREATE TABLE `b` ( `id` INT NOT NULL, `a_id` INT, PRIMARY KEY (`id`), CONSTRAINT `fk_b_a` FOREIGN KEY (`a_id`) REFERENCES `a` (`id`) ON DELETE NO ACTION ON UPDATE NO ACTION ) COMMENT 'table b' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+            mysql: ALTER TABLE `a` ADD CONSTRAINT `fk_a_b` FOREIGN KEY (`b_id`) REFERENCES `b` (`id`) ON DELETE NO ACTION ON UPDATE NO ACTION
+            mysql: CREATE INDEX `ix_a` ON `a` (`id`)
+            mysql: CREATE INDEX `ix_b` ON `b` (`id`)
+            sqlite: CREATE TABLE "a" ( "id" INTEGER NOT NULL, "b_id" INTEGER, PRIMARY KEY ("id"), FOREIGN KEY ("b_id") REFERENCES "b" ("id") ON DELETE NO ACTION ON UPDATE NO ACTION )
+            sqlite: CREATE TABLE "b" ( "id" INTEGER NOT NULL, "a_id" INTEGER, PRIMARY KEY ("id"), FOREIGN KEY ("a_id") REFERENCES "a" ("id") ON DELETE NO ACTION ON UPDATE NO ACTION )
+            sqlite: CREATE INDEX "ix_a" ON "a" ("id")
+            sqlite: CREATE INDEX "ix_b" ON "b" ("id")
+        "#]],
+    );
+    let parts = create_ddl_parts(&schema, Backend::Postgres).unwrap();
+    let built: Vec<(&str, &str)> = parts
+        .indexes
+        .iter()
+        .map(|i| (i.table.as_str(), i.index.as_str()))
+        .collect();
+    assert_eq!(built, [("a", "ix_a"), ("b", "ix_b")]);
+    assert!(parts.tables.iter().all(|sql| !sql.contains("INDEX")));
+}
+
 #[test]
 fn as_stored_follows_the_rendering() {
     let mut t = table(

@@ -10,7 +10,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use super::{Applied, Event, Migrator, RunError, RunReport, Script, Step};
+use super::{Applied, Event, Migrator, RunError, RunReport, Script};
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::lock;
@@ -181,14 +181,7 @@ impl<'m> Migrator<'m> {
                         }
                     };
                     let result = self
-                        .apply_script(
-                            &mut conn,
-                            migration,
-                            script,
-                            Step::Up,
-                            statements,
-                            &mut forward,
-                        )
+                        .apply_up(&mut conn, migration, script, statements, jobs, &mut forward)
                         .await
                         .map(|applied| Applied {
                             started_ms: Some(since(started)),
