@@ -618,8 +618,16 @@ async fn ten_schemas_through_a_transaction_pooler_each_migrate_once_in_their_own
     let docs = by_target(&documents(&status));
     assert_eq!(docs.len(), 10);
     for name in &names {
-        assert_eq!(docs[name]["applied"].as_array().map(Vec::len), Some(3), "{name}");
-        assert_eq!(docs[name]["pending"].as_array().map(Vec::len), Some(0), "{name}");
+        assert_eq!(
+            docs[name]["applied"].as_array().map(Vec::len),
+            Some(3),
+            "{name}"
+        );
+        assert_eq!(
+            docs[name]["pending"].as_array().map(Vec::len),
+            Some(0),
+            "{name}"
+        );
     }
 
     // The lease is per schema: another runner holding x_03's blocks x_03 alone.
@@ -630,7 +638,11 @@ async fn ten_schemas_through_a_transaction_pooler_each_migrate_once_in_their_own
     tt_migrate::acquire_lock(&mut holder, &Tracking::default())
         .await
         .expect("takes the lock");
-    execute(db.url(), &["INSERT INTO x_05.items (id, name) VALUES (1, 'gone')".into()]).await;
+    execute(
+        db.url(),
+        &["INSERT INTO x_05.items (id, name) VALUES (1, 'gone')".into()],
+    )
+    .await;
     let reset = run(&mut project.tt_on(
         &pooled,
         &[

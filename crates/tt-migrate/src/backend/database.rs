@@ -235,11 +235,16 @@ impl Database {
             .next()
             .unwrap_or_default()
             .to_ascii_uppercase();
-        if self.in_migration_transaction || ["COMMIT", "ROLLBACK", "END", "ABORT"].contains(&&*first) {
+        if self.in_migration_transaction
+            || ["COMMIT", "ROLLBACK", "END", "ABORT"].contains(&&*first)
+        {
             return (sql.into(), false);
         }
         let schema = self.backend().quote_ident(schema);
-        (format!("SET LOCAL search_path TO {schema};\n{sql}").into(), true)
+        (
+            format!("SET LOCAL search_path TO {schema};\n{sql}").into(),
+            true,
+        )
     }
 
     /// Who this connection is in a lease lock's row.
