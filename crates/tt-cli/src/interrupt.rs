@@ -132,11 +132,10 @@ pub(crate) async fn run(
         }
     };
     // A command that says itself where it stands (a fleet: per target) has said it.
-    if let Some(Err(error)) = &settled
-        && error.downcast_ref::<Interrupted>().is_some()
-    {
-        return settled.unwrap_or(Ok(Exit::Success));
-    }
+    let settled = match settled {
+        Some(Err(error)) if error.downcast_ref::<Interrupted>().is_some() => return Err(error),
+        other => other,
+    };
     // Dropping the command closes its connections.
     drop(command);
     if settled.is_none() && connected {
