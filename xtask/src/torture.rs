@@ -3,6 +3,7 @@
 //! after each scenario that the database and `tt status` agree. See docs/torture.md.
 
 mod fixture;
+mod fleet;
 mod rng;
 mod scenario;
 mod target;
@@ -139,6 +140,16 @@ fn scenarios(runners: &[usize]) -> Vec<Scenario> {
             for &kind in &kinds {
                 out.push(Scenario { target, lock, kind });
             }
+        }
+    }
+    // Many schemas (PostgreSQL, also through PgBouncer) or databases (MySQL) in one run.
+    for target in [Target::Postgres, Target::Mysql, Target::PgBouncer] {
+        for fleet in fleet::Fleet::ALL {
+            out.push(Scenario {
+                target,
+                lock: LockMode::Default,
+                kind: Kind::Fleet(fleet),
+            });
         }
     }
     out

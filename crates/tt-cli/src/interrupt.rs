@@ -48,6 +48,12 @@ pub(crate) struct Interrupted {
 }
 
 impl Interrupted {
+    /// The interruption by the signal received, with `state` saying where things stand;
+    /// `None` when no signal came.
+    pub(crate) fn by_signal_received(state: String) -> Option<Self> {
+        received().map(|signal| Self { signal, state })
+    }
+
     pub(crate) fn exit(&self) -> Exit {
         self.signal.exit()
     }
@@ -57,6 +63,13 @@ impl Interrupted {
 static CANCELLERS: Mutex<Vec<Canceller>> = Mutex::new(Vec::new());
 /// Whether tt is waiting for an answer on the terminal (nothing runs on the server then).
 static AT_PROMPT: AtomicBool = AtomicBool::new(false);
+/// The first signal received, if any: work not started yet is not started then.
+static RECEIVED: Mutex<Option<Signal>> = Mutex::new(None);
+
+/// The first SIGINT or SIGTERM received, if one came.
+pub(crate) fn received() -> Option<Signal> {
+    RECEIVED.lock().ok().and_then(|signal| *signal)
+}
 
 /// Notes a connection the command opened, so a signal can cancel its statement.
 pub(crate) fn register(canceller: Canceller) {
@@ -118,6 +131,11 @@ pub(crate) async fn run(
             "tt closed its connection, so the open transaction rolled back and the lock is released"
         }
     };
+    // A command that says itself where it stands (a fleet: per target) has said it.
+    let settled = match settled {
+        Some(Err(error)) if error.downcast_ref::<Interrupted>().is_some() => return Err(error),
+        other => other,
+    };
     // Dropping the command closes its connections.
     drop(command);
     if settled.is_none() && connected {
@@ -160,6 +178,9 @@ pub(crate) fn listen() -> Result<Signals> {
                 std::process::exit(got.exit() as i32);
             }
             seen = true;
+            if let Ok(mut received) = RECEIVED.lock() {
+                *received = Some(got);
+            }
             let _ = sender.send(Some(got));
         }
     });

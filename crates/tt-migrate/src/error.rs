@@ -78,6 +78,17 @@ pub enum Error {
         /// The schema asked for, or `current_schema()` when none was given.
         schema: String,
     },
+    /// A `-- tt:no-transaction` migration would run in a schema set per transaction (behind
+    /// a transaction pooler), where it cannot be set for it.
+    #[error(
+        "migration {version} is `-- tt:no-transaction` and cannot run in schema `{schema}` through a transaction pooler: its statements cannot share a transaction with the `SET LOCAL search_path` that names the schema; connect directly or through a session pool for it, or make the schema the role's search_path"
+    )]
+    SchemaOutsideTransaction {
+        /// The migration.
+        version: Version,
+        /// The schema asked for.
+        schema: String,
+    },
     /// A schema was asked for on a backend that has none (SQLite).
     #[error(
         "{backend} has no schemas or databases to choose from (a schema needs PostgreSQL or MySQL)"

@@ -109,11 +109,19 @@ const FILES: &[(&str, &str)] = &[
     ("005_invoices.down.sql", "DROP TABLE invoices;\n"),
 ];
 
-/// Writes the set into `dir`.
-pub(crate) fn write(dir: &Path) -> Result<()> {
+/// 004 for targets in a schema behind a transaction pooler, where tt refuses a
+/// `-- tt:no-transaction` file (docs/locking.md, "Connection poolers"): a plain CREATE INDEX.
+const POOLED_SCHEMA_004: &str = "CREATE INDEX orders_total_idx ON orders (total);\n";
+
+/// Writes the set into `dir`; `pooled_schemas` replaces PostgreSQL's no-transaction 004.
+pub(crate) fn write(dir: &Path, pooled_schemas: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, text) in FILES {
         let path = dir.join(name);
+        let text = match *name {
+            "004_orders_index.postgres.sql" if pooled_schemas => POOLED_SCHEMA_004,
+            _ => text,
+        };
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::fixture::STEPS;
+use super::fleet::Fleet;
 use super::rng::Rng;
 use super::target::{Fresh, Seen, Target};
 
@@ -106,6 +107,8 @@ pub(crate) enum Kind {
     Race { other: Cmd },
     /// One command, interrupted at a seeded moment.
     Signal { sig: Sig, cmd: Cmd },
+    /// `tt migrate --schemas` over many targets (see `torture::fleet`).
+    Fleet(Fleet),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,12 +126,16 @@ impl Scenario {
             Kind::Concurrent { cmd, runners } => format!("concurrent-{}/{runners}", cmd.name()),
             Kind::Race { other } => format!("migrate-vs-{}", other.name()),
             Kind::Signal { sig, cmd } => format!("{}-{}", sig.name(), cmd.name()),
+            Kind::Fleet(fleet) => fleet.name().to_string(),
         };
         format!("{}/{}/{what}", self.target.name(), self.lock.name())
     }
 
     pub(crate) fn is_race(&self) -> bool {
-        !matches!(self.kind, Kind::Signal { .. })
+        matches!(
+            self.kind,
+            Kind::Concurrent { .. } | Kind::Race { .. } | Kind::Fleet(Fleet::Concurrent)
+        )
     }
 }
 
@@ -148,7 +155,7 @@ pub(crate) struct Bench<'a> {
 /// How long any tt process may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(90);
 /// tt's default lease of the table lock (`ConnectOptions::lock_lease`).
-const LEASE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
 /// How long tt waits for the lock in the scenarios (queues of 8 resets need a while).
 const LOCK_TIMEOUT: &str = "60";
 
@@ -165,15 +172,41 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
     let mut rng = Rng::new(seed ^ super::rng::hash(&scenario.id()));
     let dir = tempfile::Builder::new().prefix("tt-torture-").tempdir()?;
     let migrations = dir.path().join("migrations");
-    super::fixture::write(&migrations)?;
+    let fleet = match scenario.kind {
+        Kind::Fleet(fleet) => Some(fleet),
+        _ => None,
+    };
+    let pooled_schemas = fleet.is_some() && scenario.target == Target::PgBouncer;
+    super::fixture::write(&migrations, pooled_schemas)?;
     std::fs::write(dir.path().join("tt.toml"), scenario.lock.config())?;
     bench.databases += 1;
     let name = format!("tt_torture_{}_{}", std::process::id(), bench.databases);
-    let fresh = bench
+    let mut fresh = bench
         .runtime
         .block_on(Fresh::create(scenario.target, name, dir.path()))?;
     let mut note = String::new();
-    let problems = play(bench, scenario, &mut rng, &fresh, dir.path(), &mut note);
+    let problems = match fleet {
+        Some(fleet) => bench
+            .runtime
+            .block_on(fresh.add_schemas(super::fleet::TARGETS))
+            .and_then(|()| {
+                let tt = Tt {
+                    bin: bench.tt,
+                    dir: dir.path(),
+                    url: &fresh.tt_url,
+                };
+                super::fleet::play(
+                    bench,
+                    scenario.target,
+                    fleet,
+                    &mut rng,
+                    &fresh,
+                    &tt,
+                    &mut note,
+                )
+            }),
+        None => play(bench, scenario, &mut rng, &fresh, dir.path(), &mut note),
+    };
     let removed = bench.runtime.block_on(fresh.remove());
     let problems = problems?;
     removed?;
@@ -204,7 +237,7 @@ fn play(
             cmd: Cmd::Migrate, ..
         } => &[],
         Kind::Race { other: Cmd::Down } => &["migrate", "--to", "002"],
-        Kind::Race { .. } => &[],
+        Kind::Race { .. } | Kind::Fleet(_) => &[],
         _ => &["migrate"],
     };
     if !setup.is_empty() {
@@ -294,6 +327,7 @@ fn play(
             }
             reported = Some(done);
         }
+        Kind::Fleet(_) => unreachable!("fleet scenarios are played by torture::fleet"),
     }
     // A killed runner's lease row stays until its lease (30 s) expires: that is the lease
     // lock's design, and a row outliving its lease is a lock left behind.
@@ -369,7 +403,7 @@ fn play(
 
 /// Every migration recorded (and not dirty) has its object, unless the tracking table marks
 /// a drop that stopped part-way; none unrecorded has one.
-fn consistency(seen: &Seen) -> Vec<String> {
+pub(crate) fn consistency(seen: &Seen) -> Vec<String> {
     let mut problems = Vec::new();
     for step in STEPS {
         let row = seen.rows.get(step.version);
@@ -430,10 +464,14 @@ fn reported_is_committed(done: &Finished, seen: &Seen) -> Vec<String> {
 /// `tt status --json` lists as applied, dirty and pending exactly what the database holds.
 fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen) -> Result<Vec<String>> {
     let done = tt.run_to_end(&["status", "--json"], "status")?;
-    let doc = match serde_json::from_str::<serde_json::Value>(&done.stdout) {
-        Ok(doc) if doc.get("error").is_none() => doc,
-        _ => return Ok(vec![format!("`tt status --json` failed: {}", done.tail())]),
-    };
+    match serde_json::from_str::<serde_json::Value>(&done.stdout) {
+        Ok(doc) if doc.get("error").is_none() => Ok(status_matches(&doc, seen)),
+        _ => Ok(vec![format!("`tt status --json` failed: {}", done.tail())]),
+    }
+}
+
+/// A status document lists as applied, dirty and pending exactly what `seen` holds.
+pub(crate) fn status_matches(doc: &serde_json::Value, seen: &Seen) -> Vec<String> {
     let versions = |key: &str| -> Vec<String> {
         let mut out: Vec<String> = doc[key]
             .as_array()
@@ -469,7 +507,7 @@ fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen) -> Result<Vec<String>> {
             ));
         }
     }
-    Ok(problems)
+    problems
 }
 
 fn expect_success(problems: &mut Vec<String>, who: &str, cmd: Cmd, done: Finished) {
@@ -479,7 +517,7 @@ fn expect_success(problems: &mut Vec<String>, who: &str, cmd: Cmd, done: Finishe
 }
 
 /// Interrupted by SIGINT, tt must say so and exit 130 (or have finished already).
-fn check_interrupted(problems: &mut Vec<String>, done: &Finished) {
+pub(crate) fn check_interrupted(problems: &mut Vec<String>, done: &Finished) {
     match done.status.code() {
         Some(0) => {}
         Some(130) if done.stderr.contains("interrupted") => {}
@@ -496,19 +534,24 @@ fn check_interrupted(problems: &mut Vec<String>, done: &Finished) {
 }
 
 /// The tt binary pointed at one scenario's database and directory.
-struct Tt<'a> {
-    bin: &'a Path,
-    dir: &'a Path,
-    url: &'a str,
+pub(crate) struct Tt<'a> {
+    pub(crate) bin: &'a Path,
+    pub(crate) dir: &'a Path,
+    pub(crate) url: &'a str,
 }
 
 impl Tt<'_> {
-    fn spawn(&self, args: &[&str], label: &str) -> Result<Running> {
+    pub(crate) fn spawn(&self, args: &[&str], label: &str) -> Result<Running> {
         self.spawn_waiting(args, label, LOCK_TIMEOUT)
     }
 
     /// Starts tt with `args`, waiting up to `lock_timeout` seconds for the lock.
-    fn spawn_waiting(&self, args: &[&str], label: &str, lock_timeout: &str) -> Result<Running> {
+    pub(crate) fn spawn_waiting(
+        &self,
+        args: &[&str],
+        label: &str,
+        lock_timeout: &str,
+    ) -> Result<Running> {
         let out = self.dir.join(format!("{label}.out"));
         let err = self.dir.join(format!("{label}.err"));
         let child = Command::new(self.bin)
@@ -530,13 +573,13 @@ impl Tt<'_> {
         })
     }
 
-    fn run_to_end(&self, args: &[&str], label: &str) -> Result<Finished> {
+    pub(crate) fn run_to_end(&self, args: &[&str], label: &str) -> Result<Finished> {
         self.spawn(args, label)?.wait()
     }
 }
 
 /// A tt process of a scenario, its output going to files in the scenario's directory.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     out: PathBuf,
     err: PathBuf,
@@ -545,7 +588,7 @@ struct Running {
 
 impl Running {
     /// Sends `sig` after `delay` unless the process ended first; whether it was sent.
-    fn signal_after(&mut self, sig: Sig, delay: Duration) -> Result<bool> {
+    pub(crate) fn signal_after(&mut self, sig: Sig, delay: Duration) -> Result<bool> {
         let until = self.started + delay;
         while Instant::now() < until {
             if self.child.try_wait()?.is_some() {
@@ -568,7 +611,7 @@ impl Running {
         Ok(true)
     }
 
-    fn wait(mut self) -> Result<Finished> {
+    pub(crate) fn wait(mut self) -> Result<Finished> {
         let hung = loop {
             if let Some(_status) = self.child.try_wait()? {
                 break false;
@@ -590,20 +633,32 @@ impl Running {
 }
 
 /// How a tt process ended and what it printed.
-struct Finished {
+pub(crate) struct Finished {
     status: ExitStatus,
     hung: bool,
-    stdout: String,
-    stderr: String,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Finished {
-    fn ok(&self) -> bool {
+    /// A process that exited 0 having printed `stdout` and `stderr`.
+    #[cfg(test)]
+    pub(crate) fn for_test(stdout: &str, stderr: &str) -> Self {
+        use std::os::unix::process::ExitStatusExt as _;
+        Self {
+            status: ExitStatus::from_raw(0),
+            hung: false,
+            stdout: stdout.to_string(),
+            stderr: stderr.to_string(),
+        }
+    }
+
+    pub(crate) fn ok(&self) -> bool {
         !self.hung && self.status.success()
     }
 
     /// The exit and the first error line, to name a failure in one line.
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         if self.hung {
             return format!("hung for over {} s and was killed", HANG.as_secs());
         }

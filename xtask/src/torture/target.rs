@@ -101,6 +101,8 @@ pub(crate) struct Fresh {
     /// A direct URL for the checks.
     check_url: String,
     admin_url: String,
+    /// The schemas (PostgreSQL) or databases (MySQL) of a fleet scenario's targets.
+    pub(crate) schemas: Vec<String>,
 }
 
 impl Fresh {
@@ -140,11 +142,70 @@ impl Fresh {
             tt_url,
             check_url,
             admin_url,
+            schemas: Vec::new(),
         })
+    }
+
+    /// Makes `count` targets for a fleet scenario: schemas `f_0`, `f_1`, … of the database on
+    /// PostgreSQL, databases `<name>_f0`, … of the server on MySQL.
+    pub(crate) async fn add_schemas(&mut self, count: usize) -> Result<()> {
+        let (url, names): (&str, Vec<String>) = match self.target.backend() {
+            Backend::Postgres => (
+                &self.check_url,
+                (0..count).map(|i| format!("f_{i}")).collect(),
+            ),
+            Backend::Mysql => (
+                &self.admin_url,
+                (0..count).map(|i| format!("{}_f{i}", self.name)).collect(),
+            ),
+            Backend::Sqlite => anyhow::bail!("SQLite has no schemas"),
+        };
+        let create = match self.target.backend() {
+            Backend::Mysql => "CREATE DATABASE",
+            _ => "CREATE SCHEMA",
+        };
+        let mut db = Database::connect(url, quick()).await?;
+        for name in &names {
+            db.exec(&format!("{create} {name}"), &[])
+                .await
+                .with_context(|| format!("creating {name}"))?;
+        }
+        db.close().await?;
+        self.schemas = names;
+        Ok(())
+    }
+
+    /// The `--schemas` pattern that matches exactly [`Self::add_schemas`]'s targets.
+    pub(crate) fn schema_pattern(&self) -> String {
+        match self.target.backend() {
+            Backend::Mysql => format!("{}_f*", self.name),
+            _ => "f_*".to_string(),
+        }
+    }
+
+    /// Where to read `schema` (the database's own tables when `None`) directly: MySQL's
+    /// databases are reached by URL, PostgreSQL's schemas by qualified names.
+    fn reach(&self, schema: Option<&str>) -> (String, String) {
+        match (self.target.backend(), schema) {
+            (Backend::Mysql, Some(schema)) => {
+                (with_database(&self.check_url, schema), String::new())
+            }
+            (Backend::Postgres, Some(schema)) => (self.check_url.clone(), format!("{schema}.")),
+            _ => (self.check_url.clone(), String::new()),
+        }
     }
 
     /// Drops the database (a SQLite file goes with the scenario's directory).
     pub(crate) async fn remove(self) -> Result<()> {
+        let mut admin = Database::connect(&self.admin_url, quick()).await?;
+        if self.target == Target::Mysql {
+            for schema in &self.schemas {
+                admin
+                    .exec(&format!("DROP DATABASE IF EXISTS {schema}"), &[])
+                    .await
+                    .with_context(|| format!("dropping database {schema}"))?;
+            }
+        }
         let sql = match self.target {
             Target::Sqlite => return Ok(()),
             Target::Mysql => format!("DROP DATABASE IF EXISTS {}", self.name),
@@ -153,7 +214,6 @@ impl Fresh {
                 format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)
             }
         };
-        let mut admin = Database::connect(&self.admin_url, quick()).await?;
         admin
             .exec(&sql, &[])
             .await
@@ -164,8 +224,18 @@ impl Fresh {
 
     /// What the database holds now, read directly (never through PgBouncer).
     pub(crate) async fn inspect(&self) -> Result<Seen> {
-        let mut db = Database::connect(&self.check_url, quick()).await?;
-        let objects = objects(&mut db, self.target.backend()).await?;
+        self.inspect_at(None).await
+    }
+
+    /// What `schema` (a fleet's target; the database's own tables when `None`) holds now.
+    pub(crate) async fn inspect_at(&self, schema: Option<&str>) -> Result<Seen> {
+        let (url, prefix) = self.reach(schema);
+        let mut db = Database::connect(&url, quick()).await?;
+        let namespace = match (self.target.backend(), schema) {
+            (Backend::Postgres, Some(schema)) => schema,
+            _ => "public",
+        };
+        let objects = objects(&mut db, self.target.backend(), namespace).await?;
         let mut rows = BTreeMap::new();
         if objects.contains_key("schema_migrations") {
             let dirty = match self.target.backend() {
@@ -173,7 +243,8 @@ impl Fresh {
                 _ => "CASE WHEN dirty <> 0 THEN '1' ELSE '0' END",
             };
             let text = text_type(self.target.backend());
-            let sql = format!("SELECT CAST(version AS {text}), {dirty} FROM schema_migrations");
+            let sql =
+                format!("SELECT CAST(version AS {text}), {dirty} FROM {prefix}schema_migrations");
             for row in db.fetch_text(&sql).await? {
                 let version = row[0].clone().unwrap_or_default();
                 rows.insert(version, row[1].as_deref() == Some("1"));
@@ -192,9 +263,18 @@ impl Fresh {
     /// Waits up to `grace` for tt's lock to be free (a killed client's server session may
     /// still be finishing its statement); returns who holds it when it stays held.
     pub(crate) async fn lock_left(&self, grace: Duration) -> Result<Option<String>> {
+        self.lock_left_at(None, grace).await
+    }
+
+    /// As [`Self::lock_left`], for the lock of `schema` (a fleet's target).
+    pub(crate) async fn lock_left_at(
+        &self,
+        schema: Option<&str>,
+        grace: Duration,
+    ) -> Result<Option<String>> {
         let started = Instant::now();
         loop {
-            let held = self.lock_holder().await?;
+            let held = self.lock_holder(schema).await?;
             if held.is_none() || started.elapsed() >= grace {
                 return Ok(held);
             }
@@ -202,8 +282,9 @@ impl Fresh {
         }
     }
 
-    async fn lock_holder(&self) -> Result<Option<String>> {
-        let mut db = Database::connect(&self.check_url, quick()).await?;
+    async fn lock_holder(&self, schema: Option<&str>) -> Result<Option<String>> {
+        let (url, prefix) = self.reach(schema);
+        let mut db = Database::connect(&url, quick()).await?;
         let holder = match self.target.backend() {
             Backend::Postgres => {
                 let sql = format!(
@@ -221,7 +302,7 @@ impl Fresh {
                 let sql = format!(
                     "SELECT CAST(IS_USED_LOCK(CONCAT('tt:', LEFT(SHA2(CONCAT('{}', '.', \
                      'schema_migrations'), 256), 40))) AS CHAR)",
-                    self.name
+                    schema.unwrap_or(&self.name)
                 );
                 let rows = db.fetch_text(&sql).await?;
                 rows.first()
@@ -239,14 +320,14 @@ impl Fresh {
         };
         let holder = match holder {
             Some(holder) => Some(holder),
-            None => self.lease_holder(&mut db).await,
+            None => self.lease_holder(&mut db, &prefix).await,
         };
         db.close().await?;
         Ok(holder)
     }
 
     /// The owner of an unexpired lease row (`lock = "table"`, or behind PgBouncer).
-    async fn lease_holder(&self, db: &mut Database) -> Option<String> {
+    async fn lease_holder(&self, db: &mut Database, prefix: &str) -> Option<String> {
         let now = match self.target.backend() {
             Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
             Backend::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
@@ -254,12 +335,15 @@ impl Fresh {
         };
         let text = text_type(self.target.backend());
         let sql = format!(
-            "SELECT CAST(owner AS {text}) FROM schema_migrations_lock WHERE expires_ms >= {now}"
+            "SELECT CAST(owner AS {text}) FROM {prefix}schema_migrations_lock \
+             WHERE expires_ms >= {now}"
         );
         // No lease table: no lease was ever taken.
         let rows = db.fetch_text(&sql).await.ok()?;
         let owner = rows.first()?.first().cloned().flatten()?;
-        Some(format!("lease row of {owner} in schema_migrations_lock"))
+        Some(format!(
+            "lease row of {owner} in {prefix}schema_migrations_lock"
+        ))
     }
 }
 
@@ -296,13 +380,18 @@ impl Seen {
     }
 }
 
-async fn objects(db: &mut Database, backend: Backend) -> Result<BTreeMap<String, bool>> {
+async fn objects(
+    db: &mut Database,
+    backend: Backend,
+    namespace: &str,
+) -> Result<BTreeMap<String, bool>> {
+    let postgres = format!(
+        "SELECT CAST(c.relname AS TEXT), CASE WHEN COALESCE(i.indisvalid, true) \
+         THEN '1' ELSE '0' END FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid \
+         WHERE c.relnamespace = CAST('{namespace}' AS regnamespace) AND c.relkind IN ('r', 'i')"
+    );
     let sql = match backend {
-        Backend::Postgres => {
-            "SELECT CAST(c.relname AS TEXT), CASE WHEN COALESCE(i.indisvalid, true) \
-             THEN '1' ELSE '0' END FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid \
-             WHERE c.relnamespace = CAST('public' AS regnamespace) AND c.relkind IN ('r', 'i')"
-        }
+        Backend::Postgres => postgres.as_str(),
         Backend::Mysql => {
             "SELECT CAST(table_name AS CHAR), '1' FROM information_schema.tables \
              WHERE table_schema = DATABASE() UNION \

@@ -263,11 +263,20 @@ pub(crate) async fn run(
     ));
     let progress = Mutex::new(Tally::default());
     let started = Instant::now();
-    let outcomes = fleet
+    let outcomes: Vec<Option<Outcome>> = fleet
         .each(async |index, target| {
+            // After Ctrl-C no target starts: it is reported not started.
+            if crate::interrupt::received().is_some() {
+                return (None, false);
+            }
             progress_started(&progress);
             let begun = Instant::now();
             let mut outcome = match fleet.connect(target).await {
+                Ok(db) if crate::interrupt::received().is_some() => {
+                    let _ = db.close().await;
+                    progress_not_started(&progress);
+                    return (None, false);
+                }
                 Ok(mut db) => {
                     if let Ok(canceller) = db.canceller().await {
                         crate::interrupt::register(canceller);
@@ -278,13 +287,19 @@ pub(crate) async fn run(
                 }
                 Err(error) => Outcome::failed(&error.into(), json!({})),
             };
+            if outcome.failed && crate::interrupt::received().is_some() {
+                outcome.state = "interrupted".into();
+            }
             outcome.elapsed_ms = begun.elapsed().as_millis() as i64;
             outcome.document["target"] = json!(target.name);
             progress_finished(ctx, &progress, count, &targets[index].name, &outcome);
             let failed = outcome.failed || outcome.unverified;
-            (outcome, failed)
+            (Some(outcome), failed)
         })
-        .await;
+        .await
+        .into_iter()
+        .map(Option::flatten)
+        .collect();
     report(
         ctx,
         &command,
@@ -339,6 +354,13 @@ struct Tally {
 fn progress_started(tally: &Mutex<Tally>) {
     if let Ok(mut tally) = tally.lock() {
         tally.running += 1;
+    }
+}
+
+/// A target connected, then not started after all (a signal came meanwhile).
+fn progress_not_started(tally: &Mutex<Tally>) {
+    if let Ok(mut tally) = tally.lock() {
+        tally.running = tally.running.saturating_sub(1);
     }
 }
 
@@ -733,20 +755,38 @@ fn report(
     let mut summary = vec![format!("{} target(s)", targets.len())];
     let ok = targets.len() - failed - unverified - not_started;
     summary.push(paint(GOOD, format!("{ok} ok")));
-    if failed > 0 {
-        summary.push(paint(BAD, format!("{failed} failed")));
+    let interrupted = outcomes.iter().filter(|o| o.state == "interrupted").count();
+    if failed > interrupted {
+        summary.push(paint(BAD, format!("{} failed", failed - interrupted)));
+    }
+    if interrupted > 0 {
+        summary.push(paint(BAD, format!("{interrupted} interrupted")));
     }
     if unverified > 0 {
         summary.push(paint(WARN, format!("{unverified} failed verification")));
     }
+    let why_not_started = if crate::interrupt::received().is_some() {
+        "interrupted"
+    } else {
+        "--fail-fast"
+    };
     if not_started > 0 {
-        summary.push(format!("{not_started} not started (--fail-fast)"));
+        summary.push(format!("{not_started} not started ({why_not_started})"));
     }
     out.line(format!(
         "{} in {}",
         summary.join(", "),
         paint(DIM, duration(elapsed_ms))
     ));
+    let finished = targets.len() - interrupted - not_started;
+    if let Some(stopped) = crate::interrupt::Interrupted::by_signal_received(format!(
+        "{interrupted} running target(s) stopped (each had its statement cancelled: its \
+         migration rolled back, or marked dirty where it could not be, and its lock released), \
+         {not_started} not started, {finished} finished before the signal; each target's \
+         state is in the table"
+    )) {
+        return Err(stopped.into());
+    }
     if failed > 0 {
         if !out.json {
             let mut stderr = anstream::stderr();

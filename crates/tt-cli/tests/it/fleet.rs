@@ -485,3 +485,241 @@ async fn thirty_mariadb_databases_migrate_as_one_run_from_a_targets_file() {
     );
     assert_eq!(texts(db.url(), &own).await, ["0"]);
 }
+
+/// For each schema named `x_…`, its tables (tt's own among them) and its tracking rows with
+/// how often each version is recorded, read from the server directly.
+async fn schema_contents(url: &str, names: &[String]) -> BTreeMap<String, Vec<String>> {
+    let mut contents = BTreeMap::new();
+    for name in names {
+        let mut rows = texts(
+            url,
+            &format!(
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = '{name}' ORDER BY 1"
+            ),
+        )
+        .await;
+        rows.extend(
+            texts(
+                url,
+                &format!(
+                    "SELECT version, CAST(COUNT(*) AS TEXT) FROM {name}.schema_migrations \
+                     GROUP BY version ORDER BY version"
+                ),
+            )
+            .await,
+        );
+        contents.insert(name.clone(), rows);
+    }
+    contents
+}
+
+/// The lease rows left in each schema's lock table, and the advisory locks in the database.
+async fn locks_left(url: &str, names: &[String]) -> Vec<String> {
+    let mut left = Vec::new();
+    for name in names {
+        for owner in texts(
+            url,
+            &format!("SELECT owner FROM {name}.schema_migrations_lock"),
+        )
+        .await
+        {
+            left.push(format!("{name}: lease of {owner}"));
+        }
+    }
+    left.extend(
+        texts(
+            url,
+            "SELECT CAST(objid AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await
+        .into_iter()
+        .map(|key| format!("advisory lock {key}")),
+    );
+    left
+}
+
+/// Two fleet runs through PgBouncer in transaction pooling at once, then status and reset
+/// through it. Before the fix every target of a run behind the pooler ran in `public` (the
+/// pooler drops the `search_path` startup parameter): ten "targets" applied one set of tables
+/// in `public`, reported success for all ten, and shared one lease.
+#[tokio::test]
+async fn ten_schemas_through_a_transaction_pooler_each_migrate_once_in_their_own_schema() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let Some(pooled) = db.through_pgbouncer(tt_testdb::PoolMode::Transaction) else {
+        return;
+    };
+    let names: Vec<String> = (0..10).map(|i| format!("x_{i:02}")).collect();
+    let mut setup: Vec<String> = names.iter().map(|n| format!("CREATE SCHEMA {n}")).collect();
+    setup.extend([
+        "CREATE SCHEMA other".into(),
+        "CREATE TABLE public.keep (x INTEGER)".into(),
+    ]);
+    execute(db.url(), &setup).await;
+    let project = project();
+    let args = [
+        "--json",
+        "migrate",
+        "--schemas",
+        "x_*",
+        "--jobs",
+        "4",
+        "--lock-timeout",
+        "60",
+    ];
+    let runs: Vec<crate::support::Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| run(&mut project.tt_on(&pooled, &args))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a runner thread"))
+            .collect()
+    });
+    let mut applied: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for result in &runs {
+        assert_eq!(result.code, 0, "{}", result.stderr);
+        for (name, doc) in by_target(&documents(result)) {
+            let versions = doc["applied"].as_array().cloned().unwrap_or_default();
+            applied.entry(name).or_default().extend(
+                versions
+                    .iter()
+                    .map(|v| v["version"].as_str().unwrap_or_default().to_string()),
+            );
+        }
+    }
+    for name in &names {
+        let mut versions = applied.get(name).cloned().unwrap_or_default();
+        versions.sort();
+        assert_eq!(versions, ["001", "002", "003"], "{name}: applied once each");
+    }
+    let migrated = [
+        "items",
+        "schema_migrations",
+        "schema_migrations_lock",
+        "tags",
+        "001|1",
+        "002|1",
+        "003|1",
+    ];
+    let contents = schema_contents(db.url(), &names).await;
+    for name in &names {
+        assert_eq!(contents[name], migrated, "{name}");
+    }
+    let outside = "SELECT table_schema, table_name FROM information_schema.tables \
+                   WHERE table_schema IN ('public', 'other') ORDER BY 1, 2";
+    assert_eq!(texts(db.url(), outside).await, ["public|keep"]);
+    assert_eq!(locks_left(db.url(), &names).await, Vec::<String>::new());
+
+    let status = ok(&mut project.tt_on(&pooled, &["--json", "status", "--schemas", "x_*"]));
+    let docs = by_target(&documents(&status));
+    assert_eq!(docs.len(), 10);
+    for name in &names {
+        assert_eq!(
+            docs[name]["applied"].as_array().map(Vec::len),
+            Some(3),
+            "{name}"
+        );
+        assert_eq!(
+            docs[name]["pending"].as_array().map(Vec::len),
+            Some(0),
+            "{name}"
+        );
+    }
+
+    // The lease is per schema: another runner holding x_03's blocks x_03 alone.
+    let mut holder = Target::in_schema(&pooled, "x_03")
+        .connect(ConnectOptions::default(), false)
+        .await
+        .expect("connects");
+    tt_migrate::acquire_lock(&mut holder, &Tracking::default())
+        .await
+        .expect("takes the lock");
+    execute(
+        db.url(),
+        &["INSERT INTO x_05.items (id, name) VALUES (1, 'gone')".into()],
+    )
+    .await;
+    let reset = run(&mut project.tt_on(
+        &pooled,
+        &[
+            "--json",
+            "reset",
+            "--schemas",
+            "x_*",
+            "--yes",
+            "--jobs",
+            "4",
+            "--lock-timeout",
+            "2",
+        ],
+    ));
+    assert_eq!(reset.code, 1, "{}", reset.stderr);
+    let docs = by_target(&documents(&reset));
+    let error = |name: &str| docs[name]["error"]["message"].as_str().unwrap_or_default();
+    assert!(error("x_03").contains("lock"), "{}", error("x_03"));
+    for name in names.iter().filter(|n| *n != "x_03") {
+        assert!(docs[name].get("error").is_none(), "{name}: {}", docs[name]);
+    }
+    tt_migrate::release_lock(&mut holder, &Tracking::default())
+        .await
+        .expect("releases the lock");
+    holder.close().await.expect("closes");
+    assert_eq!(schema_contents(db.url(), &names).await, contents);
+    assert_eq!(
+        texts(db.url(), "SELECT CAST(COUNT(*) AS TEXT) FROM x_05.items").await,
+        ["0"],
+        "the reset emptied x_05"
+    );
+    assert_eq!(texts(db.url(), outside).await, ["public|keep"]);
+    assert_eq!(locks_left(db.url(), &names).await, Vec::<String>::new());
+}
+
+/// Behind a transaction pooler the schema is set per transaction: a `-- tt:no-transaction`
+/// file cannot have it, and is refused before it runs instead of running in another schema.
+#[tokio::test]
+async fn a_no_transaction_migration_in_a_schema_behind_a_transaction_pooler_is_refused() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let Some(pooled) = db.through_pgbouncer(tt_testdb::PoolMode::Transaction) else {
+        return;
+    };
+    execute(db.url(), &["CREATE SCHEMA app".into()]).await;
+    let project = Project::new();
+    project.migration("001_items.sql", "CREATE TABLE items (id INTEGER);");
+    project.migration(
+        "002_index.sql",
+        "-- tt:no-transaction\nCREATE INDEX CONCURRENTLY items_id ON items (id);",
+    );
+    let refused = run(&mut project.tt_on(&pooled, &["migrate", "--schema", "app"]));
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("002 is `-- tt:no-transaction`")
+            && refused.stderr.contains("schema `app`"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        texts(
+            db.url(),
+            "SELECT version || '|' || CAST(dirty AS TEXT) FROM app.schema_migrations"
+        )
+        .await,
+        ["001|false"],
+        "001 applied, 002 neither applied nor marked"
+    );
+    // Connected directly, the same file runs in the schema.
+    ok(&mut project.tt_on(db.url(), &["migrate", "--schema", "app"]));
+    assert_eq!(
+        texts(
+            db.url(),
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'items' AND schemaname = 'app'"
+        )
+        .await,
+        ["items_id"]
+    );
+}

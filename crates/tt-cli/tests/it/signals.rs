@@ -467,3 +467,178 @@ async fn kill_9_mid_drop_on_mysql_leaves_a_mark_that_status_migrate_and_verify_r
     assert_eq!(json["pending"].as_array().map(Vec::len), Some(3), "{json}");
     check.close().await.expect("closes");
 }
+
+/// Ctrl-C during a run on six schemas, three at a time, directly and through PgBouncer: the
+/// three running targets have their statement cancelled and rolled back, the other three are
+/// reported not started and untouched, tt exits 130, no lock is left, and the next run finishes
+/// every schema. Before, the fleet went on to start the targets not yet started (they applied
+/// migrations after the Ctrl-C), and tt printed "the command had finished before it could be
+/// stopped" with the state of `public`.
+#[tokio::test]
+async fn sigint_during_a_fleet_cancels_the_running_targets_and_starts_no_other() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let names: Vec<String> = (0..6).map(|i| format!("f_{i}")).collect();
+    let mut urls = vec![db.url().to_string()];
+    urls.extend(db.through_pgbouncer(tt_testdb::PoolMode::Transaction));
+    let project = Project::new();
+    project.migration("001_t1.sql", "CREATE TABLE t1 (id INTEGER);\n");
+    // Slow while public.slow exists.
+    project.migration(
+        "002_slow.sql",
+        "CREATE TABLE t2 (id INTEGER);\nSELECT pg_sleep(CASE WHEN to_regclass('public.slow') \
+         IS NULL THEN 0 ELSE 60 END);\n",
+    );
+    let mut check = Database::connect(db.url(), ConnectOptions::default())
+        .await
+        .expect("connects");
+    let running = "SELECT CAST(count(*) AS TEXT) FROM pg_stat_activity \
+                   WHERE datname = current_database() AND query LIKE '%pg_sleep(CASE%' \
+                   AND pid <> pg_backend_pid()";
+    for url in &urls {
+        for name in &names {
+            check
+                .exec(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"), &[])
+                .await
+                .expect("drops");
+            check
+                .exec(&format!("CREATE SCHEMA {name}"), &[])
+                .await
+                .expect("creates");
+        }
+        check
+            .exec("CREATE TABLE IF NOT EXISTS public.slow (x INTEGER)", &[])
+            .await
+            .expect("creates");
+        let child = Command::new(assert_cmd::cargo::cargo_bin!("tt"))
+            .args([
+                "migrate",
+                "--schemas",
+                "f_*",
+                "--jobs",
+                "3",
+                "--database-url",
+                url,
+            ])
+            .current_dir(project.path())
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tt starts");
+        let started = Instant::now();
+        while count(&mut check, running).await < 3 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{url}: three slow statements never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        send(&child, "INT");
+        let (exit, stdout, stderr) = finish(child);
+        let context = format!("{url}:\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        assert_eq!(exit, Some(130), "{context}");
+        assert!(
+            stderr.contains("interrupted by SIGINT: 3 running target(s) stopped"),
+            "{context}"
+        );
+        assert!(stderr.contains("3 not started"), "{context}");
+        let states: Vec<&str> = stdout
+            .lines()
+            .filter(|line| line.starts_with("f_"))
+            .filter_map(|line| {
+                ["interrupted", "not started"]
+                    .into_iter()
+                    .find(|state| line.contains(state))
+            })
+            .collect();
+        let mut sorted = states.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            [
+                "interrupted",
+                "interrupted",
+                "interrupted",
+                "not started",
+                "not started",
+                "not started"
+            ],
+            "{context}"
+        );
+        assert_eq!(
+            count(&mut check, running).await,
+            0,
+            "{context}: still running"
+        );
+        assert_eq!(
+            count(&mut check, lock_held_sql(Backend::Postgres)).await,
+            0,
+            "{context}"
+        );
+        // Per schema: its tables, and its tracking rows and lease rows where it has them.
+        let mut contents = Vec::new();
+        for name in &names {
+            let tables = check
+                .fetch_text(&format!(
+                    "SELECT string_agg(table_name, ',' ORDER BY table_name) \
+                     FROM information_schema.tables WHERE table_schema = '{name}'"
+                ))
+                .await
+                .expect("reads");
+            let tables = tables[0][0].clone().unwrap_or_default();
+            let mut rows = String::new();
+            if tables.contains("schema_migrations") {
+                let tracked = check
+                    .fetch_text(&format!(
+                        "SELECT string_agg(version, ',' ORDER BY version) FROM {name}.schema_migrations"
+                    ))
+                    .await
+                    .expect("reads");
+                rows = tracked[0][0].clone().unwrap_or_default();
+            }
+            if tables.contains("schema_migrations_lock") {
+                let leases = count(
+                    &mut check,
+                    &format!("SELECT CAST(count(*) AS TEXT) FROM {name}.schema_migrations_lock"),
+                )
+                .await;
+                assert_eq!(leases, 0, "{context}: lease left in {name}");
+            }
+            contents.push(format!("{tables}: {rows}"));
+        }
+        let interrupted_contents = if url == db.url() {
+            "schema_migrations,t1: 001"
+        } else {
+            "schema_migrations,schema_migrations_lock,t1: 001"
+        };
+        let mut expected = vec![interrupted_contents; 3];
+        expected.extend([": "; 3]);
+        contents.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(contents, expected, "{context}");
+
+        check
+            .exec("DROP TABLE public.slow", &[])
+            .await
+            .expect("drops");
+        crate::support::ok(&mut crate::support::Project::tt_on(
+            &project,
+            url,
+            &["migrate", "--schemas", "f_*", "--jobs", "3"],
+        ));
+        for name in &names {
+            let tracked = check
+                .fetch_text(&format!(
+                    "SELECT string_agg(version, ',' ORDER BY version) FROM {name}.schema_migrations"
+                ))
+                .await
+                .expect("reads");
+            assert_eq!(tracked[0][0].as_deref(), Some("001,002"), "{url}: {name}");
+        }
+    }
+    check.close().await.expect("closes");
+}

@@ -31,6 +31,8 @@ pub struct Database {
     lock_owner: String,
     /// The lock file an SQLite run holds between its commits (see `backend::file_lock`).
     held_file: Option<HeldFile>,
+    /// Whether a migration's own transaction is open (see [`Database::pinned_schema`]).
+    in_migration_transaction: bool,
     /// The schema (PostgreSQL) or database (MySQL) tt works in, found once when connecting:
     /// tt's own tables are named with it, so that a migration's `SET search_path` or `USE`
     /// cannot move where tt records. `None` on SQLite, or when there is none.
@@ -94,6 +96,7 @@ impl Database {
             in_transaction: false,
             lock_owner: lock_owner(),
             held_file: None,
+            in_migration_transaction: false,
             home_schema: None,
             heartbeat: None,
         };
@@ -170,6 +173,7 @@ impl Database {
             pooled: true,
             lock_owner: String::new(),
             held_file: None,
+            in_migration_transaction: false,
             home_schema: None,
             heartbeat: None,
         };
@@ -199,6 +203,50 @@ impl Database {
         self.pooled
     }
 
+    /// The schema every statement must be told about: through a transaction pooler the
+    /// `search_path` of the connection's startup parameters is not passed on (PgBouncer
+    /// ignores `options`), and any server session may run the next statement, so each
+    /// transaction sets it for itself (`SET LOCAL`). `None` when connected directly, or when
+    /// no schema was asked for (the role's `search_path` then applies, as the pooler's).
+    pub(crate) fn pinned_schema(&self) -> Option<&str> {
+        self.options
+            .postgres_schema
+            .as_deref()
+            .filter(|_| self.pooled)
+    }
+
+    /// Tells the connection that a migration's transaction is open (or over): its statements
+    /// already run with the pinned schema set by the transaction's start, and a migration
+    /// that changes its own `search_path` keeps the change for its later statements.
+    pub(crate) fn set_in_migration_transaction(&mut self, open: bool) {
+        self.in_migration_transaction = open;
+    }
+
+    /// `sql` as it must be sent: with the pinned schema set for its transaction first, unless
+    /// it ends a transaction (a `SET` in an aborted one would fail, and the `ROLLBACK` with it)
+    /// or runs inside a migration's transaction, which set it already.
+    fn with_pinned_schema<'s>(&self, sql: &'s str) -> (std::borrow::Cow<'s, str>, bool) {
+        let Some(schema) = self.pinned_schema() else {
+            return (sql.into(), false);
+        };
+        let first = sql
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if self.in_migration_transaction
+            || ["COMMIT", "ROLLBACK", "END", "ABORT"].contains(&&*first)
+        {
+            return (sql.into(), false);
+        }
+        let schema = self.backend().quote_ident(schema);
+        (
+            format!("SET LOCAL search_path TO {schema};\n{sql}").into(),
+            true,
+        )
+    }
+
     /// Who this connection is in a lease lock's row.
     pub(crate) fn lock_owner(&self) -> &str {
         &self.lock_owner
@@ -222,6 +270,7 @@ impl Database {
             pooled: self.pooled,
             lock_owner: self.lock_owner.clone(),
             held_file: None,
+            in_migration_transaction: false,
             home_schema: self.home_schema.clone(),
             heartbeat: None,
         };
@@ -341,7 +390,9 @@ impl Database {
         self.queries_run += 1;
         let started = Instant::now();
         let text = sql;
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let (sql, pinned) = self.with_pinned_schema(sql);
+        let sql = sqlx::AssertSqlSafe(sql.into_owned());
+        // The pinned schema's `SET` is not one of the caller's statements.
         let mut completed = 0usize;
         let mut rows = 0u64;
         let result: Result<(), sqlx::Error> = with_conn!(&mut self.conn, c => {
@@ -358,6 +409,7 @@ impl Database {
             }
         });
         log_round_trip(text, started, &result);
+        let completed = completed.saturating_sub(usize::from(pinned));
         result
             .map(|()| rows)
             .map_err(|source| BatchError { completed, source })
@@ -368,7 +420,7 @@ impl Database {
         self.queries_run += 1;
         let started = Instant::now();
         let text = sql;
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let sql = sqlx::AssertSqlSafe(self.with_pinned_schema(sql).0.into_owned());
         let result =
             with_conn!(&mut self.conn, c => c.execute(sqlx::raw_sql(sql)).await.map(|_| ()));
         log_round_trip(text, started, &result);
@@ -446,7 +498,7 @@ impl Database {
         self.queries_run += 1;
         let started = Instant::now();
         let text = inline_values(sql, args);
-        let query_sql = sqlx::AssertSqlSafe(text.clone());
+        let query_sql = sqlx::AssertSqlSafe(self.with_pinned_schema(&text).0.into_owned());
         let result = with_conn!(&mut self.conn, c => {
             c.execute(sqlx::raw_sql(query_sql)).await.map(|done| done.rows_affected())
         });
@@ -464,7 +516,7 @@ impl Database {
         self.queries_run += 1;
         let started = Instant::now();
         let text = inline_values(sql, args);
-        let query_sql = sqlx::AssertSqlSafe(text.clone());
+        let query_sql = sqlx::AssertSqlSafe(self.with_pinned_schema(&text).0.into_owned());
         let result = with_conn!(&mut self.conn, c => {
             c.fetch_all(sqlx::raw_sql(query_sql)).await.and_then(|rows| {
                 rows.iter()

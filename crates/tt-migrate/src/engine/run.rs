@@ -732,6 +732,14 @@ impl<'m> Migrator<'m> {
         let started = Instant::now();
         let file = script.file;
         let in_transaction = script.no_transaction.is_none();
+        if let (false, Some(schema)) = (in_transaction, db.pinned_schema()) {
+            // Its statements cannot share a transaction with the `SET LOCAL` that names the
+            // schema, and the pooler may send them to a session set for another.
+            return Err(Error::SchemaOutsideTransaction {
+                version: migration.version.clone(),
+                schema: schema.to_string(),
+            });
+        }
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
         let dirty_first = !in_transaction || !db.dialect().transactional_ddl();
@@ -747,6 +755,7 @@ impl<'m> Migrator<'m> {
                     "starting the transaction of migration {}",
                     migration.version
                 )));
+            db.set_in_migration_transaction(outcome.is_ok());
         }
         let mut lasting_effects = false;
         if outcome.is_ok() {
@@ -776,6 +785,7 @@ impl<'m> Migrator<'m> {
             };
             outcome = self.record(db, migration, step, record).await;
         }
+        db.set_in_migration_transaction(false);
         if outcome.is_ok() && in_transaction {
             outcome = db
                 .execute(db.dialect().commit_migration())
