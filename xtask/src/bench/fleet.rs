@@ -296,11 +296,8 @@ impl Baseline {
         let dir = files.dir.with_file_name("dbmate");
         super::workload::as_dbmate(files, &dir)?;
         let separator = if db.url().contains('?') { '&' } else { '?' };
-        // dbmate's driver asks for TLS unless told not to; tt's falls back to plain.
-        let url = format!(
-            "{}{separator}sslmode=disable&search_path={DBMATE_SCHEMA}",
-            db.url()
-        );
+        // Otherwise the URL tt gets: both speak TLS where the server offers it.
+        let url = format!("{}{separator}search_path={DBMATE_SCHEMA}", db.url());
         let dbmate = Dbmate { exe, dir, url };
         timed(&mut dbmate.command("up"), "dbmate up of the files")?;
         let output = dbmate
