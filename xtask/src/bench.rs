@@ -29,7 +29,8 @@ const USAGE: &str =
             the big file)
   --only    run one workload (sqlite: the files on SQLite against the sqlite3 shell; fleet:
             the repository's migrations on 100 schemas, --schemas against a shell loop;
-            uptodate: tt migrate and tt status with nothing pending)
+            uptodate: tt migrate and tt status with nothing pending, against dbmate's up
+            and status: the dbmate binary from TT_BENCH_DBMATE or PATH, else psql)
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 each run gets a fresh database, dropped afterwards. psql must be on PATH, and sqlite3 for the

@@ -51,6 +51,26 @@ pub(crate) fn many_files(root: &Path, files: usize) -> Result<ManyFiles> {
     })
 }
 
+/// The files of [`many_files`] again, in dbmate's format (`-- migrate:up`, then an empty
+/// `-- migrate:down`), in `dir`: the same names, so the same versions.
+pub(crate) fn as_dbmate(files: &ManyFiles, dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for entry in
+        fs::read_dir(&files.dir).with_context(|| format!("reading {}", files.dir.display()))?
+    {
+        let path = entry?.path();
+        let sql =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let to = dir.join(name);
+        fs::write(&to, format!("-- migrate:up\n{sql}\n-- migrate:down\n"))
+            .with_context(|| format!("writing {}", to.display()))?;
+    }
+    Ok(())
+}
+
 /// Migration `i`: table `t{i}`, a child of `t{i/2}` (so the foreign keys form a tree).
 fn small_migration(i: usize) -> String {
     let table = format!("t{i:04}");
@@ -328,6 +348,20 @@ mod tests {
             "the second table is a child of the first: {}",
             all[5]
         );
+    }
+
+    #[test]
+    fn the_dbmate_files_hold_the_same_sql_under_the_same_names() {
+        let root = tempfile::tempdir().unwrap();
+        let files = many_files(root.path(), 3).unwrap();
+        let dir = root.path().join("dbmate");
+        as_dbmate(&files, &dir).unwrap();
+        let second = fs::read_to_string(dir.join("0002_table_0002.sql")).unwrap();
+        let original = fs::read_to_string(files.dir.join("0002_table_0002.sql")).unwrap();
+        assert!(second.starts_with("-- migrate:up\n"), "{second}");
+        assert!(second.contains(&original), "{second}");
+        assert!(second.ends_with("-- migrate:down\n"), "{second}");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 3);
     }
 
     #[test]

@@ -25,8 +25,10 @@ pub struct Database {
     /// Whether [`Database::begin`] opened a transaction not yet committed or rolled back.
     in_transaction: bool,
     /// Whether statements go through a transaction pooler, where consecutive statements may
-    /// reach different server sessions: no prepared statements, no session lock.
-    pooled: bool,
+    /// reach different server sessions: no prepared statements, no session lock. `None` until
+    /// something needs to know ([`Database::detect_pooler`]): finding out costs a second
+    /// connection, which a run with nothing to do does without.
+    pooled: Option<bool>,
     /// Who this connection is in a lease lock's row: unique per connection.
     lock_owner: String,
     /// The lock file an SQLite run holds between its commits (see `backend::file_lock`).
@@ -90,7 +92,7 @@ impl Database {
             conn,
             url: redact_url(url),
             secret_url: SecretUrl(url.to_string()),
-            pooled: false,
+            pooled: None,
             options,
             queries_run: 0,
             in_transaction: false,
@@ -100,10 +102,11 @@ impl Database {
             home_schema: None,
             heartbeat: None,
         };
-        if db.dialect().may_be_pooled() {
+        if !db.dialect().may_be_pooled() {
+            db.pooled = Some(false);
+        } else if db.options.lock == Some(LockMode::Table) {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
-            db.pooled =
-                db.options.lock == Some(LockMode::Table) || db.behind_transaction_pooler().await?;
+            db.pooled = Some(true);
         }
         db.run_session_sql().await?;
         db.home_schema = db.read_home_schema().await?;
@@ -126,6 +129,15 @@ impl Database {
             .next()
             .and_then(|row| row.into_iter().next().flatten())
             .filter(|name| !name.is_empty()))
+    }
+
+    /// Reads the schema tt works in again, after the connection created it.
+    ///
+    /// # Errors
+    /// When the query fails.
+    pub(crate) async fn read_home_schema_again(&mut self) -> Result<(), Error> {
+        self.home_schema = self.read_home_schema().await?;
+        Ok(())
     }
 
     /// The schema (PostgreSQL) or database (MySQL) tt works in, found when connecting.
@@ -170,7 +182,7 @@ impl Database {
             options: self.options.clone(),
             queries_run: 0,
             in_transaction: false,
-            pooled: true,
+            pooled: Some(true),
             lock_owner: String::new(),
             held_file: None,
             in_migration_transaction: false,
@@ -198,9 +210,25 @@ impl Database {
     }
 
     /// Whether statements go through a transaction pooler (detected, or `lock = "table"` on
-    /// PostgreSQL).
+    /// PostgreSQL); `false` until [`Self::detect_pooler`] found one.
     pub(crate) fn pooled(&self) -> bool {
-        self.pooled
+        self.pooled == Some(true)
+    }
+
+    /// Finds out, once per connection, whether a transaction pooler is in between (see
+    /// [`Self::behind_transaction_pooler`]): before the lock is chosen and before a caller's
+    /// statement is prepared. Until then tt's own statements go unprepared, which is right
+    /// either way.
+    ///
+    /// # Errors
+    /// When the probe's queries or its second connection fail.
+    pub(crate) async fn detect_pooler(&mut self) -> Result<bool, Error> {
+        if let Some(pooled) = self.pooled {
+            return Ok(pooled);
+        }
+        let pooled = self.behind_transaction_pooler().await?;
+        self.pooled = Some(pooled);
+        Ok(pooled)
     }
 
     /// The schema every statement must be told about: through a transaction pooler the
@@ -446,7 +474,7 @@ impl Database {
         args: &[Value],
         persistent: bool,
     ) -> Result<u64, sqlx::Error> {
-        if self.pooled {
+        if self.pooled != Some(false) {
             return self.execute_inlined(sql, args).await;
         }
         self.queries_run += 1;
@@ -469,7 +497,7 @@ impl Database {
         persistent: bool,
         columns: Columns,
     ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        if self.pooled {
+        if self.pooled != Some(false) {
             return self.fetch_inlined(sql, args, columns).await;
         }
         self.queries_run += 1;
@@ -490,10 +518,10 @@ impl Database {
         result
     }
 
-    /// As [`Self::execute_bound`], through a transaction pooler: the values written into the
-    /// text as literals and sent as one simple query. A prepared statement lives in one server
-    /// session, and the pooler may send its next use (or even the execution after the parse)
-    /// to another.
+    /// As [`Self::execute_bound`], through a transaction pooler (or before tt knows there is
+    /// none): the values written into the text as literals and sent as one simple query. A
+    /// prepared statement lives in one server session, and the pooler may send its next use
+    /// (or even the execution after the parse) to another.
     async fn execute_inlined(&mut self, sql: &str, args: &[Value]) -> Result<u64, sqlx::Error> {
         self.queries_run += 1;
         let started = Instant::now();
@@ -572,6 +600,8 @@ impl Database {
     /// # }
     /// ```
     pub async fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
+        // A caller's values are bound where they can be, as their types say.
+        self.detect_pooler().await?;
         let persistent = self.dialect().caches_statements_of_any_values();
         self.execute_bound(sql, params, persistent)
             .await
@@ -603,6 +633,7 @@ impl Database {
     /// # }
     /// ```
     pub async fn fetch(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
+        self.detect_pooler().await?;
         let persistent = self.dialect().caches_statements_of_any_values();
         self.fetch_bound(sql, params, persistent, Columns::Typed)
             .await

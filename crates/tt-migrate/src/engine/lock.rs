@@ -24,6 +24,8 @@ use crate::error::Error;
 /// # Errors
 /// [`Error::LockTimeout`] naming the holder where the backend tells, or a query error.
 pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
+    // Which lock to take, and how the run's statements go, depend on it.
+    db.detect_pooler().await?;
     let timeout = db.options().lock_timeout;
     let key = tracking.table();
     let session = db.dialect().session_lock();

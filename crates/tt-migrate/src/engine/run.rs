@@ -378,9 +378,31 @@ impl<'m> Migrator<'m> {
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
         refuse_open_transaction(db)?;
+        if self.nothing_to_do(db).await {
+            return Ok(RunReport::default());
+        }
         lock::acquire_lock(db, &self.tracking).await?;
         let result = self.run_locked(db, on_event).await;
         self.release_after_run(db, result).await
+    }
+
+    /// Whether a run would find nothing to do, read without the lock (and so without the
+    /// second connection that finds a pooler): the tracking table complete, every migration
+    /// recorded as applied and unchanged, no row dirty, no drop's mark.
+    ///
+    /// Safe without the lock: only a rollback or a drop makes an applied migration pending
+    /// again, and a run that read before one of them began finishes with nothing done, as it
+    /// would have done under the lock taken before theirs. Anything else (a failed read, a
+    /// dirty row, a changed file, pending work) is left to the run under the lock, which waits
+    /// for the runner that may be changing it and then says what it finds.
+    async fn nothing_to_do(&self, db: &mut Database) -> bool {
+        let Ok(Some((rows, None))) = self.tracking.read_complete(db).await else {
+            return false;
+        };
+        let backend = db.backend();
+        let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
+        self.chosen(&rows, backend)
+            .is_ok_and(|chosen| chosen.is_empty())
     }
 
     /// Ends a run made under the lock the caller held ([`Self::run_locked`]): releases the

@@ -189,6 +189,20 @@ impl Tracking {
         self.rows_with(db, &columns).await
     }
 
+    /// The rows and a drop's mark as [`Self::read`] gives them, when the table has every
+    /// column tt writes; `None` when it is missing or older (a run under the lock adds the
+    /// columns).
+    pub(crate) async fn read_complete(
+        &self,
+        db: &mut Database,
+    ) -> Result<Option<(Vec<AppliedRow>, Option<StoppedDrop>)>, Error> {
+        let columns = self.columns(db).await?;
+        if !OWN.iter().all(|own| columns.iter().any(|c| c == own)) {
+            return Ok(None);
+        }
+        self.rows_with(db, &columns).await.map(Some)
+    }
+
     /// [`Self::read`] of a table known to have `columns` (as [`Self::columns`] reads them).
     pub(crate) async fn rows_with(
         &self,
@@ -438,17 +452,19 @@ impl Tracking {
     }
 }
 
+/// The columns of a tracking table as tt creates it.
+const OWN: [&str; 6] = [
+    "version",
+    "name",
+    "applied_at",
+    "checksum",
+    "execution_ms",
+    "dirty",
+];
+
 /// `Some` when a table with `columns` is not one tt writes or adopts, with the tool whose
 /// shape it has when known: golang-migrate keeps `version` (a number) and `dirty` alone.
 fn foreign_shape(columns: &[String]) -> Option<Option<&'static str>> {
-    const OWN: [&str; 6] = [
-        "version",
-        "name",
-        "applied_at",
-        "checksum",
-        "execution_ms",
-        "dirty",
-    ];
     if columns.is_empty() {
         return None;
     }

@@ -933,3 +933,107 @@ async fn a_mysql_migration_that_uses_another_database_does_not_move_tt_s_records
         "tt wrote into the other database: {tables:?}"
     );
 }
+
+#[tokio::test]
+async fn an_up_to_date_run_does_not_wait_for_the_lock_but_one_with_work_does() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let one = migrations(&[ONE]);
+        let mut db = connect(&test_db).await;
+        Migrator::new(&one)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let mut holder = connect(&test_db).await;
+        tt_migrate::acquire_lock(&mut holder, &Tracking::default())
+            .await
+            .unwrap();
+        let report = Migrator::new(&one)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|err| panic!("{backend}: {err}"));
+        assert!(report.applied.is_empty(), "{backend}");
+        let both = migrations(&[ONE, TWO]);
+        let err = Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.error, Error::LockTimeout { .. }),
+            "{backend}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dirty_row_or_a_changed_file_is_not_taken_for_up_to_date() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let both = migrations(&[ONE, TWO]);
+        let mut db = connect(&test_db).await;
+        Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let changed = migrations(&[ONE, ("002_stats.sql", "CREATE TABLE stats (id INTEGER);")]);
+        let err = Migrator::new(&changed)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.error, Error::ChecksumChanged { .. }),
+            "{backend}: {err}"
+        );
+        db.exec(
+            "UPDATE schema_migrations SET dirty = ? WHERE version = ?",
+            &[true.into(), "002".into()],
+        )
+        .await
+        .unwrap();
+        // A dirty row may be another runner's migration half-way: wait for its lock first.
+        let mut holder = connect(&test_db).await;
+        tt_migrate::acquire_lock(&mut holder, &Tracking::default())
+            .await
+            .unwrap();
+        let err = Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.error, Error::LockTimeout { .. }),
+            "{backend}: {err}"
+        );
+        tt_migrate::release_lock(&mut holder, &Tracking::default())
+            .await
+            .unwrap();
+        let err = Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        assert!(matches!(err.error, Error::Dirty { .. }), "{backend}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn an_up_to_date_run_reads_the_tracking_table_and_nothing_else() {
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        let both = migrations(&[ONE, TWO]);
+        let mut db = connect(&test_db).await;
+        Migrator::new(&both)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        let mut fresh = connect(&test_db).await;
+        let report = Migrator::new(&both)
+            .run(&mut fresh, &mut no_events)
+            .await
+            .unwrap();
+        assert!(report.applied.is_empty(), "{backend}");
+        // Connecting reads the schema tt works in (SQLite has none); the run reads the
+        // table's columns, then its rows. No lock, and no pooler probe, whose query on this
+        // connection comes with a second connection.
+        let schema = u64::from(backend != Backend::Sqlite);
+        assert_eq!(fresh.queries_run(), schema + 2, "{backend}");
+    }
+}
