@@ -240,7 +240,8 @@ impl Database {
         self.options
             .postgres_schema
             .as_deref()
-            .filter(|_| self.pooled)
+            // Until the probe has run, a pooler may be in between: pin (harmless when not).
+            .filter(|_| self.pooled != Some(false))
     }
 
     /// Tells the connection that a migration's transaction is open (or over): its statements
