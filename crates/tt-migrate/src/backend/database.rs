@@ -7,6 +7,7 @@ use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
+use crate::backend::cancel::Interrupt;
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
 use crate::backend::file_lock::HeldFile;
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
@@ -37,6 +38,8 @@ pub struct Database {
     home_schema: Option<String>,
     /// The lease lock's heartbeat while this connection holds the lease.
     heartbeat: Option<Heartbeat>,
+    /// The stop its [`crate::Canceller`]s ask for, shared with the connections working for it.
+    pub(crate) interrupt: std::sync::Arc<Interrupt>,
 }
 
 /// A task renewing this connection's lease from a connection of its own (see
@@ -96,6 +99,7 @@ impl Database {
             held_file: None,
             home_schema: None,
             heartbeat: None,
+            interrupt: Default::default(),
         };
         if db.dialect().may_be_pooled() {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
@@ -172,6 +176,7 @@ impl Database {
             held_file: None,
             home_schema: None,
             heartbeat: None,
+            interrupt: Default::default(),
         };
         let theirs = other.session(sql).await;
         // The probe's own connection: nothing of it is left to undo.
@@ -224,6 +229,7 @@ impl Database {
             held_file: None,
             home_schema: self.home_schema.clone(),
             heartbeat: None,
+            interrupt: Default::default(),
         };
         other.run_session_sql().await?;
         Ok(other)

@@ -754,6 +754,10 @@ impl<'m> Migrator<'m> {
         }
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
+            // A cancelled statement may end without an error (MySQL's `SLEEP`).
+            outcome = cancelled(db, migration);
+        }
+        if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
             outcome = self
                 .record(db, migration, step, Record::Done(execution_ms))
@@ -831,6 +835,16 @@ impl<'m> Migrator<'m> {
             (Step::Down, Record::Undone) => self.tracking.set_dirty(db, version, false).await,
         }
     }
+}
+
+/// [`Error::Cancelled`] once a cancel of `db` was asked for.
+fn cancelled(db: &Database, migration: &Migration) -> Result<(), Error> {
+    if db.cancel_requested() {
+        return Err(Error::Cancelled {
+            version: migration.version.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Steps done but not yet committed: on SQLite a run is one write transaction that commits in
@@ -1093,6 +1107,7 @@ impl Executor<'_> {
         if self.batch.statements.is_empty() {
             return Ok(());
         }
+        cancelled(self.db, self.migration)?;
         let dialect = self.db.dialect();
         tracing::debug!(statements = self.batch.statements.len(), "sending batch");
         let result = self.db.execute_batch(&self.batch.sql).await;

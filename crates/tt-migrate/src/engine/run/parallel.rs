@@ -103,7 +103,8 @@ impl<'m> Migrator<'m> {
 
     /// Applies `chosen` as `schedule` allows, up to [`Migrator::jobs`] at a time. The run's
     /// lock is held on `db` throughout. After the first failure no migration starts; those
-    /// running finish; the error is the first failure's.
+    /// running finish; the error is the first failure's. A cancel of `db` stops the workers'
+    /// statements too (see [`Database::worker`]) and starts no further migration.
     pub(super) async fn run_parallel(
         &self,
         db: &mut Database,
@@ -137,13 +138,19 @@ impl<'m> Migrator<'m> {
                 }) else {
                     break;
                 };
+                if db.cancel_requested() {
+                    failure = Some(Error::Cancelled {
+                        version: chosen[next].version.clone(),
+                    });
+                    break;
+                }
                 if let Err(error) = lock::renew_lock(db, &self.tracking).await {
                     failure = Some(error);
                     break;
                 }
                 let mut conn = match idle.pop() {
                     Some(conn) => conn,
-                    None => match Database::connect(db.connect_url(), db.options().clone()).await {
+                    None => match db.worker().await {
                         Ok(conn) => {
                             opened += 1;
                             conn
@@ -225,6 +232,7 @@ impl<'m> Migrator<'m> {
             // The migrations' own work is committed; a failed close changes nothing.
             let _ = conn.close().await;
         }
+        db.forget_workers();
         // What committed after a failure is reported too, in version order.
         let committed: Vec<Applied> = applied.into_iter().flatten().collect();
         if let Ok(mut on_event) = events.lock() {
