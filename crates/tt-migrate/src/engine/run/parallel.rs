@@ -86,6 +86,22 @@ impl<'m> Migrator<'m> {
                 });
             }
         }
+        // A trigger in the database may write other tables when a file writes its table.
+        for (table, trigger) in triggers(db).await? {
+            for print in &mut prints {
+                if print.barrier.is_some() {
+                    continue;
+                }
+                if let Some(written) = print.writes.iter().find(|o| o.may_be(&table)) {
+                    print.barrier = Some(Reason {
+                        line: 1,
+                        what: format!(
+                            "writes {written}, which has trigger {trigger} in the database"
+                        ),
+                    });
+                }
+            }
+        }
         let live = introspect(db, &IntrospectOptions::default()).await?;
         let keys: Vec<(Object, Object)> = live
             .tables()
@@ -251,4 +267,31 @@ impl<'m> Migrator<'m> {
             }),
         }
     }
+}
+
+/// The tables of the database that have triggers, with a trigger of each, in one query.
+async fn triggers(db: &mut Database) -> Result<Vec<(Object, String)>, Error> {
+    let Some(sql) = db.dialect().triggers_sql() else {
+        return Ok(Vec::new());
+    };
+    let rows = db
+        .query_text_rows(sql, &[])
+        .await
+        .map_err(Error::query("reading the triggers of the database"))?;
+    // The catalog holds names as the files' names fold (see `dependencies`).
+    let keep_case = db.dialect().quoted_names_keep_case();
+    let fold = |name: String| if keep_case { name } else { name.to_lowercase() };
+    let mut found: Vec<(Object, String)> = Vec::new();
+    for row in rows {
+        let mut columns = row.into_iter().map(Option::unwrap_or_default);
+        let (schema, table, trigger) = (columns.next(), columns.next(), columns.next());
+        let table = Object {
+            schema: schema.map(fold),
+            name: fold(table.unwrap_or_default()),
+        };
+        if found.last().is_none_or(|(last, _)| *last != table) {
+            found.push((table, trigger.unwrap_or_default()));
+        }
+    }
+    Ok(found)
 }
