@@ -139,6 +139,18 @@ fn scenarios(runners: &[usize]) -> Vec<Scenario> {
             for &kind in &kinds {
                 out.push(Scenario { target, lock, kind });
             }
+            // A parallel run, interrupted, with the default lock (the lease behind PgBouncer);
+            // SQLite runs one migration at a time.
+            if target == Target::Sqlite || lock != LockMode::Default {
+                continue;
+            }
+            for sig in Sig::ALL {
+                let kind = Kind::Signal {
+                    sig,
+                    cmd: Cmd::MigrateJobs,
+                };
+                out.push(Scenario { target, lock, kind });
+            }
         }
     }
     out

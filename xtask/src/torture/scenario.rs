@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::fixture::STEPS;
+use super::fixture::{Fixture, Step};
 use super::rng::Rng;
 use super::target::{Fresh, Seen, Target};
 
@@ -44,6 +44,8 @@ impl LockMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmd {
     Migrate,
+    /// `tt migrate --jobs 4` of the parallel set (PostgreSQL and MySQL).
+    MigrateJobs,
     Reset,
     Drop,
     Down,
@@ -55,6 +57,7 @@ impl Cmd {
     fn name(self) -> &'static str {
         match self {
             Cmd::Migrate => "migrate",
+            Cmd::MigrateJobs => "migrate-jobs",
             Cmd::Reset => "reset",
             Cmd::Drop => "drop",
             Cmd::Down => "down",
@@ -64,6 +67,7 @@ impl Cmd {
     fn args(self) -> &'static [&'static str] {
         match self {
             Cmd::Migrate => &["migrate"],
+            Cmd::MigrateJobs => &["migrate", "--jobs", "4"],
             Cmd::Reset => &["reset", "--yes"],
             Cmd::Drop => &["drop", "--yes"],
             Cmd::Down => &["down", "--all"],
@@ -74,6 +78,7 @@ impl Cmd {
     fn signal_window_ms(self) -> u64 {
         match self {
             Cmd::Migrate | Cmd::Reset => 600,
+            Cmd::MigrateJobs => 900,
             Cmd::Drop | Cmd::Down => 200,
         }
     }
@@ -130,6 +135,17 @@ impl Scenario {
     pub(crate) fn is_race(&self) -> bool {
         !matches!(self.kind, Kind::Signal { .. })
     }
+
+    /// The migration set the scenario applies.
+    fn fixture(&self) -> Fixture {
+        match self.kind {
+            Kind::Signal {
+                cmd: Cmd::MigrateJobs,
+                ..
+            } => Fixture::parallel(),
+            _ => Fixture::serial(),
+        }
+    }
 }
 
 /// Where a scenario runs: the tt binary, a directory with the migrations and tt.toml, and the
@@ -165,7 +181,8 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
     let mut rng = Rng::new(seed ^ super::rng::hash(&scenario.id()));
     let dir = tempfile::Builder::new().prefix("tt-torture-").tempdir()?;
     let migrations = dir.path().join("migrations");
-    super::fixture::write(&migrations)?;
+    let fixture = scenario.fixture();
+    fixture.write(&migrations)?;
     std::fs::write(dir.path().join("tt.toml"), scenario.lock.config())?;
     bench.databases += 1;
     let name = format!("tt_torture_{}_{}", std::process::id(), bench.databases);
@@ -173,7 +190,15 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
         .runtime
         .block_on(Fresh::create(scenario.target, name, dir.path()))?;
     let mut note = String::new();
-    let problems = play(bench, scenario, &mut rng, &fresh, dir.path(), &mut note);
+    let problems = play(
+        bench,
+        scenario,
+        &fixture.steps,
+        &mut rng,
+        &fresh,
+        dir.path(),
+        &mut note,
+    );
     let removed = bench.runtime.block_on(fresh.remove());
     let problems = problems?;
     removed?;
@@ -183,6 +208,7 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
 fn play(
     bench: &mut Bench<'_>,
     scenario: &Scenario,
+    steps: &[Step],
     rng: &mut Rng,
     fresh: &Fresh,
     dir: &Path,
@@ -201,7 +227,8 @@ fn play(
             cmd: Cmd::Migrate, ..
         }
         | Kind::Signal {
-            cmd: Cmd::Migrate, ..
+            cmd: Cmd::Migrate | Cmd::MigrateJobs,
+            ..
         } => &[],
         Kind::Race { other: Cmd::Down } => &["migrate", "--to", "002"],
         Kind::Race { .. } => &[],
@@ -310,12 +337,12 @@ fn play(
         problems.push(format!("lock left after every tt exited: {holder}"));
     }
     let mut seen = bench.runtime.block_on(fresh.inspect())?;
-    problems.extend(consistency(&seen));
+    problems.extend(consistency(&seen, steps));
     if let Some(done) = &reported {
         problems.extend(reported_is_committed(done, &seen));
     }
     bench.runs += 1;
-    problems.extend(status_tells_the_truth(&tt, &seen)?);
+    problems.extend(status_tells_the_truth(&tt, &seen, steps)?);
     if seen.stopped_drop {
         // A drop killed part-way (MySQL commits each DROP): status said so above, and the
         // way out it names, `tt drop`, must finish the drop.
@@ -350,15 +377,16 @@ fn play(
             problems.push(format!("the next `tt migrate` failed: {}", done.tail()));
         } else {
             let after = bench.runtime.block_on(fresh.inspect())?;
-            let all: Vec<_> = STEPS.iter().map(|s| s.version.to_string()).collect();
+            let all: Vec<_> = steps.iter().map(|s| s.version.clone()).collect();
             let clean: Vec<_> = after.clean_versions().into_iter().collect();
             if clean != all {
                 problems.push(format!(
-                    "after the next `tt migrate` the recorded versions are {clean:?}, not all five"
+                    "after the next `tt migrate` the recorded versions are {clean:?}, not all {}",
+                    all.len()
                 ));
             }
             problems.extend(
-                consistency(&after)
+                consistency(&after, steps)
                     .into_iter()
                     .map(|p| format!("after the next migrate: {p}")),
             );
@@ -369,11 +397,11 @@ fn play(
 
 /// Every migration recorded (and not dirty) has its object, unless the tracking table marks
 /// a drop that stopped part-way; none unrecorded has one.
-fn consistency(seen: &Seen) -> Vec<String> {
+fn consistency(seen: &Seen, steps: &[Step]) -> Vec<String> {
     let mut problems = Vec::new();
-    for step in STEPS {
-        let row = seen.rows.get(step.version);
-        let object = seen.objects.get(step.object);
+    for step in steps {
+        let row = seen.rows.get(&step.version);
+        let object = seen.objects.get(&step.object);
         match (row, object) {
             (Some(false), Some(true)) | (None, None) | (Some(true), _) => {}
             (Some(false), _) if seen.stopped_drop => {}
@@ -428,7 +456,7 @@ fn reported_is_committed(done: &Finished, seen: &Seen) -> Vec<String> {
 }
 
 /// `tt status --json` lists as applied, dirty and pending exactly what the database holds.
-fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen) -> Result<Vec<String>> {
+fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen, steps: &[Step]) -> Result<Vec<String>> {
     let done = tt.run_to_end(&["status", "--json"], "status")?;
     let doc = match serde_json::from_str::<serde_json::Value>(&done.stdout) {
         Ok(doc) if doc.get("error").is_none() => doc,
@@ -448,9 +476,9 @@ fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen) -> Result<Vec<String>> {
     };
     let clean: Vec<String> = seen.clean_versions().into_iter().collect();
     let dirty: Vec<String> = seen.dirty_versions().into_iter().collect();
-    let pending: Vec<String> = STEPS
+    let pending: Vec<String> = steps
         .iter()
-        .map(|s| s.version.to_string())
+        .map(|s| s.version.clone())
         .filter(|v| !seen.rows.contains_key(v))
         .collect();
     let mut problems = Vec::new();
