@@ -343,7 +343,52 @@ wave 2:
             "{backend}: {}",
             failed.stderr
         );
+        // Not a terminal: plain lines, no live progress drawn with escape codes.
+        for text in [&failed.stdout, &failed.stderr] {
+            assert!(!text.contains('\x1b'), "{backend}: {text:?}");
+        }
     }
+}
+
+/// On a terminal a parallel run shows a live line per running migration and a summary; the
+/// `applied` lines stay in version order.
+#[tokio::test]
+async fn migrate_with_jobs_on_a_terminal_shows_each_running_migration() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Postgres).await else {
+        return;
+    };
+    let project = Project::new();
+    project.migration(
+        "001_tables.sql",
+        "CREATE TABLE a (id integer);\nCREATE TABLE b (id integer);\nCREATE TABLE c (id integer);\n",
+    );
+    for (version, table) in [("002", "a"), ("003", "b"), ("004", "c")] {
+        project.migration(
+            &format!("{version}_fill_{table}.sql"),
+            &format!("INSERT INTO {table} VALUES (1);\nSELECT pg_sleep(1.5);\n"),
+        );
+    }
+    let Some(run) =
+        crate::support::on_terminal(&project, db.url(), &["migrate", "--jobs", "3"], "")
+    else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for live in [
+        "1 committed, 3 running, 0 waiting",
+        "002 fill_a",
+        "003 fill_b",
+        "004 fill_c",
+    ] {
+        assert!(run.stdout.contains(live), "{live}: {:?}", run.stdout);
+    }
+    // The terminal's text is drawn with cursor moves, not one line after the other.
+    let applied: Vec<&str> = run
+        .stdout
+        .match_indices("  applied ")
+        .map(|(at, found)| &run.stdout[at + found.len()..at + found.len() + 3])
+        .collect();
+    assert_eq!(applied, ["001", "002", "003", "004"], "{:?}", run.stdout);
 }
 
 /// A trigger that an applied migration made: a pending file writing its table may write

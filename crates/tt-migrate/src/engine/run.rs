@@ -87,6 +87,23 @@ pub enum Event<'a> {
     /// A migration was rolled back (its down file ran and its tracking row is gone), and that
     /// is committed (on SQLite, as for `Finished`, with its group).
     RolledBack(&'a Applied),
+    /// A parallel run (`jobs` > 1) begins: migrations start and end out of version order, and
+    /// each `Started` is followed by its `Ended`.
+    Scheduled {
+        /// Up to how many run at the same time.
+        jobs: usize,
+        /// How many this run applies.
+        total: usize,
+    },
+    /// A migration of a parallel run ended, at once (its `Finished` follows in version order
+    /// once every earlier one committed too).
+    Ended {
+        /// The migration.
+        migration: &'a Migration,
+        /// Whether it committed; otherwise it failed (and rolled back, or stays dirty) or was
+        /// cancelled.
+        committed: bool,
+    },
 }
 
 /// Options of a rollback ([`Migrator::down`]).

@@ -140,6 +140,7 @@ impl<'m> Migrator<'m> {
         let mut failure: Option<Error> = None;
         // Finished events go out in version order: up to here they have.
         let mut reported = 0usize;
+        on_event(Event::Scheduled { jobs, total });
         let events = Mutex::new(on_event);
         let mut running: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> =
             FuturesUnordered::new();
@@ -225,6 +226,12 @@ impl<'m> Migrator<'m> {
                 break;
             };
             idle.push(conn);
+            if let Ok(mut on_event) = events.lock() {
+                on_event(Event::Ended {
+                    migration: chosen[index],
+                    committed: result.is_ok(),
+                });
+            }
             match result {
                 Ok(done) => {
                     state[index] = State::Committed;
