@@ -10,13 +10,13 @@
 //! stopped, so that a run on it starts no further statement or migration: a statement that
 //! ends without an error when cancelled (MySQL's `SLEEP`) does not let it go on.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tt_schema::Backend;
 
 use crate::backend::connect::{ConnectOptions, application_name, redact_url};
-use crate::backend::database::Database;
+use crate::backend::database::{Database, Interrupt};
 use crate::backend::lease::lease_table;
 use crate::backend::value::Value;
 use crate::error::Error;
@@ -32,16 +32,6 @@ pub struct Canceller {
     /// The connection's owner name in a lease lock's row.
     lock_owner: String,
     interrupt: Arc<Interrupt>,
-}
-
-/// A stop asked of a connection, shared by its [`Canceller`]s and the connections working
-/// for it.
-#[derive(Debug, Default)]
-pub(crate) struct Interrupt {
-    requested: AtomicBool,
-    /// The MySQL connection ids of the connections working for it, whose statements a cancel
-    /// stops too (on PostgreSQL the application name finds them).
-    workers: Mutex<Vec<u64>>,
 }
 
 #[derive(Debug, Clone)]

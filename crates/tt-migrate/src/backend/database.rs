@@ -7,7 +7,6 @@ use futures_util::TryStreamExt;
 use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
-use crate::backend::cancel::Interrupt;
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
 use crate::backend::file_lock::HeldFile;
 use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
@@ -40,6 +39,16 @@ pub struct Database {
     heartbeat: Option<Heartbeat>,
     /// The stop its [`crate::Canceller`]s ask for, shared with the connections working for it.
     pub(crate) interrupt: std::sync::Arc<Interrupt>,
+}
+
+/// A stop asked of a connection (see `backend::cancel`), shared by its cancellers and the
+/// connections working for it.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupt {
+    pub(crate) requested: std::sync::atomic::AtomicBool,
+    /// The MySQL connection ids of the connections working for it, whose statements a cancel
+    /// stops too (on PostgreSQL the application name finds them).
+    pub(crate) workers: std::sync::Mutex<Vec<u64>>,
 }
 
 /// A task renewing this connection's lease from a connection of its own (see
