@@ -1,4 +1,5 @@
-//! Progress of a migration run: a line per migration, bars for long runs and large files.
+//! Progress of a migration run: a line per migration, bars for long runs and large files, and
+//! for a parallel run a live line per running migration with a summary.
 
 use std::time::Duration;
 
@@ -20,16 +21,48 @@ pub(crate) struct Progress {
     file_bar: Option<ProgressBar>,
     /// What the run bar says the run does.
     prefix: &'static str,
+    parallel: Option<Parallel>,
+}
+
+/// The live lines of a parallel run on a terminal: one per running migration (version, name,
+/// elapsed time) above a summary of the run.
+struct Parallel {
+    total: usize,
+    committed: usize,
+    failed: usize,
+    running: Vec<(String, ProgressBar)>,
+    summary: ProgressBar,
+}
+
+impl Parallel {
+    fn update(&self) {
+        let running = self.running.len();
+        let waiting = self.total - self.committed - self.failed - running;
+        let failed = match self.failed {
+            0 => String::new(),
+            n => format!(", {n} failed"),
+        };
+        self.summary.set_message(format!(
+            "{} committed, {running} running, {waiting} waiting{failed}",
+            self.committed
+        ));
+    }
 }
 
 impl Progress {
     pub(crate) fn new(output: Output) -> Self {
         Self {
             output,
-            bars: output.progress_bars().then(MultiProgress::new),
+            // A terminal that cannot draw (`TERM` unset or `dumb`) hides the bars, and the
+            // lines printed through them: plain lines then.
+            bars: output
+                .progress_bars()
+                .then(MultiProgress::new)
+                .filter(|bars| !bars.is_hidden()),
             run_bar: None,
             file_bar: None,
             prefix: "migrating",
+            parallel: None,
         }
     }
 
@@ -43,7 +76,9 @@ impl Progress {
 
     fn println(&self, line: String) {
         match &self.bars {
-            Some(bars) if self.run_bar.is_some() || self.file_bar.is_some() => {
+            Some(bars)
+                if self.run_bar.is_some() || self.file_bar.is_some() || self.parallel.is_some() =>
+            {
                 let _ = bars.println(anstream::adapter::strip_str(&line).to_string());
             }
             _ => self.output.line(line),
@@ -55,6 +90,50 @@ impl Progress {
             return;
         }
         match event {
+            Event::Scheduled { total, .. } => {
+                if let Some(bars) = &self.bars {
+                    let summary = bars.add(ProgressBar::new_spinner());
+                    summary.set_style(style("{prefix} {msg}"));
+                    summary.set_prefix(self.prefix);
+                    summary.enable_steady_tick(Duration::from_millis(200));
+                    let parallel = Parallel {
+                        total,
+                        committed: 0,
+                        failed: 0,
+                        running: Vec::new(),
+                        summary,
+                    };
+                    parallel.update();
+                    self.parallel = Some(parallel);
+                }
+            }
+            Event::Started { migration, .. } if self.parallel.is_some() => {
+                if let (Some(bars), Some(parallel)) = (&self.bars, &mut self.parallel) {
+                    let line = bars.insert_before(&parallel.summary, ProgressBar::new_spinner());
+                    line.set_style(style("  {msg} {elapsed}"));
+                    line.set_message(format!("{} {}", migration.version, migration.name));
+                    line.enable_steady_tick(Duration::from_millis(200));
+                    parallel.running.push((migration.version.to_string(), line));
+                    parallel.update();
+                }
+            }
+            Event::Ended {
+                migration,
+                committed,
+            } => {
+                if let Some(parallel) = &mut self.parallel {
+                    let version = migration.version.to_string();
+                    if let Some(at) = parallel.running.iter().position(|(v, _)| *v == version) {
+                        parallel.running.remove(at).1.finish_and_clear();
+                    }
+                    if committed {
+                        parallel.committed += 1;
+                    } else {
+                        parallel.failed += 1;
+                    }
+                    parallel.update();
+                }
+            }
             Event::Started {
                 migration,
                 total,
@@ -136,9 +215,16 @@ impl Progress {
 
     /// Removes any bar still drawn.
     pub(crate) fn finish(&mut self) {
+        let parallel = self.parallel.take().into_iter().flat_map(|p| {
+            p.running
+                .into_iter()
+                .map(|(_, line)| line)
+                .chain([p.summary])
+        });
         for bar in [self.file_bar.take(), self.run_bar.take()]
             .into_iter()
             .flatten()
+            .chain(parallel)
         {
             bar.finish_and_clear();
         }

@@ -211,6 +211,12 @@ pub(crate) trait Dialect: Sync {
     /// A query counting the tables named by its one `?`, as one integer column.
     fn table_exists_sql(&self) -> &'static str;
 
+    /// A query for the triggers tt may run into: schema, table and trigger name as text
+    /// columns; `None` where runs are serial anyway (SQLite).
+    fn triggers_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The clause that turns `INSERT INTO tracking (…) VALUES (…)` into an upsert on
     /// `version`, replacing the other columns.
     fn tracking_upsert(&self) -> &'static str {

@@ -132,6 +132,13 @@ pub enum Error {
         /// The lease table.
         table: String,
     },
+    /// The run was cancelled (Ctrl-C, [`crate::Canceller::cancel`]): it started no further
+    /// statement or migration.
+    #[error("the run was cancelled before migration {version} finished")]
+    Cancelled {
+        /// The migration that was running or would have started next.
+        version: Version,
+    },
     /// Applied migration files were edited after they ran.
     #[error(
         "{} applied migration file(s) changed since they ran:{}\nrestore the files, or run `tt repair` to record the new checksums if the change is intended",

@@ -1,45 +1,122 @@
-//! The migration set every scenario applies: five files whose effects can each be seen in the
-//! catalog, one slow enough to be interrupted, and a `-- tt:no-transaction` CREATE INDEX
-//! CONCURRENTLY on PostgreSQL. The index is not on a foreign key's column: MySQL would refuse
-//! to drop an index a foreign key needs, and the down files must work.
+//! The migration sets the scenarios apply. The serial set: five files whose effects can each
+//! be seen in the catalog, one slow enough to be interrupted, and a `-- tt:no-transaction`
+//! CREATE INDEX CONCURRENTLY on PostgreSQL. The index is not on a foreign key's column: MySQL
+//! would refuse to drop an index a foreign key needs, and the down files must work. The
+//! parallel set (`--jobs`): a base table, eight slow files independent of each other, and
+//! files that wait for some of them.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// A migration of the set and the object whose presence shows that it ran.
-#[derive(Debug, Clone, Copy)]
+/// A migration of a set and the object whose presence shows that it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Step {
-    pub(crate) version: &'static str,
+    pub(crate) version: String,
     /// The table or index the migration creates (and its down file drops).
-    pub(crate) object: &'static str,
+    pub(crate) object: String,
 }
 
-/// The set in version order.
-pub(crate) const STEPS: [Step; 5] = [
-    Step {
-        version: "001",
-        object: "accounts",
-    },
-    Step {
-        version: "002",
-        object: "orders",
-    },
-    Step {
-        version: "003",
-        object: "audit",
-    },
-    Step {
-        version: "004",
-        object: "orders_total_idx",
-    },
-    Step {
-        version: "005",
-        object: "invoices",
-    },
-];
+/// A migration set: its steps in version order and its files.
+pub(crate) struct Fixture {
+    pub(crate) steps: Vec<Step>,
+    files: Vec<(String, String)>,
+}
 
-/// File name and content of every file of the set.
+impl Fixture {
+    /// The serial set every command's scenarios apply.
+    pub(crate) fn serial() -> Self {
+        let steps = [
+            ("001", "accounts"),
+            ("002", "orders"),
+            ("003", "audit"),
+            ("004", "orders_total_idx"),
+            ("005", "invoices"),
+        ];
+        Self {
+            steps: steps.iter().map(|(v, o)| step(v, o)).collect(),
+            files: FILES
+                .iter()
+                .map(|(name, text)| (name.to_string(), text.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The serial set for targets in a schema behind a transaction pooler, where tt refuses a
+    /// `-- tt:no-transaction` file (docs/locking.md, "Connection poolers"): PostgreSQL's 004
+    /// is a plain CREATE INDEX.
+    pub(crate) fn serial_in_pooled_schemas() -> Self {
+        let mut fixture = Self::serial();
+        for (name, text) in &mut fixture.files {
+            if name == "004_orders_index.postgres.sql" {
+                *text = "CREATE INDEX orders_total_idx ON orders (total);\n".to_string();
+            }
+        }
+        fixture
+    }
+
+    /// The parallel set of the `--jobs` scenarios (PostgreSQL and MySQL): `001` makes `base`;
+    /// `002`…`009` each sleep a little, then make a table referencing `base` (independent of
+    /// each other); `010` indexes the table of `002`, `011` references those of `003` and
+    /// `004`. A kill during a sleep leaves nothing of its migration.
+    pub(crate) fn parallel() -> Self {
+        let mut steps = vec![step("001", "base")];
+        let mut files = vec![(
+            "001_base.sql".to_string(),
+            "CREATE TABLE base (id INTEGER PRIMARY KEY);\nINSERT INTO base (id) VALUES (1);\n"
+                .to_string(),
+        )];
+        for n in 1..=8 {
+            let version = format!("{:03}", n + 1);
+            let table = format!("p{n}");
+            let seconds = 0.1 + 0.1 * f64::from(n % 3);
+            let create = format!(
+                "CREATE TABLE {table} (id INTEGER PRIMARY KEY, \
+                 base_id INTEGER NOT NULL REFERENCES base (id));\n\
+                 INSERT INTO {table} (id, base_id) VALUES (1, 1);\n"
+            );
+            for (backend, sleep) in [("postgres", "pg_sleep"), ("mysql", "SLEEP")] {
+                files.push((
+                    format!("{version}_{table}.{backend}.sql"),
+                    format!("SELECT {sleep}({seconds:.1});\n{create}"),
+                ));
+            }
+            steps.push(step(&version, &table));
+        }
+        files.push((
+            "010_p1_index.sql".to_string(),
+            "CREATE INDEX p1_base_idx ON p1 (base_id, id);\n".to_string(),
+        ));
+        steps.push(step("010", "p1_base_idx"));
+        files.push((
+            "011_summary.sql".to_string(),
+            "CREATE TABLE summary (id INTEGER PRIMARY KEY, \
+             p2_id INTEGER REFERENCES p2 (id), p3_id INTEGER REFERENCES p3 (id));\n"
+                .to_string(),
+        ));
+        steps.push(step("011", "summary"));
+        Self { steps, files }
+    }
+
+    /// Writes the set into `dir`.
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (name, text) in &self.files {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn step(version: &str, object: &str) -> Step {
+    Step {
+        version: version.to_string(),
+        object: object.to_string(),
+    }
+}
+
+/// File name and content of every file of the serial set.
 const FILES: &[(&str, &str)] = &[
     (
         "001_accounts.sql",
@@ -108,21 +185,3 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("005_invoices.down.sql", "DROP TABLE invoices;\n"),
 ];
-
-/// 004 for targets in a schema behind a transaction pooler, where tt refuses a
-/// `-- tt:no-transaction` file (docs/locking.md, "Connection poolers"): a plain CREATE INDEX.
-const POOLED_SCHEMA_004: &str = "CREATE INDEX orders_total_idx ON orders (total);\n";
-
-/// Writes the set into `dir`; `pooled_schemas` replaces PostgreSQL's no-transaction 004.
-pub(crate) fn write(dir: &Path, pooled_schemas: bool) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in FILES {
-        let path = dir.join(name);
-        let text = match *name {
-            "004_orders_index.postgres.sql" if pooled_schemas => POOLED_SCHEMA_004,
-            _ => text,
-        };
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
-}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::fixture::STEPS;
+use super::fixture::Fixture;
 use super::rng::Rng;
 use super::scenario::{
     Bench, Finished, LEASE, Sig, Tt, check_interrupted, consistency, status_matches,
@@ -109,7 +109,11 @@ pub(crate) fn play(
                     applied.entry(name).or_default().extend(versions);
                 }
             }
-            let all: Vec<String> = STEPS.iter().map(|s| s.version.to_string()).collect();
+            let all: Vec<String> = Fixture::serial()
+                .steps
+                .iter()
+                .map(|s| s.version.to_string())
+                .collect();
             for schema in &fresh.schemas {
                 let mut versions = applied.remove(schema).unwrap_or_default();
                 versions.sort();
@@ -139,7 +143,7 @@ pub(crate) fn play(
         }
         let state = bench.runtime.block_on(fresh.inspect_at(Some(schema)))?;
         problems.extend(
-            consistency(&state)
+            consistency(&state, &Fixture::serial().steps)
                 .into_iter()
                 .map(|p| format!("{schema}: {p}")),
         );
@@ -150,7 +154,7 @@ pub(crate) fn play(
             .get(schema)
             .map(Seen::clean_versions)
             .unwrap_or_default();
-        if clean.len() != STEPS.len() {
+        if clean.len() != Fixture::serial().steps.len() {
             problems.push(format!(
                 "{schema}: the fleet reported it done before the signal, but it holds {clean:?}"
             ));
@@ -162,7 +166,7 @@ pub(crate) fn play(
     for (schema, state) in &seen {
         match docs.get(schema) {
             Some(doc) => problems.extend(
-                status_matches(doc, state)
+                status_matches(doc, state, &Fixture::serial().steps)
                     .into_iter()
                     .map(|p| format!("{schema}: {p}")),
             ),
@@ -189,13 +193,13 @@ pub(crate) fn play(
     for schema in fresh.schemas.iter().filter(|s| !dirty.contains(s)) {
         let after = bench.runtime.block_on(fresh.inspect_at(Some(schema)))?;
         let clean = after.clean_versions();
-        if clean.len() != STEPS.len() {
+        if clean.len() != Fixture::serial().steps.len() {
             problems.push(format!(
                 "{schema}: after the next fleet run the recorded versions are {clean:?}, not all five"
             ));
         }
         problems.extend(
-            consistency(&after)
+            consistency(&after, &Fixture::serial().steps)
                 .into_iter()
                 .map(|p| format!("{schema}: after the next fleet run: {p}")),
         );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::fixture::STEPS;
+use super::fixture::{Fixture, Step};
 use super::fleet::Fleet;
 use super::rng::Rng;
 use super::target::{Fresh, Seen, Target};
@@ -45,6 +45,8 @@ impl LockMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cmd {
     Migrate,
+    /// `tt migrate --jobs 4` of the parallel set (PostgreSQL and MySQL).
+    MigrateJobs,
     Reset,
     Drop,
     Down,
@@ -56,6 +58,7 @@ impl Cmd {
     fn name(self) -> &'static str {
         match self {
             Cmd::Migrate => "migrate",
+            Cmd::MigrateJobs => "migrate-jobs",
             Cmd::Reset => "reset",
             Cmd::Drop => "drop",
             Cmd::Down => "down",
@@ -65,6 +68,7 @@ impl Cmd {
     fn args(self) -> &'static [&'static str] {
         match self {
             Cmd::Migrate => &["migrate"],
+            Cmd::MigrateJobs => &["migrate", "--jobs", "4"],
             Cmd::Reset => &["reset", "--yes"],
             Cmd::Drop => &["drop", "--yes"],
             Cmd::Down => &["down", "--all"],
@@ -75,6 +79,7 @@ impl Cmd {
     fn signal_window_ms(self) -> u64 {
         match self {
             Cmd::Migrate | Cmd::Reset => 600,
+            Cmd::MigrateJobs => 900,
             Cmd::Drop | Cmd::Down => 200,
         }
     }
@@ -137,6 +142,17 @@ impl Scenario {
             Kind::Concurrent { .. } | Kind::Race { .. } | Kind::Fleet(Fleet::Concurrent)
         )
     }
+
+    /// The migration set the scenario applies.
+    fn fixture(&self) -> Fixture {
+        match self.kind {
+            Kind::Signal {
+                cmd: Cmd::MigrateJobs,
+                ..
+            } => Fixture::parallel(),
+            _ => Fixture::serial(),
+        }
+    }
 }
 
 /// Where a scenario runs: the tt binary, a directory with the migrations and tt.toml, and the
@@ -177,7 +193,11 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
         _ => None,
     };
     let pooled_schemas = fleet.is_some() && scenario.target == Target::PgBouncer;
-    super::fixture::write(&migrations, pooled_schemas)?;
+    let fixture = match scenario.kind {
+        Kind::Fleet(_) if pooled_schemas => Fixture::serial_in_pooled_schemas(),
+        _ => scenario.fixture(),
+    };
+    fixture.write(&migrations)?;
     std::fs::write(dir.path().join("tt.toml"), scenario.lock.config())?;
     bench.databases += 1;
     let name = format!("tt_torture_{}_{}", std::process::id(), bench.databases);
@@ -205,7 +225,15 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
                     &mut note,
                 )
             }),
-        None => play(bench, scenario, &mut rng, &fresh, dir.path(), &mut note),
+        None => play(
+            bench,
+            scenario,
+            &fixture.steps,
+            &mut rng,
+            &fresh,
+            dir.path(),
+            &mut note,
+        ),
     };
     let removed = bench.runtime.block_on(fresh.remove());
     let problems = problems?;
@@ -216,6 +244,7 @@ pub(crate) fn run(bench: &mut Bench<'_>, scenario: &Scenario, seed: u64) -> Resu
 fn play(
     bench: &mut Bench<'_>,
     scenario: &Scenario,
+    steps: &[Step],
     rng: &mut Rng,
     fresh: &Fresh,
     dir: &Path,
@@ -234,7 +263,8 @@ fn play(
             cmd: Cmd::Migrate, ..
         }
         | Kind::Signal {
-            cmd: Cmd::Migrate, ..
+            cmd: Cmd::Migrate | Cmd::MigrateJobs,
+            ..
         } => &[],
         Kind::Race { other: Cmd::Down } => &["migrate", "--to", "002"],
         Kind::Race { .. } | Kind::Fleet(_) => &[],
@@ -344,12 +374,12 @@ fn play(
         problems.push(format!("lock left after every tt exited: {holder}"));
     }
     let mut seen = bench.runtime.block_on(fresh.inspect())?;
-    problems.extend(consistency(&seen));
+    problems.extend(consistency(&seen, steps));
     if let Some(done) = &reported {
         problems.extend(reported_is_committed(done, &seen));
     }
     bench.runs += 1;
-    problems.extend(status_tells_the_truth(&tt, &seen)?);
+    problems.extend(status_tells_the_truth(&tt, &seen, steps)?);
     if seen.stopped_drop {
         // A drop killed part-way (MySQL commits each DROP): status said so above, and the
         // way out it names, `tt drop`, must finish the drop.
@@ -384,15 +414,16 @@ fn play(
             problems.push(format!("the next `tt migrate` failed: {}", done.tail()));
         } else {
             let after = bench.runtime.block_on(fresh.inspect())?;
-            let all: Vec<_> = STEPS.iter().map(|s| s.version.to_string()).collect();
+            let all: Vec<_> = steps.iter().map(|s| s.version.clone()).collect();
             let clean: Vec<_> = after.clean_versions().into_iter().collect();
             if clean != all {
                 problems.push(format!(
-                    "after the next `tt migrate` the recorded versions are {clean:?}, not all five"
+                    "after the next `tt migrate` the recorded versions are {clean:?}, not all {}",
+                    all.len()
                 ));
             }
             problems.extend(
-                consistency(&after)
+                consistency(&after, steps)
                     .into_iter()
                     .map(|p| format!("after the next migrate: {p}")),
             );
@@ -403,11 +434,11 @@ fn play(
 
 /// Every migration recorded (and not dirty) has its object, unless the tracking table marks
 /// a drop that stopped part-way; none unrecorded has one.
-pub(crate) fn consistency(seen: &Seen) -> Vec<String> {
+pub(crate) fn consistency(seen: &Seen, steps: &[Step]) -> Vec<String> {
     let mut problems = Vec::new();
-    for step in STEPS {
-        let row = seen.rows.get(step.version);
-        let object = seen.objects.get(step.object);
+    for step in steps {
+        let row = seen.rows.get(&step.version);
+        let object = seen.objects.get(&step.object);
         match (row, object) {
             (Some(false), Some(true)) | (None, None) | (Some(true), _) => {}
             (Some(false), _) if seen.stopped_drop => {}
@@ -462,16 +493,16 @@ fn reported_is_committed(done: &Finished, seen: &Seen) -> Vec<String> {
 }
 
 /// `tt status --json` lists as applied, dirty and pending exactly what the database holds.
-fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen) -> Result<Vec<String>> {
+fn status_tells_the_truth(tt: &Tt<'_>, seen: &Seen, steps: &[Step]) -> Result<Vec<String>> {
     let done = tt.run_to_end(&["status", "--json"], "status")?;
     match serde_json::from_str::<serde_json::Value>(&done.stdout) {
-        Ok(doc) if doc.get("error").is_none() => Ok(status_matches(&doc, seen)),
+        Ok(doc) if doc.get("error").is_none() => Ok(status_matches(&doc, seen, steps)),
         _ => Ok(vec![format!("`tt status --json` failed: {}", done.tail())]),
     }
 }
 
 /// A status document lists as applied, dirty and pending exactly what `seen` holds.
-pub(crate) fn status_matches(doc: &serde_json::Value, seen: &Seen) -> Vec<String> {
+pub(crate) fn status_matches(doc: &serde_json::Value, seen: &Seen, steps: &[Step]) -> Vec<String> {
     let versions = |key: &str| -> Vec<String> {
         let mut out: Vec<String> = doc[key]
             .as_array()
@@ -486,9 +517,9 @@ pub(crate) fn status_matches(doc: &serde_json::Value, seen: &Seen) -> Vec<String
     };
     let clean: Vec<String> = seen.clean_versions().into_iter().collect();
     let dirty: Vec<String> = seen.dirty_versions().into_iter().collect();
-    let pending: Vec<String> = STEPS
+    let pending: Vec<String> = steps
         .iter()
-        .map(|s| s.version.to_string())
+        .map(|s| s.version.clone())
         .filter(|v| !seen.rows.contains_key(v))
         .collect();
     let mut problems = Vec::new();

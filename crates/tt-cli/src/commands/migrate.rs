@@ -82,6 +82,7 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
         if let Ok(status) = migrator.status(&mut db).await {
             let failed_version = match &failed.error {
                 tt_migrate::Error::Statement(failure) => Some(&failure.version),
+                tt_migrate::Error::Cancelled { version } => Some(version),
                 _ => None,
             };
             let pending: Vec<String> = status

@@ -343,6 +343,109 @@ wave 2:
             "{backend}: {}",
             failed.stderr
         );
+        // Not a terminal: plain lines, no live progress drawn with escape codes.
+        for text in [&failed.stdout, &failed.stderr] {
+            assert!(!text.contains('\x1b'), "{backend}: {text:?}");
+        }
+    }
+}
+
+/// On a terminal a parallel run shows a live line per running migration and a summary; the
+/// `applied` lines stay in version order.
+#[tokio::test]
+async fn migrate_with_jobs_on_a_terminal_shows_each_running_migration() {
+    let Some(db) = TestDb::create(tt_schema::Backend::Postgres).await else {
+        return;
+    };
+    let project = Project::new();
+    project.migration(
+        "001_tables.sql",
+        "CREATE TABLE a (id integer);\nCREATE TABLE b (id integer);\nCREATE TABLE c (id integer);\n",
+    );
+    for (version, table) in [("002", "a"), ("003", "b"), ("004", "c")] {
+        project.migration(
+            &format!("{version}_fill_{table}.sql"),
+            &format!("INSERT INTO {table} VALUES (1);\nSELECT pg_sleep(1.5);\n"),
+        );
+    }
+    let Some(run) =
+        crate::support::on_terminal(&project, db.url(), &["migrate", "--jobs", "3"], "")
+    else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for live in [
+        "1 committed, 3 running, 0 waiting",
+        "002 fill_a",
+        "003 fill_b",
+        "004 fill_c",
+    ] {
+        assert!(run.stdout.contains(live), "{live}: {:?}", run.stdout);
+    }
+    // The terminal's text is drawn with cursor moves, not one line after the other.
+    let applied: Vec<&str> = run
+        .stdout
+        .match_indices("  applied ")
+        .map(|(at, found)| &run.stdout[at + found.len()..at + found.len() + 3])
+        .collect();
+    assert_eq!(applied, ["001", "002", "003", "004"], "{:?}", run.stdout);
+}
+
+/// A trigger that an applied migration made: a pending file writing its table may write
+/// other tables through it, so it runs alone.
+#[tokio::test]
+async fn a_file_writing_a_table_with_a_trigger_in_the_database_is_a_barrier() {
+    for backend in [tt_schema::Backend::Postgres, tt_schema::Backend::Mysql] {
+        let Some(db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let project = Project::new();
+        let trigger = match backend {
+            tt_schema::Backend::Postgres => {
+                "CREATE FUNCTION note_item() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN INSERT INTO audit VALUES (NEW.id); RETURN NEW; END $$;\n\
+                 CREATE TRIGGER items_audit AFTER INSERT ON items \
+                 FOR EACH ROW EXECUTE FUNCTION note_item();\n"
+            }
+            _ => {
+                "CREATE TRIGGER items_audit AFTER INSERT ON items \
+                 FOR EACH ROW INSERT INTO audit VALUES (NEW.id);\n"
+            }
+        };
+        project.migration(
+            "001_tables.sql",
+            "CREATE TABLE items (id integer);\nCREATE TABLE audit (id integer);\n\
+             CREATE TABLE other (id integer);\n",
+        );
+        project.migration("002_trigger.sql", trigger);
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
+        ok(&mut tt(&["migrate"]));
+        project.migration("003_fill_other.sql", "INSERT INTO other VALUES (1);\n");
+        project.migration("004_fill_items.sql", "INSERT INTO items VALUES (1);\n");
+        project.migration("005_more.sql", "CREATE TABLE more (id integer);\n");
+        let dry = ok(&mut tt(&["migrate", "--dry-run", "--jobs", "4"]));
+        let expected = "\
+wave 1:
+  003 fill_other
+wave 2:
+  004 fill_items  [barrier: line 1: writes items, which has trigger items_audit in the database]
+    004 waits for 003: 004 is a barrier
+wave 3:
+  005 more
+    005 waits for 004: 004 is a barrier
+";
+        assert!(dry.stdout.contains(expected), "{backend}: {}", dry.stdout);
+        let doc = ok(&mut tt(&["--json", "migrate", "--jobs", "4"])).json();
+        let applied = doc["applied"].as_array().unwrap();
+        let at = |i: usize, key: &str| applied[i][key].as_u64().unwrap();
+        assert!(
+            at(1, "started_ms") >= at(0, "finished_ms"),
+            "{backend}: {doc}"
+        );
+        assert!(
+            at(2, "started_ms") >= at(1, "finished_ms"),
+            "{backend}: {doc}"
+        );
     }
 }
 

@@ -79,9 +79,10 @@ async fn count(db: &mut Database, sql: &str) -> i64 {
         .expect("a count")
 }
 
-fn spawn_migrate(project: &Project, url: &str) -> Child {
+fn spawn_migrate(project: &Project, url: &str, extra: &[&str]) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin!("tt"))
         .args(["migrate", "--database-url", url])
+        .args(extra)
         .current_dir(project.path())
         .env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
@@ -154,7 +155,7 @@ async fn a_signal_during_a_long_statement_cancels_it_and_exits_130_or_143() {
             let mut check = Database::connect(db.url(), ConnectOptions::default())
                 .await
                 .expect("connects");
-            let child = spawn_migrate(&project, db.url());
+            let child = spawn_migrate(&project, db.url(), &[]);
             let started = Instant::now();
             while count(&mut check, running_sql).await == 0 {
                 assert!(
@@ -208,6 +209,100 @@ async fn a_signal_during_a_long_statement_cancels_it_and_exits_130_or_143() {
     }
 }
 
+/// A file that inserts into `table` and then sleeps a minute while table `go` is empty.
+fn sleeping_insert(backend: Backend, table: &str) -> String {
+    let sleep = match backend {
+        Backend::Postgres => {
+            "SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM go) = 0 THEN 60 ELSE 0 END)"
+        }
+        _ => "SELECT SLEEP(IF((SELECT COUNT(*) FROM go) = 0, 60, 0))",
+    };
+    format!("INSERT INTO {table} VALUES (1);\n{sleep};\n")
+}
+
+#[tokio::test]
+async fn sigint_during_a_parallel_run_cancels_every_worker_and_records_none() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some(db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let project = Project::new();
+        project.migration(
+            "001_tables.sql",
+            "CREATE TABLE go (n INTEGER);\nCREATE TABLE a (n INTEGER);\n\
+             CREATE TABLE b (n INTEGER);\nCREATE TABLE c (n INTEGER);\n",
+        );
+        for (version, table) in [("002", "a"), ("003", "b"), ("004", "c")] {
+            project.migration(
+                &format!("{version}_fill_{table}.sql"),
+                &sleeping_insert(backend, table),
+            );
+        }
+        let sleeping = match backend {
+            Backend::Postgres => {
+                "SELECT CAST(count(*) AS TEXT) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE '%pg_sleep(CASE%' \
+                 AND state = 'active' AND pid <> pg_backend_pid()"
+            }
+            _ => {
+                "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST \
+                 WHERE DB = DATABASE() AND INFO LIKE '%SLEEP(IF%' AND ID <> CONNECTION_ID()"
+            }
+        };
+        let mut check = Database::connect(db.url(), ConnectOptions::default())
+            .await
+            .expect("connects");
+        let child = spawn_migrate(&project, db.url(), &["--jobs", "3"]);
+        let started = Instant::now();
+        while count(&mut check, sleeping).await < 3 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{backend}: the three files never slept side by side"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        send(&child, "INT");
+        let (exit, stdout, stderr) = finish(child);
+        let context = format!("{backend}:\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        let still_sleeping = count(&mut check, sleeping).await;
+        if still_sleeping > 0 {
+            stop_statement(&mut check, backend).await;
+        }
+        assert_eq!(exit, Some(130), "{context}");
+        assert!(stderr.contains("interrupted by SIGINT"), "{context}");
+        assert!(stderr.contains("1 of 4 migrations applied"), "{context}");
+        assert!(stderr.contains("none dirty"), "{context}");
+        assert_eq!(still_sleeping, 0, "{context}: a worker still sleeps");
+        assert_eq!(
+            count(&mut check, lock_held_sql(backend)).await,
+            0,
+            "{context}: lock"
+        );
+        let rows = &format!(
+            "SELECT CAST((SELECT count(*) FROM a) + (SELECT count(*) FROM b) \
+             + (SELECT count(*) FROM c) AS {})",
+            if backend == Backend::Postgres {
+                "TEXT"
+            } else {
+                "CHAR"
+            }
+        );
+        assert_eq!(count(&mut check, rows).await, 0, "{context}: rows kept");
+        assert_eq!(
+            status_versions(&project, db.url()),
+            serde_json::json!({"applied": ["001"], "pending": ["002", "003", "004"], "dirty": []}),
+            "{context}"
+        );
+        check
+            .exec("INSERT INTO go VALUES (1)", &[])
+            .await
+            .expect("inserts");
+        crate::support::ok(&mut project.tt_on(db.url(), &["migrate", "--jobs", "3"]));
+        assert_eq!(count(&mut check, rows).await, 3, "{context}: rerun");
+        check.close().await.expect("closes");
+    }
+}
+
 #[tokio::test]
 async fn sigint_on_sqlite_rolls_back_the_open_transaction_and_exits_130() {
     let db = TestDb::create(Backend::Sqlite)
@@ -220,7 +315,7 @@ async fn sigint_on_sqlite_rolls_back_the_open_transaction_and_exits_130() {
         "CREATE TABLE t2 AS WITH RECURSIVE r(n) AS \
          (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000000) SELECT count(*) AS c FROM r;\n",
     );
-    let child = spawn_migrate(&project, db.url());
+    let child = spawn_migrate(&project, db.url(), &[]);
     // No server to ask: give tt time to reach the slow statement.
     std::thread::sleep(Duration::from_millis(1500));
     send(&child, "INT");

@@ -114,8 +114,9 @@ pub(crate) fn on_terminal(project: &Project, url: &str, args: &[&str], input: &s
     for name in ENV_TO_CLEAR {
         command.env_remove(name);
     }
-    // A terminal would get colour; the assertions read plain text.
-    command.env("NO_COLOR", "1");
+    // A terminal would get colour; the assertions read plain text. A terminal type, so that
+    // progress is drawn as on a user's terminal.
+    command.env("NO_COLOR", "1").env("TERM", "xterm");
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

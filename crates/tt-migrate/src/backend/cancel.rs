@@ -4,13 +4,19 @@
 //! ([`application_name`]), so the cancel finds the server sessions running this process's
 //! statements by that name, also through a transaction pooler that moves them between server
 //! connections, and calls `pg_cancel_backend` on them. MySQL: `KILL QUERY` on the connection
-//! id read when the canceller was made. SQLite runs in this process: there is nothing to
-//! cancel from outside; closing the connection rolls back the open transaction.
+//! id read when the canceller was made, and on each connection working for it (a parallel
+//! run's workers). SQLite runs in this process: there is nothing to cancel from outside;
+//! closing the connection rolls back the open transaction. A cancel also marks the connection
+//! stopped, so that a run on it starts no further statement or migration: a statement that
+//! ends without an error when cancelled (MySQL's `SLEEP`) does not let it go on.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tt_schema::Backend;
 
 use crate::backend::connect::{ConnectOptions, application_name, redact_url};
-use crate::backend::database::Database;
+use crate::backend::database::{Database, Interrupt};
 use crate::backend::lease::lease_table;
 use crate::backend::value::Value;
 use crate::error::Error;
@@ -25,6 +31,7 @@ pub struct Canceller {
     session: Session,
     /// The connection's owner name in a lease lock's row.
     lock_owner: String,
+    interrupt: Arc<Interrupt>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,25 +59,60 @@ impl Database {
         let session = match self.backend() {
             Backend::Postgres => Session::Postgres,
             Backend::Sqlite => Session::Sqlite,
-            Backend::Mysql => {
-                let rows = self
-                    .query_text_rows("SELECT CAST(CONNECTION_ID() AS CHAR)", &[])
-                    .await
-                    .map_err(Error::query("reading the connection id"))?;
-                let connection_id = rows
-                    .first()
-                    .and_then(|row| row.first().cloned().flatten())
-                    .and_then(|id| id.parse().ok())
-                    .unwrap_or_default();
-                Session::Mysql { connection_id }
-            }
+            Backend::Mysql => Session::Mysql {
+                connection_id: self.connection_id().await?,
+            },
         };
         Ok(Canceller {
             url: self.connect_url().to_string(),
             options: self.options().clone(),
             session,
             lock_owner: self.lock_owner().to_string(),
+            interrupt: Arc::clone(&self.interrupt),
         })
+    }
+
+    /// MySQL's id of this connection, which `KILL QUERY` names.
+    async fn connection_id(&mut self) -> Result<u64, Error> {
+        let rows = self
+            .query_text_rows("SELECT CAST(CONNECTION_ID() AS CHAR)", &[])
+            .await
+            .map_err(Error::query("reading the connection id"))?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first().cloned().flatten())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_default())
+    }
+
+    /// A new connection working for this one (a parallel run's worker): a cancel of this
+    /// connection stops its statement too, and marks it stopped.
+    ///
+    /// # Errors
+    /// When the connection cannot be opened, or its id read.
+    pub(crate) async fn worker(&self) -> Result<Database, Error> {
+        let mut worker = self.sibling().await?;
+        worker.interrupt = Arc::clone(&self.interrupt);
+        if self.backend() == Backend::Mysql {
+            let id = worker.connection_id().await?;
+            if let Ok(mut workers) = self.interrupt.workers.lock() {
+                workers.push(id);
+            }
+        }
+        Ok(worker)
+    }
+
+    /// Forgets the connections that worked for this one (they are closed).
+    pub(crate) fn forget_workers(&self) {
+        if let Ok(mut workers) = self.interrupt.workers.lock() {
+            workers.clear();
+        }
+    }
+
+    /// Whether a cancel of this connection (or of the one it works for) was asked for: a run
+    /// then starts no further statement or migration ([`Error::Cancelled`]).
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.interrupt.requested.load(Ordering::SeqCst)
     }
 }
 
@@ -104,13 +146,25 @@ impl Canceller {
         !matches!(self.session, Session::Sqlite)
     }
 
-    /// Asks the server to stop the statement the connection is running now; returns whether
-    /// one was running. The statement then fails as if it had failed on its own (the caller
-    /// rolls back or marks the migration dirty and releases the lock as for any failure).
+    /// Asks the server to stop the statement the connection is running now, and those of the
+    /// connections working for it; returns whether one was running. The statement then fails
+    /// as if it had failed on its own (the caller rolls back or marks the migration dirty and
+    /// releases the lock as for any failure). From now on a run on the connection starts no
+    /// further statement or migration: it fails with [`Error::Cancelled`].
     ///
     /// # Errors
     /// When the server cannot be reached or refuses the cancel.
     pub async fn cancel(&self) -> Result<bool, Error> {
+        self.interrupt.requested.store(true, Ordering::SeqCst);
+        self.cancel_statements().await
+    }
+
+    /// Stops the statements the connection and those working for it are running now, without
+    /// marking the connection stopped (the lease heartbeat: the run stops at its next renewal).
+    ///
+    /// # Errors
+    /// When the server cannot be reached or refuses the cancel.
+    pub(crate) async fn cancel_statements(&self) -> Result<bool, Error> {
         match self.session {
             Session::Sqlite => Ok(false),
             Session::Postgres => {
@@ -131,23 +185,44 @@ impl Canceller {
                 Ok(matches!(rows.first().and_then(|r| r.first()), Some(Value::Int(n)) if *n > 0))
             }
             Session::Mysql { connection_id } => {
+                let workers = self
+                    .interrupt
+                    .workers
+                    .lock()
+                    .map(|w| w.clone())
+                    .unwrap_or_default();
                 let mut db = Database::connect(&self.url, self.options.clone()).await?;
-                let killed = db.execute(&format!("KILL QUERY {connection_id}")).await;
-                let _ = db.close().await;
-                match killed {
-                    Ok(()) => Ok(true),
-                    // 1094: unknown thread id, the connection is gone already.
-                    Err(error)
-                        if error
-                            .as_database_error()
-                            .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
-                            .is_some_and(|e| e.number() == 1094) =>
-                    {
-                        Ok(false)
+                let mut any = false;
+                let mut failed = None;
+                for id in std::iter::once(connection_id).chain(workers) {
+                    match kill_query(&mut db, id).await {
+                        Ok(killed) => any |= killed,
+                        Err(error) => failed = Some(error),
                     }
-                    Err(error) => Err(Error::query("cancelling the running statement")(error)),
+                }
+                let _ = db.close().await;
+                match failed {
+                    Some(error) => Err(error),
+                    None => Ok(any),
                 }
             }
         }
+    }
+}
+
+/// `KILL QUERY` on MySQL connection `id`; false when the connection is gone already.
+async fn kill_query(db: &mut Database, id: u64) -> Result<bool, Error> {
+    match db.execute(&format!("KILL QUERY {id}")).await {
+        Ok(()) => Ok(true),
+        // 1094: unknown thread id.
+        Err(error)
+            if error
+                .as_database_error()
+                .and_then(|e| e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>())
+                .is_some_and(|e| e.number() == 1094) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(Error::query("cancelling the running statement")(error)),
     }
 }

@@ -41,6 +41,18 @@ pub struct Database {
     home_schema: Option<String>,
     /// The lease lock's heartbeat while this connection holds the lease.
     heartbeat: Option<Heartbeat>,
+    /// The stop its [`crate::Canceller`]s ask for, shared with the connections working for it.
+    pub(crate) interrupt: std::sync::Arc<Interrupt>,
+}
+
+/// A stop asked of a connection (see `backend::cancel`), shared by its cancellers and the
+/// connections working for it.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupt {
+    pub(crate) requested: std::sync::atomic::AtomicBool,
+    /// The MySQL connection ids of the connections working for it, whose statements a cancel
+    /// stops too (on PostgreSQL the application name finds them).
+    pub(crate) workers: std::sync::Mutex<Vec<u64>>,
 }
 
 /// A task renewing this connection's lease from a connection of its own (see
@@ -101,6 +113,7 @@ impl Database {
             in_migration_transaction: false,
             home_schema: None,
             heartbeat: None,
+            interrupt: Default::default(),
         };
         if !db.dialect().may_be_pooled() {
             db.pooled = Some(false);
@@ -188,6 +201,7 @@ impl Database {
             in_migration_transaction: false,
             home_schema: None,
             heartbeat: None,
+            interrupt: Default::default(),
         };
         let theirs = other.session(sql).await;
         // The probe's own connection: nothing of it is left to undo.
@@ -302,6 +316,7 @@ impl Database {
             in_migration_transaction: false,
             home_schema: self.home_schema.clone(),
             heartbeat: None,
+            interrupt: Default::default(),
         };
         other.run_session_sql().await?;
         Ok(other)

@@ -190,7 +190,7 @@ pub(crate) async fn start_heartbeat(db: &mut Database, key: &str) -> Result<(), 
             if taken_over || renewed.elapsed() >= lease.saturating_sub(every * 2) {
                 flag.store(true, Ordering::SeqCst);
                 // Best effort: the run also stops at its next renewal.
-                let _ = canceller.cancel().await;
+                let _ = canceller.cancel_statements().await;
                 let _ = beat.close().await;
                 return;
             }

@@ -101,6 +101,15 @@ impl Dialect for Mysql {
          WHERE table_schema = DATABASE() AND table_name = ?"
     }
 
+    fn triggers_sql(&self) -> Option<&'static str> {
+        // The database tt works in: the server holds other applications' databases too.
+        Some(
+            "SELECT CAST(EVENT_OBJECT_SCHEMA AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR), \
+             CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
+             WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY 1, 2, 3",
+        )
+    }
+
     fn tracking_upsert(&self) -> &'static str {
         "ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
          execution_ms = VALUES(execution_ms), dirty = VALUES(dirty), \

@@ -125,6 +125,17 @@ impl Dialect for Postgres {
          WHERE table_schema = current_schema() AND table_name = ?"
     }
 
+    fn triggers_sql(&self) -> Option<&'static str> {
+        // Every user schema: a migration may name a table of any of them.
+        Some(
+            "SELECT CAST(n.nspname AS TEXT), CAST(c.relname AS TEXT), CAST(t.tgname AS TEXT) \
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+             AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2, 3",
+        )
+    }
+
     fn namespace(&self) -> Namespace {
         Namespace::Schema
     }

@@ -94,6 +94,23 @@ pub enum Event<'a> {
     /// A migration was rolled back (its down file ran and its tracking row is gone), and that
     /// is committed (on SQLite, as for `Finished`, with its group).
     RolledBack(&'a Applied),
+    /// A parallel run (`jobs` > 1) begins: migrations start and end out of version order, and
+    /// each `Started` is followed by its `Ended`.
+    Scheduled {
+        /// Up to how many run at the same time.
+        jobs: usize,
+        /// How many this run applies.
+        total: usize,
+    },
+    /// A migration of a parallel run ended, at once (its `Finished` follows in version order
+    /// once every earlier one committed too).
+    Ended {
+        /// The migration.
+        migration: &'a Migration,
+        /// Whether it committed; otherwise it failed (and rolled back, or stays dirty) or was
+        /// cancelled.
+        committed: bool,
+    },
 }
 
 /// Options of a rollback ([`Migrator::down`]).
@@ -799,6 +816,10 @@ impl<'m> Migrator<'m> {
         }
         let execution_ms = started.elapsed().as_millis() as i64;
         if outcome.is_ok() {
+            // A cancelled statement may end without an error (MySQL's `SLEEP`).
+            outcome = cancelled(db, migration);
+        }
+        if outcome.is_ok() {
             // Recording the row belongs to the migration: if it fails, so does the migration.
             let record = if script.tables_only {
                 Record::Started
@@ -881,6 +902,16 @@ impl<'m> Migrator<'m> {
             (Step::Down, Record::Undone) => self.tracking.set_dirty(db, version, false).await,
         }
     }
+}
+
+/// [`Error::Cancelled`] once a cancel of `db` was asked for.
+fn cancelled(db: &Database, migration: &Migration) -> Result<(), Error> {
+    if db.cancel_requested() {
+        return Err(Error::Cancelled {
+            version: migration.version.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Steps done but not yet committed: on SQLite a run is one write transaction that commits in
@@ -1148,6 +1179,7 @@ impl Executor<'_> {
         if self.batch.statements.is_empty() {
             return Ok(());
         }
+        cancelled(self.db, self.migration)?;
         let dialect = self.db.dialect();
         tracing::debug!(statements = self.batch.statements.len(), "sending batch");
         let result = self.db.execute_batch(&self.batch.sql).await;

@@ -345,8 +345,9 @@ const NOT_CALLS: &[&str] = &[
     "json_build_object", "json_object", "jsonb_agg", "jsonb_build_array", "jsonb_build_object",
     "lag", "last_value", "lead", "least", "left", "length", "ln", "localtimestamp", "log",
     "lower", "lpad", "ltrim", "max", "md5", "min", "mod", "now", "nullif", "octet_length",
-    "position", "power", "rand", "random", "rank", "repeat", "replace", "reverse", "right",
-    "round", "row_number", "rpad", "rtrim", "sha1", "sha2", "sign", "split_part", "sqrt",
+    "pg_sleep", "position", "power", "rand", "random", "rank", "repeat", "replace", "reverse",
+    "right", "round", "row_number", "rpad", "rtrim", "sha1", "sha2", "sign", "sleep",
+    "split_part", "sqrt",
     "string_agg", "strpos", "substr", "substring", "sum", "to_char", "to_date", "to_number",
     "to_timestamp", "trim", "trunc", "truncate", "unhex", "unix_timestamp", "upper",
     "utc_timestamp", "uuid",
@@ -1030,6 +1031,26 @@ mod tests {
                 "ALTER TABLE `kids` ADD CONSTRAINT fk FOREIGN KEY (p) REFERENCES `Parents` (id)",
             ],
             &["reads parents"],
+        );
+    }
+
+    #[test]
+    fn a_sleep_reads_and_writes_no_table() {
+        check(
+            Postgres,
+            &[
+                "INSERT INTO a VALUES (1);\nSELECT pg_sleep(1)",
+                "INSERT INTO b VALUES (1);\nSELECT pg_sleep((SELECT count(*) FROM go))",
+            ],
+            &["-"],
+        );
+        check(
+            Mysql,
+            &[
+                "INSERT INTO a VALUES (1);\nSELECT SLEEP(1)",
+                "INSERT INTO b VALUES (1);\nSELECT SLEEP(IF((SELECT COUNT(*) FROM go) = 0, 60, 0))",
+            ],
+            &["-"],
         );
     }
 

@@ -431,3 +431,83 @@ async fn a_failed_index_build_leaves_its_migration_dirty_and_its_siblings_built(
         db.close().await.unwrap();
     }
 }
+
+/// What a progress display gets from a parallel run: every started migration ends (committed
+/// or not) after it started, and `Finished` comes once per committed one, in version order,
+/// after its end.
+#[tokio::test]
+async fn every_started_migration_ends_and_finished_comes_in_version_order() {
+    let files = migrations(&[
+        (
+            "001_tables.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (id INTEGER PRIMARY KEY);\n\
+             CREATE TABLE c (id INTEGER PRIMARY KEY);",
+        ),
+        ("002_fill_a.sql", "INSERT INTO a (id) VALUES (1);"),
+        ("003_fill_b.sql", "INSERT INTO b (nope) VALUES (1);"),
+        ("004_fill_c.sql", "INSERT INTO c (id) VALUES (1);"),
+        ("005_more_a.sql", "INSERT INTO a (id) VALUES (2);"),
+        ("006_more_b.sql", "INSERT INTO b (id) VALUES (2);"),
+    ]);
+    for test_db in TestDb::create_all().await {
+        let backend = test_db.backend();
+        if backend == Backend::Sqlite {
+            continue;
+        }
+        let mut db = connect(&test_db).await;
+        let mut events: Vec<String> = Vec::new();
+        let failed = Migrator::new(&files)
+            .jobs(3)
+            .run(&mut db, &mut |event| {
+                events.push(match event {
+                    Event::Scheduled { jobs, total } => format!("scheduled {jobs} {total}"),
+                    Event::Started { migration, .. } => format!("started {}", migration.version),
+                    Event::Ended {
+                        migration,
+                        committed,
+                    } => format!("ended {} {committed}", migration.version),
+                    Event::Finished(applied) => format!("finished {}", applied.version),
+                    other => format!("{other:?}"),
+                })
+            })
+            .await
+            .unwrap_err();
+        db.close().await.unwrap();
+        assert_eq!(events[0], "scheduled 3 6", "{backend}: {events:?}");
+        let at = |what: &str| events.iter().position(|e| e == what);
+        let started: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.strip_prefix("started "))
+            .collect();
+        for version in &started {
+            let begun = at(&format!("started {version}")).unwrap();
+            let ended: Vec<usize> = events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.starts_with(&format!("ended {version} ")))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(ended.len(), 1, "{backend} {version}: {events:?}");
+            assert!(ended[0] > begun, "{backend} {version}: {events:?}");
+            if let Some(finished) = at(&format!("finished {version}")) {
+                assert!(finished > ended[0], "{backend} {version}: {events:?}");
+            }
+        }
+        assert!(at("ended 003 false").is_some(), "{backend}: {events:?}");
+        // 006 waits for 003, which failed.
+        assert!(!started.contains(&"006"), "{backend}: {events:?}");
+        let finished: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.strip_prefix("finished "))
+            .collect();
+        let committed: Vec<&str> = failed.applied.iter().map(|a| a.version.as_str()).collect();
+        assert_eq!(finished, committed, "{backend}: {events:?}");
+        let mut sorted = finished.clone();
+        sorted.sort_unstable();
+        assert_eq!(finished, sorted, "{backend}: {events:?}");
+        assert!(
+            finished.starts_with(&["001", "002"]),
+            "{backend}: {events:?}"
+        );
+    }
+}

@@ -86,6 +86,22 @@ impl<'m> Migrator<'m> {
                 });
             }
         }
+        // A trigger in the database may write other tables when a file writes its table.
+        for (table, trigger) in triggers(db).await? {
+            for print in &mut prints {
+                if print.barrier.is_some() {
+                    continue;
+                }
+                if let Some(written) = print.writes.iter().find(|o| o.may_be(&table)) {
+                    print.barrier = Some(Reason {
+                        line: 1,
+                        what: format!(
+                            "writes {written}, which has trigger {trigger} in the database"
+                        ),
+                    });
+                }
+            }
+        }
         let live = introspect(db, &IntrospectOptions::default()).await?;
         let keys: Vec<(Object, Object)> = live
             .tables()
@@ -103,7 +119,8 @@ impl<'m> Migrator<'m> {
 
     /// Applies `chosen` as `schedule` allows, up to [`Migrator::jobs`] at a time. The run's
     /// lock is held on `db` throughout. After the first failure no migration starts; those
-    /// running finish; the error is the first failure's.
+    /// running finish; the error is the first failure's. A cancel of `db` stops the workers'
+    /// statements too (see [`Database::worker`]) and starts no further migration.
     pub(super) async fn run_parallel(
         &self,
         db: &mut Database,
@@ -123,6 +140,7 @@ impl<'m> Migrator<'m> {
         let mut failure: Option<Error> = None;
         // Finished events go out in version order: up to here they have.
         let mut reported = 0usize;
+        on_event(Event::Scheduled { jobs, total });
         let events = Mutex::new(on_event);
         let mut running: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> =
             FuturesUnordered::new();
@@ -137,13 +155,19 @@ impl<'m> Migrator<'m> {
                 }) else {
                     break;
                 };
+                if db.cancel_requested() {
+                    failure = Some(Error::Cancelled {
+                        version: chosen[next].version.clone(),
+                    });
+                    break;
+                }
                 if let Err(error) = lock::renew_lock(db, &self.tracking).await {
                     failure = Some(error);
                     break;
                 }
                 let mut conn = match idle.pop() {
                     Some(conn) => conn,
-                    None => match Database::connect(db.connect_url(), db.options().clone()).await {
+                    None => match db.worker().await {
                         Ok(conn) => {
                             opened += 1;
                             conn
@@ -195,6 +219,12 @@ impl<'m> Migrator<'m> {
                 break;
             };
             idle.push(conn);
+            if let Ok(mut on_event) = events.lock() {
+                on_event(Event::Ended {
+                    migration: chosen[index],
+                    committed: result.is_ok(),
+                });
+            }
             match result {
                 Ok(done) => {
                     state[index] = State::Committed;
@@ -218,6 +248,7 @@ impl<'m> Migrator<'m> {
             // The migrations' own work is committed; a failed close changes nothing.
             let _ = conn.close().await;
         }
+        db.forget_workers();
         // What committed after a failure is reported too, in version order.
         let committed: Vec<Applied> = applied.into_iter().flatten().collect();
         if let Ok(mut on_event) = events.lock() {
@@ -236,4 +267,31 @@ impl<'m> Migrator<'m> {
             }),
         }
     }
+}
+
+/// The tables of the database that have triggers, with a trigger of each, in one query.
+async fn triggers(db: &mut Database) -> Result<Vec<(Object, String)>, Error> {
+    let Some(sql) = db.dialect().triggers_sql() else {
+        return Ok(Vec::new());
+    };
+    let rows = db
+        .query_text_rows(sql, &[])
+        .await
+        .map_err(Error::query("reading the triggers of the database"))?;
+    // The catalog holds names as the files' names fold (see `dependencies`).
+    let keep_case = db.dialect().quoted_names_keep_case();
+    let fold = |name: String| if keep_case { name } else { name.to_lowercase() };
+    let mut found: Vec<(Object, String)> = Vec::new();
+    for row in rows {
+        let mut columns = row.into_iter().map(Option::unwrap_or_default);
+        let (schema, table, trigger) = (columns.next(), columns.next(), columns.next());
+        let table = Object {
+            schema: schema.map(fold),
+            name: fold(table.unwrap_or_default()),
+        };
+        if found.last().is_none_or(|(last, _)| *last != table) {
+            found.push((table, trigger.unwrap_or_default()));
+        }
+    }
+    Ok(found)
 }
