@@ -42,5 +42,5 @@ pub use render::{
     RenderError, add_check, add_column, add_foreign_key, add_unique, alter_column_default,
     alter_column_nullability, alter_column_type, as_stored, create_ddl, create_index,
     create_statements, create_table, drop_check, drop_column, drop_ddl, drop_foreign_key,
-    drop_index, drop_statements, drop_table, drop_unique,
+    drop_index, drop_statements, drop_table, drop_unique, qualified_drop_statements,
 };
