@@ -103,8 +103,9 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`Error::UnknownVersion`] when `version` is not a migration, [`Error::NoVariant`] for
-    /// a migration without a file for this backend (before anything is recorded), or a query
-    /// error.
+    /// a migration without a file for this backend (before anything is recorded),
+    /// [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop` or
+    /// `tt reset` finishes it), or a query error.
     pub async fn baseline(
         &self,
         db: &mut Database,
@@ -129,7 +130,8 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`Error::NoTool`] for [`Layout::Native`], [`Error::NoToolTable`] when the table is not
-    /// there, or a query error.
+    /// there, [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished, or a
+    /// query error.
     pub async fn baseline_from_tool(
         &self,
         db: &mut Database,
@@ -217,7 +219,7 @@ async fn record(
 ) -> Result<Vec<Recorded>, Error> {
     let backend = db.backend();
     tracking.ensure(db).await?;
-    let rows = tracking.rows(db).await?;
+    let rows = tracking.rows_unless_stopped(db).await?;
     let has_row = |m: &Migration| {
         rows.iter()
             .any(|r: &AppliedRow| r.version == m.version.as_str() && r.checksum.is_some())

@@ -98,7 +98,7 @@ impl Dialect for Mysql {
 
     fn table_exists_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, DATABASE())"
     }
 
     fn tracking_upsert(&self) -> &'static str {

@@ -122,7 +122,7 @@ impl Dialect for Postgres {
 
     fn table_exists_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, current_schema())"
     }
 
     fn namespace(&self) -> Namespace {
@@ -228,7 +228,7 @@ impl Lock for AdvisoryLock {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
+            let key = schema_key(db, key);
             let sql = format!("SELECT CAST(pg_try_advisory_lock({key}) AS TEXT)");
             let mut backoff = Backoff::new(timeout);
             loop {
@@ -256,7 +256,7 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
+            let key = schema_key(db, key);
             let sql = format!(
                 "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
                  AND granted AND classid = 0 AND objid = {key} AND objsubid = 1 \
@@ -280,7 +280,7 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
+            let key = schema_key(db, key);
             db.execute(&format!("SELECT pg_advisory_unlock({key})"))
                 .await
                 .map_err(Error::query("releasing the migration lock"))
@@ -288,22 +288,16 @@ impl Lock for AdvisoryLock {
     }
 }
 
-/// The advisory lock key of `table` in the connection's current schema: advisory locks are
-/// per database, so runners on different schemas of one database (`--schemas`) must not wait
-/// for each other. The table in `public` keeps the key of the table's name alone, the key
-/// every earlier version of tt took.
-async fn schema_key(db: &mut Database, table: &str) -> Result<i64, Error> {
-    let rows = db
-        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
-        .await
-        .map_err(Error::query(
-            "reading the current schema for the migration lock",
-        ))?;
-    let schema = rows.first().and_then(|row| row.first().cloned().flatten());
-    Ok(match schema.as_deref() {
+/// The advisory lock key of `table` in the schema tt works in: advisory locks are per
+/// database, so runners on different schemas of one database (`--schemas`) must not wait for
+/// each other. The table in `public` keeps the key of the table's name alone, the key every
+/// earlier version of tt took. The schema is the one found at connect, so that a migration's
+/// `SET search_path` cannot make the release miss the lock the run took.
+fn schema_key(db: &Database, table: &str) -> i64 {
+    match db.home_schema() {
         None | Some("public") => advisory_key(table),
         Some(schema) => advisory_key(&format!("{schema}.{table}")),
-    })
+    }
 }
 
 /// A stable, positive advisory lock key for a tracking table (FNV-1a, 31 bits, so that it is
@@ -354,11 +348,12 @@ async fn holder(db: &mut Database, key: i64) -> Option<String> {
 async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
     // One parameter per table: names are bound, never quoted into the text.
     let list = vec!["?"; tables.len()].join(", ");
-    let args: Vec<Arg> = tables.iter().map(|t| Arg::Text(t.clone())).collect();
+    let mut args: Vec<Arg> = vec![db.home_schema().into()];
+    args.extend(tables.iter().map(|t| Arg::Text(t.clone())));
     let sql = format!(
         "WITH managed AS (SELECT c.oid FROM pg_class c \
            JOIN pg_namespace n ON n.oid = c.relnamespace \
-           WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+           WHERE n.nspname = COALESCE(?, current_schema()) AND c.relkind IN ('r', 'p') \
            AND c.relname = ANY(ARRAY[{list}]::text[])) \
          SELECT CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
            CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
@@ -539,7 +534,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
          SELECT 'pg_namespace:' || o.oid, 'schema', NULL, CAST(o.nspname AS TEXT), \
            'DROP SCHEMA ' || quote_ident(o.nspname), NULL \
          FROM pg_namespace o JOIN pg_namespace n ON n.oid = o.oid \
-         WHERE n.nspname <> current_schema() AND {user_namespace}"
+         WHERE n.nspname <> COALESCE(?, current_schema()) AND {user_namespace}"
     );
     // User objects have oids from 16384 (FirstNormalObjectId) on.
     let edges_sql = format!(
@@ -553,16 +548,12 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
         from = owning_object("d.classid", "d.objid"),
         to = owning_object("d.refclassid", "d.refobjid"),
     );
-    let current = db
-        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
-        .await
-        .map_err(Error::query("reading the current schema"))?
-        .into_iter()
-        .next()
-        .and_then(|row| row.into_iter().next().flatten());
+    // The schema found at connect, not the session's current one, which a migration's `SET
+    // search_path` may have moved.
+    let current = db.home_schema().map(str::to_string);
     let context = "reading the schema's objects and their dependencies";
     let rows = db
-        .query_text_rows(&objects_sql, &[])
+        .query_text_rows(&objects_sql, &[current.clone().into()])
         .await
         .map_err(Error::query(context))?;
     let mut out = Catalog::default();
