@@ -300,8 +300,11 @@ fn up_file(
 
 /// Reads what `tool` recorded as applied from its `table`.
 async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<ToolApplied, Error> {
+    // Cast to text: each tool declares its columns its own way, and on each backend another
+    // (a version as bigint, text or varchar, a flag as boolean, integer or text); the
+    // versions are matched as text. The table is the one in the schema found at connect.
     let text = db.text_type();
-    let quoted = db.backend().quote_ident(table);
+    let quoted = db.own_table(table);
     let context = format!("reading {tool}'s tracking table `{table}`");
     let sql = match tool {
         // sqlx writes a row before a migration and marks it successful after.

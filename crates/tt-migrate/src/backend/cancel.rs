@@ -12,7 +12,7 @@ use tt_schema::Backend;
 use crate::backend::connect::{ConnectOptions, application_name, redact_url};
 use crate::backend::database::Database;
 use crate::backend::lease::lease_table;
-use crate::backend::value::Value;
+use crate::backend::value::{Value, int_at, unexpected};
 use crate::error::Error;
 
 /// What it takes to cancel the statement a [`Database`] is running, from another task: made
@@ -53,15 +53,16 @@ impl Database {
             Backend::Postgres => Session::Postgres,
             Backend::Sqlite => Session::Sqlite,
             Backend::Mysql => {
-                let rows = self
-                    .query_text_rows("SELECT CAST(CONNECTION_ID() AS CHAR)", &[])
+                // SIGNED: the id is unsigned, which the typed reader does not read.
+                let context = "reading the connection id";
+                let id = self
+                    .query_rows("SELECT CAST(CONNECTION_ID() AS SIGNED)", &[])
                     .await
-                    .map_err(Error::query("reading the connection id"))?;
-                let connection_id = rows
-                    .first()
-                    .and_then(|row| row.first().cloned().flatten())
-                    .and_then(|id| id.parse().ok())
-                    .unwrap_or_default();
+                    .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
+                    .map_err(Error::query(context))?;
+                let connection_id = id.try_into().map_err(|_| {
+                    Error::query(context)(unexpected(0, "a connection id", Some(&Value::Int(id))))
+                })?;
                 Session::Mysql { connection_id }
             }
         };

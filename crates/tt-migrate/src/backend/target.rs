@@ -74,22 +74,12 @@ impl Target {
                         .await
                         .map_err(Error::query(format!("creating schema {schema}")))?;
                 }
-                // current_schema() is NULL when no schema of the search_path exists.
-                if let Some(sql) = dialect.current_schema_sql() {
-                    let rows = db
-                        .query_text_rows(sql, &[])
-                        .await
-                        .map_err(Error::query("reading the current schema"))?;
-                    if rows
-                        .first()
-                        .and_then(|r| r.first().cloned().flatten())
-                        .is_none()
-                    {
-                        let _ = db.close().await;
-                        return Err(Error::UnknownSchema {
-                            schema: schema.clone(),
-                        });
-                    }
+                // The home schema is none when no schema of the search_path exists.
+                if db.home_schema().is_none() {
+                    let _ = db.close().await;
+                    return Err(Error::UnknownSchema {
+                        schema: schema.clone(),
+                    });
                 }
                 Ok(db)
             }

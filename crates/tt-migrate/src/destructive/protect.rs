@@ -39,6 +39,7 @@ pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> 
     if count == 0 {
         return Ok(None);
     }
+    // The time as text: the database prints it, and the typed reader reads no timestamps.
     let sql = format!(
         "SELECT CAST(protected_at AS {text}), note FROM {table}",
         text = db.text_type(),
