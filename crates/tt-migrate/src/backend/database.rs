@@ -128,6 +128,15 @@ impl Database {
         Ok(schema.filter(|name| !name.is_empty()))
     }
 
+    /// Reads the schema tt works in again, after creating the one the connection names.
+    ///
+    /// # Errors
+    /// When the current schema cannot be read.
+    pub(crate) async fn refresh_home_schema(&mut self) -> Result<(), Error> {
+        self.home_schema = self.read_home_schema().await?;
+        Ok(())
+    }
+
     /// The schema (PostgreSQL) or database (MySQL) tt works in, found when connecting.
     pub(crate) fn home_schema(&self) -> Option<&str> {
         self.home_schema.as_deref()
