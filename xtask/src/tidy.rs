@@ -1,6 +1,7 @@
 //! Tidy checks of the workspace's shape (`cargo xtask tidy`, also run by `ci` and as tests):
 //! the crate layering of ARCHITECTURE.md, one backend seam in tt-migrate, no import cycle
-//! between tt-migrate's modules, and one pinned version per dependency.
+//! between tt-migrate's modules, no new cast to text in its SQL, and one pinned version per
+//! dependency.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -34,12 +35,62 @@ const GROUP_LAYERS: &[(&str, u32)] = &[
 /// Lines outside `backend/` that name a backend in a match or comparison, and why they may.
 const BACKEND_MATCH_ALLOWED: &[(&str, &str, &str)] = &[];
 
+/// Files of tt-migrate whose SQL casts values to text (`::text`, `AS TEXT)`, `AS CHAR)`,
+/// `AS {text})`), how many casts each holds, and why. tt reads its own queries' values by
+/// their type; a new cast to text needs a reason here (and a count that falls is lowered).
+const TEXT_CASTS_ALLOWED: &[(&str, usize, &str)] = &[
+    (
+        "adoption/baseline.rs",
+        11,
+        "other tools' tables declare their columns each their own way",
+    ),
+    (
+        "backend/introspect/mysql.rs",
+        2,
+        "information_schema flags and lengths, read with the other catalog text",
+    ),
+    (
+        "backend/introspect/postgres.rs",
+        21,
+        "PostgreSQL's one-byte \"char\" columns, and flags read with the other catalog text",
+    ),
+    (
+        "backend/introspect/sqlite.rs",
+        5,
+        "pragma flags and positions, read with the other catalog text",
+    ),
+    (
+        "backend/lease.rs",
+        2,
+        "the lock holder's ages, only printed in a message",
+    ),
+    (
+        "backend/mysql.rs",
+        21,
+        "information_schema names (the trigger lookup's too), binary strings on some MySQL versions",
+    ),
+    (
+        "backend/postgres.rs",
+        12,
+        "regclass and regprocedure names, an inet and a timestamp for a message, \
+         information_schema's sql_identifier, a bound list's element type, the trigger \
+         lookup's names (read with the text reader, as the scheduler's other catalog text)",
+    ),
+    ("destructive/protect.rs", 1, "a timestamp, only printed"),
+    (
+        "engine/tracking.rs",
+        2,
+        "the tracking table's version and timestamps, as the database prints them",
+    ),
+];
+
 /// Runs every check and fails naming each problem.
 pub(crate) fn run(root: &Path) -> Result<()> {
     let mut problems = layering_problems(&dependencies(root)?);
     problems.extend(backend_match_problems(&root.join("crates/tt-migrate/src"))?);
     problems.extend(cycle_problems(&root.join("crates/tt-migrate/src"))?);
     problems.extend(group_problems(&root.join("crates/tt-migrate/src"))?);
+    problems.extend(text_cast_problems(&root.join("crates/tt-migrate/src"))?);
     problems.extend(pinning_problems(root)?);
     if problems.is_empty() {
         eprintln!("tidy: ok");
@@ -151,6 +202,57 @@ fn backend_match_problems(src: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Files of tt-migrate with more casts to text than [`TEXT_CASTS_ALLOWED`] allows them, or
+/// fewer (the entry is then stale).
+fn text_cast_problems(src: &Path) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut counted = BTreeMap::new();
+    for path in rust_files(src)? {
+        let text = std::fs::read_to_string(&path)?;
+        let casts: usize = code_lines(&text).map(|(_, line)| text_casts(line)).sum();
+        if casts > 0 {
+            counted.insert(relative(src, &path), casts);
+        }
+    }
+    for (file, _, _) in TEXT_CASTS_ALLOWED {
+        counted.entry((*file).to_string()).or_insert(0);
+    }
+    for (file, casts) in counted {
+        let allowed = TEXT_CASTS_ALLOWED
+            .iter()
+            .find(|(allowed, _, _)| *allowed == file)
+            .map_or(0, |(_, count, _)| *count);
+        if casts > allowed {
+            problems.push(format!(
+                "crates/tt-migrate/src/{file}: {casts} cast(s) to text, {allowed} allowed: read \
+                 the value by its type, or say why in TEXT_CASTS_ALLOWED (xtask/src/tidy.rs)"
+            ));
+        } else if casts < allowed {
+            problems.push(format!(
+                "stale entry in TEXT_CASTS_ALLOWED (xtask/src/tidy.rs): {file} has {casts} \
+                 cast(s) to text, not {allowed}"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// How many casts to text a line of SQL holds.
+fn text_casts(line: &str) -> usize {
+    let postgres = line
+        .match_indices("::text")
+        .filter(|(at, cast)| {
+            let next = line[at + cast.len()..].chars().next();
+            !next.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+        .count();
+    let sql = ["AS TEXT)", "AS CHAR)", "AS {text})"]
+        .iter()
+        .map(|cast| line.matches(cast).count())
+        .sum::<usize>();
+    postgres + sql
 }
 
 /// Whether a line matches on a backend (`Backend::Mysql =>`, `Backend::Postgres |`) or
@@ -559,6 +661,25 @@ mod tests {
     fn only_the_backend_module_matches_on_the_backend() {
         let src = root().join("crates/tt-migrate/src");
         assert_eq!(backend_match_problems(&src).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tt_migrate_casts_to_text_only_where_the_allow_list_says_why() {
+        let src = root().join("crates/tt-migrate/src");
+        assert_eq!(text_cast_problems(&src).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn casts_to_text_are_counted() {
+        let check = |line: &str, expected: usize| assert_eq!(text_casts(line), expected, "{line}");
+        check("SELECT c.relname::text, a.attnotnull::text", 2);
+        check("AND c.relname = ANY(ARRAY[?]::text[])", 1);
+        check("Version::text_ordered(v)", 0);
+        check(
+            "SELECT CAST(x AS TEXT), CAST(y AS CHAR), CAST(z AS {text})",
+            3,
+        );
+        check("SELECT CAST(x AS SIGNED)", 0);
     }
 
     #[test]

@@ -208,7 +208,8 @@ pub(crate) trait Dialect: Sync {
     /// database) it is in, NULL for the connection's current one.
     fn columns_sql(&self) -> &'static str;
 
-    /// A query counting the tables named by its one `?`, as one integer column.
+    /// A query counting the tables named by its first `?` in the schema (or database) its
+    /// second names (the current one for NULL), as one integer column.
     fn table_exists_sql(&self) -> &'static str;
 
     /// A query for the triggers tt may run into: schema, table and trigger name as text

@@ -43,4 +43,5 @@ pub use render::{
     alter_column_default, alter_column_nullability, alter_column_type, as_stored, create_ddl,
     create_ddl_parts, create_index, create_statements, create_table, drop_check, drop_column,
     drop_ddl, drop_foreign_key, drop_index, drop_statements, drop_table, drop_unique,
+    qualified_drop_statements,
 };

@@ -282,10 +282,32 @@ pub fn drop_foreign_key(
             format!("drop foreign key `{}`", fk.name),
         ));
     }
+    Ok(drop_foreign_key_in(None, table, fk, backend))
+}
+
+/// [`drop_foreign_key`] of a table named in schema `qualifier`, if any (PostgreSQL and MySQL).
+fn drop_foreign_key_in(
+    qualifier: Option<&str>,
+    table: &Table,
+    fk: &ForeignKey,
+    backend: Backend,
+) -> String {
     let mut drop = sea_query::ForeignKey::drop();
     drop.name(raw_name(&fk.name, backend))
         .table(Alias::new(&table.name));
-    Ok(build(&drop, backend))
+    let sql = build(&drop, backend);
+    let Some(schema) = qualifier else {
+        return sql;
+    };
+    // sea-query cannot name a MySQL foreign key drop's table with its database (it panics):
+    // the qualifier goes in front of the table it rendered.
+    let table = backend.quote_ident(&table.name);
+    let qualified = format!("{}.{table}", backend.quote_ident(schema));
+    sql.replacen(
+        &format!("ALTER TABLE {table}"),
+        &format!("ALTER TABLE {qualified}"),
+        1,
+    )
 }
 
 /// `CREATE [UNIQUE] INDEX`, or `None` when the backend cannot build this non-unique index.
@@ -345,6 +367,17 @@ pub fn drop_index(table: &Table, index: &Index, backend: Backend) -> Option<Stri
 /// `DROP TABLE name`.
 pub fn drop_table(name: &str, backend: Backend) -> String {
     build(sea_query::Table::drop().table(Alias::new(name)), backend)
+}
+
+/// `DROP TABLE qualifier.name`, or [`drop_table`] without a qualifier.
+fn drop_table_in(qualifier: Option<&str>, name: &str, backend: Backend) -> String {
+    match qualifier {
+        Some(schema) => build(
+            sea_query::Table::drop().table((Alias::new(schema), Alias::new(name))),
+            backend,
+        ),
+        None => drop_table(name, backend),
+    }
 }
 
 /// `ALTER TABLE … ADD COLUMN …`, then (PostgreSQL) its comment.
@@ -780,18 +813,40 @@ pub fn drop_statements(
     drop_order: &[impl AsRef<str>],
     deferred: impl Fn(&str, &ForeignKey) -> bool,
 ) -> Result<Vec<String>, RenderError> {
+    qualified_drop_statements(None, schema, backend, drop_order, deferred)
+}
+
+/// [`drop_statements`] with every table named in schema (PostgreSQL) or database (MySQL)
+/// `qualifier` when there is one, so that a session's `search_path` or `USE` cannot change
+/// which tables they drop.
+///
+/// # Errors
+/// A table in `drop_order` that `schema` lacks.
+pub fn qualified_drop_statements(
+    qualifier: Option<&str>,
+    schema: &Schema,
+    backend: Backend,
+    drop_order: &[impl AsRef<str>],
+    deferred: impl Fn(&str, &ForeignKey) -> bool,
+) -> Result<Vec<String>, RenderError> {
+    // SQLite has one schema per file, `main`, which no session setting moves.
+    let qualifier = qualifier.filter(|_| backend != Backend::Sqlite);
     let tables = ordered_tables(schema, drop_order)?;
     let mut statements = Vec::new();
     if backend != Backend::Sqlite {
         for table in &tables {
             for fk in &table.foreign_keys {
                 if deferred(&table.name, fk) {
-                    statements.push(drop_foreign_key(table, fk, backend)?);
+                    statements.push(drop_foreign_key_in(qualifier, table, fk, backend));
                 }
             }
         }
     }
-    statements.extend(tables.iter().map(|t| drop_table(&t.name, backend)));
+    statements.extend(
+        tables
+            .iter()
+            .map(|t| drop_table_in(qualifier, &t.name, backend)),
+    );
     Ok(statements)
 }
 

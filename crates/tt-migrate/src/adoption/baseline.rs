@@ -103,8 +103,9 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`Error::UnknownVersion`] when `version` is not a migration, [`Error::NoVariant`] for
-    /// a migration without a file for this backend (before anything is recorded), or a query
-    /// error.
+    /// a migration without a file for this backend (before anything is recorded),
+    /// [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop` or
+    /// `tt reset` finishes it), or a query error.
     pub async fn baseline(
         &self,
         db: &mut Database,
@@ -129,7 +130,8 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`Error::NoTool`] for [`Layout::Native`], [`Error::NoToolTable`] when the table is not
-    /// there, or a query error.
+    /// there, [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished, or a
+    /// query error.
     pub async fn baseline_from_tool(
         &self,
         db: &mut Database,
@@ -217,7 +219,7 @@ async fn record(
 ) -> Result<Vec<Recorded>, Error> {
     let backend = db.backend();
     tracking.ensure(db).await?;
-    let rows = tracking.rows(db).await?;
+    let rows = tracking.rows_unless_stopped(db).await?;
     let has_row = |m: &Migration| {
         rows.iter()
             .any(|r: &AppliedRow| r.version == m.version.as_str() && r.checksum.is_some())
@@ -298,8 +300,11 @@ fn up_file(
 
 /// Reads what `tool` recorded as applied from its `table`.
 async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<ToolApplied, Error> {
+    // Cast to text: each tool declares its columns its own way, and on each backend another
+    // (a version as bigint, text or varchar, a flag as boolean, integer or text); the
+    // versions are matched as text. The table is the one in the schema found at connect.
     let text = db.text_type();
-    let quoted = db.backend().quote_ident(table);
+    let quoted = db.own_table(table);
     let context = format!("reading {tool}'s tracking table `{table}`");
     let sql = match tool {
         // sqlx writes a row before a migration and marks it successful after.

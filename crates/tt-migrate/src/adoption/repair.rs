@@ -79,14 +79,15 @@ impl Migrator<'_> {
     /// a file no longer matches what ran: repair only after checking the database by hand.
     ///
     /// # Errors
-    /// When the tracking table cannot be read or written.
+    /// [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop` or
+    /// `tt reset` finishes it); when the tracking table cannot be read or written.
     pub async fn repair(
         &self,
         db: &mut Database,
         options: RepairOptions,
     ) -> Result<RepairReport, Error> {
         if options.dry_run {
-            let rows = self.tracking_table().rows(db).await?;
+            let rows = self.tracking_table().rows_unless_stopped(db).await?;
             return Ok(self.repair_plan(&rows, db, options));
         }
         let tracking = self.tracking_table();
@@ -104,7 +105,7 @@ impl Migrator<'_> {
         options: RepairOptions,
     ) -> Result<RepairReport, Error> {
         let tracking = self.tracking_table();
-        let rows = tracking.rows(db).await?;
+        let rows = tracking.rows_unless_stopped(db).await?;
         let report = self.repair_plan(&rows, db, options);
         for row in &report.dirty {
             match options.dirty {

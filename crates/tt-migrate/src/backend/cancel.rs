@@ -18,7 +18,7 @@ use tt_schema::Backend;
 use crate::backend::connect::{ConnectOptions, application_name, redact_url};
 use crate::backend::database::{Database, Interrupt};
 use crate::backend::lease::lease_table;
-use crate::backend::value::Value;
+use crate::backend::value::{Value, int_at, unexpected};
 use crate::error::Error;
 
 /// What it takes to cancel the statement a [`Database`] is running, from another task: made
@@ -74,15 +74,16 @@ impl Database {
 
     /// MySQL's id of this connection, which `KILL QUERY` names.
     async fn connection_id(&mut self) -> Result<u64, Error> {
-        let rows = self
-            .query_text_rows("SELECT CAST(CONNECTION_ID() AS CHAR)", &[])
+        // SIGNED: the id is unsigned, which the typed reader does not read.
+        let context = "reading the connection id";
+        let id = self
+            .query_rows("SELECT CAST(CONNECTION_ID() AS SIGNED)", &[])
             .await
-            .map_err(Error::query("reading the connection id"))?;
-        Ok(rows
-            .first()
-            .and_then(|row| row.first().cloned().flatten())
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_default())
+            .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
+            .map_err(Error::query(context))?;
+        id.try_into().map_err(|_| {
+            Error::query(context)(unexpected(0, "a connection id", Some(&Value::Int(id))))
+        })
     }
 
     /// A new connection working for this one (a parallel run's worker): a cancel of this

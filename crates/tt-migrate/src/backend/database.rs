@@ -9,7 +9,7 @@ use tt_schema::Backend;
 
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
 use crate::backend::file_lock::HeldFile;
-use crate::backend::value::{Value, bind_values, decode_row, decode_text_row};
+use crate::backend::value::{Value, bind_values, column, decode_row, decode_text_row};
 use crate::backend::{Dialect, dialect};
 use crate::error::Error;
 use crate::files::split::placeholders::{numbered_placeholders, replace_placeholders};
@@ -133,22 +133,25 @@ impl Database {
         let Some(sql) = self.dialect().current_schema_sql() else {
             return Ok(None);
         };
+        let context = "reading the current schema";
         let rows = self
-            .query_text_rows(sql, &[])
+            .query_rows(sql, &[])
             .await
-            .map_err(Error::query("reading the current schema"))?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|row| row.into_iter().next().flatten())
-            .filter(|name| !name.is_empty()))
+            .map_err(Error::query(context))?;
+        let schema = match rows.first() {
+            Some(row) => column(row, 0, "schema")
+                .opt_text()
+                .map_err(Error::query(context))?,
+            None => None,
+        };
+        Ok(schema.filter(|name| !name.is_empty()))
     }
 
-    /// Reads the schema tt works in again, after the connection created it.
+    /// Reads the schema tt works in again, after creating the one the connection names.
     ///
     /// # Errors
-    /// When the query fails.
-    pub(crate) async fn read_home_schema_again(&mut self) -> Result<(), Error> {
+    /// When the current schema cannot be read.
+    pub(crate) async fn refresh_home_schema(&mut self) -> Result<(), Error> {
         self.home_schema = self.read_home_schema().await?;
         Ok(())
     }
@@ -179,11 +182,11 @@ impl Database {
     /// statement) pooler does: PgBouncer hands an idle server session to the next client
     /// first. Neither check can be sure; `lock = "table"` is.
     async fn behind_transaction_pooler(&mut self) -> Result<bool, Error> {
-        let sql = "SELECT CAST(inet_server_port() AS TEXT), CAST(pg_backend_pid() AS TEXT)";
+        let sql = "SELECT inet_server_port(), pg_backend_pid()";
         let (server_port, mine) = self.session(sql).await?;
         let url_port = sqlx::postgres::PgConnectOptions::from_str(&self.secret_url.0)
             .ok()
-            .map(|options| options.get_port().to_string());
+            .map(|options| i64::from(options.get_port()));
         // A Unix socket has no port: nothing to compare.
         if server_port.is_some() && url_port.is_some() && server_port != url_port {
             return Ok(true);
@@ -209,18 +212,23 @@ impl Database {
         Ok(mine.is_some() && mine == theirs?.1)
     }
 
-    /// The two text values `sql` returns, read without preparing it.
-    async fn session(&mut self, sql: &str) -> Result<(Option<String>, Option<String>), Error> {
+    /// The server's port (NULL over a Unix socket) and the session's process id, as `sql`
+    /// returns them, read without preparing it.
+    async fn session(&mut self, sql: &str) -> Result<(Option<i64>, Option<i64>), Error> {
+        let context = "reading the server session";
         let rows = self
-            .fetch_inlined(sql, &[], Columns::Text)
+            .fetch_inlined(sql, &[], Columns::Typed)
             .await
-            .map_err(Error::query("reading the server session"))?;
-        let mut row = rows.into_iter().next().unwrap_or_default().into_iter();
-        let mut text = || match row.next() {
-            Some(Value::Text(text)) => Some(text),
-            _ => None,
+            .map_err(Error::query(context))?;
+        let Some(row) = rows.first() else {
+            return Ok((None, None));
         };
-        Ok((text(), text()))
+        let port = column(row, 0, "inet_server_port").opt_int();
+        let pid = column(row, 1, "pg_backend_pid").opt_int();
+        Ok((
+            port.map_err(Error::query(context))?,
+            pid.map_err(Error::query(context))?,
+        ))
     }
 
     /// Whether statements go through a transaction pooler (detected, or `lock = "table"` on

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 
 use crate::backend::database::{Arg, Database, Heartbeat};
+use crate::backend::value::column;
 use crate::backend::{Backoff, Lock, ServerError};
 use crate::error::Error;
 
@@ -203,23 +204,18 @@ pub(crate) async fn start_heartbeat(db: &mut Database, key: &str) -> Result<(), 
 /// Whether a live (unexpired) lease row of `key` exists; `false` without the table.
 pub(crate) async fn is_leased(db: &mut Database, key: &str) -> Result<bool, Error> {
     let now = db.dialect().now_ms();
-    let text = db.text_type();
     let sql = format!(
-        "SELECT CAST(COUNT(*) AS {text}) FROM {} WHERE name = ? AND expires_ms >= {now}",
+        "SELECT COUNT(*) FROM {} WHERE name = ? AND expires_ms >= {now}",
         quoted(db, key)
     );
-    match db
-        .query_text_rows(&sql, &[Arg::Text(key.to_string())])
-        .await
-    {
-        Ok(rows) => Ok(rows
-            .first()
-            .and_then(|row| row.first().cloned().flatten())
-            .as_deref()
-            .map(str::trim)
-            != Some("0")),
+    let context = "reading the migration lock row";
+    match db.query_rows(&sql, &[Arg::Text(key.to_string())]).await {
+        Ok(rows) => {
+            let live = column(rows.first().map_or(&[], Vec::as_slice), 0, "count").int();
+            Ok(live.map_err(Error::query(context))? != 0)
+        }
         Err(error) if is_missing_table(db, &error) => Ok(false),
-        Err(error) => Err(Error::query("reading the migration lock row")(error)),
+        Err(error) => Err(Error::query(context)(error)),
     }
 }
 
@@ -280,7 +276,8 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
-/// The owner of the lease row and how long until it expires, for the timeout's message.
+/// The owner of the lease row and how long until it expires, for the timeout's message: read
+/// as text, the message's form, and left out of the message when it cannot be read.
 async fn holder(db: &mut Database, key: &str) -> Option<String> {
     let now = db.dialect().now_ms();
     let text = db.text_type();

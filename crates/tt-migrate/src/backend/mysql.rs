@@ -8,8 +8,12 @@ use tt_schema::{Backend, Schema, Table};
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
 use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
+use crate::backend::value::column;
 use crate::backend::{Dialect, Lock, Namespace, ServerError, introspect};
 use crate::error::Error;
+
+// The catalog queries cast information_schema's names to CHAR: some MySQL versions report
+// those columns as binary strings, which the driver does not read as text.
 
 /// The MySQL and MariaDB dialect.
 pub(super) struct Mysql;
@@ -20,7 +24,8 @@ impl Dialect for Mysql {
     }
 
     fn statement_limit_query(&self) -> Option<&'static str> {
-        Some("SELECT CAST(@@max_allowed_packet AS CHAR)")
+        // SIGNED: it is unsigned, which the typed reader does not read.
+        Some("SELECT CAST(@@max_allowed_packet AS SIGNED)")
     }
 
     fn commits_implicitly(&self, sql: &str) -> bool {
@@ -98,7 +103,7 @@ impl Dialect for Mysql {
 
     fn table_exists_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_schema = DATABASE() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, DATABASE())"
     }
 
     fn triggers_sql(&self) -> Option<&'static str> {
@@ -227,16 +232,19 @@ impl Lock for NamedLock {
         Box::pin(async move {
             let started = Instant::now();
             let seconds = timeout.as_secs_f64().ceil() as i64;
-            let sql = format!("SELECT CAST(GET_LOCK({LOCK_NAME}, ?) AS CHAR)");
-            let rows = db
-                .query_text_rows(
+            let sql = format!("SELECT GET_LOCK({LOCK_NAME}, ?)");
+            // 1 when taken, 0 on timeout, NULL on an error (a kill).
+            let got = db
+                .query_rows(
                     &sql,
                     &[home(db), Arg::Text(key.to_string()), Arg::Int(seconds)],
                 )
                 .await
+                .and_then(|rows| {
+                    column(rows.first().map_or(&[], Vec::as_slice), 0, "GET_LOCK").opt_int()
+                })
                 .map_err(Error::query("taking the migration lock"))?;
-            let got = rows.first().and_then(|row| row.first().cloned().flatten());
-            if got.as_deref() == Some("1") {
+            if got == Some(1) {
                 Ok(())
             } else {
                 Err(Error::LockTimeout {
@@ -253,16 +261,11 @@ impl Lock for NamedLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let sql = format!("SELECT CAST(IS_USED_LOCK({LOCK_NAME}) IS NOT NULL AS CHAR)");
-            let rows = db
-                .query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
+            let sql = format!("SELECT IS_USED_LOCK({LOCK_NAME}) IS NOT NULL");
+            db.query_rows(&sql, &[home(db), Arg::Text(key.to_string())])
                 .await
-                .map_err(Error::query("reading who holds the migration lock"))?;
-            Ok(rows
-                .first()
-                .and_then(|row| row.first().cloned().flatten())
-                .as_deref()
-                == Some("1"))
+                .and_then(|rows| column(rows.first().map_or(&[], Vec::as_slice), 0, "held").bool())
+                .map_err(Error::query("reading who holds the migration lock"))
         })
     }
 
@@ -272,8 +275,8 @@ impl Lock for NamedLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let sql = format!("SELECT CAST(RELEASE_LOCK({LOCK_NAME}) AS CHAR)");
-            db.query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
+            let sql = format!("SELECT RELEASE_LOCK({LOCK_NAME})");
+            db.query_rows(&sql, &[home(db), Arg::Text(key.to_string())])
                 .await
                 .map(drop)
                 .map_err(Error::query("releasing the migration lock"))
@@ -281,7 +284,8 @@ impl Lock for NamedLock {
     }
 }
 
-/// Who holds the lock of `key`, for the timeout's message.
+/// Who holds the lock of `key`, for the timeout's message: read as text, the message's form
+/// (the id cast to CHAR: it is unsigned), and left out of the message when it cannot be read.
 async fn holder(db: &mut Database, key: &str) -> Option<String> {
     let sql = format!(
         "SELECT CAST(p.ID AS CHAR), p.USER, p.HOST FROM information_schema.PROCESSLIST p \
@@ -306,14 +310,8 @@ async fn holder(db: &mut Database, key: &str) -> Option<String> {
 async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
     let q = |name: &str| Backend::Mysql.quote_ident(name);
     let is_managed = |name: &str| tables.iter().any(|t| t == name);
-    let current = db
-        .query_text_rows("SELECT CAST(DATABASE() AS CHAR)", &[])
-        .await
-        .map_err(Error::query("reading the current database"))?
-        .into_iter()
-        .next()
-        .and_then(|r| r.into_iter().next().flatten())
-        .unwrap_or_default();
+    // The database found at connect: a migration's `USE` must not move it.
+    let current = db.home_schema().unwrap_or_default().to_string();
     let mut out = Vec::new();
     let sql = "SELECT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), \
                CAST(CONSTRAINT_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR) \

@@ -8,6 +8,7 @@ use tt_schema::{Backend, Schema, Table};
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
 use crate::backend::object::{Catalog, CatalogObject, Edge, ObjectKind};
+use crate::backend::value::{column, int_at};
 use crate::backend::{Backoff, Dialect, Lock, Namespace, ServerError, introspect};
 use crate::error::Error;
 
@@ -112,7 +113,7 @@ impl Dialect for Postgres {
     }
 
     fn current_schema_sql(&self) -> Option<&'static str> {
-        Some("SELECT CAST(current_schema() AS TEXT)")
+        Some("SELECT current_schema()")
     }
 
     fn columns_sql(&self) -> &'static str {
@@ -122,7 +123,7 @@ impl Dialect for Postgres {
 
     fn table_exists_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_name = ?"
+         WHERE table_name = ? AND table_schema = COALESCE(?, current_schema())"
     }
 
     fn triggers_sql(&self) -> Option<&'static str> {
@@ -239,16 +240,18 @@ impl Lock for AdvisoryLock {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
-            let sql = format!("SELECT CAST(pg_try_advisory_lock({key}) AS TEXT)");
+            let key = schema_key(db, key);
+            let sql = format!("SELECT pg_try_advisory_lock({key})");
             let mut backoff = Backoff::new(timeout);
+            let context = "taking the migration lock";
             loop {
-                let rows = db
-                    .query_text_rows(&sql, &[])
-                    .await
-                    .map_err(Error::query("taking the migration lock"))?;
-                let got = rows.first().and_then(|row| row.first().cloned().flatten());
-                if got.as_deref() == Some("true") {
+                let rows = db.query_rows(&sql, &[]).await;
+                let got = rows
+                    .and_then(|rows| {
+                        column(rows.first().map_or(&[], Vec::as_slice), 0, "got").bool()
+                    })
+                    .map_err(Error::query(context))?;
+                if got {
                     return Ok(());
                 }
                 if !backoff.wait().await {
@@ -267,21 +270,18 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
+            let key = schema_key(db, key);
             let sql = format!(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' \
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' \
                  AND granted AND classid = 0 AND objid = {key} AND objsubid = 1 \
                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             );
-            let rows = db
-                .query_text_rows(&sql, &[])
+            let holders = db
+                .query_rows(&sql, &[])
                 .await
+                .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
                 .map_err(Error::query("reading who holds the advisory lock"))?;
-            Ok(rows
-                .first()
-                .and_then(|row| row.first().cloned().flatten())
-                .as_deref()
-                != Some("0"))
+            Ok(holders != 0)
         })
     }
 
@@ -291,7 +291,7 @@ impl Lock for AdvisoryLock {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let key = schema_key(db, key).await?;
+            let key = schema_key(db, key);
             db.execute(&format!("SELECT pg_advisory_unlock({key})"))
                 .await
                 .map_err(Error::query("releasing the migration lock"))
@@ -299,22 +299,16 @@ impl Lock for AdvisoryLock {
     }
 }
 
-/// The advisory lock key of `table` in the connection's current schema: advisory locks are
-/// per database, so runners on different schemas of one database (`--schemas`) must not wait
-/// for each other. The table in `public` keeps the key of the table's name alone, the key
-/// every earlier version of tt took.
-async fn schema_key(db: &mut Database, table: &str) -> Result<i64, Error> {
-    let rows = db
-        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
-        .await
-        .map_err(Error::query(
-            "reading the current schema for the migration lock",
-        ))?;
-    let schema = rows.first().and_then(|row| row.first().cloned().flatten());
-    Ok(match schema.as_deref() {
+/// The advisory lock key of `table` in the schema tt works in: advisory locks are per
+/// database, so runners on different schemas of one database (`--schemas`) must not wait for
+/// each other. The table in `public` keeps the key of the table's name alone, the key every
+/// earlier version of tt took. The schema is the one found at connect, so that a migration's
+/// `SET search_path` cannot make the release miss the lock the run took.
+fn schema_key(db: &Database, table: &str) -> i64 {
+    match db.home_schema() {
         None | Some("public") => advisory_key(table),
         Some(schema) => advisory_key(&format!("{schema}.{table}")),
-    })
+    }
 }
 
 /// A stable, positive advisory lock key for a tracking table (FNV-1a, 31 bits, so that it is
@@ -329,7 +323,9 @@ fn advisory_key(table: &str) -> i64 {
 }
 
 /// Who holds the advisory lock `key` in this database (advisory locks are per database), for
-/// the timeout's message.
+/// the timeout's message: read as text, the message's form (`client_addr` is an inet and
+/// `backend_start` a timestamp, which the typed reader does not read), and left out of the
+/// message when it cannot be read.
 async fn holder(db: &mut Database, key: i64) -> Option<String> {
     let sql = format!(
         "SELECT CAST(a.pid AS TEXT), a.application_name, a.usename, \
@@ -365,53 +361,56 @@ async fn holder(db: &mut Database, key: i64) -> Option<String> {
 async fn foreign_dependents(db: &mut Database, tables: &[String]) -> Result<Dependents, Error> {
     // One parameter per table: names are bound, never quoted into the text.
     let list = vec!["?"; tables.len()].join(", ");
-    let args: Vec<Arg> = tables.iter().map(|t| Arg::Text(t.clone())).collect();
+    let mut args: Vec<Arg> = vec![db.home_schema().into()];
+    args.extend(tables.iter().map(|t| Arg::Text(t.clone())));
     let sql = format!(
         "WITH managed AS (SELECT c.oid FROM pg_class c \
            JOIN pg_namespace n ON n.oid = c.relnamespace \
-           WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+           WHERE n.nspname = COALESCE(?, current_schema()) AND c.relkind IN ('r', 'p') \
            AND c.relname = ANY(ARRAY[{list}]::text[])) \
          SELECT CAST(c.conrelid::regclass AS TEXT) || '.' || c.conname, \
-           CAST(t.relname AS TEXT), 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
+           t.relname, 'ALTER TABLE ' || CAST(c.conrelid::regclass AS TEXT) \
              || ' DROP CONSTRAINT ' || quote_ident(c.conname) \
            FROM pg_constraint c JOIN pg_class t ON t.oid = c.confrelid \
            WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM managed) \
            AND c.conrelid NOT IN (SELECT oid FROM managed)"
     );
+    // `regclass` is cast to text: it prints the name as the search path sees it.
+    let context = "finding foreign keys to managed tables";
     let rows = db
-        .query_text_rows(&sql, &args)
+        .query_rows(&sql, &args)
         .await
-        .map_err(Error::query("finding foreign keys to managed tables"))?;
-    Ok(rows
-        .into_iter()
+        .map_err(Error::query(context))?;
+    rows.iter()
         .map(|row| {
-            let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
             let dependent = Dependent {
                 kind: DependentKind::ForeignKey,
-                name: field(0),
-                on: field(1),
+                name: column(row, 0, "constraint").text()?,
+                on: column(row, 1, "table").text()?,
             };
-            (dependent, Some(field(2)))
+            Ok((dependent, Some(column(row, 2, "drop").text()?)))
         })
-        .collect())
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::query(context))
 }
 
 /// Drops the current schema and creates it again with its owner and grants, in one
 /// transaction.
 async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
-    // The owner and the schema's grants, to restore them on the new schema.
+    // The owner and the schema's grants, to restore them on the new schema. The schema is the
+    // one found at connect: a migration's `SET search_path` must not choose what is dropped.
+    let context = "reading the schema's owner and grants";
     let rows = db
-        .query_text_rows(
-            "SELECT CAST(current_schema() AS TEXT), CAST(pg_get_userbyid(n.nspowner) AS TEXT), \
-             CAST(a.privilege_type AS TEXT), \
-             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE CAST(pg_get_userbyid(a.grantee) AS TEXT) END, \
-             CAST(a.is_grantable AS TEXT) \
+        .query_rows(
+            "SELECT n.nspname, pg_get_userbyid(n.nspowner), a.privilege_type, \
+             CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END, \
+             a.is_grantable \
              FROM pg_namespace n LEFT JOIN LATERAL aclexplode(n.nspacl) a ON true \
-             WHERE n.nspname = current_schema()",
-            &[],
+             WHERE n.nspname = COALESCE(?, current_schema())",
+            &[db.home_schema().into()],
         )
         .await
-        .map_err(Error::query("reading the schema's owner and grants"))?;
+        .map_err(Error::query(context))?;
     let Some(first) = rows.first() else {
         return Err(Error::UnknownSchema {
             schema: (db.options().postgres_schema.as_deref())
@@ -419,9 +418,12 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
                 .to_string(),
         });
     };
-    let field = |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten();
-    let schema = field(first, 0).unwrap_or_default();
-    let owner = field(first, 1).unwrap_or_default();
+    let schema = column(first, 0, "schema")
+        .text()
+        .map_err(Error::query(context))?;
+    let owner = column(first, 1, "owner")
+        .text()
+        .map_err(Error::query(context))?;
     let q = |name: &str| Backend::Postgres.quote_ident(name);
     let mut statements = vec![
         "BEGIN".to_string(),
@@ -429,7 +431,20 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
         format!("CREATE SCHEMA {} AUTHORIZATION {}", q(&schema), q(&owner)),
     ];
     for row in &rows {
-        let (Some(privilege), Some(grantee)) = (field(row, 2), field(row, 3)) else {
+        // A schema without grants has one row, whose grant columns are NULL.
+        let grant = || -> Result<Option<(String, String, bool)>, sqlx::Error> {
+            let privilege = column(row, 2, "privilege_type").opt_text()?;
+            let grantee = column(row, 3, "grantee").opt_text()?;
+            let (Some(privilege), Some(grantee)) = (privilege, grantee) else {
+                return Ok(None);
+            };
+            Ok(Some((
+                privilege,
+                grantee,
+                column(row, 4, "is_grantable").bool()?,
+            )))
+        };
+        let Some((privilege, grantee, grantable)) = grant().map_err(Error::query(context))? else {
             continue;
         };
         if grantee == owner {
@@ -440,11 +455,7 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
         } else {
             q(&grantee)
         };
-        let option = if field(row, 4).as_deref() == Some("true") {
-            " WITH GRANT OPTION"
-        } else {
-            ""
-        };
+        let option = if grantable { " WITH GRANT OPTION" } else { "" };
         statements.push(format!(
             "GRANT {privilege} ON SCHEMA {} TO {grantee}{option}",
             q(&schema)
@@ -512,7 +523,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
     let objects_sql = format!(
         "SELECT 'pg_class:' || o.oid, CASE o.relkind WHEN 'v' THEN 'view' \
            WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'table' END, \
-           CAST(n.nspname AS TEXT), CAST(o.relname AS TEXT), \
+           n.nspname, o.relname, \
            CASE o.relkind WHEN 'v' THEN 'DROP VIEW ' WHEN 'm' THEN 'DROP MATERIALIZED VIEW ' \
              WHEN 'S' THEN 'DROP SEQUENCE ' ELSE 'DROP TABLE ' END \
              || quote_ident(n.nspname) || '.' || quote_ident(o.relname), \
@@ -524,7 +535,7 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
          UNION ALL \
          SELECT 'pg_proc:' || o.oid, CASE o.prokind WHEN 'p' THEN 'procedure' \
            WHEN 'a' THEN 'aggregate' ELSE 'function' END, \
-           CAST(n.nspname AS TEXT), CAST(o.proname AS TEXT), \
+           n.nspname, o.proname, \
            CASE o.prokind WHEN 'p' THEN 'DROP PROCEDURE ' WHEN 'a' THEN 'DROP AGGREGATE ' \
              ELSE 'DROP FUNCTION ' END || CAST(o.oid::regprocedure AS TEXT), NULL \
          FROM pg_proc o JOIN pg_namespace n ON n.oid = o.pronamespace \
@@ -532,30 +543,29 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
          UNION ALL \
          SELECT 'pg_type:' || o.oid, CASE o.typtype WHEN 'e' THEN 'enum type' \
            WHEN 'd' THEN 'domain' WHEN 'r' THEN 'range type' ELSE 'type' END, \
-           CAST(n.nspname AS TEXT), CAST(o.typname AS TEXT), \
+           n.nspname, o.typname, \
            CASE o.typtype WHEN 'd' THEN 'DROP DOMAIN ' ELSE 'DROP TYPE ' END \
              || quote_ident(n.nspname) || '.' || quote_ident(o.typname), NULL \
          FROM pg_type o JOIN pg_namespace n ON n.oid = o.typnamespace \
          WHERE (o.typtype IN ('e', 'd', 'r') OR (o.typtype = 'c' \
            AND (SELECT relkind FROM pg_class WHERE oid = o.typrelid) = 'c')) AND {user_type} \
          UNION ALL \
-         SELECT 'pg_trigger:' || o.oid, 'trigger', CAST(n.nspname AS TEXT), \
-           CAST(o.tgname AS TEXT), 'DROP TRIGGER ' || quote_ident(o.tgname) || ' ON ' \
+         SELECT 'pg_trigger:' || o.oid, 'trigger', n.nspname, o.tgname, 'DROP TRIGGER ' || quote_ident(o.tgname) || ' ON ' \
              || quote_ident(n.nspname) || '.' || quote_ident(t.relname), \
            'pg_class:' || o.tgrelid \
          FROM pg_trigger o JOIN pg_class t ON t.oid = o.tgrelid \
            JOIN pg_namespace n ON n.oid = t.relnamespace \
          WHERE NOT o.tgisinternal AND {user_trigger} \
          UNION ALL \
-         SELECT 'pg_namespace:' || o.oid, 'schema', NULL, CAST(o.nspname AS TEXT), \
+         SELECT 'pg_namespace:' || o.oid, 'schema', NULL, o.nspname, \
            'DROP SCHEMA ' || quote_ident(o.nspname), NULL \
          FROM pg_namespace o JOIN pg_namespace n ON n.oid = o.oid \
-         WHERE n.nspname <> current_schema() AND {user_namespace}"
+         WHERE n.nspname <> COALESCE(?, current_schema()) AND {user_namespace}"
     );
     // User objects have oids from 16384 (FirstNormalObjectId) on.
     let edges_sql = format!(
-        "SELECT f.key, t.key, CASE WHEN bool_or(d.deptype = 'n' AND NOT (d.classid = d.refclassid \
-           AND d.classid = 'pg_class'::regclass AND d.objsubid = 0)) THEN 'y' ELSE 'n' END \
+        "SELECT f.key, t.key, bool_or(d.deptype = 'n' AND NOT (d.classid = d.refclassid \
+           AND d.classid = 'pg_class'::regclass AND d.objsubid = 0)) \
          FROM pg_depend d, \
            LATERAL (SELECT {from}) f(key), LATERAL (SELECT {to}) t(key) \
          WHERE d.deptype IN ('n', 'a', 'i') AND d.objid >= 16384 AND d.refobjid >= 16384 \
@@ -564,22 +574,19 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
         from = owning_object("d.classid", "d.objid"),
         to = owning_object("d.refclassid", "d.refobjid"),
     );
-    let current = db
-        .query_text_rows("SELECT CAST(current_schema() AS TEXT)", &[])
-        .await
-        .map_err(Error::query("reading the current schema"))?
-        .into_iter()
-        .next()
-        .and_then(|row| row.into_iter().next().flatten());
+    // The schema found at connect, not the session's current one, which a migration's `SET
+    // search_path` may have moved.
+    let current = db.home_schema().map(str::to_string);
     let context = "reading the schema's objects and their dependencies";
     let rows = db
-        .query_text_rows(&objects_sql, &[])
+        .query_rows(&objects_sql, &[current.clone().into()])
         .await
         .map_err(Error::query(context))?;
     let mut out = Catalog::default();
-    for row in rows {
-        let field = |i: usize| row.get(i).cloned().flatten();
-        let label = field(1).unwrap_or_default();
+    for row in &rows {
+        let label = column(row, 1, "kind")
+            .text()
+            .map_err(Error::query(context))?;
         let kind = match label.as_str() {
             "view" => ObjectKind::View,
             "materialized view" => ObjectKind::MaterializedView,
@@ -590,27 +597,33 @@ async fn catalog(db: &mut Database) -> Result<Catalog, Error> {
             "schema" => ObjectKind::Schema,
             _ => ObjectKind::Table,
         };
-        out.objects.push(CatalogObject {
-            key: field(0).unwrap_or_default(),
-            kind,
-            label,
-            schema: field(2).filter(|schema| Some(schema) != current.as_ref()),
-            name: field(3).unwrap_or_default(),
-            drop: field(4).unwrap_or_default(),
-            owner: field(5),
-        });
+        let object = || -> Result<CatalogObject, sqlx::Error> {
+            Ok(CatalogObject {
+                key: column(row, 0, "key").text()?,
+                kind,
+                label: label.clone(),
+                schema: (column(row, 2, "schema").opt_text()?)
+                    .filter(|schema| Some(schema) != current.as_ref()),
+                name: column(row, 3, "name").text()?,
+                drop: column(row, 4, "drop").text()?,
+                owner: column(row, 5, "owner").opt_text()?,
+            })
+        };
+        out.objects.push(object().map_err(Error::query(context))?);
     }
-    for row in db
-        .query_text_rows(&edges_sql, &[])
+    let edges = db
+        .query_rows(&edges_sql, &[])
         .await
-        .map_err(Error::query(context))?
-    {
-        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-        out.edges.push(Edge {
-            from: field(0),
-            to: field(1),
-            blocks: field(2) == "y",
-        });
+        .map_err(Error::query(context))?;
+    for row in &edges {
+        let edge = || -> Result<Edge, sqlx::Error> {
+            Ok(Edge {
+                from: column(row, 0, "from").text()?,
+                to: column(row, 1, "to").text()?,
+                blocks: column(row, 2, "blocks").bool()?,
+            })
+        };
+        out.edges.push(edge().map_err(Error::query(context))?);
     }
     Ok(out)
 }

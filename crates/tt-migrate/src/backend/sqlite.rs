@@ -95,7 +95,9 @@ impl Dialect for Sqlite {
     }
 
     fn table_exists_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        // One database file, whose schema is `main`: the second `?` names no other.
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ? \
+         AND COALESCE(?, 'main') = 'main'"
     }
 
     fn scratch_in_memory(&self) -> Option<&'static str> {

@@ -73,12 +73,11 @@ impl Target {
                     db.execute(&sql)
                         .await
                         .map_err(Error::query(format!("creating schema {schema}")))?;
+                    // Created after connecting: the home schema is read again, so that tt's
+                    // tables and lock key are named with it.
+                    db.refresh_home_schema().await?;
                 }
-                if create {
-                    // Read when connecting, before the schema existed.
-                    db.read_home_schema_again().await?;
-                }
-                // current_schema() is NULL when no schema of the search_path exists.
+                // None when no schema of the search_path exists.
                 if db.home_schema().is_none() {
                     let _ = db.close().await;
                     return Err(Error::UnknownSchema {

@@ -245,15 +245,82 @@ pub(crate) fn int_at(row: &[Value], index: usize) -> Result<i64, sqlx::Error> {
     }
 }
 
+/// A column of a row of one of tt's own queries, read as the query promises: a value of
+/// another type, or NULL where the query never returns one, is an error naming the column
+/// (the caller's context names the query).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column<'r> {
+    row: &'r [Value],
+    index: usize,
+    name: &'static str,
+}
+
+/// Column `index` of `row`, called `name` in errors.
+pub(crate) fn column<'r>(row: &'r [Value], index: usize, name: &'static str) -> Column<'r> {
+    Column { row, index, name }
+}
+
+impl Column<'_> {
+    /// The integer; NULL is an error.
+    pub(crate) fn int(self) -> Result<i64, sqlx::Error> {
+        self.opt_int()?.ok_or_else(|| self.error("an integer"))
+    }
+
+    /// The integer, or `None` for NULL.
+    pub(crate) fn opt_int(self) -> Result<Option<i64>, sqlx::Error> {
+        match self.value() {
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(Value::Null) => Ok(None),
+            _ => Err(self.error("an integer or NULL")),
+        }
+    }
+
+    /// The boolean (also an integer 0 or 1, as MySQL and SQLite store them); NULL is an error.
+    pub(crate) fn bool(self) -> Result<bool, sqlx::Error> {
+        self.value()
+            .and_then(Value::as_bool)
+            .ok_or_else(|| self.error("a boolean"))
+    }
+
+    /// The text; NULL is an error.
+    pub(crate) fn text(self) -> Result<String, sqlx::Error> {
+        self.opt_text()?.ok_or_else(|| self.error("text"))
+    }
+
+    /// The text, or `None` for NULL.
+    pub(crate) fn opt_text(self) -> Result<Option<String>, sqlx::Error> {
+        match self.value() {
+            Some(Value::Text(text)) => Ok(Some(text.clone())),
+            Some(Value::Null) => Ok(None),
+            _ => Err(self.error("text or NULL")),
+        }
+    }
+
+    fn value(&self) -> Option<&Value> {
+        self.row.get(self.index)
+    }
+
+    fn error(&self, expected: &str) -> sqlx::Error {
+        sqlx::Error::ColumnDecode {
+            index: format!("{} ({})", self.index, self.name),
+            source: format!("expected {expected}, found {}", found(self.value())).into(),
+        }
+    }
+}
+
 /// The error for a column of one of tt's own queries that holds something else than
 /// `expected` (or is missing): a query and its reader disagree, which is a bug to report, not
 /// a value to guess.
-pub(crate) fn unexpected(index: usize, expected: &str, found: Option<&Value>) -> sqlx::Error {
-    let found = found.map_or_else(|| "no column".to_string(), |value| format!("{value:?}"));
+pub(crate) fn unexpected(index: usize, expected: &str, found_value: Option<&Value>) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: index.to_string(),
-        source: format!("expected {expected}, found {found}").into(),
+        source: format!("expected {expected}, found {}", found(found_value)).into(),
     }
+}
+
+/// What a column held, for an error: the value, or that there was no such column.
+fn found(value: Option<&Value>) -> String {
+    value.map_or_else(|| "no column".to_string(), |value| format!("{value:?}"))
 }
 
 #[cfg(test)]
@@ -287,6 +354,45 @@ mod tests {
         check(String::from("x").into(), Value::Text("x".into()));
         check(None::<i64>.into(), Value::Null);
         check(Some("x").into(), Value::Text("x".into()));
+    }
+
+    #[test]
+    fn columns_read_as_promised_or_name_themselves() {
+        let row = [
+            Value::Int(7),
+            Value::Null,
+            Value::Text("x".into()),
+            Value::Bool(true),
+        ];
+        assert_eq!(column(&row, 0, "n").int().unwrap(), 7);
+        assert_eq!(column(&row, 1, "n").opt_int().unwrap(), None);
+        assert_eq!(column(&row, 2, "name").text().unwrap(), "x");
+        assert_eq!(column(&row, 1, "name").opt_text().unwrap(), None);
+        assert!(column(&row, 3, "flag").bool().unwrap());
+        assert!(column(&row, 1, "flag").bool().is_err());
+        let message = |error: sqlx::Error| match error {
+            sqlx::Error::ColumnDecode { index, source } => format!("{index}: {source}"),
+            other => other.to_string(),
+        };
+        let check = |result: Result<String, sqlx::Error>, expected: &str| {
+            assert_eq!(message(result.unwrap_err()), expected)
+        };
+        check(
+            column(&row, 2, "pid").int().map(|n| n.to_string()),
+            "2 (pid): expected an integer or NULL, found Text(\"x\")",
+        );
+        check(
+            column(&row, 1, "pid").int().map(|n| n.to_string()),
+            "1 (pid): expected an integer, found Null",
+        );
+        check(
+            column(&row, 0, "name").text(),
+            "0 (name): expected text or NULL, found Int(7)",
+        );
+        check(
+            column(&row, 9, "name").text(),
+            "9 (name): expected text or NULL, found no column",
+        );
     }
 
     #[test]

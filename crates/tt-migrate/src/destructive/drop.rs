@@ -380,12 +380,19 @@ async fn execute_drop(
             .iter()
             .any(|r| r.table == table && r.name == fk.name)
     };
-    let drops = tt_schema::drop_statements(&plan.schema, backend, &plan.tables, deferred).map_err(
-        |source| Error::Render {
-            path: std::path::PathBuf::new(),
-            source: Box::new(source),
-        },
-    )?;
+    // Named in the schema found at connect: a migration's `SET search_path` or `USE` must not
+    // change which tables go (or make their names resolve to none).
+    let drops = tt_schema::qualified_drop_statements(
+        db.home_schema(),
+        &plan.schema,
+        backend,
+        &plan.tables,
+        deferred,
+    )
+    .map_err(|source| Error::Render {
+        path: std::path::PathBuf::new(),
+        source: Box::new(source),
+    })?;
     // Never `DROP TABLE … CASCADE` on PostgreSQL: it would also drop what the plan does not
     // list (a table inheriting from a managed one, a column of another table), where a plain
     // drop fails and rolls back. The table drops come in the plan's order, between the other
@@ -410,7 +417,7 @@ async fn execute_drop(
     let mut dropped = plan.tables.clone();
     if let Some(tracking) = &plan.tracking_table {
         steps.push(DropStep {
-            sql: tt_schema::drop_table(tracking, backend),
+            sql: format!("DROP TABLE {}", db.own_table(tracking)),
             table: Some(tracking.clone()),
         });
         dropped.push(tracking.clone());
@@ -495,7 +502,7 @@ async fn run_marked(
     // Without a tracking table, one is made to hold the mark, and dropped last.
     let made_table = plan.tracking_table.is_none();
     let extra = made_table.then(|| DropStep {
-        sql: tt_schema::drop_table(tracking.table(), db.backend()),
+        sql: format!("DROP TABLE {}", db.own_table(tracking.table())),
         table: None,
     });
     let steps: Vec<&DropStep> = steps.iter().chain(extra.as_ref()).collect();
@@ -539,7 +546,7 @@ async fn run_marked(
         // Nothing changed: the mark goes too, so that nothing reports a stopped drop. If even
         // that fails, the mark stays and says "may be gone", which is still true enough.
         let _ = if made_table {
-            db.execute(&tt_schema::drop_table(tracking.table(), db.backend()))
+            db.execute(&format!("DROP TABLE {}", db.own_table(tracking.table())))
                 .await
                 .map_err(Error::query("dropping the tracking table"))
         } else {
@@ -614,10 +621,9 @@ pub async fn count_rows(db: &mut Database, tables: &[String]) -> Result<u64, Err
     if tables.is_empty() {
         return Ok(0);
     }
-    let backend = db.backend();
     let sum = tables
         .iter()
-        .map(|t| format!("(SELECT COUNT(*) FROM {})", backend.quote_ident(t)))
+        .map(|t| format!("(SELECT COUNT(*) FROM {})", db.own_table(t)))
         .collect::<Vec<_>>()
         .join(" + ");
     let sql = format!("SELECT {sum}");

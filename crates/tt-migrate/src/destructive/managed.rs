@@ -143,38 +143,24 @@ pub(crate) fn managed_objects(
 /// connected to.
 ///
 /// # Errors
-/// When the files cannot be read or the current schema cannot be queried.
+/// When the files cannot be read.
 pub(crate) async fn managed_tables_of(
     db: &mut Database,
     migrations: &[Migration],
 ) -> Result<BTreeSet<String>, Error> {
-    let schema = current_schema(db).await?;
-    managed_tables(migrations, db.backend(), schema.as_deref())
+    // The schema found at connect: a migration's `SET search_path` or `USE` must not move it.
+    managed_tables(migrations, db.backend(), db.home_schema())
 }
 
 /// [`managed_objects`] in the schema (PostgreSQL) or database (MySQL) `db` is connected to.
 ///
 /// # Errors
-/// When the files cannot be read or the current schema cannot be queried.
+/// When the files cannot be read.
 pub(crate) async fn managed_objects_of(
     db: &mut Database,
     migrations: &[Migration],
 ) -> Result<BTreeSet<ManagedObject>, Error> {
-    let schema = current_schema(db).await?;
-    managed_objects(migrations, db.backend(), schema.as_deref())
-}
-
-async fn current_schema(db: &mut Database) -> Result<Option<String>, Error> {
-    let Some(sql) = db.dialect().current_schema_sql() else {
-        return Ok(None);
-    };
-    Ok(db
-        .query_text_rows(sql, &[])
-        .await
-        .map_err(Error::query("reading the current schema"))?
-        .into_iter()
-        .next()
-        .and_then(|row| row.into_iter().next().flatten()))
+    managed_objects(migrations, db.backend(), db.home_schema())
 }
 
 /// Table names of a TOML file whose definitions only fail on references outside it.

@@ -29,17 +29,21 @@ pub struct Protection {
 pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> {
     let exists_sql = db.dialect().table_exists_sql();
     let count = db
-        .query_rows(exists_sql, &[Arg::Text(PROTECTION_TABLE.to_string())])
+        .query_rows(
+            exists_sql,
+            &[PROTECTION_TABLE.into(), db.home_schema().into()],
+        )
         .await
         .and_then(|rows| int_at(rows.first().map_or(&[], Vec::as_slice), 0))
         .map_err(Error::query("checking whether the database is protected"))?;
     if count == 0 {
         return Ok(None);
     }
+    // The time as text: the database prints it, and the typed reader reads no timestamps.
     let sql = format!(
         "SELECT CAST(protected_at AS {text}), note FROM {table}",
         text = db.text_type(),
-        table = db.backend().quote_ident(PROTECTION_TABLE)
+        table = db.own_table(PROTECTION_TABLE)
     );
     let rows = db
         .query_text_rows(&sql, &[])
@@ -58,7 +62,7 @@ pub async fn protection(db: &mut Database) -> Result<Option<Protection>, Error> 
 /// # Errors
 /// When the mark cannot be written.
 pub async fn protect(db: &mut Database, note: Option<&str>) -> Result<(), Error> {
-    let table = db.backend().quote_ident(PROTECTION_TABLE);
+    let table = db.own_table(PROTECTION_TABLE);
     let timestamp = db.dialect().nullable_timestamp();
     db.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {table} (protected_at {timestamp} DEFAULT CURRENT_TIMESTAMP, note VARCHAR(255))"
@@ -83,7 +87,7 @@ pub async fn protect(db: &mut Database, note: Option<&str>) -> Result<(), Error>
 /// # Errors
 /// When the mark cannot be removed.
 pub async fn unprotect(db: &mut Database) -> Result<(), Error> {
-    let table = db.backend().quote_ident(PROTECTION_TABLE);
+    let table = db.own_table(PROTECTION_TABLE);
     db.execute(&format!("DROP TABLE IF EXISTS {table}"))
         .await
         .map_err(Error::query("removing the protection mark"))

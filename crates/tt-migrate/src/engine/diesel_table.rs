@@ -29,7 +29,7 @@ pub(crate) async fn ensure_diesel_table(db: &mut Database) -> Result<(), Error> 
     let sql = format!(
         "CREATE TABLE IF NOT EXISTS {} (version VARCHAR(50) PRIMARY KEY NOT NULL, \
          run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-        db.backend().quote_ident(DIESEL_TABLE)
+        db.own_table(DIESEL_TABLE)
     );
     db.execute(&sql).await.map_err(Error::query(format!(
         "creating diesel's table `{DIESEL_TABLE}`"
@@ -45,9 +45,9 @@ pub(crate) async fn drop_empty_diesel_table(db: &mut Database) -> Result<bool, E
     if !Tracking::new(DIESEL_TABLE).exists(db).await? {
         return Ok(false);
     }
-    let table = db.backend().quote_ident(DIESEL_TABLE);
+    let table = db.own_table(DIESEL_TABLE);
     let rows = db
-        .query_text_rows(&format!("SELECT version FROM {table}"), &[])
+        .query_rows(&format!("SELECT 1 FROM {table} LIMIT 1"), &[])
         .await
         .map_err(Error::query(format!(
             "reading diesel's table `{DIESEL_TABLE}`"

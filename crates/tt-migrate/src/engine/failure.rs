@@ -21,15 +21,14 @@ pub(crate) async fn packet_limit(
     let Some(query) = db.dialect().statement_limit_query() else {
         return Ok(usize::MAX);
     };
-    let rows = db
-        .query_text_rows(query, &[])
+    let context = "reading max_allowed_packet";
+    let limit = db
+        .query_rows(query, &[])
         .await
-        .map_err(crate::error::Error::query("reading max_allowed_packet"))?;
-    Ok(rows
-        .first()
-        .and_then(|row| row.first().cloned().flatten())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(usize::MAX))
+        .and_then(|rows| crate::backend::value::int_at(rows.first().map_or(&[], Vec::as_slice), 0))
+        .map_err(crate::error::Error::query(context))?;
+    // Never negative; a limit beyond the address space is no limit.
+    Ok(usize::try_from(limit.max(0)).unwrap_or(usize::MAX))
 }
 
 /// The report for a statement longer than the server's `max_allowed_packet` allows, made

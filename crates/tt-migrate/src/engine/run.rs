@@ -331,21 +331,7 @@ impl<'m> Migrator<'m> {
     /// unfinished ([`Error::StoppedDrop`]), since the rows then claim tables that may be gone.
     async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
         let read = self.read_rows(db).await?;
-        self.unless_stopped(read)
-    }
-
-    /// The rows, or [`Error::StoppedDrop`] when the tracking table holds a drop's mark.
-    fn unless_stopped(
-        &self,
-        read: (Vec<AppliedRow>, Option<StoppedDrop>),
-    ) -> Result<Vec<AppliedRow>, Error> {
-        match read {
-            (rows, None) => Ok(rows),
-            (_, Some(stopped)) => Err(Error::StoppedDrop {
-                table: self.tracking.table().to_string(),
-                started_at: stopped.started_at,
-            }),
-        }
+        self.tracking.unless_stopped(read)
     }
 
     /// Where every migration stands on `db`. Reads only; creates nothing.
@@ -476,7 +462,7 @@ impl<'m> Migrator<'m> {
         // The columns once: what ensure leaves is what the rows are read with.
         let columns = self.tracking.ensure_columns(db).await?;
         let read = self.tracking.rows_with(db, &columns).await?;
-        let rows = self.unless_stopped(read)?;
+        let rows = self.tracking.unless_stopped(read)?;
         let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, db, Script::up)?;

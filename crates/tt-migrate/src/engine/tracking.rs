@@ -176,6 +176,33 @@ impl Tracking {
         Ok(self.read(db).await?.0)
     }
 
+    /// The rows, for what changes the database: refuses while the table holds the mark of a
+    /// drop that stopped part-way, since the rows may then claim tables that are gone.
+    ///
+    /// # Errors
+    /// [`Error::StoppedDrop`] while the mark is there; when the table cannot be read.
+    pub(crate) async fn rows_unless_stopped(
+        &self,
+        db: &mut Database,
+    ) -> Result<Vec<AppliedRow>, Error> {
+        let read = self.read(db).await?;
+        self.unless_stopped(read)
+    }
+
+    /// The rows of `read`, or [`Error::StoppedDrop`] when it found a drop's mark.
+    pub(crate) fn unless_stopped(
+        &self,
+        read: (Vec<AppliedRow>, Option<StoppedDrop>),
+    ) -> Result<Vec<AppliedRow>, Error> {
+        match read {
+            (rows, None) => Ok(rows),
+            (_, Some(stopped)) => Err(Error::StoppedDrop {
+                table: self.table.clone(),
+                started_at: stopped.started_at,
+            }),
+        }
+    }
+
     /// The rows, as [`Tracking::rows`] gives them, and the mark of a drop that stopped
     /// part-way, if there is one.
     ///

@@ -346,3 +346,100 @@ async fn a_mysql_drop_that_fails_part_way_names_what_went_and_a_second_drop_fini
     assert_eq!(status.stopped_drop, None);
     assert!(status.is_clean(), "{status:?}");
 }
+
+/// Baseline and repair refuse while a drop's mark is in the tracking table, as migrate does:
+/// they would record or settle rows of tables that may be gone. Found: both ran on.
+#[tokio::test]
+async fn baseline_and_repair_refuse_while_a_drop_is_unfinished() {
+    let test_db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let set = crate::support::migrations(&[
+        ("001_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+        ("002_b.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);"),
+    ]);
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::new(&set[..1]);
+    migrator.run(&mut db, &mut no_events).await.unwrap();
+    // The mark a drop writes before its first statement (see `Tracking::mark_drop`).
+    execute(
+        &mut db,
+        &[
+            "INSERT INTO schema_migrations (version, name, checksum, execution_ms, dirty) \
+           VALUES ('tt:drop', 'drop in progress', '', 0, 1)",
+        ],
+    )
+    .await;
+    let migrator = Migrator::new(&set);
+    let refused = |error: Error| {
+        assert!(
+            matches!(error, Error::StoppedDrop { .. }),
+            "{}",
+            chain(&error)
+        );
+        assert!(error.to_string().contains("run `tt drop`"), "{error}");
+    };
+    let version = tt_migrate::Version::new("002").unwrap();
+    refused(migrator.baseline(&mut db, &version).await.unwrap_err());
+    for dry_run in [true, false] {
+        let options = tt_migrate::RepairOptions {
+            dry_run,
+            ..tt_migrate::RepairOptions::default()
+        };
+        refused(migrator.repair(&mut db, options).await.unwrap_err());
+    }
+    let status = migrator.status(&mut db).await.unwrap();
+    assert!(status.stopped_drop.is_some(), "the mark stays: {status:?}");
+    assert_eq!(status.applied.len(), 1, "nothing recorded: {status:?}");
+}
+
+/// A program that migrates and then resets on one connection, where a migration (as pg_dump
+/// output does) emptied the session's `search_path`: the reset drops and rebuilds the tables
+/// of the schema found at connect. Found: its DROP statements named the tables without their
+/// schema, and PostgreSQL found none.
+#[tokio::test]
+async fn reset_after_a_migration_emptied_the_search_path_drops_the_home_schema() {
+    let Some(test_db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let set = crate::support::migrations(&[
+        (
+            "001_items.sql",
+            "SELECT pg_catalog.set_config('search_path', '', false);\n\
+             CREATE TABLE public.items (id integer PRIMARY KEY);\n\
+             CREATE TABLE public.bids (id integer PRIMARY KEY, \
+             item_id integer REFERENCES public.items (id));\n\
+             CREATE VIEW public.item_ids AS SELECT id FROM public.items;",
+        ),
+        (
+            "002_more.sql",
+            "SET search_path = '';\nCREATE TABLE public.more (id integer PRIMARY KEY);",
+        ),
+    ]);
+    let mut db = connect(&test_db).await;
+    let migrator = Migrator::new(&set);
+    migrator.run(&mut db, &mut no_events).await.unwrap();
+    execute(
+        &mut db,
+        &[
+            "INSERT INTO public.items VALUES (1)",
+            "INSERT INTO public.bids VALUES (1, 1)",
+        ],
+    )
+    .await;
+    let report = migrator
+        .reset(&mut db, ResetOptions::default(), &mut no_events)
+        .await
+        .map_err(|e| chain(&e.error))
+        .unwrap();
+    let mut dropped = report.dropped.dropped.clone();
+    dropped.sort();
+    assert_eq!(dropped, ["bids", "items", "more", "schema_migrations"]);
+    assert_eq!(report.applied.len(), 2);
+    assert_eq!(
+        scalar(&mut db, "SELECT CAST(COUNT(*) AS TEXT) FROM public.items").await,
+        "0",
+        "the tables were dropped and made again"
+    );
+    let status = migrator.status(&mut db).await.unwrap();
+    assert!(status.is_clean(), "{status:?}");
+    assert_eq!(status.applied.len(), 2);
+}

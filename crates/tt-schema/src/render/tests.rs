@@ -904,6 +904,29 @@ fn indexes_come_after_every_table_and_foreign_key() {
 }
 
 #[test]
+fn qualified_drops_name_the_schema_except_on_sqlite() {
+    let schema = cycle();
+    let deferred = |table: &str, _: &ForeignKey| table == "b";
+    check(
+        |b| qualified_drop_statements(Some("app"), &schema, b, &["a", "b"], deferred),
+        expect![[r#"
+            postgres: ALTER TABLE "app"."b" DROP CONSTRAINT "fk_b_a"
+            postgres: DROP TABLE "app"."a"
+            postgres: DROP TABLE "app"."b"
+            mysql: ALTER TABLE `app`.`b` DROP FOREIGN KEY `fk_b_a`
+            mysql: DROP TABLE `app`.`a`
+            mysql: DROP TABLE `app`.`b`
+            sqlite: DROP TABLE "a"
+            sqlite: DROP TABLE "b"
+        "#]],
+    );
+    assert_eq!(
+        qualified_drop_statements(None, &schema, Backend::Postgres, &["a", "b"], deferred),
+        drop_statements(&schema, Backend::Postgres, &["a", "b"], deferred)
+    );
+}
+
+#[test]
 fn as_stored_follows_the_rendering() {
     let mut t = table(
         "t",

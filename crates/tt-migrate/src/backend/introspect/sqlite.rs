@@ -169,12 +169,14 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     }
     for table in tables.values_mut() {
         // Autoindexes are numbered in declaration order: keep it (`_10` after `_9`).
-        table
-            .uniques
-            .sort_by_key(|u| autoindex_number(u.name.as_deref()));
-        for unique in &mut table.uniques {
+        let mut numbered = Vec::new();
+        for mut unique in std::mem::take(&mut table.uniques) {
+            let number = autoindex_number(unique.name.as_deref().unwrap_or_default())?;
             unique.name = None;
+            numbered.push((number, unique));
         }
+        numbered.sort_by_key(|(number, _)| *number);
+        table.uniques = numbered.into_iter().map(|(_, unique)| unique).collect();
     }
     Ok(tables.into_values().collect())
 }
@@ -223,10 +225,10 @@ fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
     }
 }
 
-fn autoindex_number(name: Option<&str>) -> u32 {
-    name.and_then(|n| n.rsplit('_').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+/// The `N` of a unique constraint's index, `sqlite_autoindex_<table>_N`.
+fn autoindex_number(name: &str) -> Result<u32, Error> {
+    let number = name.rsplit('_').next().unwrap_or_default();
+    catalog_number(&format!("the number of index `{name}`"), number)
 }
 
 /// The portable type a declared type names, else `custom(<declared>)`. `SERIAL` is only a name
@@ -363,6 +365,16 @@ fn part_text(sql: &str, mut tokens: &[Token<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn autoindex_numbers_are_read_or_an_error_naming_the_index() {
+        assert_eq!(autoindex_number("sqlite_autoindex_t_10").unwrap(), 10);
+        let error = autoindex_number("sqlite_autoindex_t_x").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "reading the number of index `sqlite_autoindex_t_x` from the catalog failed"
+        );
+    }
 
     #[track_caller]
     fn check_checks(create: &str, expected: &[(Option<&str>, &str)]) {
