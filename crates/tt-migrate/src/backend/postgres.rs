@@ -7,6 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::error::{ConnectError, LockError};
 use crate::backend::object::{Catalog, CatalogObject, Edge, ObjectKind};
 use crate::backend::{Backoff, Dialect, Lock, Namespace, ServerError, introspect};
 use crate::error::Error;
@@ -241,10 +242,10 @@ impl Lock for AdvisoryLock {
                     return Ok(());
                 }
                 if !backoff.wait().await {
-                    return Err(Error::LockTimeout {
+                    return Err(Error::Lock(LockError::Timeout {
                         holder: holder(db, key).await,
                         waited: backoff.waited(),
-                    });
+                    }));
                 }
             }
         })
@@ -402,11 +403,11 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
         .await
         .map_err(Error::query("reading the schema's owner and grants"))?;
     let Some(first) = rows.first() else {
-        return Err(Error::UnknownSchema {
+        return Err(Error::Connect(ConnectError::UnknownSchema {
             schema: (db.options().postgres_schema.as_deref())
                 .unwrap_or("current_schema()")
                 .to_string(),
-        });
+        }));
     };
     let field = |row: &Vec<Option<String>>, i: usize| row.get(i).cloned().flatten();
     let schema = field(first, 0).unwrap_or_default();

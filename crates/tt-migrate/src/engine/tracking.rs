@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::value::{Value, int_at, unexpected};
+use crate::engine::error::TrackingError;
 use crate::error::Error;
 use crate::files::migration::Version;
 
@@ -416,8 +417,8 @@ fn applied_row(row: &[Value]) -> Result<AppliedRow, sqlx::Error> {
 }
 
 impl Tracking {
-    /// Refuses a table of this name of another tool's shape ([`Error::ForeignTrackingTable`]);
-    /// no table, or tt's, is fine.
+    /// Refuses a table of this name of another tool's shape
+    /// ([`TrackingError::ForeignTrackingTable`]); no table, or tt's, is fine.
     pub(crate) async fn check_own(&self, db: &mut Database) -> Result<(), Error> {
         let columns = self.columns(db).await?;
         self.refuse_foreign(&columns)
@@ -429,11 +430,11 @@ impl Tracking {
     fn refuse_foreign(&self, columns: &[String]) -> Result<(), Error> {
         match foreign_shape(columns) {
             None => Ok(()),
-            Some(tool) => Err(Error::ForeignTrackingTable {
+            Some(tool) => Err(Error::Tracking(TrackingError::ForeignTrackingTable {
                 table: self.table.clone(),
                 tool,
                 columns: columns.to_vec(),
-            }),
+            })),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use tt_schema::{Backend, DefinitionProblem, Schema};
 
 use crate::error::Error;
+use crate::files::error::FileError;
 use crate::files::migration::{FileKind, MigrationFile};
 use crate::files::split::{Piece, Splitter, Statement};
 
@@ -20,15 +21,19 @@ pub(crate) fn pieces(
     existing: Option<&Schema>,
 ) -> Result<Pieces, Error> {
     let path = file.path().to_path_buf();
-    let reader = file.open().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
+    let reader = file.open().map_err(|source| {
+        Error::File(FileError::Io {
+            path: path.clone(),
+            source,
+        })
     })?;
     match file.kind {
         FileKind::Sql => Ok(Box::new(Splitter::new(reader, backend).map(move |piece| {
-            piece.map_err(|source| Error::Split {
-                path: path.clone(),
-                source,
+            piece.map_err(|source| {
+                Error::File(FileError::Split {
+                    path: path.clone(),
+                    source,
+                })
             })
         }))),
         FileKind::Toml => {
@@ -49,9 +54,11 @@ pub(crate) fn drop_pieces(
     let mut text = String::new();
     file.open()
         .and_then(|mut reader| reader.read_to_string(&mut text))
-        .map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
+        .map_err(|source| {
+            Error::File(FileError::Io {
+                path: path.clone(),
+                source,
+            })
         })?;
     let label = path.display().to_string();
     // The file's tables are in the live schema: parse against the rest of it, so that its
@@ -78,9 +85,11 @@ pub(crate) fn drop_pieces(
             }
         }
     };
-    let sql = tt_schema::drop_ddl(&schema, backend).map_err(|source| Error::Render {
-        path: path.clone(),
-        source: Box::new(source),
+    let sql = tt_schema::drop_ddl(&schema, backend).map_err(|source| {
+        Error::File(FileError::Render {
+            path: path.clone(),
+            source: Box::new(source),
+        })
     })?;
     Ok(Box::new(sql.into_iter().enumerate().map(|(i, sql)| {
         Ok(Piece::Statement(Statement {
@@ -99,12 +108,12 @@ fn toml_statements(
     existing: Option<&Schema>,
 ) -> Result<Vec<Piece>, Error> {
     let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|source| Error::Io {
+    reader.read_to_string(&mut text).map_err(|source| {
+        Error::File(FileError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        })
+    })?;
     let label = path.display().to_string();
     let schema = match existing {
         Some(existing) => tt_schema::parse_definitions_with(&label, &text, existing)?,
@@ -114,9 +123,11 @@ fn toml_statements(
             Err(error) => return Err(error.into()),
         },
     };
-    let sql = tt_schema::create_ddl(&schema, backend).map_err(|source| Error::Render {
-        path: path.to_path_buf(),
-        source: Box::new(source),
+    let sql = tt_schema::create_ddl(&schema, backend).map_err(|source| {
+        Error::File(FileError::Render {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
     })?;
     Ok(sql
         .into_iter()
