@@ -6,6 +6,7 @@
 //! times; medians and their ratio are reported. The big file is also measured for peak memory
 //! with `/usr/bin/time -v`. See docs/benchmarks.md.
 
+mod against;
 mod fleet;
 mod workload;
 
@@ -22,6 +23,7 @@ use workload::{BigFile, ManyFiles, WideSchema};
 
 const USAGE: &str =
     "usage: cargo xtask bench [--quick] [--runs N] [--only files|inserts|reset|sqlite|parallel|fleet|uptodate]
+                         [--against REV]
 
   --quick   100 files, a 50 MB file and 300 tables instead of 1,000 files, 500 MB and 2,000
             tables
@@ -31,6 +33,10 @@ const USAGE: &str =
             the repository's migrations on 100 schemas, --schemas against a shell loop;
             uptodate: tt migrate and tt status with nothing pending, against dbmate's up
             and status: the dbmate binary from TT_BENCH_DBMATE or PATH, else psql)
+  --against REV
+            `tt migrate` of this tree against that of the commit REV (built in a git
+            worktree under target/) on the files, inserts and sqlite workloads, alternating;
+            the ratios are this/REV
 
 PostgreSQL comes from TT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 each run gets a fresh database, dropped afterwards. psql must be on PATH, and sqlite3 for the
@@ -48,6 +54,9 @@ const PARALLEL_GOAL: f64 = 0.70;
 const PARALLEL_ROWS: usize = 300_000;
 /// Goal for the big file: tt's peak resident set size.
 const RSS_GOAL_MIB: f64 = 64.0;
+
+/// The workloads `--against` runs: the ones that are a `tt migrate` into a fresh database.
+const AGAINST: [Only; 3] = [Only::Files, Only::Inserts, Only::Sqlite];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Only {
@@ -67,6 +76,8 @@ struct Options {
     tables: usize,
     runs: Option<usize>,
     only: Option<Only>,
+    /// The commit whose `tt` to compare with.
+    against: Option<String>,
 }
 
 impl Options {
@@ -77,6 +88,7 @@ impl Options {
             tables: 2000,
             runs: None,
             only: None,
+            against: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -112,6 +124,10 @@ impl Options {
                         ),
                     });
                 }
+                "--against" => {
+                    let rev = args.next().context("--against needs a commit")?;
+                    options.against = Some(rev.clone());
+                }
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -119,27 +135,34 @@ impl Options {
                 other => bail!("unknown option `{other}`\n\n{USAGE}"),
             }
         }
+        if options.against.is_some()
+            && let Some(only) = options.only.filter(|only| !AGAINST.contains(only))
+        {
+            bail!("--against times `tt migrate` of files, inserts or sqlite, not {only:?}");
+        }
         Ok(options)
     }
 
     fn wants(&self, only: Only) -> bool {
-        self.only.is_none_or(|o| o == only)
+        let compared = self.against.is_none() || AGAINST.contains(&only);
+        compared && self.only.is_none_or(|o| o == only)
     }
 }
 
 /// Runs the benchmarks and prints their figures.
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let options = Options::parse(args)?;
-    // The fleet and up-to-date workloads time `tt` itself, not bench-apply.
-    let apply = if [
-        Only::Files,
-        Only::Inserts,
-        Only::Reset,
-        Only::Sqlite,
-        Only::Parallel,
-    ]
-    .into_iter()
-    .any(|only| options.wants(only))
+    // The fleet and up-to-date workloads, and --against, time `tt` itself, not bench-apply.
+    let apply = if options.against.is_none()
+        && [
+            Only::Files,
+            Only::Inserts,
+            Only::Reset,
+            Only::Sqlite,
+            Only::Parallel,
+        ]
+        .into_iter()
+        .any(|only| options.wants(only))
     {
         build_bench_apply()?
     } else {
@@ -180,6 +203,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         time,
         admin_url,
     };
+    if let Some(rev) = &options.against {
+        print_summary(&against::compare(&bench, &options, rev, scratch.path())?);
+        return Ok(());
+    }
     let mut summary = Vec::new();
     if options.wants(Only::Files) {
         let files = workload::many_files(scratch.path(), options.files)?;
@@ -223,6 +250,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             summary.extend(bench.up_to_date(&tt, &files, options.runs.unwrap_or(9))?);
         }
     }
+    print_summary(&summary);
+    Ok(())
+}
+
+/// The summary table, with the load average at the end.
+fn print_summary(summary: &[Line]) {
     println!("summary (load average at end: {})", load_average());
     print_table(
         &["figure", "tt", "baseline", "ratio", "goal"],
@@ -239,7 +272,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             })
             .collect::<Vec<_>>(),
     );
-    Ok(())
 }
 
 /// One line of the summary.
@@ -1179,5 +1211,42 @@ mod tests {
             Ok((1000, 500, 2000, None, Some(Only::Fleet))),
         );
         check(&["--fast"], Err("unknown option `--fast`"));
+    }
+
+    #[test]
+    fn against_names_a_commit_and_keeps_the_tt_migrate_workloads() {
+        let parse = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            Options::parse(&args).map_err(|e| e.to_string())
+        };
+        let options = parse(&["--quick", "--only", "files", "--against", "712251d"]).unwrap();
+        assert_eq!(options.against.as_deref(), Some("712251d"));
+        assert_eq!((options.files, options.only), (100, Some(Only::Files)));
+        let wanted = |options: &Options| {
+            [
+                Only::Files,
+                Only::Inserts,
+                Only::Reset,
+                Only::Sqlite,
+                Only::Parallel,
+                Only::Fleet,
+                Only::UpToDate,
+            ]
+            .into_iter()
+            .filter(|only| options.wants(*only))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(wanted(&options), [Only::Files]);
+        let every = parse(&["--against", "HEAD~3"]).unwrap();
+        assert_eq!(wanted(&every), AGAINST);
+        assert_eq!(wanted(&parse(&[]).unwrap()).len(), 7);
+        assert_eq!(
+            parse(&["--against"]).unwrap_err(),
+            "--against needs a commit"
+        );
+        assert_eq!(
+            parse(&["--only", "reset", "--against", "HEAD"]).unwrap_err(),
+            "--against times `tt migrate` of files, inserts or sqlite, not Reset"
+        );
     }
 }

@@ -22,7 +22,9 @@ const LAYERS: &[(&str, u32)] = &[
 ];
 
 /// tt-migrate's module groups from the bottom up: a module may import only from groups of its
-/// own or a lower layer (the crate root, which re-exports, excepted).
+/// own or a lower layer (the crate root, which re-exports, excepted). Each group's leaf errors
+/// (`<group>::error`) are in the lowest layer, so the crate's `Error` can wrap them all, and the
+/// cycle check keeps them from importing it back.
 const GROUP_LAYERS: &[(&str, u32)] = &[
     ("error", 0),
     ("files", 0),
@@ -315,13 +317,6 @@ fn cycle_problems(src: &Path) -> Result<Vec<String>> {
 
 /// Imports of tt-migrate's modules from a group above their own (see [`GROUP_LAYERS`]).
 fn group_problems(src: &Path) -> Result<Vec<String>> {
-    let layer = |module: &str| {
-        let group = module.split("::").next().unwrap_or_default();
-        GROUP_LAYERS
-            .iter()
-            .find(|(name, _)| *name == group)
-            .map(|(_, layer)| *layer)
-    };
     let mut problems = BTreeSet::new();
     for path in rust_files(src)? {
         let relative = relative(src, &path);
@@ -329,7 +324,7 @@ fn group_problems(src: &Path) -> Result<Vec<String>> {
         if module.is_empty() {
             continue;
         }
-        let Some(own) = layer(&module) else {
+        let Some(own) = group_layer(&module) else {
             problems.insert(format!(
                 "crates/tt-migrate/src/{relative}: its group has no layer in GROUP_LAYERS \
                  (xtask/src/tidy.rs)"
@@ -338,7 +333,7 @@ fn group_problems(src: &Path) -> Result<Vec<String>> {
         };
         let text = std::fs::read_to_string(&path)?;
         for target in referenced_paths(&module, &text) {
-            if let Some(theirs) = layer(&target).filter(|theirs| *theirs > own) {
+            if let Some(theirs) = group_layer(&target).filter(|theirs| *theirs > own) {
                 let group = target.split("::").next().unwrap_or_default();
                 problems.insert(format!(
                     "crates/tt-migrate/src/{relative} imports from {group} (layer {theirs}), \
@@ -348,6 +343,22 @@ fn group_problems(src: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(problems.into_iter().collect())
+}
+
+/// The layer of the group a module path belongs to (see [`GROUP_LAYERS`]); a group's leaf
+/// errors (`destructive::error::…`) are in layer 0.
+fn group_layer(path: &str) -> Option<u32> {
+    let mut parts = path.split("::");
+    let group = parts.next().unwrap_or_default();
+    let layer = GROUP_LAYERS
+        .iter()
+        .find(|(name, _)| *name == group)
+        .map(|(_, layer)| *layer)?;
+    Some(if parts.next() == Some("error") {
+        0
+    } else {
+        layer
+    })
 }
 
 /// `engine/run.rs` → `engine::run`; `lib.rs` → the crate root, ``.
@@ -692,6 +703,19 @@ mod tests {
     fn tt_migrate_groups_import_only_from_below() {
         let src = root().join("crates/tt-migrate/src");
         assert_eq!(group_problems(&src).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn leaf_errors_are_below_every_group() {
+        let check = |path: &str, expected: Option<u32>| {
+            assert_eq!(group_layer(path), expected, "{path}");
+        };
+        check("error", Some(0));
+        check("destructive::drop::plan_drop", Some(2));
+        check("destructive::error::DropRefusal", Some(0));
+        check("engine::error", Some(0));
+        check("engine::run", Some(1));
+        check("elsewhere::error", None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tt_migrate::DropRefusal;
 
 use crate::cli::Cli;
 use crate::commands::{JsonShown, Refused};
@@ -82,7 +83,9 @@ fn report(error: &anyhow::Error, output: Output) -> Exit {
     let refuses = |error: &tt_migrate::Error| {
         matches!(
             error,
-            tt_migrate::Error::Protected { .. } | tt_migrate::Error::Dependents { .. }
+            tt_migrate::Error::Refused(
+                DropRefusal::Protected { .. } | DropRefusal::Dependents { .. }
+            )
         )
     };
     let refused = error.chain().any(|cause| {

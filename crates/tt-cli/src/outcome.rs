@@ -136,6 +136,15 @@ impl ErrorJson {
         }
     }
 
+    /// A member for an error that is not tt-migrate's: its message and causes alone.
+    pub(crate) fn message(message: String) -> Self {
+        Self {
+            failure: None,
+            message,
+            state: None,
+        }
+    }
+
     /// The same, saying what state the database is in after the failure.
     pub(crate) fn with_state(self, state: String) -> Self {
         Self {

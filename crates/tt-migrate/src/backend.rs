@@ -9,6 +9,7 @@ pub(crate) mod cancel;
 pub(crate) mod connect;
 pub(crate) mod database;
 pub(crate) mod dependent;
+pub(crate) mod error;
 pub(crate) mod file_lock;
 pub(crate) mod introspect;
 pub(crate) mod lease;
@@ -339,7 +340,7 @@ pub(crate) trait Lock: Sync {
     /// Extends the lock's hold where it expires unless renewed (the lease lock).
     ///
     /// # Errors
-    /// [`Error::LockLost`] when another runner took it over meanwhile.
+    /// [`LockError::Lost`](crate::LockError::Lost) when another runner took it over meanwhile.
     fn renew<'a>(
         &'a self,
         _db: &'a mut Database,

@@ -3,6 +3,7 @@
 //! diesel's own table.
 
 pub(crate) mod diesel_table;
+pub(crate) mod error;
 pub(crate) mod failure;
 pub(crate) mod fleet;
 pub(crate) mod lock;

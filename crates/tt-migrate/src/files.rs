@@ -2,6 +2,7 @@
 
 pub(crate) mod dependencies;
 pub(crate) mod embed;
+pub(crate) mod error;
 pub(crate) mod migration;
 pub(crate) mod outside_transaction;
 pub(crate) mod source;

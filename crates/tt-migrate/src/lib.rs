@@ -71,22 +71,28 @@ mod error;
 mod files;
 
 pub use adoption::baseline::{BaselineReport, Recorded, detect_tool, tool_table};
+pub use adoption::error::AdoptionError;
 pub use adoption::repair::{ChecksumChange, DirtyResolution, RepairOptions, RepairReport};
 pub use backend::cancel::Canceller;
 pub use backend::connect::{ConnectOptions, LockMode, backend_of_url, redact_url};
 pub use backend::connect::{MAX_LOCK_TIMEOUT, TlsProblem, UrlProblem};
 pub use backend::database::Database;
 pub use backend::dependent::{Dependent, DependentKind};
+pub use backend::error::{ConnectError, DriverError, LockError, TransactionError};
 pub use backend::introspect::{IntrospectOptions, introspect};
 pub use backend::target::{Target, glob_matches, list_schemas};
 pub use backend::value::Value;
 pub use destructive::drop::{
     DropOptions, DropPlan, DropReport, count_rows, drop_managed_tables, plan_drop,
 };
+pub use destructive::error::DropRefusal;
 pub use destructive::objects::DroppedObject;
 pub use destructive::protect::{PROTECTION_TABLE, Protection, protect, protection, unprotect};
 pub use destructive::recreate::recreate_database;
 pub use destructive::reset::{ResetError, ResetOptions, ResetReport, ResetStage};
+pub use engine::error::{
+    ChangedFile, FailureOutcome, IndexFailure, PlanError, StatementFailure, TrackingError,
+};
 pub use engine::fleet::{Fleet, FleetEvent, TargetRun};
 pub use engine::lock::{acquire_lock, release_lock, renew_lock};
 pub use engine::plan::{AppliedEntry, ChangedEntry, DownTarget, PendingEntry, PlanOptions, Status};
@@ -96,7 +102,8 @@ pub use engine::run::{
 pub use engine::schedule::{Schedule, Scheduled, Wait};
 pub use engine::scratch::{SCRATCH_PREFIX, scratch_schema};
 pub use engine::tracking::{AppliedRow, DEFAULT_TRACKING_TABLE, RowUpdate, StoppedDrop, Tracking};
-pub use error::{ChangedFile, DriverError, Error, FailureOutcome, IndexFailure, StatementFailure};
+pub use error::Error;
+pub use files::error::FileError;
 pub use files::migration::{
     Checksum, FileKind, InvalidVersion, Migration, MigrationFile, Origin, Version,
 };

@@ -27,18 +27,22 @@ const JOBS: &str = "4";
 /// Builds `tt` in release and returns its path, beside this xtask's target dir.
 pub(super) fn build_tt() -> Result<PathBuf> {
     crate::cargo(&["build", "--release", "--quiet", "-p", "tt-cli"])?;
-    let exe = std::env::current_exe().context("locating the xtask binary")?;
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the xtask binary is not inside a target directory")?;
-    let tt = target
+    let tt = target_dir()?
         .join("release")
         .join(format!("tt{}", std::env::consts::EXE_SUFFIX));
     if !tt.exists() {
         bail!("built tt but found no {}", tt.display());
     }
     Ok(tt)
+}
+
+/// The cargo target directory this xtask was built in.
+pub(super) fn target_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the xtask binary")?;
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .context("the xtask binary is not inside a target directory")
 }
 
 /// The repository's own migrations.
@@ -49,7 +53,7 @@ fn repository_migrations() -> PathBuf {
 }
 
 /// Runs `command` to success and returns its wall time.
-fn timed(command: &mut Command, what: &str) -> Result<Duration> {
+pub(super) fn timed(command: &mut Command, what: &str) -> Result<Duration> {
     command.stdout(Stdio::null()).stderr(Stdio::piped());
     let started = Instant::now();
     let output = command

@@ -57,7 +57,8 @@ impl Outcome {
         let message = error.chain().map(ToString::to_string).collect::<Vec<_>>();
         let mut document = document;
         if document.get("error").is_none() {
-            document["error"] = json!({ "message": message.join(": ") });
+            document["error"] =
+                serde_json::to_value(ErrorJson::message(message.join(": "))).unwrap_or_default();
         }
         // The first line of what tt says, and of what the server (the last cause) said.
         let first = |text: &str| text.lines().next().unwrap_or_default().to_string();

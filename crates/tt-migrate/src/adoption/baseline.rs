@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::adoption::error::AdoptionError;
 use crate::backend::database::{Arg, Database};
+use crate::engine::error::PlanError;
 use crate::engine::lock;
 use crate::engine::run::Migrator;
 use crate::engine::tracking::{AppliedRow, RowUpdate, Tracking};
@@ -66,8 +68,8 @@ pub fn tool_table(tool: Layout) -> Option<&'static str> {
 /// by their columns (`version`; `version` and `dirty`).
 ///
 /// # Errors
-/// [`Error::NoToolFound`] when no tool's table is there, [`Error::ManyTools`] when several
-/// are and none is `preferred`'s, or a query error.
+/// [`AdoptionError::NoToolFound`] when no tool's table is there, [`AdoptionError::ManyTools`] when
+/// several are and none is `preferred`'s, or a query error.
 pub async fn detect_tool(db: &mut Database, preferred: Layout) -> Result<Layout, Error> {
     let mut found = Vec::new();
     for tool in Layout::ALL {
@@ -91,8 +93,8 @@ pub async fn detect_tool(db: &mut Database, preferred: Layout) -> Result<Layout,
     match found.as_slice() {
         _ if found.contains(&preferred) => Ok(preferred),
         [tool] => Ok(*tool),
-        [] => Err(Error::NoToolFound),
-        _ => Err(Error::ManyTools { found }),
+        [] => Err(Error::Adoption(AdoptionError::NoToolFound)),
+        _ => Err(Error::Adoption(AdoptionError::ManyTools { found })),
     }
 }
 
@@ -102,17 +104,17 @@ impl Migrator<'_> {
     /// Versions already recorded are left as they are.
     ///
     /// # Errors
-    /// [`Error::UnknownVersion`] when `version` is not a migration, [`Error::NoVariant`] for
-    /// a migration without a file for this backend (before anything is recorded),
-    /// [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop` or
-    /// `tt reset` finishes it), or a query error.
+    /// [`PlanError::UnknownVersion`] when `version` is not a migration, [`PlanError::NoVariant`]
+    /// for a migration without a file for this backend (before anything is recorded),
+    /// [`TrackingError::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop`
+    /// or `tt reset` finishes it), or a query error.
     pub async fn baseline(
         &self,
         db: &mut Database,
         version: &Version,
     ) -> Result<BaselineReport, Error> {
         if !self.migrations().iter().any(|m| &m.version == version) {
-            return Err(Error::UnknownVersion(version.clone()));
+            return Err(Error::Plan(PlanError::UnknownVersion(version.clone())));
         }
         let chosen: Vec<&Migration> = self
             .migrations()
@@ -129,15 +131,15 @@ impl Migrator<'_> {
     /// version back. The other tool's checksums are not compared; tt records its own.
     ///
     /// # Errors
-    /// [`Error::NoTool`] for [`Layout::Native`], [`Error::NoToolTable`] when the table is not
-    /// there, [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished, or a
-    /// query error.
+    /// [`AdoptionError::NoTool`] for [`Layout::Native`], [`AdoptionError::NoToolTable`] when the
+    /// table is not there, [`TrackingError::StoppedDrop`] while a drop that stopped part-way is
+    /// unfinished, or a query error.
     pub async fn baseline_from_tool(
         &self,
         db: &mut Database,
         tool: Layout,
     ) -> Result<BaselineReport, Error> {
-        let table = tool_table(tool).ok_or(Error::NoTool)?;
+        let table = tool_table(tool).ok_or(Error::Adoption(AdoptionError::NoTool))?;
         // What the other tool recorded is read under the lock, as every plan is.
         let tracking = self.tracking_table();
         lock::acquire_lock(db, tracking).await?;
@@ -155,10 +157,10 @@ impl Migrator<'_> {
         table: &str,
     ) -> Result<BaselineReport, Error> {
         if !Tracking::new(table).exists(db).await? {
-            return Err(Error::NoToolTable {
+            return Err(Error::Adoption(AdoptionError::NoToolTable {
                 tool,
                 table: table.to_string(),
-            });
+            }));
         }
         let applied = tool_applied(db, tool, table).await?;
         let baseline = applied
@@ -291,10 +293,12 @@ fn up_file(
     migration: &Migration,
     backend: Backend,
 ) -> Result<&crate::files::migration::MigrationFile, Error> {
-    migration.up_for(backend).ok_or_else(|| Error::NoVariant {
-        version: migration.version.clone(),
-        name: migration.name.clone(),
-        backend,
+    migration.up_for(backend).ok_or_else(|| {
+        Error::Plan(PlanError::NoVariant {
+            version: migration.version.clone(),
+            name: migration.name.clone(),
+            backend,
+        })
     })
 }
 
@@ -329,7 +333,7 @@ async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<To
             "SELECT CAST(migration_name AS {text}) FROM {quoted} \
              WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"
         ),
-        Layout::Native => return Err(Error::NoTool),
+        Layout::Native => return Err(Error::Adoption(AdoptionError::NoTool)),
     };
     let rows = db
         .query_text_rows(&sql, &[])
@@ -346,11 +350,11 @@ async fn tool_applied(db: &mut Database, tool: Layout, table: &str) -> Result<To
                 return Ok(ToolApplied::default());
             };
             if truthy(dirty) {
-                return Err(Error::ToolDirty {
+                return Err(Error::Adoption(AdoptionError::ToolDirty {
                     tool,
                     table: table.to_string(),
                     version: version.clone(),
-                });
+                }));
             }
             return Ok(ToolApplied {
                 baseline: Some(version.clone()),

@@ -9,7 +9,8 @@ use std::time::Duration;
 use sqlx::Connection as _;
 use tt_schema::Backend;
 
-use crate::error::{DriverError, Error};
+use crate::backend::error::{ConnectError, DriverError};
+use crate::error::Error;
 
 pub(crate) mod problem;
 
@@ -145,16 +146,16 @@ pub(crate) enum Conn {
 /// The backend a URL's scheme names.
 ///
 /// # Errors
-/// [`Error::UnsupportedUrl`] when the scheme is not sqlite, postgres(ql), mysql or mariadb.
+/// [`ConnectError::UnsupportedUrl`] when the scheme is not sqlite, postgres(ql), mysql or mariadb.
 pub fn backend_of_url(url: &str) -> Result<Backend, Error> {
     let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
     match scheme {
         "sqlite" => Ok(Backend::Sqlite),
         "postgres" | "postgresql" => Ok(Backend::Postgres),
         "mysql" | "mariadb" => Ok(Backend::Mysql),
-        _ => Err(Error::UnsupportedUrl {
+        _ => Err(Error::Connect(ConnectError::UnsupportedUrl {
             url: redact_url(url),
-        }),
+        })),
     }
 }
 
@@ -225,29 +226,33 @@ pub(crate) fn application_name() -> &'static str {
 /// Opens a connection to `url` within `options.connect_timeout`.
 ///
 /// # Errors
-/// [`Error::BadUrl`] for a URL tt refuses before connecting, [`Error::ConnectTimeout`] when
-/// the server does not complete the handshake in time, [`Error::Tls`] when TLS is refused,
-/// [`Error::Connect`] otherwise.
+/// [`ConnectError::BadUrl`] for a URL tt refuses before connecting, [`ConnectError::Timeout`] when
+/// the server does not complete the handshake in time, [`ConnectError::Tls`] when TLS is refused,
+/// [`ConnectError::Failed`] otherwise.
 pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Error> {
     if options.lock_timeout > MAX_LOCK_TIMEOUT {
-        return Err(Error::LockTimeoutTooLong {
+        return Err(Error::Connect(ConnectError::LockTimeoutTooLong {
             max: MAX_LOCK_TIMEOUT,
-        });
+        }));
     }
     let backend = backend_of_url(url)?;
-    let bad_url = |problem| Error::BadUrl {
-        url: redact_url(url),
-        problem: Box::new(problem),
-    };
-    let connect_error = |source| Error::Connect {
-        url: redact_url(url),
-        source: DriverError(source),
-    };
-    let tls_error = |tls: &TlsContext, source: sqlx::Error| match tls_problem(tls, &source) {
-        Some(problem) => Error::Tls {
+    let bad_url = |problem| {
+        Error::Connect(ConnectError::BadUrl {
             url: redact_url(url),
             problem: Box::new(problem),
-        },
+        })
+    };
+    let connect_error = |source| {
+        Error::Connect(ConnectError::Failed {
+            url: redact_url(url),
+            source: DriverError(source),
+        })
+    };
+    let tls_error = |tls: &TlsContext, source: sqlx::Error| match tls_problem(tls, &source) {
+        Some(problem) => Error::Connect(ConnectError::Tls {
+            url: redact_url(url),
+            problem: Box::new(problem),
+        }),
         None => connect_error(source),
     };
     let connecting = async {
@@ -297,9 +302,11 @@ pub(crate) async fn open(url: &str, options: &ConnectOptions) -> Result<Conn, Er
     }
     tokio::time::timeout(options.connect_timeout, connecting)
         .await
-        .map_err(|_| Error::ConnectTimeout {
-            url: redact_url(url),
-            timeout: options.connect_timeout,
+        .map_err(|_| {
+            Error::Connect(ConnectError::Timeout {
+                url: redact_url(url),
+                timeout: options.connect_timeout,
+            })
         })?
 }
 

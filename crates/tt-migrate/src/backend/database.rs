@@ -8,6 +8,7 @@ use sqlx::{Connection, Executor};
 use tt_schema::Backend;
 
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
+use crate::backend::error::TransactionError;
 use crate::backend::file_lock::HeldFile;
 use crate::backend::value::{Value, bind_values, column, decode_row, decode_text_row};
 use crate::backend::{Dialect, dialect};
@@ -97,7 +98,8 @@ impl Database {
     /// file is created.
     ///
     /// # Errors
-    /// [`Error::UnsupportedUrl`] for another scheme, [`Error::Connect`] when the server refuses.
+    /// [`ConnectError::UnsupportedUrl`](crate::ConnectError::UnsupportedUrl) for another scheme,
+    /// [`ConnectError::Failed`](crate::ConnectError::Failed) when the server refuses.
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Self, Error> {
         let conn = open(url, &options).await?;
         let mut db = Self {
@@ -673,7 +675,7 @@ impl Database {
     /// refuse to run while a transaction is open, as the runner manages its own.
     ///
     /// # Errors
-    /// [`Error::TransactionOpen`] when one is already open (MySQL would silently commit it);
+    /// [`TransactionError::AlreadyOpen`] when one is already open (MySQL would silently commit it);
     /// [`Error::Query`] when the server refuses.
     ///
     /// # Examples
@@ -699,7 +701,7 @@ impl Database {
     /// ```
     pub async fn begin(&mut self) -> Result<(), Error> {
         if self.in_transaction {
-            return Err(Error::TransactionOpen);
+            return Err(Error::Transaction(TransactionError::AlreadyOpen));
         }
         self.execute(self.dialect().begin())
             .await
@@ -716,7 +718,7 @@ impl Database {
     /// Commits the transaction [`begin`](Self::begin) started.
     ///
     /// # Errors
-    /// [`Error::NoTransaction`] when none is open; [`Error::Query`] when the server refuses
+    /// [`TransactionError::NoneOpen`] when none is open; [`Error::Query`] when the server refuses
     /// (the transaction is then over, its changes undone).
     pub async fn commit(&mut self) -> Result<(), Error> {
         self.end_transaction("COMMIT", "commit", "committing the transaction")
@@ -726,7 +728,7 @@ impl Database {
     /// Rolls back the transaction [`begin`](Self::begin) started, undoing its changes.
     ///
     /// # Errors
-    /// [`Error::NoTransaction`] when none is open; [`Error::Query`] when the server refuses.
+    /// [`TransactionError::NoneOpen`] when none is open; [`Error::Query`] when the server refuses.
     pub async fn rollback(&mut self) -> Result<(), Error> {
         self.end_transaction("ROLLBACK", "roll back", "rolling back the transaction")
             .await
@@ -739,7 +741,7 @@ impl Database {
         context: &'static str,
     ) -> Result<(), Error> {
         if !self.in_transaction {
-            return Err(Error::NoTransaction { action });
+            return Err(Error::Transaction(TransactionError::NoneOpen { action }));
         }
         // Whatever the server answers, the transaction is over: a failed COMMIT rolls back.
         self.in_transaction = false;
@@ -812,7 +814,7 @@ fn log_round_trip<T>(sql: &str, started: Instant, result: &Result<T, sqlx::Error
     match result {
         Ok(_) => tracing::debug!(target: "tt_migrate::sql", ms = %ms, "{}", sql.trim()),
         Err(error) => {
-            let error = crate::error::driver_text(error);
+            let error = crate::backend::error::driver_text(error);
             tracing::debug!(target: "tt_migrate::sql", ms = %ms, %error, "{}", sql.trim());
         }
     }

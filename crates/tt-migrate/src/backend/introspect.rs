@@ -86,8 +86,8 @@ pub struct IntrospectOptions {
 /// - Generated columns are read as plain columns, without their expression.
 ///
 /// # Errors
-/// [`Error::UnknownSchema`] when the PostgreSQL schema does not exist, [`Error::Query`] when a
-/// catalog query fails.
+/// [`ConnectError::UnknownSchema`](crate::ConnectError::UnknownSchema) when the PostgreSQL schema
+/// does not exist, [`Error::Query`] when a catalog query fails.
 pub async fn introspect(db: &mut Database, options: &IntrospectOptions) -> Result<Schema, Error> {
     // The schema found when connecting, not the session's current one: a migration's `SET
     // search_path` must not change which tables tt sees.

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 
 use crate::backend::database::{Arg, Database, Heartbeat};
+use crate::backend::error::LockError;
 use crate::backend::value::column;
 use crate::backend::{Backoff, Lock, ServerError};
 use crate::error::Error;
@@ -88,10 +89,10 @@ impl Lock for LeaseLock {
                     Err(error) => return Err(Error::query("taking the migration lock row")(error)),
                 }
                 if !backoff.wait().await {
-                    return Err(Error::LockTimeout {
+                    return Err(Error::Lock(LockError::Timeout {
                         holder: holder(db, key).await,
                         waited: backoff.waited(),
-                    });
+                    }));
                 }
             }
         })
@@ -100,9 +101,9 @@ impl Lock for LeaseLock {
     fn renew<'a>(&'a self, db: &'a mut Database, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             if db.heartbeat_lost() {
-                return Err(Error::LockLost {
+                return Err(Error::Lock(LockError::Lost {
                     table: lease_table(key),
-                });
+                }));
             }
             let table = quoted(db, key);
             let now = db.dialect().now_ms();
@@ -122,9 +123,9 @@ impl Lock for LeaseLock {
             if renewed == 1 {
                 Ok(())
             } else {
-                Err(Error::LockLost {
+                Err(Error::Lock(LockError::Lost {
                     table: lease_table(key),
-                })
+                }))
             }
         })
     }
@@ -157,7 +158,7 @@ impl Lock for LeaseLock {
 /// lease, until the lease is released or `db` dropped. A renewal that finds the row taken
 /// over, or no renewal getting through for two thirds of the lease, cancels the statement `db`
 /// runs and marks the lock lost: the run then stops at its next renewal
-/// ([`Error::LockLost`]), before the lease can expire under it.
+/// ([`LockError::Lost`]), before the lease can expire under it.
 ///
 /// # Errors
 /// When the second connection cannot be opened, or the canceller made.
@@ -178,7 +179,7 @@ pub(crate) async fn start_heartbeat(db: &mut Database, key: &str) -> Result<(), 
                     renewed = Instant::now();
                     false
                 }
-                Err(Error::LockLost { .. }) => true,
+                Err(Error::Lock(LockError::Lost { .. })) => true,
                 // The server or the pooler is unreachable for now: try again on a new
                 // connection until the lease is nearly gone.
                 Err(_) => {

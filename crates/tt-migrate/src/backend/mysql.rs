@@ -7,6 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::error::LockError;
 use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
 use crate::backend::value::column;
 use crate::backend::{Dialect, Lock, Namespace, ServerError, introspect};
@@ -247,10 +248,10 @@ impl Lock for NamedLock {
             if got == Some(1) {
                 Ok(())
             } else {
-                Err(Error::LockTimeout {
+                Err(Error::Lock(LockError::Timeout {
                     holder: holder(db, key).await,
                     waited: started.elapsed(),
-                })
+                }))
             }
         })
     }

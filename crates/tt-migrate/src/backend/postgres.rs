@@ -7,6 +7,7 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::error::{ConnectError, LockError};
 use crate::backend::object::{Catalog, CatalogObject, Edge, ObjectKind};
 use crate::backend::value::{column, int_at};
 use crate::backend::{Backoff, Dialect, Lock, Namespace, ServerError, introspect};
@@ -255,10 +256,10 @@ impl Lock for AdvisoryLock {
                     return Ok(());
                 }
                 if !backoff.wait().await {
-                    return Err(Error::LockTimeout {
+                    return Err(Error::Lock(LockError::Timeout {
                         holder: holder(db, key).await,
                         waited: backoff.waited(),
-                    });
+                    }));
                 }
             }
         })
@@ -412,11 +413,11 @@ async fn recreate_schema(db: &mut Database) -> Result<(), Error> {
         .await
         .map_err(Error::query(context))?;
     let Some(first) = rows.first() else {
-        return Err(Error::UnknownSchema {
+        return Err(Error::Connect(ConnectError::UnknownSchema {
             schema: (db.options().postgres_schema.as_deref())
                 .unwrap_or("current_schema()")
                 .to_string(),
-        });
+        }));
     };
     let schema = column(first, 0, "schema")
         .text()

@@ -7,10 +7,12 @@ use tt_schema::{Backend, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::dependent::{Dependent, DependentKind, Dependents};
+use crate::backend::error::LockError;
 use crate::backend::file_lock;
 use crate::backend::object::{Catalog, CatalogObject, ObjectKind};
 use crate::backend::{Backoff, Dialect, Lock, ServerError, introspect, sqlstate};
 use crate::error::Error;
+use crate::files::error::FileError;
 
 /// The SQLite dialect.
 pub(super) struct Sqlite;
@@ -201,12 +203,12 @@ impl Lock for WriteLock {
                 match db.execute("BEGIN IMMEDIATE").await {
                     Ok(()) => {}
                     Err(error) if is_busy(&error) => {
-                        return Err(Error::LockTimeout {
+                        return Err(Error::Lock(LockError::Timeout {
                             holder: Some(
                                 "another process is writing to this SQLite file".to_string(),
                             ),
                             waited: backoff.waited(),
-                        });
+                        }));
                     }
                     Err(error) => return Err(Error::query("taking the SQLite write lock")(error)),
                 }
@@ -218,14 +220,14 @@ impl Lock for WriteLock {
                     .await
                     .map_err(Error::query("leaving the SQLite write lock to another run"))?;
                 if !backoff.wait().await {
-                    return Err(Error::LockTimeout {
+                    return Err(Error::Lock(LockError::Timeout {
                         holder: Some(format!(
                             "another tt run on this SQLite file, between two of its commits \
                              (it holds {})",
                             other.display()
                         )),
                         waited: backoff.waited(),
-                    });
+                    }));
                 }
             }
         })
@@ -240,16 +242,18 @@ impl Lock for WriteLock {
             if db.held_file().is_none() {
                 if let Some(database) = db.sqlite_file() {
                     let path = file_lock::lock_file_of(&database);
-                    let io = |source| Error::Io {
-                        path: path.clone(),
-                        source,
+                    let io = |source| {
+                        Error::File(FileError::Io {
+                            path: path.clone(),
+                            source,
+                        })
                     };
                     // Nobody else takes the file while this run holds the write lock.
                     let held = file_lock::try_take(&path).map_err(io)?.ok_or_else(|| {
-                        Error::LockTimeout {
+                        Error::Lock(LockError::Timeout {
                             holder: Some(format!("another process holds {}", path.display())),
                             waited: Duration::ZERO,
-                        }
+                        })
                     })?;
                     *db.held_file() = Some(held);
                 }
@@ -270,7 +274,8 @@ impl Lock for WriteLock {
             let released = match db.held_file().take() {
                 Some(held) => {
                     let path = held.path().to_path_buf();
-                    held.release().map_err(|source| Error::Io { path, source })
+                    held.release()
+                        .map_err(|source| Error::File(FileError::Io { path, source }))
                 }
                 None => Ok(()),
             };
@@ -296,7 +301,7 @@ fn other_run(db: &mut Database) -> Result<Option<std::path::PathBuf>, Error> {
     match file_lock::held_by_other(&path) {
         Ok(true) => Ok(Some(path)),
         Ok(false) => Ok(None),
-        Err(source) => Err(Error::Io { path, source }),
+        Err(source) => Err(Error::File(FileError::Io { path, source })),
     }
 }
 
@@ -400,9 +405,11 @@ async fn empty_database(db: &mut Database, keep: &str) -> Result<(), Error> {
 async fn replace_file(db: &mut Database, path: &std::path::Path) -> Result<(), Error> {
     let path = path.to_path_buf();
     db.reopen_around(move || {
-        let io = |source| Error::Io {
-            path: path.clone(),
-            source,
+        let io = |source| {
+            Error::File(FileError::Io {
+                path: path.clone(),
+                source,
+            })
         };
         let file_name = path
             .file_name()

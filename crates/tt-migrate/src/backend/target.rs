@@ -3,6 +3,7 @@
 
 use crate::backend::connect::ConnectOptions;
 use crate::backend::database::Database;
+use crate::backend::error::ConnectError;
 use crate::backend::{Namespace, dialect};
 use crate::error::Error;
 
@@ -53,8 +54,8 @@ impl Target {
     /// created first.
     ///
     /// # Errors
-    /// [`Error::NoSchemas`] for a schema on SQLite, [`Error::UnknownSchema`] when the schema
-    /// does not exist and `create` is false, or the connection's error.
+    /// [`ConnectError::NoSchemas`] for a schema on SQLite, [`ConnectError::UnknownSchema`] when the
+    /// schema does not exist and `create` is false, or the connection's error.
     pub async fn connect(&self, options: ConnectOptions, create: bool) -> Result<Database, Error> {
         let Some(schema) = &self.schema else {
             return Database::connect(&self.url, options).await;
@@ -62,7 +63,7 @@ impl Target {
         let backend = crate::backend::connect::backend_of_url(&self.url)?;
         let dialect = dialect(backend);
         match dialect.namespace() {
-            Namespace::None => Err(Error::NoSchemas { backend }),
+            Namespace::None => Err(Error::Connect(ConnectError::NoSchemas { backend })),
             Namespace::Schema => {
                 let options = ConnectOptions {
                     postgres_schema: Some(schema.clone()),
@@ -80,9 +81,9 @@ impl Target {
                 // None when no schema of the search_path exists.
                 if db.home_schema().is_none() {
                     let _ = db.close().await;
-                    return Err(Error::UnknownSchema {
+                    return Err(Error::Connect(ConnectError::UnknownSchema {
                         schema: schema.clone(),
-                    });
+                    }));
                 }
                 Ok(db)
             }
@@ -101,8 +102,10 @@ impl Target {
 
 /// `url` with its path (the database) replaced by `database`.
 fn url_with_database(url: &str, database: &str) -> Result<String, Error> {
-    let mut parsed = url::Url::parse(url).map_err(|_| Error::UnsupportedUrl {
-        url: crate::backend::connect::redact_url(url),
+    let mut parsed = url::Url::parse(url).map_err(|_| {
+        Error::Connect(ConnectError::UnsupportedUrl {
+            url: crate::backend::connect::redact_url(url),
+        })
     })?;
     parsed.set_path(&format!("/{database}"));
     Ok(parsed.into())
@@ -112,11 +115,11 @@ fn url_with_database(url: &str, database: &str) -> Result<String, Error> {
 /// user data (not the server's catalogs), sorted.
 ///
 /// # Errors
-/// [`Error::NoSchemas`] on SQLite, or the query's error.
+/// [`ConnectError::NoSchemas`] on SQLite, or the query's error.
 pub async fn list_schemas(db: &mut Database) -> Result<Vec<String>, Error> {
     let backend = db.backend();
     let Some(sql) = db.dialect().namespaces_sql() else {
-        return Err(Error::NoSchemas { backend });
+        return Err(Error::Connect(ConnectError::NoSchemas { backend }));
     };
     let rows = db
         .query_text_rows(sql, &[])

@@ -18,12 +18,14 @@ use crate::backend::dependent::{Dependent, Dependents};
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::backend::object::ObjectKind;
 use crate::backend::value::int_at;
+use crate::destructive::error::DropRefusal;
 use crate::destructive::managed::{ManagedObject, managed_objects_of, mentions_table};
 use crate::destructive::objects::{DroppedObject, plan_objects};
 use crate::destructive::protect;
 use crate::engine::lock::{abandon_lock, acquire_lock, release_lock};
 use crate::engine::tracking::Tracking;
 use crate::error::Error;
+use crate::files::error::FileError;
 use crate::files::migration::Migration;
 
 /// What a drop would remove, computed from the live database and the migration files.
@@ -83,8 +85,9 @@ pub struct DropOptions {
 /// Works out what dropping the managed tables of `migrations` would remove.
 ///
 /// # Errors
-/// When the files cannot be read or the catalog cannot be queried, or when the tracking
-/// table's name is taken by another tool's table ([`Error::ForeignTrackingTable`]), which tt
+/// When the files cannot be read or the catalog cannot be queried, or when the tracking table's
+/// name is taken by another tool's table
+/// ([`TrackingError::ForeignTrackingTable`](crate::TrackingError::ForeignTrackingTable)), which tt
 /// never drops.
 pub async fn plan_drop(
     db: &mut Database,
@@ -218,7 +221,7 @@ pub struct DropReport {
 /// `cascade`, which drops the views and foreign keys the plan lists, nothing else).
 ///
 /// # Errors
-/// [`Error::Protected`], [`Error::Dependents`], or a database error. On SQLite, and on
+/// [`DropRefusal::Protected`], [`DropRefusal::Dependents`], or a database error. On SQLite, and on
 /// PostgreSQL when one transaction can hold the locks, the drop is one transaction: on error
 /// nothing was dropped. Otherwise (MySQL, which commits each DROP, and PostgreSQL drops too
 /// big for one transaction, run in batches) a mark in the tracking table says a drop is in
@@ -321,7 +324,7 @@ async fn replan(
             .cloned()
             .collect();
         if !added.is_empty() {
-            return Err(Error::PlanGrew { added });
+            return Err(Error::Refused(DropRefusal::PlanGrew { added }));
         }
     }
     Ok(current)
@@ -329,9 +332,9 @@ async fn replan(
 
 fn check_dependents(plan: &DropPlan, options: DropOptions) -> Result<(), Error> {
     if !plan.dependents.is_empty() && !options.cascade {
-        return Err(Error::Dependents {
+        return Err(Error::Refused(DropRefusal::Dependents {
             dependents: plan.dependents.clone(),
-        });
+        }));
     }
     Ok(())
 }
@@ -389,9 +392,11 @@ async fn execute_drop(
         &plan.tables,
         deferred,
     )
-    .map_err(|source| Error::Render {
-        path: std::path::PathBuf::new(),
-        source: Box::new(source),
+    .map_err(|source| {
+        Error::File(FileError::Render {
+            path: std::path::PathBuf::new(),
+            source: Box::new(source),
+        })
     })?;
     // Never `DROP TABLE … CASCADE` on PostgreSQL: it would also drop what the plan does not
     // list (a table inheriting from a managed one, a column of another table), where a plain

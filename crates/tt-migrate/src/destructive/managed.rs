@@ -2,12 +2,12 @@
 //!
 //! tt never keeps a list by hand. It reads each migration's up file for the backend in version
 //! order and follows the table DDL in it: `CREATE TABLE` adds a table, `DROP TABLE` removes it,
-//! `ALTER TABLE … RENAME TO` and MySQL's `RENAME TABLE` move it, and TOML migrations add the
-//! tables they define. What is left after the last migration is the set of managed tables;
-//! `drop` intersects it with the live database, so another application's tables are never
-//! touched. Temporary tables are ignored, and so are tables qualified with another
-//! PostgreSQL schema or MySQL database. Table DDL built at run time (`EXECUTE 'CREATE TABLE ' || name`) cannot be
-//! seen: such a table is not managed, and `drop` refuses while it references a managed one.
+//! `ALTER TABLE … RENAME TO` and MySQL's `RENAME TABLE` move it, and TOML migrations add the tables
+//! they define. What is left after the last migration is the set of managed tables; `drop`
+//! intersects it with the live database, so another application's tables are never touched.
+//! Temporary tables are ignored, and so are tables qualified with another PostgreSQL schema or
+//! MySQL database. Table DDL built at run time (`EXECUTE 'CREATE TABLE ' || name`) cannot be seen:
+//! such a table is not managed, and `drop` refuses while it references a managed one.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +17,7 @@ use crate::backend::database::Database;
 use crate::backend::dialect;
 use crate::backend::object::ObjectKind;
 use crate::error::Error;
+use crate::files::error::FileError;
 use crate::files::migration::{FileKind, Migration};
 use crate::files::split::tokens::Kind;
 use crate::files::split::{self, Piece, Splitter};
@@ -95,21 +96,27 @@ pub(crate) fn managed_objects(
             continue;
         };
         let path = file.path().to_path_buf();
-        let reader = file.open().map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
+        let reader = file.open().map_err(|source| {
+            Error::File(FileError::Io {
+                path: path.clone(),
+                source,
+            })
         })?;
         match file.kind {
             FileKind::Toml => {
-                let text = std::io::read_to_string(reader).map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
+                let text = std::io::read_to_string(reader).map_err(|source| {
+                    Error::File(FileError::Io {
+                        path: path.clone(),
+                        source,
+                    })
                 })?;
                 let label = path.display().to_string();
                 // References to tables of earlier migrations are not this function's concern.
                 let names = match tt_schema::parse_definitions(&label, &text) {
                     Ok(defined) => defined.table_names().map(str::to_string).collect(),
-                    Err(error) => table_headers(&text).ok_or(Error::Definitions(error))?,
+                    Err(error) => {
+                        table_headers(&text).ok_or(Error::File(FileError::Definitions(error)))?
+                    }
                 };
                 for name in names {
                     let effect = Effect::Created(ObjectKind::Table, Name { schema: None, name });
@@ -118,9 +125,11 @@ pub(crate) fn managed_objects(
             }
             FileKind::Sql => {
                 for piece in Splitter::new(reader, backend) {
-                    let piece = piece.map_err(|source| Error::Split {
-                        path: path.clone(),
-                        source,
+                    let piece = piece.map_err(|source| {
+                        Error::File(FileError::Split {
+                            path: path.clone(),
+                            source,
+                        })
                     })?;
                     if let Piece::Statement(statement) = piece {
                         for effect in effects(&statement.sql, backend, &scope) {

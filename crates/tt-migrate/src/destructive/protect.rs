@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::value::int_at;
+use crate::destructive::error::DropRefusal;
 use crate::error::Error;
 
 /// The table that marks a database as protected.
@@ -93,14 +94,14 @@ pub async fn unprotect(db: &mut Database) -> Result<(), Error> {
         .map_err(Error::query("removing the protection mark"))
 }
 
-/// Refuses with [`Error::Protected`] when the database is protected and `allow_protected` is
+/// Refuses with [`DropRefusal::Protected`] when the database is protected and `allow_protected` is
 /// false.
 pub(crate) async fn check(db: &mut Database, allow_protected: bool) -> Result<(), Error> {
     match protection(db).await? {
-        Some(mark) if !allow_protected => Err(Error::Protected {
+        Some(mark) if !allow_protected => Err(Error::Refused(DropRefusal::Protected {
             database: db.redacted_url().to_string(),
             note: mark.note.filter(|n| !n.is_empty()),
-        }),
+        })),
         _ => Ok(()),
     }
 }

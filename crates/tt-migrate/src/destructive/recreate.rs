@@ -17,7 +17,7 @@ use crate::error::Error;
 /// not manage. Refuses when the database is protected unless `allow_protected`.
 ///
 /// # Errors
-/// [`Error::Protected`], or a database or file error.
+/// [`DropRefusal::Protected`](crate::DropRefusal::Protected), or a database or file error.
 pub async fn recreate_database(db: &mut Database, allow_protected: bool) -> Result<(), Error> {
     protect::check(db, allow_protected).await?;
     let mark = protect::protection(db).await?;

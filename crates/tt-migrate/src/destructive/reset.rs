@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::backend::database::Database;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::destructive::drop::{DropOptions, DropPlan, DropReport, drop_holding_lock, plan_drop};
+use crate::destructive::error::DropRefusal;
 use crate::destructive::managed::{managed_tables_of, same_name};
 use crate::destructive::recreate::recreate_database;
 use crate::engine::diesel_table::{drop_empty_diesel_table, is_diesel_folder};
@@ -156,7 +157,7 @@ impl Migrator<'_> {
     /// checks of the result (`tt reset`'s verify) see no other runner's work: end it with
     /// [`Self::finish_reset`]. The lock is taken before the first read and every plan is made
     /// under it. `confirmed` is the plan the user was shown (by [`plan_drop`]), if any: with
-    /// [`DropOptions::exactly_as_planned`], the reset refuses ([`Error::PlanGrew`]) when the
+    /// [`DropOptions::exactly_as_planned`], the reset refuses ([`DropRefusal::PlanGrew`]) when the
     /// plan made under the lock lists a table it did not. On an error the lock is released.
     ///
     /// # Errors
@@ -384,7 +385,7 @@ impl Migrator<'_> {
         if added.is_empty() {
             Ok(())
         } else {
-            Err(Error::PlanGrew { added })
+            Err(Error::Refused(DropRefusal::PlanGrew { added }))
         }
     }
 

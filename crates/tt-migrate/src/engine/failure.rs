@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::backend::{Dialect, ServerError};
 
-use crate::error::{FailureOutcome, StatementFailure};
+use crate::engine::error::{FailureOutcome, StatementFailure};
 use crate::files::migration::Migration;
 use crate::files::source::Layout;
 use crate::files::split::Statement;

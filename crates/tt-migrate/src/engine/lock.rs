@@ -1,18 +1,19 @@
 //! The migration lock: one runner per database at a time, for the whole run.
 //!
-//! By default the lock is the one the backend's server offers (`Dialect::session_lock`): a
-//! session advisory lock keyed by the tracking table's name on PostgreSQL, polled until the
-//! lock timeout (a blocked waiter would hold a snapshot); `GET_LOCK` on a name derived from
-//! the database and tracking table on MySQL; the database write lock itself (`BEGIN
-//! IMMEDIATE`) on SQLite, so each migration runs inside a savepoint of that transaction; a run
-//! commits in short groups ([`commit_progress`]) and a lock file keeps other runners out
-//! between a commit and the next `BEGIN IMMEDIATE`. With `lock = "table"`, or behind a transaction pooler, it is a lease
-//! row in a table of tt's instead (on SQLite as well as the write lock). A runner that took
-//! one kind checks that nobody holds the other, so runners with different settings (one
-//! through a pooler, one direct) still exclude each other. docs/locking.md tells why.
+//! By default the lock is the one the backend's server offers (`Dialect::session_lock`): a session
+//! advisory lock keyed by the tracking table's name on PostgreSQL, polled until the lock timeout (a
+//! blocked waiter would hold a snapshot); `GET_LOCK` on a name derived from the database and
+//! tracking table on MySQL; the database write lock itself (`BEGIN IMMEDIATE`) on SQLite, so each
+//! migration runs inside a savepoint of that transaction; a run commits in short groups
+//! ([`commit_progress`]) and a lock file keeps other runners out between a commit and the next
+//! `BEGIN IMMEDIATE`. With `lock = "table"`, or behind a transaction pooler, it is a lease row in a
+//! table of tt's instead (on SQLite as well as the write lock). A runner that took one kind checks
+//! that nobody holds the other, so runners with different settings (one through a pooler, one
+//! direct) still exclude each other. docs/locking.md tells why.
 
 use crate::backend::connect::LockMode;
 use crate::backend::database::Database;
+use crate::backend::error::LockError;
 use crate::backend::lease::{LeaseLock, is_leased, start_heartbeat};
 use crate::backend::{Backoff, Lock};
 use crate::engine::tracking::Tracking;
@@ -22,7 +23,7 @@ use crate::error::Error;
 /// migrate hold it for their whole run; other programs may too.
 ///
 /// # Errors
-/// [`Error::LockTimeout`] naming the holder where the backend tells, or a query error.
+/// [`LockError::Timeout`] naming the holder where the backend tells, or a query error.
 pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
     // Which lock to take, and how the run's statements go, depend on it.
     db.detect_pooler().await?;
@@ -62,12 +63,12 @@ pub async fn acquire_lock(db: &mut Database, tracking: &Tracking) -> Result<(), 
             }
         };
         if !backoff.wait().await {
-            return Err(Error::LockTimeout {
+            return Err(Error::Lock(LockError::Timeout {
                 holder: Some(format!(
                     "a runner holding {other} (`lock` is set differently)"
                 )),
                 waited: backoff.waited(),
-            });
+            }));
         }
     }
 }
@@ -90,7 +91,7 @@ async fn take_write_lock(
 /// this between migrations, and so should programs that hold the lock themselves.
 ///
 /// # Errors
-/// [`Error::LockLost`] when another runner took the lock over meanwhile.
+/// [`LockError::Lost`] when another runner took the lock over meanwhile.
 pub async fn renew_lock(db: &mut Database, tracking: &Tracking) -> Result<(), Error> {
     match mode(db) {
         LockMode::Advisory => Ok(()),
@@ -234,7 +235,7 @@ mod tests {
         let refused = acquire_lock(&mut other, &tracking).await.unwrap_err();
         let message = refused.to_string();
         assert!(
-            matches!(&refused, Error::LockTimeout { holder: Some(h), .. }
+            matches!(&refused, Error::Lock(LockError::Timeout { holder: Some(h), .. })
                 if h.contains("between two of its commits") && h.contains("app.db-tt-lock")),
             "{message}"
         );

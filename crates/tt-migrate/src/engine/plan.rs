@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tt_schema::Backend;
 
+use crate::engine::error::{ChangedFile, PlanError};
 use crate::engine::tracking::{AppliedRow, StoppedDrop};
-use crate::error::{ChangedFile, Error};
+use crate::error::Error;
 use crate::files::migration::{Migration, Version};
 
 /// Where every migration stands on one database.
@@ -256,9 +257,9 @@ pub(crate) struct DownPlan<'m> {
 /// never rolled back.
 ///
 /// # Errors
-/// A dirty row ([`Error::Dirty`]), applied files that changed ([`Error::ChecksumChanged`]),
-/// an applied version without a file within the target ([`Error::MissingFile`]), or a
-/// `--to` version that is not a migration ([`Error::UnknownVersion`]).
+/// A dirty row ([`PlanError::Dirty`]), applied files that changed ([`PlanError::ChecksumChanged`]),
+/// an applied version without a file within the target ([`PlanError::MissingFile`]), or a
+/// `--to` version that is not a migration ([`PlanError::UnknownVersion`]).
 pub(crate) fn plan_down<'m>(
     migrations: &'m [Migration],
     rows: &[AppliedRow],
@@ -270,7 +271,7 @@ pub(crate) fn plan_down<'m>(
     if let DownTarget::To(version) = target
         && !migrations.iter().any(|m| &m.version == version)
     {
-        return Err(Error::UnknownVersion(version.clone()));
+        return Err(Error::Plan(PlanError::UnknownVersion(version.clone())));
     }
     let in_target = |version: &Version, index: usize| match target {
         DownTarget::Steps(n) => index < *n,
@@ -301,7 +302,7 @@ pub(crate) fn plan_down<'m>(
             break;
         }
         let Some(migration) = migration else {
-            return Err(Error::MissingFile { version });
+            return Err(Error::Plan(PlanError::MissingFile { version }));
         };
         if has_rollback(migration, backend) {
             plan.migrations.push(migration);
@@ -325,13 +326,13 @@ pub(crate) fn has_rollback(migration: &Migration, backend: Backend) -> bool {
 /// Refuses a dirty row or changed applied files.
 fn check_clean(status: &Status) -> Result<(), Error> {
     if let Some(row) = status.dirty.first() {
-        return Err(Error::Dirty {
+        return Err(Error::Plan(PlanError::Dirty {
             version: row.version.clone(),
             name: row.name.clone().unwrap_or_default(),
-        });
+        }));
     }
     if !status.changed.is_empty() {
-        return Err(Error::ChecksumChanged {
+        return Err(Error::Plan(PlanError::ChecksumChanged {
             changed: status
                 .changed
                 .iter()
@@ -342,7 +343,7 @@ fn check_clean(status: &Status) -> Result<(), Error> {
                     actual: c.actual.clone(),
                 })
                 .collect(),
-        });
+        }));
     }
     Ok(())
 }
@@ -359,8 +360,8 @@ pub struct PlanOptions {
 /// The migrations a run applies, in order.
 ///
 /// # Errors
-/// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]), out-of-order
-/// files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown target, or a pending
+/// A dirty row ([`PlanError::Dirty`]), changed files ([`PlanError::ChecksumChanged`]), out-of-order
+/// files without `allow_out_of_order` ([`PlanError::OutOfOrder`]), an unknown target, or a pending
 /// migration without a file for `backend`.
 pub(crate) fn plan<'m>(
     migrations: &'m [Migration],
@@ -371,19 +372,19 @@ pub(crate) fn plan<'m>(
     let status = status(migrations, rows, backend);
     check_clean(&status)?;
     if !status.out_of_order.is_empty() && !options.allow_out_of_order {
-        return Err(Error::OutOfOrder {
+        return Err(Error::Plan(PlanError::OutOfOrder {
             versions: status.out_of_order.clone(),
             latest: status
                 .applied
                 .last()
                 .map(|a| a.version.clone())
                 .unwrap_or_else(|| status.out_of_order[0].clone()),
-        });
+        }));
     }
     if let Some(target) = &options.target
         && !migrations.iter().any(|m| &m.version == target)
     {
-        return Err(Error::UnknownVersion(target.clone()));
+        return Err(Error::Plan(PlanError::UnknownVersion(target.clone())));
     }
     let pending: std::collections::BTreeSet<&Version> =
         status.pending.iter().map(|p| &p.version).collect();
@@ -400,11 +401,11 @@ pub(crate) fn plan<'m>(
             continue;
         }
         if migration.up_for(backend).is_none() {
-            return Err(Error::NoVariant {
+            return Err(Error::Plan(PlanError::NoVariant {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
                 backend,
-            });
+            }));
         }
         chosen.push(migration);
     }
@@ -599,7 +600,7 @@ mod tests {
         ];
         let dirty = [row("1", Some("a"), false), row("2", Some("b"), true)];
         let err = plan_down(&files, &dirty, Backend::Mysql, &DownTarget::All).unwrap_err();
-        assert!(matches!(err, Error::Dirty { .. }), "{err}");
+        assert!(matches!(err, Error::Plan(PlanError::Dirty { .. })), "{err}");
         let missing = [row("1", Some("a"), false), row("9", Some("z"), false)];
         let err = plan_down(&files, &missing, Backend::Sqlite, &DownTarget::All).unwrap_err();
         assert_eq!(

@@ -8,14 +8,16 @@ use serde::Serialize;
 use tt_schema::Backend;
 
 use crate::backend::database::Database;
+use crate::backend::error::TransactionError;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::diesel_table::{ensure_diesel_table, is_diesel_folder};
+use crate::engine::error::{FailureOutcome, PlanError};
 use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::self_recording::with_tracking_creators;
 use crate::engine::tracking::{AppliedRow, RowUpdate, StoppedDrop, Tracking};
-use crate::error::{Error, FailureOutcome};
+use crate::error::Error;
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::outside_transaction::refused_in_transaction;
 use crate::files::source::{Layout, MigrationSet};
@@ -161,10 +163,12 @@ struct Script<'a> {
 impl<'a> Script<'a> {
     /// The script that applies `migration` on `backend`.
     fn up(migration: &'a Migration, backend: Backend) -> Result<Self, Error> {
-        let file = migration.up_for(backend).ok_or_else(|| Error::NoVariant {
-            version: migration.version.clone(),
-            name: migration.name.clone(),
-            backend,
+        let file = migration.up_for(backend).ok_or_else(|| {
+            Error::Plan(PlanError::NoVariant {
+                version: migration.version.clone(),
+                name: migration.name.clone(),
+                backend,
+            })
         })?;
         Ok(Self::of(file, false))
     }
@@ -187,11 +191,11 @@ impl<'a> Script<'a> {
         }
         match migration.up_for(backend) {
             Some(file) if file.kind == FileKind::Toml => Ok(Self::of(file, true)),
-            _ => Err(Error::NoDown {
+            _ => Err(Error::Plan(PlanError::NoDown {
                 version: migration.version.clone(),
                 name: migration.name.clone(),
                 empty_down: migration.empty_down.first().cloned(),
-            }),
+            })),
         }
     }
 
@@ -327,8 +331,8 @@ impl<'m> Migrator<'m> {
         Ok((rows, stopped_drop))
     }
 
-    /// [`Migrator::read_rows`] for what changes the database: refuses while a drop is
-    /// unfinished ([`Error::StoppedDrop`]), since the rows then claim tables that may be gone.
+    /// [`Migrator::read_rows`] for what changes the database: refuses while a drop is unfinished
+    /// ([`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop)), since the rows then claim tables that may be gone.
     async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
         let read = self.read_rows(db).await?;
         self.tracking.unless_stopped(read)
@@ -349,8 +353,8 @@ impl<'m> Migrator<'m> {
     /// What a run would apply, without locking or changing anything.
     ///
     /// # Errors
-    /// A dirty row ([`Error::Dirty`]), changed files ([`Error::ChecksumChanged`]),
-    /// out-of-order files without `allow_out_of_order` ([`Error::OutOfOrder`]), an unknown
+    /// A dirty row ([`PlanError::Dirty`]), changed files ([`PlanError::ChecksumChanged`]),
+    /// out-of-order files without `allow_out_of_order` ([`PlanError::OutOfOrder`]), an unknown
     /// target, a pending migration without a file for the backend, or when the tracking table
     /// cannot be read.
     pub async fn dry_run(&self, db: &mut Database) -> Result<RunReport, Error> {
@@ -373,8 +377,8 @@ impl<'m> Migrator<'m> {
     ///
     /// # Errors
     /// [`RunError`] with the migrations applied before the failure;
-    /// [`Error::TransactionOpen`] when [`Database::begin`] opened a transaction that is still
-    /// open (the run's own transactions would end it).
+    /// [`TransactionError::AlreadyOpen`] when [`Database::begin`] opened a transaction that is
+    /// still open (the run's own transactions would end it).
     pub async fn run(
         &self,
         db: &mut Database,
@@ -556,9 +560,9 @@ impl<'m> Migrator<'m> {
     /// applies them again.
     ///
     /// # Errors
-    /// [`RunError`] with the migrations rolled back before the error; [`Error::NoDown`] when
+    /// [`RunError`] with the migrations rolled back before the error; [`PlanError::NoDown`] when
     /// the rollback stopped before a migration without a down file (those newer than it are
-    /// rolled back); [`Error::TransactionOpen`] as for [`Migrator::run`].
+    /// rolled back); [`TransactionError::AlreadyOpen`] as for [`Migrator::run`].
     pub async fn down(
         &self,
         db: &mut Database,
@@ -699,10 +703,12 @@ impl<'m> Migrator<'m> {
         if let Err(error) = closed {
             failure.get_or_insert(error);
         }
-        let blocked = plan.blocked.map(|blocked| Error::NoDown {
-            version: blocked.version.clone(),
-            name: blocked.name.clone(),
-            empty_down: blocked.empty_down.first().cloned(),
+        let blocked = plan.blocked.map(|blocked| {
+            Error::Plan(PlanError::NoDown {
+                version: blocked.version.clone(),
+                name: blocked.name.clone(),
+                empty_down: blocked.empty_down.first().cloned(),
+            })
         });
         match failure.or(blocked) {
             Some(error) => Err(RunError {
@@ -760,10 +766,10 @@ impl<'m> Migrator<'m> {
         if let (false, Some(schema)) = (in_transaction, db.pinned_schema()) {
             // Its statements cannot share a transaction with the `SET LOCAL` that names the
             // schema, and the pooler may send them to a session set for another.
-            return Err(Error::SchemaOutsideTransaction {
+            return Err(Error::Plan(PlanError::SchemaOutsideTransaction {
                 version: migration.version.clone(),
                 schema: schema.to_string(),
-            });
+            }));
         }
         // Where DDL commits implicitly, or without a transaction, a failure can leave part of
         // the migration behind: the row is marked dirty first so a later run notices.
@@ -992,7 +998,7 @@ enum Record {
 /// COMMIT would end it (MySQL commits it at the first BEGIN, PostgreSQL at the first COMMIT).
 pub(crate) fn refuse_open_transaction(db: &Database) -> Result<(), Error> {
     if db.in_transaction() {
-        return Err(Error::TransactionOpen);
+        return Err(Error::Transaction(TransactionError::AlreadyOpen));
     }
     Ok(())
 }

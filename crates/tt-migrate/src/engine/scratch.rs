@@ -7,6 +7,7 @@ use tt_schema::Schema;
 
 use crate::backend::connect::ConnectOptions;
 use crate::backend::database::Database;
+use crate::backend::error::ConnectError;
 use crate::backend::introspect::{IntrospectOptions, introspect};
 use crate::engine::run::Migrator;
 use crate::engine::tracking::Tracking;
@@ -20,11 +21,11 @@ pub const SCRATCH_PREFIX: &str = "tt_scratch_";
 /// Applies `migrations` to a new, empty scratch database beside `db` and reads back the schema
 /// they produce, without the tracking table.
 ///
-/// On PostgreSQL and MySQL the scratch database (`tt_scratch_<pid>_<n>_<nanos>`) is created
-/// on the server `db` is connected to, with the same credentials and options (on PostgreSQL
-/// the configured schema is created in it first), and dropped before this returns, also when
-/// a migration fails or the schema cannot be read. The user needs the right to create databases. On SQLite it is an in-memory
-/// database. `db` itself is only used to create and drop the scratch database.
+/// On PostgreSQL and MySQL the scratch database (`tt_scratch_<pid>_<n>_<nanos>`) is created on the
+/// server `db` is connected to, with the same credentials and options (on PostgreSQL the configured
+/// schema is created in it first), and dropped before this returns, also when a migration fails or
+/// the schema cannot be read. The user needs the right to create databases. On SQLite it is an
+/// in-memory database. `db` itself is only used to create and drop the scratch database.
 ///
 /// # Errors
 /// [`Error::Scratch`] when a migration fails on the scratch database; [`Error::Query`] when the
@@ -129,8 +130,10 @@ fn scratch_name() -> String {
 
 /// `url` pointing at database `name` on the same server, keeping user, host and options.
 fn with_database(url: &str, name: &str) -> Result<String, Error> {
-    let mut parsed = url::Url::parse(url).map_err(|_| Error::UnsupportedUrl {
-        url: crate::backend::connect::redact_url(url),
+    let mut parsed = url::Url::parse(url).map_err(|_| {
+        Error::Connect(ConnectError::UnsupportedUrl {
+            url: crate::backend::connect::redact_url(url),
+        })
     })?;
     parsed.set_path(&format!("/{name}"));
     Ok(parsed.to_string())

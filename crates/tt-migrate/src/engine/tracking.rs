@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::backend::database::{Arg, Database};
 use crate::backend::value::{Value, int_at, unexpected};
+use crate::engine::error::TrackingError;
 use crate::error::Error;
 use crate::files::migration::Version;
 
@@ -180,7 +181,7 @@ impl Tracking {
     /// drop that stopped part-way, since the rows may then claim tables that are gone.
     ///
     /// # Errors
-    /// [`Error::StoppedDrop`] while the mark is there; when the table cannot be read.
+    /// [`TrackingError::StoppedDrop`] while the mark is there; when the table cannot be read.
     pub(crate) async fn rows_unless_stopped(
         &self,
         db: &mut Database,
@@ -189,17 +190,17 @@ impl Tracking {
         self.unless_stopped(read)
     }
 
-    /// The rows of `read`, or [`Error::StoppedDrop`] when it found a drop's mark.
+    /// The rows of `read`, or [`TrackingError::StoppedDrop`] when it found a drop's mark.
     pub(crate) fn unless_stopped(
         &self,
         read: (Vec<AppliedRow>, Option<StoppedDrop>),
     ) -> Result<Vec<AppliedRow>, Error> {
         match read {
             (rows, None) => Ok(rows),
-            (_, Some(stopped)) => Err(Error::StoppedDrop {
+            (_, Some(stopped)) => Err(Error::Tracking(TrackingError::StoppedDrop {
                 table: self.table.clone(),
                 started_at: stopped.started_at,
-            }),
+            })),
         }
     }
 
@@ -457,8 +458,8 @@ fn applied_row(row: &[Value]) -> Result<AppliedRow, sqlx::Error> {
 }
 
 impl Tracking {
-    /// Refuses a table of this name of another tool's shape ([`Error::ForeignTrackingTable`]);
-    /// no table, or tt's, is fine.
+    /// Refuses a table of this name of another tool's shape
+    /// ([`TrackingError::ForeignTrackingTable`]); no table, or tt's, is fine.
     pub(crate) async fn check_own(&self, db: &mut Database) -> Result<(), Error> {
         let columns = self.columns(db).await?;
         self.refuse_foreign(&columns)
@@ -470,11 +471,11 @@ impl Tracking {
     fn refuse_foreign(&self, columns: &[String]) -> Result<(), Error> {
         match foreign_shape(columns) {
             None => Ok(()),
-            Some(tool) => Err(Error::ForeignTrackingTable {
+            Some(tool) => Err(Error::Tracking(TrackingError::ForeignTrackingTable {
                 table: self.table.clone(),
                 tool,
                 columns: columns.to_vec(),
-            }),
+            })),
         }
     }
 }

@@ -14,6 +14,7 @@ use tt_schema::Backend;
 
 use crate::backend::dialect;
 use crate::error::Error;
+use crate::files::error::FileError;
 use crate::files::migration::{FileKind, MigrationFile};
 use crate::files::split::tokens::{Kind, Token, tokens};
 use crate::files::split::{Piece, Statement};
@@ -183,9 +184,11 @@ fn footprint(file: &MigrationFile, backend: Backend) -> Result<Footprint, Error>
         let mut text = String::new();
         file.open()
             .and_then(|mut reader| reader.read_to_string(&mut text))
-            .map_err(|source| Error::Io {
-                path: file.path().to_path_buf(),
-                source,
+            .map_err(|source| {
+                Error::File(FileError::Io {
+                    path: file.path().to_path_buf(),
+                    source,
+                })
             })?;
         toml_footprint(&text, &mut print);
         return Ok(print);
@@ -208,9 +211,11 @@ fn delimiter_lines(file: &MigrationFile, print: &mut Footprint) -> Result<(), Er
     let mut text = String::new();
     file.open()
         .and_then(|mut reader| reader.read_to_string(&mut text))
-        .map_err(|source| Error::Io {
-            path: file.path().to_path_buf(),
-            source,
+        .map_err(|source| {
+            Error::File(FileError::Io {
+                path: file.path().to_path_buf(),
+                source,
+            })
         })?;
     for (number, line) in text.lines().enumerate() {
         let first = line.split_whitespace().next().unwrap_or_default();

@@ -6,6 +6,7 @@ use std::io::Read;
 use tt_schema::{Backend, DefinitionProblem, Schema};
 
 use crate::error::Error;
+use crate::files::error::FileError;
 use crate::files::migration::{FileKind, MigrationFile};
 use crate::files::split::{Piece, Splitter, Statement};
 
@@ -20,15 +21,19 @@ pub(crate) fn pieces(
     existing: Option<&Schema>,
 ) -> Result<Pieces, Error> {
     let path = file.path().to_path_buf();
-    let reader = file.open().map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
+    let reader = file.open().map_err(|source| {
+        Error::File(FileError::Io {
+            path: path.clone(),
+            source,
+        })
     })?;
     match file.kind {
         FileKind::Sql => Ok(Box::new(Splitter::new(reader, backend).map(move |piece| {
-            piece.map_err(|source| Error::Split {
-                path: path.clone(),
-                source,
+            piece.map_err(|source| {
+                Error::File(FileError::Split {
+                    path: path.clone(),
+                    source,
+                })
             })
         }))),
         FileKind::Toml => {
@@ -49,9 +54,11 @@ pub(crate) fn drop_pieces(
     let mut text = String::new();
     file.open()
         .and_then(|mut reader| reader.read_to_string(&mut text))
-        .map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
+        .map_err(|source| {
+            Error::File(FileError::Io {
+                path: path.clone(),
+                source,
+            })
         })?;
     let label = path.display().to_string();
     // The file's tables are in the live schema: parse against the rest of it, so that its
@@ -78,9 +85,11 @@ pub(crate) fn drop_pieces(
             }
         }
     };
-    let sql = tt_schema::drop_ddl(&schema, backend).map_err(|source| Error::Render {
-        path: path.clone(),
-        source: Box::new(source),
+    let sql = tt_schema::drop_ddl(&schema, backend).map_err(|source| {
+        Error::File(FileError::Render {
+            path: path.clone(),
+            source: Box::new(source),
+        })
     })?;
     Ok(Box::new(numbered(sql, 0).map(|s| Ok(Piece::Statement(s)))))
 }
@@ -109,9 +118,11 @@ pub(crate) fn toml_parts(
     existing: &Schema,
 ) -> Result<TomlParts, Error> {
     let path = file.path();
-    let reader = file.open().map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
+    let reader = file.open().map_err(|source| {
+        Error::File(FileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     })?;
     let ddl = toml_ddl(reader, path, backend, Some(existing))?;
     let tables: Vec<Statement> = numbered(ddl.tables, 0).collect();
@@ -149,12 +160,12 @@ fn toml_ddl(
     existing: Option<&Schema>,
 ) -> Result<tt_schema::CreateDdl, Error> {
     let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|source| Error::Io {
+    reader.read_to_string(&mut text).map_err(|source| {
+        Error::File(FileError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        })
+    })?;
     let label = path.display().to_string();
     let schema = match existing {
         Some(existing) => tt_schema::parse_definitions_with(&label, &text, existing)?,
@@ -166,9 +177,11 @@ fn toml_ddl(
             Err(error) => return Err(error.into()),
         },
     };
-    tt_schema::create_ddl_parts(&schema, backend).map_err(|source| Error::Render {
-        path: path.to_path_buf(),
-        source: Box::new(source),
+    tt_schema::create_ddl_parts(&schema, backend).map_err(|source| {
+        Error::File(FileError::Render {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
     })
 }
 

@@ -2,6 +2,7 @@
 //! libpq's socket form, the connect timeout, URLs refused before connecting.
 
 use std::time::{Duration, Instant};
+use tt_migrate::ConnectError;
 
 use tt_migrate::{ConnectOptions, Database, Error, TlsProblem};
 use tt_schema::Backend;
@@ -93,7 +94,7 @@ async fn refused(url: &str) -> (TlsProblem, String) {
     assert!(!text.contains(PASSWORD), "the password is shown: {text}");
     assert!(!format!("{error:?}").contains(PASSWORD), "{error:?}");
     match error {
-        Error::Tls { problem, .. } => (*problem, text),
+        Error::Connect(ConnectError::Tls { problem, .. }) => (*problem, text),
         other => panic!("{url}: expected a TLS refusal, got {other}"),
     }
 }
@@ -300,7 +301,10 @@ async fn a_server_that_never_answers_times_out_naming_the_url() {
             started.elapsed() < Duration::from_secs(5),
             "{url} gave up in time"
         );
-        assert!(matches!(error, Error::ConnectTimeout { .. }), "{error}");
+        assert!(
+            matches!(error, Error::Connect(ConnectError::Timeout { .. })),
+            "{error}"
+        );
         let text = error.to_string();
         assert!(!text.contains(PASSWORD), "{text}");
         assert!(
@@ -319,7 +323,10 @@ async fn urls_and_options_tt_cannot_honour_are_refused_before_connecting() {
             .await
             .err()
             .unwrap_or_else(|| panic!("{url} connects"));
-        assert!(matches!(error, Error::BadUrl { .. }), "{url}: {error}");
+        assert!(
+            matches!(error, Error::Connect(ConnectError::BadUrl { .. })),
+            "{url}: {error}"
+        );
         assert!(error.to_string().contains(expected), "{url}: {error}");
         assert!(!error.to_string().contains("s3cret"), "{error}");
     };

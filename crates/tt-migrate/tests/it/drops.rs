@@ -3,6 +3,7 @@
 //! tracking table until the drop ends.
 
 use std::path::Path;
+use tt_migrate::{DropRefusal, LockError, TrackingError};
 
 use tt_migrate::{
     Database, DropOptions, Error, Event, MigrationSet, Migrator, ResetOptions, ResetStage,
@@ -198,7 +199,10 @@ async fn a_batched_drop_that_stops_part_way_leaves_a_mark_until_a_drop_finishes(
     );
     let refused = migrator.run(&mut db, &mut no_events).await.unwrap_err();
     assert!(
-        matches!(refused.error, Error::StoppedDrop { .. }),
+        matches!(
+            refused.error,
+            Error::Tracking(TrackingError::StoppedDrop { .. })
+        ),
         "{}",
         refused.error
     );
@@ -238,7 +242,7 @@ async fn a_mysql_reset_that_drops_nothing_says_so() {
         .unwrap_err();
     assert_eq!(error.stage, ResetStage::Drop);
     assert!(
-        matches!(error.error, Error::Dependents { .. }),
+        matches!(error.error, Error::Refused(DropRefusal::Dependents { .. })),
         "{}",
         error.error
     );
@@ -259,7 +263,7 @@ async fn a_mysql_reset_that_drops_nothing_says_so() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error.error, Error::LockTimeout { .. }),
+        matches!(error.error, Error::Lock(LockError::Timeout { .. })),
         "{}",
         error.error
     );
@@ -331,7 +335,10 @@ async fn a_mysql_drop_that_fails_part_way_names_what_went_and_a_second_drop_fini
     assert!(status.stopped_drop.is_some());
     assert_eq!(status.applied.len(), 2);
     let refused = migrator.run(&mut db, &mut no_events).await.unwrap_err();
-    assert!(matches!(refused.error, Error::StoppedDrop { .. }));
+    assert!(matches!(
+        refused.error,
+        Error::Tracking(TrackingError::StoppedDrop { .. })
+    ));
 
     // A reset finishes the drop and applies everything again.
     execute(&mut other, &["COMMIT"]).await;
@@ -371,7 +378,10 @@ async fn baseline_and_repair_refuse_while_a_drop_is_unfinished() {
     let migrator = Migrator::new(&set);
     let refused = |error: Error| {
         assert!(
-            matches!(error, Error::StoppedDrop { .. }),
+            matches!(
+                error,
+                Error::Tracking(tt_migrate::TrackingError::StoppedDrop { .. })
+            ),
             "{}",
             chain(&error)
         );

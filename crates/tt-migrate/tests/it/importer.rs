@@ -157,7 +157,7 @@ async fn clear_refuses_a_protected_database() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&error, ImportError::Reset(reset) if matches!(reset.error, tt_migrate::Error::Protected { .. })),
+            matches!(&error, ImportError::Reset(reset) if matches!(reset.error, tt_migrate::Error::Refused(tt_migrate::DropRefusal::Protected { .. }))),
             "{backend}: {error}"
         );
         assert_eq!(count(&mut db, "items").await, 20, "{backend}");

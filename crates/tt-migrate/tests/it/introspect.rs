@@ -1,6 +1,7 @@
 //! Introspection: a rich schema written in each backend's own DDL reads back field by field.
 
 use std::fmt::Write;
+use tt_migrate::ConnectError;
 
 use expect_test::{Expect, expect};
 use tt_migrate::{Database, Error, IntrospectOptions, introspect};
@@ -249,7 +250,7 @@ async fn postgres_reads_the_schema_it_is_given_and_refuses_a_missing_one() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::UnknownSchema { schema } if schema == "nowhere"),
+        matches!(&err, Error::Connect(ConnectError::UnknownSchema { schema }) if schema == "nowhere"),
         "{err:?}"
     );
     assert_eq!(

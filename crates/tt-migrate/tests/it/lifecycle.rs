@@ -1,6 +1,7 @@
 //! The rest of a migration's life: rollback, baseline, repair and out-of-order files.
 
 use std::path::{Path, PathBuf};
+use tt_migrate::PlanError;
 
 use tt_migrate::{
     DirtyResolution, DownOptions, DownTarget, Error, Event, FailureOutcome, MigrationSet, Migrator,
@@ -177,7 +178,7 @@ async fn a_migration_without_down_stops_the_rollback_before_it_naming_it() {
             "{backend}: newer ones rolled back"
         );
         assert!(
-            matches!(err.error, Error::NoDown { .. }),
+            matches!(err.error, Error::Plan(PlanError::NoDown { .. })),
             "{backend}: {err}"
         );
         assert_eq!(
@@ -348,7 +349,10 @@ async fn a_mysql_down_that_fails_after_ddl_is_dirty_and_repair_settles_it() {
         .down(&mut db, &down(DownTarget::Steps(1)), &mut no_events)
         .await
         .unwrap_err();
-    assert!(matches!(again.error, Error::Dirty { .. }), "{again}");
+    assert!(
+        matches!(again.error, Error::Plan(PlanError::Dirty { .. })),
+        "{again}"
+    );
 
     // The person finished the rollback by hand; the migration is to run again.
     let options = RepairOptions {
@@ -389,7 +393,10 @@ async fn repair_clears_dirty_rows_and_records_changed_checksums_listing_each() {
         let set = load(dir.path());
         let migrator = Migrator::for_set(&set);
         let err = migrator.run(&mut db, &mut no_events).await.unwrap_err();
-        assert!(matches!(err.error, Error::Dirty { .. }), "{backend}: {err}");
+        assert!(
+            matches!(err.error, Error::Plan(PlanError::Dirty { .. })),
+            "{backend}: {err}"
+        );
 
         let dry = migrator
             .repair(
@@ -450,7 +457,10 @@ async fn a_baseline_reaching_a_migration_without_a_file_here_records_nothing() {
     let mut db = connect(&test_db).await;
     let migrator = Migrator::for_set(&set);
     let err = migrator.baseline(&mut db, &v("002")).await.unwrap_err();
-    assert!(matches!(err, Error::NoVariant { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Plan(PlanError::NoVariant { .. })),
+        "{err}"
+    );
     let status = migrator.status(&mut db).await.unwrap();
     assert!(
         status.applied.is_empty(),
@@ -474,7 +484,10 @@ async fn baseline_marks_versions_applied_without_running_them() {
             .unwrap();
         let migrator = Migrator::for_set(&set);
         let err = migrator.baseline(&mut db, &v("7")).await.unwrap_err();
-        assert!(matches!(err, Error::UnknownVersion(_)), "{backend}: {err}");
+        assert!(
+            matches!(err, Error::Plan(PlanError::UnknownVersion(_))),
+            "{backend}: {err}"
+        );
         let report = migrator.baseline(&mut db, &v("002")).await.unwrap();
         let recorded: Vec<&str> = report.recorded.iter().map(|r| r.version.as_str()).collect();
         assert_eq!(recorded, ["001", "002"], "{backend}");
@@ -517,7 +530,7 @@ async fn an_out_of_order_file_is_reported_by_status_and_refused_unless_allowed()
         assert_eq!(status.out_of_order, [v("002")], "{backend}: {status:?}");
         let err = migrator.run(&mut db, &mut no_events).await.unwrap_err();
         assert!(
-            matches!(err.error, Error::OutOfOrder { .. }),
+            matches!(err.error, Error::Plan(PlanError::OutOfOrder { .. })),
             "{backend}: {err}"
         );
         assert!(err.to_string().contains("--allow-out-of-order"), "{err}");

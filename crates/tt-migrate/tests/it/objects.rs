@@ -2,6 +2,7 @@
 //! routines, types, domains, triggers, schemas) are managed: reset drops them in dependency
 //! order and builds them again; objects created outside the migrations still block.
 
+use tt_migrate::DropRefusal;
 use tt_migrate::{
     Database, DependentKind, Error, Event, Migration, Migrator, ResetOptions, Tracking, plan_drop,
 };
@@ -214,7 +215,7 @@ async fn an_object_the_migrations_did_not_create_still_blocks_once_with_its_kind
             .reset(&mut db, ResetOptions::default(), &mut no_events)
             .await
             .unwrap_err();
-        let Error::Dependents { dependents } = &error.error else {
+        let Error::Refused(DropRefusal::Dependents { dependents }) = &error.error else {
             panic!("{backend}: {}", error.error);
         };
         // Which managed object it was reached from may vary; the object is listed once.

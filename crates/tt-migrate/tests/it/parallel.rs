@@ -410,7 +410,13 @@ async fn a_failed_index_build_leaves_its_migration_dirty_and_its_siblings_built(
         let rows: Vec<(&str, bool)> = rows.iter().map(|r| (r.version.as_str(), r.dirty)).collect();
         assert_eq!(rows, [("001", false), ("002", true)], "{backend}");
         let again = migrator.run(&mut db, &mut no_events).await.unwrap_err();
-        assert!(matches!(again.error, Error::Dirty { .. }), "{again}");
+        assert!(
+            matches!(
+                again.error,
+                Error::Plan(tt_migrate::PlanError::Dirty { .. })
+            ),
+            "{again}"
+        );
         // The recovery the docs give: fix the cause, build the index, `tt repair`.
         if backend == Backend::Postgres {
             execute(

@@ -1,6 +1,7 @@
 //! Drop, reset, recreate and protection, with the TinkerTools migrations and FK-cycle fixtures.
 
 use std::path::{Path, PathBuf};
+use tt_migrate::{DropRefusal, LockError};
 
 use tt_migrate::{
     Database, DependentKind, DropOptions, Error, Event, MigrationSet, Migrator, PlanOptions,
@@ -163,7 +164,10 @@ async fn other_tables_survive_and_a_foreign_view_blocks_the_drop_until_cascade()
         let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Dependents { .. }), "{backend}: {err}");
+        assert!(
+            matches!(err, Error::Refused(DropRefusal::Dependents { .. })),
+            "{backend}: {err}"
+        );
         assert!(err.to_string().contains("item_names"), "{backend}: {err}");
         assert_eq!(
             tables(&mut db).await.len(),
@@ -225,7 +229,10 @@ async fn a_foreign_key_from_another_table_blocks_the_drop() {
         let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Dependents { .. }), "{backend}: {err}");
+        assert!(
+            matches!(err, Error::Refused(DropRefusal::Dependents { .. })),
+            "{backend}: {err}"
+        );
         // With --cascade the report says what happened to the foreign key: removed, or, on
         // SQLite (where a foreign key is part of its table), left in place. Found: SQLite's
         // report listed it as dropped while it was still there.
@@ -348,7 +355,7 @@ async fn a_protected_database_refuses_drop_reset_and_recreate() {
                 .unwrap_err();
             assert_eq!(err.stage, ResetStage::Drop);
             assert!(
-                matches!(err.error, Error::Protected { .. }),
+                matches!(err.error, Error::Refused(DropRefusal::Protected { .. })),
                 "{backend}: {err}"
             );
             assert!(
@@ -724,7 +731,10 @@ async fn a_drop_waiting_in_vain_for_the_sqlite_lock_left_foreign_keys_off() {
     let err = drop_managed_tables(&mut db, &plan, &tracking, DropOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Lock(LockError::Timeout { .. })),
+        "{err}"
+    );
     writer.rollback().await.unwrap();
     let enforced = db
         .fetch_text("SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys")
@@ -765,7 +775,7 @@ async fn a_confirmed_drop_refuses_when_tables_appeared_before_the_lock() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, tt_migrate::Error::PlanGrew { added } if added == &["b"]),
+            matches!(&err, tt_migrate::Error::Refused(tt_migrate::DropRefusal::PlanGrew { added }) if added == &["b"]),
             "{backend}: {err}"
         );
         // With --yes the plan made under the lock runs: both go.

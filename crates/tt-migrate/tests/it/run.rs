@@ -1,6 +1,7 @@
 //! Applying migrations: only pending ones, atomically, once, with located errors.
 
 use tt_migrate::{Error, Event, FailureOutcome, Migrator, Tracking};
+use tt_migrate::{LockError, PlanError};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
 
@@ -98,7 +99,7 @@ async fn an_edited_applied_file_stops_the_run_naming_it() {
             .unwrap_err();
         assert!(err.applied.is_empty());
         assert!(
-            matches!(err.error, Error::ChecksumChanged { .. }),
+            matches!(err.error, Error::Plan(PlanError::ChecksumChanged { .. })),
             "{backend}: {err}"
         );
         assert!(
@@ -230,7 +231,7 @@ async fn a_held_lock_times_out_naming_the_holder() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err.error, Error::LockTimeout { .. }),
+            matches!(err.error, Error::Lock(LockError::Timeout { .. })),
             "{backend}: {err}"
         );
         let message = err.to_string();
@@ -240,10 +241,10 @@ async fn a_held_lock_times_out_naming_the_holder() {
         );
         if backend != Backend::Sqlite {
             // `tt-…, pid … of user …` (tt's application_name), `connection … of user@host`.
-            let Error::LockTimeout {
+            let Error::Lock(LockError::Timeout {
                 holder: Some(holder),
                 ..
-            } = &err.error
+            }) = &err.error
             else {
                 panic!("{backend}: no holder named: {message}")
             };
@@ -317,7 +318,10 @@ async fn a_dirty_mysql_row_blocks_the_next_run() {
         .run(&mut db, &mut no_events)
         .await
         .unwrap_err();
-    assert!(matches!(again.error, Error::Dirty { .. }), "{again}");
+    assert!(
+        matches!(again.error, Error::Plan(PlanError::Dirty { .. })),
+        "{again}"
+    );
     let message = again.to_string();
     assert!(
         message.contains("migration 002 (half) is marked dirty"),
@@ -627,10 +631,10 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
             .run(&mut next, &mut no_events)
             .await
             .unwrap_err();
-        let Error::LockTimeout {
+        let Error::Lock(LockError::Timeout {
             holder: Some(holder),
             ..
-        } = &err.error
+        }) = &err.error
         else {
             panic!("{backend}: the lease is not taken over before it expires: {err}")
         };
@@ -658,7 +662,7 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
                 .await
                 .unwrap_err();
             assert!(
-                matches!(err, Error::LockTimeout { .. }),
+                matches!(err, Error::Lock(LockError::Timeout { .. })),
                 "{backend}: a renewed lease is not taken over: {err}"
             );
             // A lease that is no longer its own (taken over after it expired) is lost: the
@@ -675,7 +679,10 @@ async fn a_lease_is_taken_over_only_after_it_expires() {
             let lost = tt_migrate::renew_lock(&mut slow, &tracking)
                 .await
                 .unwrap_err();
-            assert!(matches!(lost, Error::LockLost { .. }), "{backend}: {lost}");
+            assert!(
+                matches!(lost, Error::Lock(LockError::Lost { .. })),
+                "{backend}: {lost}"
+            );
             let rows = other
                 .fetch_text("SELECT owner FROM schema_migrations_lock")
                 .await
@@ -959,7 +966,10 @@ async fn an_up_to_date_run_does_not_wait_for_the_lock_but_one_with_work_does() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err.error, Error::LockTimeout { .. }),
+            matches!(
+                err.error,
+                Error::Lock(tt_migrate::LockError::Timeout { .. })
+            ),
             "{backend}: {err}"
         );
     }
@@ -981,7 +991,10 @@ async fn a_dirty_row_or_a_changed_file_is_not_taken_for_up_to_date() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err.error, Error::ChecksumChanged { .. }),
+            matches!(
+                err.error,
+                Error::Plan(tt_migrate::PlanError::ChecksumChanged { .. })
+            ),
             "{backend}: {err}"
         );
         db.exec(
@@ -1000,7 +1013,10 @@ async fn a_dirty_row_or_a_changed_file_is_not_taken_for_up_to_date() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err.error, Error::LockTimeout { .. }),
+            matches!(
+                err.error,
+                Error::Lock(tt_migrate::LockError::Timeout { .. })
+            ),
             "{backend}: {err}"
         );
         tt_migrate::release_lock(&mut holder, &Tracking::default())
@@ -1010,7 +1026,10 @@ async fn a_dirty_row_or_a_changed_file_is_not_taken_for_up_to_date() {
             .run(&mut db, &mut no_events)
             .await
             .unwrap_err();
-        assert!(matches!(err.error, Error::Dirty { .. }), "{backend}: {err}");
+        assert!(
+            matches!(err.error, Error::Plan(tt_migrate::PlanError::Dirty { .. })),
+            "{backend}: {err}"
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! The statement API other programs use (`exec`, `fetch`, `begin`/`commit`/`rollback`, `Value`)
 //! behaves the same on every backend.
 
+use tt_migrate::TransactionError;
 use tt_migrate::{Error, Migrator, Value};
 use tt_schema::Backend;
 use tt_testdb::TestDb;
@@ -167,7 +168,7 @@ async fn transactions_do_not_nest_and_do_not_end_twice() {
         db.begin().await.unwrap();
         let error = db.begin().await.unwrap_err();
         assert!(
-            matches!(error, Error::TransactionOpen),
+            matches!(error, Error::Transaction(TransactionError::AlreadyOpen)),
             "{backend}: {error}"
         );
         db.rollback().await.unwrap();
@@ -175,9 +176,9 @@ async fn transactions_do_not_nest_and_do_not_end_twice() {
         assert!(
             matches!(
                 error,
-                Error::NoTransaction {
+                Error::Transaction(TransactionError::NoneOpen {
                     action: "roll back"
-                }
+                })
             ),
             "{backend}: {error}"
         );
@@ -201,7 +202,10 @@ async fn migrations_refuse_to_run_inside_a_callers_transaction() {
             .await
             .unwrap_err();
         assert!(
-            matches!(error.error, Error::TransactionOpen),
+            matches!(
+                error.error,
+                Error::Transaction(TransactionError::AlreadyOpen)
+            ),
             "{backend}: {error}"
         );
         db.rollback().await.unwrap();

@@ -3,6 +3,7 @@
 //! empty downs; another tool's table under tt's tracking table name.
 
 use std::path::{Path, PathBuf};
+use tt_migrate::TrackingError;
 
 use tt_migrate::{
     Database, DiscoveryError, DownOptions, DownTarget, Error, Event, Layout, MigrationSet,
@@ -303,7 +304,7 @@ async fn golang_migrates_table_under_tts_name_is_refused_and_imported_under_anot
         );
         assert!(matches!(
             default.status(&mut db).await.unwrap_err(),
-            Error::ForeignTrackingTable { .. }
+            Error::Tracking(TrackingError::ForeignTrackingTable { .. })
         ));
         assert_eq!(rows(&mut db, their_rows).await, 1, "{backend}: untouched");
 
@@ -708,7 +709,10 @@ async fn reset_never_drops_another_tools_table_under_tts_tracking_name() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error.error, Error::ForeignTrackingTable { .. }),
+        matches!(
+            error.error,
+            Error::Tracking(TrackingError::ForeignTrackingTable { .. })
+        ),
         "{}",
         error.error
     );

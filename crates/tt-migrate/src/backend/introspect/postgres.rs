@@ -9,6 +9,7 @@ use tt_schema::{
 
 use super::{comment, fetch, fk_action, strip_outer_parens};
 use crate::backend::database::{Arg, Database};
+use crate::backend::error::ConnectError;
 use crate::error::Error;
 
 /// The schema every query reads: the bound name, or `current_schema()` for an empty one.
@@ -77,9 +78,9 @@ pub(in crate::backend) async fn read(
 
     let rows = fetch::<10>(db, "tables and columns", &sql(TABLES), &args).await?;
     if rows.is_empty() {
-        return Err(Error::UnknownSchema {
+        return Err(Error::Connect(ConnectError::UnknownSchema {
             schema: schema.unwrap_or("current_schema()").to_string(),
-        });
+        }));
     }
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in rows {

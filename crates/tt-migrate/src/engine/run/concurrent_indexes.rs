@@ -22,8 +22,9 @@ use serde::Serialize;
 use super::{Applied, Event, Migrator, Record, Script, Step};
 use crate::backend::database::{BatchError, Database};
 use crate::backend::introspect::{IntrospectOptions, introspect};
+use crate::engine::error::{FailureOutcome, IndexFailure};
 use crate::engine::failure;
-use crate::error::{Error, FailureOutcome, IndexFailure};
+use crate::error::Error;
 use crate::files::migration::{FileKind, Migration};
 use crate::files::statements::{self, IndexStatement};
 
