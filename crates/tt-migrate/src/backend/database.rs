@@ -122,6 +122,10 @@ impl Database {
         } else if db.options.lock == Some(LockMode::Table) {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
             db.pooled = Some(true);
+        } else if db.options.postgres_schema.is_some() {
+            // A schema must be pinned per transaction behind a pooler (`pinned_schema`) from
+            // the first statement on, so the probe cannot wait for the lock here.
+            db.detect_pooler().await?;
         }
         db.run_session_sql().await?;
         db.home_schema = db.read_home_schema().await?;
@@ -264,8 +268,7 @@ impl Database {
         self.options
             .postgres_schema
             .as_deref()
-            // Until the probe has run, a pooler may be in between: pin (harmless when not).
-            .filter(|_| self.pooled != Some(false))
+            .filter(|_| self.pooled())
     }
 
     /// Tells the connection that a migration's transaction is open (or over): its statements
