@@ -515,6 +515,16 @@ async fn kill_9_mid_drop_on_mysql_leaves_a_mark_that_status_migrate_and_verify_r
     // The server would still run the waiting DROP once the reader commits: end it too, as a
     // crash of the machine tt ran on would have left it.
     stop_statement(&mut check, Backend::Mysql).await;
+    // KILL QUERY only flags the DROP: it must have ended before the reader's COMMIT hands it
+    // the lock, or it would drop `b` after all.
+    let started = Instant::now();
+    while count(&mut check, waiting).await > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the killed drop still waits"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     other.fetch_text("COMMIT").await.expect("commits");
     let tables = "SELECT CAST(count(*) AS CHAR) FROM information_schema.TABLES \
                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('a', 'b', 'c')";
