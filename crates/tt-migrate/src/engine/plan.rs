@@ -558,17 +558,18 @@ mod tests {
             name: Some("3 to 5".to_string()),
             ..row(JOBS_MARK, None, false)
         };
-        let rows = [
-            row("1", Some("a"), false),
-            row("4", Some("d"), false),
-            mark,
-        ];
+        let rows = [row("1", Some("a"), false), row("4", Some("d"), false), mark];
         let status = status(&files, &rows, Backend::Postgres);
         assert_eq!(status.parallel_gap, [Version::new("3").unwrap()]);
         // 2 was pending before the parallel run set out: still out of order.
         assert_eq!(status.out_of_order, [Version::new("2").unwrap()]);
         assert!(status.missing.is_empty(), "{:?}", status.missing);
-        let plan_without_2 = plan(&files[2..], &rows, Backend::Postgres, &PlanOptions::default());
+        let plan_without_2 = plan(
+            &files[2..],
+            &rows,
+            Backend::Postgres,
+            &PlanOptions::default(),
+        );
         assert_eq!(versions(&plan_without_2.unwrap()), ["3", "5"]);
     }
 
