@@ -20,17 +20,7 @@ use target::Target;
 /// Scenarios that fail today (all or some of the time), each with the issue 11 item that
 /// fixes it. `--skip-known` (what CI passes) leaves them out; delete a line once its scenario
 /// passes, and CI runs it from then on.
-const KNOWN_FAILING: &[(&str, &str)] = &[
-    (
-        "*/*/kill9-migrate-jobs",
-        "issue 13: a parallel run interrupted while an earlier file runs and a later one has \
-         committed leaves a gap; the next `tt migrate` refuses it as out of order",
-    ),
-    (
-        "*/*/sigint-migrate-jobs",
-        "issue 13: as kill9-migrate-jobs, when a later file committed before the cancel",
-    ),
-];
+const KNOWN_FAILING: &[(&str, &str)] = &[];
 
 const USAGE: &str = "usage: cargo xtask torture [options]
 

@@ -253,6 +253,8 @@ impl Fresh {
         db.close().await?;
         // The mark of a drop that did not finish (tt's `tt:drop` row), not a migration.
         let stopped_drop = rows.remove(DROP_MARK).is_some();
+        // The mark of a parallel run (tt's `tt:jobs` row): which versions it set out to apply.
+        rows.remove(JOBS_MARK);
         Ok(Seen {
             objects,
             rows,
@@ -361,6 +363,9 @@ pub(crate) struct Seen {
 /// The version of the row tt writes in the tracking table while a drop that cannot be one
 /// transaction runs (MySQL; big PostgreSQL drops).
 const DROP_MARK: &str = "tt:drop";
+
+/// tt's `JOBS_MARK` (crates/tt-migrate/src/engine/tracking.rs).
+const JOBS_MARK: &str = "tt:jobs";
 
 impl Seen {
     pub(crate) fn clean_versions(&self) -> BTreeSet<String> {

@@ -69,8 +69,19 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
     let started = Instant::now();
     let mut progress = Progress::new(out);
     out.line(format!("Migrating {}", paint(BOLD, &target)));
+    // Migrations of a parallel run that started and did not commit (failed or cancelled).
+    let mut stopped: Vec<tt_migrate::Version> = Vec::new();
     let result = migrator
-        .run(&mut db, &mut |event| progress.on_event(event))
+        .run(&mut db, &mut |event| {
+            if let tt_migrate::Event::Ended {
+                migration,
+                committed: false,
+            } = &event
+            {
+                stopped.push(migration.version.clone());
+            }
+            progress.on_event(event)
+        })
         .await;
     progress.finish();
     let elapsed = started.elapsed().as_millis() as i64;
@@ -78,25 +89,27 @@ pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
         && let Err(failed) = &result
         && out.human()
     {
-        // Besides what committed and what failed: what never started.
+        // Besides what committed and what failed: what started and rolled back (a cancel
+        // stops those running), and what never started.
         if let Ok(status) = migrator.status(&mut db).await {
             let failed_version = match &failed.error {
                 tt_migrate::Error::Statement(failure) => Some(&failure.version),
                 tt_migrate::Error::Cancelled { version } => Some(version),
                 _ => None,
             };
-            let pending: Vec<String> = status
+            let (rolled_back, not_started): (Vec<_>, Vec<_>) = status
                 .pending
                 .iter()
                 .filter(|p| Some(&p.version) != failed_version)
-                .map(|p| format!("{} {}", p.version, p.name))
-                .collect();
-            if !pending.is_empty() {
-                out.line(format!(
-                    "Not started ({}): {}",
-                    pending.len(),
-                    pending.join(", ")
-                ));
+                .partition(|p| stopped.contains(&p.version));
+            for (what, list) in [("Rolled back", rolled_back), ("Not started", not_started)] {
+                if !list.is_empty() {
+                    let names: Vec<String> = list
+                        .iter()
+                        .map(|p| format!("{} {}", p.version, p.name))
+                        .collect();
+                    out.line(format!("{what} ({}): {}", names.len(), names.join(", ")));
+                }
             }
         }
     }

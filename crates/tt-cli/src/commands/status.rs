@@ -44,6 +44,8 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
     for p in &status.pending {
         let state = if status.out_of_order.contains(&p.version) {
             paint(WARN, "pending (out of order)")
+        } else if status.parallel_gap.contains(&p.version) {
+            paint(WARN, "pending (left by a stopped --jobs run)")
         } else {
             paint(WARN, "pending")
         };
@@ -123,6 +125,15 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
             format!(
                 "{} out of order (tt migrate --allow-out-of-order applies them)",
                 status.out_of_order.len()
+            ),
+        ));
+    }
+    if !status.parallel_gap.is_empty() {
+        summary.push(paint(
+            WARN,
+            format!(
+                "{} left below applied ones by a stopped --jobs run (tt migrate applies them)",
+                status.parallel_gap.len()
             ),
         ));
     }

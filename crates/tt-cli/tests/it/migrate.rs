@@ -350,6 +350,47 @@ wave 2:
     }
 }
 
+/// A `--jobs` run whose early file fails after later ones committed leaves a gap: `tt status`
+/// names it, and a plain `tt migrate` fills it once the file is fixed.
+#[tokio::test]
+async fn migrate_fills_the_gap_a_failed_jobs_run_left() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        if backend == tt_schema::Backend::Sqlite {
+            continue;
+        }
+        let project = Project::new();
+        project.migration("001_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n");
+        project.migration("002_b.sql", "INSERT INTO nowhere (id) VALUES (1);\n");
+        project.migration("003_c.sql", "CREATE TABLE c (id integer PRIMARY KEY);\n");
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
+        let failed = run(&mut tt(&["migrate", "--jobs", "4"]));
+        assert_eq!(failed.code, 1, "{backend}: {}", failed.stderr);
+        let status = run(&mut tt(&["status"]));
+        assert!(
+            status
+                .stdout
+                .contains("pending (left by a stopped --jobs run)"),
+            "{backend}: {}",
+            status.stdout
+        );
+        assert!(
+            !status.stdout.contains("tt:jobs"),
+            "{backend}: {}",
+            status.stdout
+        );
+        let doc = run(&mut tt(&["--json", "status"])).json();
+        assert_eq!(doc["parallel_gap"], json!(["002"]), "{backend}");
+        assert_eq!(doc["missing"], json!([]), "{backend}");
+        project.migration("002_b.sql", "CREATE TABLE b (id integer PRIMARY KEY);\n");
+        let doc = ok(&mut tt(&["--json", "migrate"])).json();
+        assert_eq!(versions(&doc["applied"]), ["002"], "{backend}");
+        let doc = ok(&mut tt(&["--json", "status"])).json();
+        assert_eq!(doc["parallel_gap"], json!([]), "{backend}");
+        assert_eq!(doc["pending"], json!([]), "{backend}");
+    }
+}
+
 /// On a terminal a parallel run shows a live line per running migration and a summary; the
 /// `applied` lines stay in version order.
 #[tokio::test]

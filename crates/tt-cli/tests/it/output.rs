@@ -191,6 +191,7 @@ fn every_command_prints_the_json_keys_the_user_guide_documents() {
             "dirty",
             "missing",
             "out_of_order",
+            "parallel_gap",
             "pending",
             "repeatable_pending",
             "stopped_drop",

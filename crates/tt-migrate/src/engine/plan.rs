@@ -7,7 +7,7 @@ use serde::Serialize;
 use tt_schema::Backend;
 
 use crate::engine::error::{ChangedFile, PlanError};
-use crate::engine::tracking::{AppliedRow, StoppedDrop};
+use crate::engine::tracking::{AppliedRow, JOBS_MARK, StoppedDrop, jobs_range};
 use crate::error::Error;
 use crate::files::migration::{Migration, Version};
 
@@ -27,8 +27,13 @@ pub struct Status {
     pub missing: Vec<AppliedRow>,
     /// Versions a run left half-applied.
     pub dirty: Vec<AppliedRow>,
-    /// Pending versions lower than the latest applied one.
+    /// Pending versions lower than the latest applied one, outside the gap a stopped
+    /// parallel run left.
     pub out_of_order: Vec<Version>,
+    /// Pending versions lower than the latest applied one that a parallel run (`--jobs`)
+    /// set out to apply and did not, as its mark in the tracking table says: the next run
+    /// applies them.
+    pub parallel_gap: Vec<Version>,
     /// Repeatable migrations (Flyway's `R__name.sql`) that the next run applies: new, or
     /// changed since they last ran. Filled by [`Migrator::status`](crate::Migrator::status).
     pub repeatable_pending: Vec<PendingEntry>,
@@ -135,17 +140,21 @@ pub(crate) fn status(migrations: &[Migration], rows: &[AppliedRow], backend: Bac
         }
     }
     if let Some(latest) = latest_applied {
-        status.out_of_order = status
-            .pending
-            .iter()
-            .filter(|p| &p.version < latest)
+        let range = jobs_range(rows);
+        let in_gap = |version: &Version| {
+            range
+                .as_ref()
+                .is_some_and(|(lowest, highest)| lowest <= version && version <= highest)
+        };
+        let below = status.pending.iter().filter(|p| &p.version < latest);
+        (status.parallel_gap, status.out_of_order) = below
             .map(|p| p.version.clone())
-            .collect();
+            .partition(|version| in_gap(version));
     }
     let known: std::collections::BTreeSet<&str> =
         migrations.iter().map(|m| m.version.as_str()).collect();
     for row in rows {
-        if !known.contains(row.version.as_str()) {
+        if !known.contains(row.version.as_str()) && row.version != JOBS_MARK {
             if row.dirty {
                 status.dirty.push(row.clone());
             } else if row.version.starts_with(Version::REPEATABLE_PREFIX) {
@@ -535,6 +544,34 @@ mod tests {
         };
         let chosen = plan(&files, &rows, Backend::Sqlite, &options).unwrap();
         assert_eq!(versions(&chosen), ["2"]);
+    }
+
+    #[test]
+    fn a_stopped_parallel_runs_gap_is_not_out_of_order() {
+        let files = [
+            migration("1", "a"),
+            migration("2", "b"),
+            migration("3", "c"),
+            migration("4", "d"),
+            migration("5", "e"),
+        ];
+        let mark = AppliedRow {
+            name: Some("3 to 5".to_string()),
+            ..row(JOBS_MARK, None, false)
+        };
+        let rows = [row("1", Some("a"), false), row("4", Some("d"), false), mark];
+        let status = status(&files, &rows, Backend::Postgres);
+        assert_eq!(status.parallel_gap, [Version::new("3").unwrap()]);
+        // 2 was pending before the parallel run set out: still out of order.
+        assert_eq!(status.out_of_order, [Version::new("2").unwrap()]);
+        assert!(status.missing.is_empty(), "{:?}", status.missing);
+        let plan_without_2 = plan(
+            &files[2..],
+            &rows,
+            Backend::Postgres,
+            &PlanOptions::default(),
+        );
+        assert_eq!(versions(&plan_without_2.unwrap()), ["3", "5"]);
     }
 
     #[test]

@@ -16,7 +16,9 @@ use crate::engine::failure;
 use crate::engine::lock;
 use crate::engine::plan::{self, DownTarget, PendingEntry, PlanOptions, Status};
 use crate::engine::self_recording::with_tracking_creators;
-use crate::engine::tracking::{AppliedRow, RowUpdate, StoppedDrop, Tracking};
+use crate::engine::tracking::{
+    AppliedRow, JOBS_MARK, RowUpdate, StoppedDrop, Tracking, jobs_range,
+};
 use crate::error::Error;
 use crate::files::migration::{FileKind, Migration, MigrationFile, Version};
 use crate::files::outside_transaction::refused_in_transaction;
@@ -456,10 +458,47 @@ impl<'m> Migrator<'m> {
         });
     }
 
-    /// Applies the pending migrations under the lock the caller holds.
+    /// Applies the pending migrations under the lock the caller holds, then removes the
+    /// mark of a parallel run ([`JOBS_MARK`]) once no gap is left below the latest applied
+    /// version.
     pub(crate) async fn run_locked(
         &self,
         db: &mut Database,
+        on_event: &mut (dyn FnMut(Event<'_>) + Send),
+    ) -> Result<RunReport, RunError> {
+        let mut marked = false;
+        let result = self.apply_pending(db, &mut marked, on_event).await;
+        if !marked {
+            return result;
+        }
+        let cleared = self.clear_closed_gap(db).await;
+        match (result, cleared) {
+            (Ok(report), Err(error)) => Err(RunError {
+                applied: report.applied,
+                error,
+            }),
+            // The run's own failure tells more; a mark left behind is cleared next time.
+            (result, _) => result,
+        }
+    }
+
+    /// Removes the mark of a parallel run when no pending version is below the latest
+    /// applied one.
+    async fn clear_closed_gap(&self, db: &mut Database) -> Result<(), Error> {
+        let (rows, _) = self.read_rows(db).await?;
+        let status = plan::status(self.migrations, &rows, db.backend());
+        if status.parallel_gap.is_empty() && status.out_of_order.is_empty() {
+            self.tracking.delete(db, JOBS_MARK).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the pending migrations; `marked` says whether the tracking table holds the
+    /// mark of a parallel run (an earlier one's, or this run's).
+    async fn apply_pending(
+        &self,
+        db: &mut Database,
+        marked: &mut bool,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<RunReport, RunError> {
         let backend = db.backend();
@@ -468,6 +507,8 @@ impl<'m> Migrator<'m> {
         let read = self.tracking.rows_with(db, &columns).await?;
         let rows = self.tracking.unless_stopped(read)?;
         let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
+        let earlier_range = jobs_range(&rows);
+        *marked = rows.iter().any(|row| row.version == JOBS_MARK);
         let chosen = self.chosen(&rows, backend)?;
         let scripts = checked(&chosen, db, Script::up)?;
         if !chosen.is_empty() && is_diesel_folder(self.migrations) {
@@ -479,6 +520,10 @@ impl<'m> Migrator<'m> {
         if self.jobs_on(db) > 1 && (chosen.len() > 1 || toml) {
             let schedule = self.schedule_of(db, &chosen, &scripts).await?;
             if schedule.serial.is_none() {
+                if let Some((lowest, highest)) = numbered_range(&chosen, earlier_range) {
+                    *marked = true;
+                    self.tracking.mark_jobs(db, &lowest, &highest).await?;
+                }
                 return self
                     .run_parallel(db, &chosen, scripts, &schedule, on_event)
                     .await;
@@ -992,6 +1037,24 @@ enum Record {
     Done(i64),
     /// Failed and left nothing behind.
     Undone,
+}
+
+/// The lowest and highest numbered version among `chosen`, widened to the range an earlier
+/// parallel run's mark records (whose gap this run may not fill, under `--to`).
+fn numbered_range(
+    chosen: &[&Migration],
+    earlier: Option<(Version, Version)>,
+) -> Option<(Version, Version)> {
+    let numbered = chosen
+        .iter()
+        .map(|m| &m.version)
+        .filter(|v| !v.as_str().starts_with(Version::REPEATABLE_PREFIX));
+    let (mut lowest, mut highest) = (numbered.clone().min()?.clone(), numbered.max()?.clone());
+    if let Some((earlier_lowest, earlier_highest)) = earlier {
+        lowest = lowest.min(earlier_lowest);
+        highest = highest.max(earlier_highest);
+    }
+    Some((lowest, highest))
 }
 
 /// Refuses to run migrations inside a transaction of the caller's: each migration's BEGIN and

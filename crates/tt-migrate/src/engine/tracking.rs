@@ -23,6 +23,25 @@ pub const DEFAULT_TRACKING_TABLE: &str = "schema_migrations";
 /// the last thing it drops. No migration has this version (a version is digits and dots).
 pub(crate) const DROP_MARK: &str = "tt:drop";
 
+/// The version of the row that marks the versions a parallel run (`--jobs` > 1) set out to
+/// apply: written before its first migration starts, committed on its own. Such a run,
+/// stopped, can leave an earlier version pending below a later one it committed; while the
+/// mark is there such a gap is not out of order, and the next run fills it. The name column
+/// holds the range as `<lowest> to <highest>` (inclusive); the mark goes when a run ends with
+/// no pending version below the latest applied one.
+pub(crate) const JOBS_MARK: &str = "tt:jobs";
+
+/// How the name column of the [`JOBS_MARK`] row separates the lowest version from the highest.
+const JOBS_RANGE_SEPARATOR: &str = " to ";
+
+/// The range of versions (inclusive) the [`JOBS_MARK`] row among `rows` records, if there is
+/// one and it parses.
+pub(crate) fn jobs_range(rows: &[AppliedRow]) -> Option<(Version, Version)> {
+    let row = rows.iter().find(|row| row.version == JOBS_MARK)?;
+    let (lowest, highest) = row.name.as_deref()?.split_once(JOBS_RANGE_SEPARATOR)?;
+    Some((Version::new(lowest).ok()?, Version::new(highest).ok()?))
+}
+
 /// A drop of the managed tables that started and did not finish (tt was killed, or a
 /// statement failed part-way), as its mark in the tracking table says. Some managed tables
 /// may be gone while their migrations are still recorded; `tt drop` or `tt reset` finishes
@@ -168,16 +187,19 @@ impl Tracking {
         Ok(columns)
     }
 
-    /// All rows, sorted by version (by number, as migrations are; text that is not a version,
-    /// such as a repeatable migration's, after them); empty when the table does not exist.
+    /// The rows of migrations, sorted by version (by number, as migrations are; text that
+    /// is not a version, such as a repeatable migration's, after them), without tt's marks;
+    /// empty when the table does not exist.
     ///
     /// # Errors
     /// When the table cannot be read.
     pub async fn rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
-        Ok(self.read(db).await?.0)
+        let mut rows = self.read(db).await?.0;
+        rows.retain(|row| row.version != JOBS_MARK);
+        Ok(rows)
     }
 
-    /// The rows, for what changes the database: refuses while the table holds the mark of a
+    /// The rows, as [`Tracking::rows`] gives them, for what changes the database: refuses while the table holds the mark of a
     /// drop that stopped part-way, since the rows may then claim tables that are gone.
     ///
     /// # Errors
@@ -187,7 +209,9 @@ impl Tracking {
         db: &mut Database,
     ) -> Result<Vec<AppliedRow>, Error> {
         let read = self.read(db).await?;
-        self.unless_stopped(read)
+        let mut rows = self.unless_stopped(read)?;
+        rows.retain(|row| row.version != JOBS_MARK);
+        Ok(rows)
     }
 
     /// The rows of `read`, or [`TrackingError::StoppedDrop`] when it found a drop's mark.
@@ -204,8 +228,8 @@ impl Tracking {
         }
     }
 
-    /// The rows, as [`Tracking::rows`] gives them, and the mark of a drop that stopped
-    /// part-way, if there is one.
+    /// The rows, as [`Tracking::rows`] gives them with the mark of a parallel run (see
+    /// [`JOBS_MARK`]), and the mark of a drop that stopped part-way, if there is one.
     ///
     /// # Errors
     /// When the table cannot be read.
@@ -309,6 +333,29 @@ impl Tracking {
     /// When the statement fails.
     pub(crate) async fn unmark_drop(&self, db: &mut Database) -> Result<(), Error> {
         self.delete(db, DROP_MARK).await
+    }
+
+    /// Writes the mark of a parallel run setting out to apply the versions from `lowest` to
+    /// `highest` (see [`JOBS_MARK`]); it commits on its own.
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub(crate) async fn mark_jobs(
+        &self,
+        db: &mut Database,
+        lowest: &Version,
+        highest: &Version,
+    ) -> Result<(), Error> {
+        let name = format!("{lowest}{JOBS_RANGE_SEPARATOR}{highest}");
+        let row = RowUpdate {
+            version: JOBS_MARK,
+            name: &name,
+            checksum: "",
+            execution_ms: 0,
+            // Not dirty: the mark is no migration left half-applied.
+            dirty: false,
+        };
+        self.upsert(db, &row).await
     }
 
     /// Writes the row of a migration, replacing any row of the same version (such as one the

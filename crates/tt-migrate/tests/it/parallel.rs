@@ -517,3 +517,145 @@ async fn every_started_migration_ends_and_finished_comes_in_version_order() {
         );
     }
 }
+
+/// The tracking table's mark of a parallel run (`tt:jobs`): the range it records, if any.
+async fn jobs_mark(db: &mut tt_migrate::Database) -> Option<String> {
+    let rows = db
+        .fetch(
+            "SELECT name FROM schema_migrations WHERE version = 'tt:jobs'",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.first().map(|row| format!("{:?}", row[0]))
+}
+
+/// Files where 020 fails while 030 and 040, which do not wait for it, commit: the parallel
+/// run leaves a gap at 020.
+const GAP_FILES: [(&str, &str); 4] = [
+    ("010_a.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY);"),
+    ("020_b.sql", "INSERT INTO nowhere (id) VALUES (1);"),
+    ("030_c.sql", "CREATE TABLE c (id INTEGER PRIMARY KEY);"),
+    ("040_d.sql", "CREATE TABLE d (id INTEGER PRIMARY KEY);"),
+];
+
+/// [`GAP_FILES`] with 020 fixed, and `extra` files.
+fn fixed_gap_files(extra: &[(&'static str, &'static str)]) -> Vec<Migration> {
+    let mut files = GAP_FILES.to_vec();
+    files[1].1 = "CREATE TABLE b (id INTEGER PRIMARY KEY);";
+    files.extend_from_slice(extra);
+    files.sort_unstable();
+    migrations(&files)
+}
+
+/// Runs [`GAP_FILES`] with four jobs on a fresh database of `backend` and checks the gap it
+/// leaves: 020 pending below 040, marked, not out of order.
+async fn database_with_a_gap(backend: Backend) -> Option<(TestDb, tt_migrate::Database)> {
+    let test_db = TestDb::create(backend).await?;
+    let mut db = connect(&test_db).await;
+    let files = migrations(&GAP_FILES);
+    let failed = Migrator::new(&files)
+        .jobs(4)
+        .run(&mut db, &mut no_events)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&failed.error, Error::Statement(f) if f.version.as_str() == "020"),
+        "{backend}: {:?}",
+        failed.error
+    );
+    let recorded: Vec<String> = Tracking::default()
+        .rows(&mut db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.version)
+        .collect();
+    assert_eq!(recorded, ["010", "030", "040"], "{backend}");
+    let mark = jobs_mark(&mut db).await;
+    assert!(
+        mark.as_deref().is_some_and(|m| m.contains("010 to 040")),
+        "{backend}: {mark:?}"
+    );
+    let status = Migrator::new(&files).status(&mut db).await.unwrap();
+    assert_eq!(versions_of(&status.parallel_gap), ["020"], "{backend}");
+    assert!(status.out_of_order.is_empty(), "{backend}: {status:?}");
+    assert!(status.missing.is_empty(), "{backend}: {status:?}");
+    Some((test_db, db))
+}
+
+fn versions_of(list: &[tt_migrate::Version]) -> Vec<&str> {
+    list.iter().map(|v| v.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_next_run_fills_the_gap_a_stopped_parallel_run_left() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        for jobs in [1, 4] {
+            let Some((_test_db, mut db)) = database_with_a_gap(backend).await else {
+                continue;
+            };
+            // With four jobs a new file too, so that the run is a parallel one.
+            let extra: &[(&str, &str)] = if jobs == 4 {
+                &[("050_e.sql", "CREATE TABLE e (id INTEGER PRIMARY KEY);")]
+            } else {
+                &[]
+            };
+            let files = fixed_gap_files(extra);
+            let report = Migrator::new(&files)
+                .jobs(jobs)
+                .run(&mut db, &mut no_events)
+                .await
+                .unwrap_or_else(|e| panic!("{backend} jobs {jobs}: {:?}", e.error));
+            let mut applied = versions(&report);
+            applied.sort_unstable();
+            let expected: &[&str] = if jobs == 4 { &["020", "050"] } else { &["020"] };
+            assert_eq!(applied, expected, "{backend} jobs {jobs}");
+            assert_eq!(jobs_mark(&mut db).await, None, "{backend} jobs {jobs}");
+            let status = Migrator::new(&files).status(&mut db).await.unwrap();
+            assert!(status.is_clean(), "{backend} jobs {jobs}: {status:?}");
+            assert!(status.parallel_gap.is_empty(), "{backend} jobs {jobs}");
+            db.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_version_below_a_parallel_runs_range_is_still_out_of_order() {
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some((_test_db, mut db)) = database_with_a_gap(backend).await else {
+            continue;
+        };
+        // 005 came after the parallel run: out of order, its gap notwithstanding.
+        let files = fixed_gap_files(&[("005_early.sql", "CREATE TABLE early (id INTEGER);")]);
+        let refused = Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::Plan(tt_migrate::PlanError::OutOfOrder { versions, latest }) = &refused.error
+        else {
+            panic!("{backend}: {:?}", refused.error);
+        };
+        assert_eq!(versions_of(versions), ["005"], "{backend}");
+        assert_eq!(latest.as_str(), "040", "{backend}");
+        // Without it, the gap is filled and the mark goes; then a file below the latest
+        // applied version, outside any parallel run, is refused.
+        let files = fixed_gap_files(&[]);
+        Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {:?}", e.error));
+        assert_eq!(jobs_mark(&mut db).await, None, "{backend}");
+        let files = fixed_gap_files(&[("025_late.sql", "CREATE TABLE late (id INTEGER);")]);
+        let refused = Migrator::new(&files)
+            .jobs(4)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_err();
+        let Error::Plan(tt_migrate::PlanError::OutOfOrder { versions, .. }) = &refused.error else {
+            panic!("{backend}: {:?}", refused.error);
+        };
+        assert_eq!(versions_of(versions), ["025"], "{backend}");
+        db.close().await.unwrap();
+    }
+}
