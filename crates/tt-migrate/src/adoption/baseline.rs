@@ -106,8 +106,8 @@ impl Migrator<'_> {
     /// # Errors
     /// [`PlanError::UnknownVersion`] when `version` is not a migration, [`PlanError::NoVariant`]
     /// for a migration without a file for this backend (before anything is recorded),
-    /// [`TrackingError::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop`
-    /// or `tt reset` finishes it), or a query error.
+    /// [`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop) while a drop that
+    /// stopped part-way is unfinished (`tt drop` or `tt reset` finishes it), or a query error.
     pub async fn baseline(
         &self,
         db: &mut Database,
@@ -132,8 +132,8 @@ impl Migrator<'_> {
     ///
     /// # Errors
     /// [`AdoptionError::NoTool`] for [`Layout::Native`], [`AdoptionError::NoToolTable`] when the
-    /// table is not there, [`TrackingError::StoppedDrop`] while a drop that stopped part-way is
-    /// unfinished, or a query error.
+    /// table is not there, [`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop)
+    /// while a drop that stopped part-way is unfinished, or a query error.
     pub async fn baseline_from_tool(
         &self,
         db: &mut Database,

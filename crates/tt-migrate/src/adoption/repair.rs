@@ -79,8 +79,9 @@ impl Migrator<'_> {
     /// a file no longer matches what ran: repair only after checking the database by hand.
     ///
     /// # Errors
-    /// [`Error::StoppedDrop`] while a drop that stopped part-way is unfinished (`tt drop` or
-    /// `tt reset` finishes it); when the tracking table cannot be read or written.
+    /// [`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop) while a drop that
+    /// stopped part-way is unfinished (`tt drop` or `tt reset` finishes it); when the tracking
+    /// table cannot be read or written.
     pub async fn repair(
         &self,
         db: &mut Database,

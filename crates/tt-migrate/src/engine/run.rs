@@ -334,7 +334,8 @@ impl<'m> Migrator<'m> {
     }
 
     /// [`Migrator::read_rows`] for what changes the database: refuses while a drop is unfinished
-    /// ([`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop)), since the rows then claim tables that may be gone.
+    /// ([`TrackingError::StoppedDrop`](crate::TrackingError::StoppedDrop)), since the rows then
+    /// claim tables that may be gone.
     async fn applied_rows(&self, db: &mut Database) -> Result<Vec<AppliedRow>, Error> {
         let read = self.read_rows(db).await?;
         self.tracking.unless_stopped(read)

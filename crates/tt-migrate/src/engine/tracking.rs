@@ -228,8 +228,8 @@ impl Tracking {
         }
     }
 
-    /// The rows, as [`Tracking::rows`] gives them with the mark of a parallel run (see
-    /// [`JOBS_MARK`]), and the mark of a drop that stopped part-way, if there is one.
+    /// The rows, as [`Tracking::rows`] gives them with the mark of a parallel run (its
+    /// `tt:jobs` row), and the mark of a drop that stopped part-way, if there is one.
     ///
     /// # Errors
     /// When the table cannot be read.
