@@ -56,6 +56,8 @@ pub(crate) fn play(
     tt: &Tt<'_>,
     note: &mut String,
 ) -> Result<Vec<String>> {
+    // Every target holds the serial set (its PgBouncer variant has the same steps).
+    let steps = Fixture::serial().steps;
     let pattern = fresh.schema_pattern();
     let migrate = ["migrate", "--schemas", &pattern, "--jobs", JOBS];
     let mut problems = Vec::new();
@@ -109,11 +111,7 @@ pub(crate) fn play(
                     applied.entry(name).or_default().extend(versions);
                 }
             }
-            let all: Vec<String> = Fixture::serial()
-                .steps
-                .iter()
-                .map(|s| s.version.to_string())
-                .collect();
+            let all: Vec<String> = steps.iter().map(|s| s.version.to_string()).collect();
             for schema in &fresh.schemas {
                 let mut versions = applied.remove(schema).unwrap_or_default();
                 versions.sort();
@@ -143,7 +141,7 @@ pub(crate) fn play(
         }
         let state = bench.runtime.block_on(fresh.inspect_at(Some(schema)))?;
         problems.extend(
-            consistency(&state, &Fixture::serial().steps)
+            consistency(&state, &steps)
                 .into_iter()
                 .map(|p| format!("{schema}: {p}")),
         );
@@ -154,7 +152,7 @@ pub(crate) fn play(
             .get(schema)
             .map(Seen::clean_versions)
             .unwrap_or_default();
-        if clean.len() != Fixture::serial().steps.len() {
+        if clean.len() != steps.len() {
             problems.push(format!(
                 "{schema}: the fleet reported it done before the signal, but it holds {clean:?}"
             ));
@@ -166,7 +164,7 @@ pub(crate) fn play(
     for (schema, state) in &seen {
         match docs.get(schema) {
             Some(doc) => problems.extend(
-                status_matches(doc, state, &Fixture::serial().steps)
+                status_matches(doc, state, &steps)
                     .into_iter()
                     .map(|p| format!("{schema}: {p}")),
             ),
@@ -193,13 +191,13 @@ pub(crate) fn play(
     for schema in fresh.schemas.iter().filter(|s| !dirty.contains(s)) {
         let after = bench.runtime.block_on(fresh.inspect_at(Some(schema)))?;
         let clean = after.clean_versions();
-        if clean.len() != Fixture::serial().steps.len() {
+        if clean.len() != steps.len() {
             problems.push(format!(
                 "{schema}: after the next fleet run the recorded versions are {clean:?}, not all five"
             ));
         }
         problems.extend(
-            consistency(&after, &Fixture::serial().steps)
+            consistency(&after, &steps)
                 .into_iter()
                 .map(|p| format!("{schema}: after the next fleet run: {p}")),
         );
