@@ -75,7 +75,7 @@ const TEXT_CASTS_ALLOWED: &[(&str, usize, &str)] = &[
         "backend/postgres.rs",
         12,
         "regclass and regprocedure names, an inet and a timestamp for a message, \
-         information_schema's sql_identifier, a bound list's element type, the trigger \
+         the tracking table's column names, a bound list's element type, the trigger \
          lookup's names (read with the text reader, as the scheduler's other catalog text)",
     ),
     ("destructive/protect.rs", 1, "a timestamp, only printed"),

@@ -117,14 +117,22 @@ impl Dialect for Postgres {
         Some("SELECT current_schema()")
     }
 
+    // The catalog, not information_schema: its views cost a new connection about 8 ms to plan,
+    // and every run (an up-to-date one too) asks this first.
     fn columns_sql(&self) -> &'static str {
-        "SELECT CAST(column_name AS TEXT) FROM information_schema.columns \
-         WHERE table_name = ? AND table_schema = COALESCE(?, current_schema())"
+        "SELECT CAST(a.attname AS TEXT) FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = ? AND n.nspname = COALESCE(?, current_schema()) \
+         AND c.relkind IN ('r', 'p', 'v', 'f') AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attnum"
     }
 
     fn table_exists_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM information_schema.tables \
-         WHERE table_name = ? AND table_schema = COALESCE(?, current_schema())"
+        "SELECT COUNT(*) FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname = ? AND n.nspname = COALESCE(?, current_schema()) \
+         AND c.relkind IN ('r', 'p', 'v', 'f')"
     }
 
     fn triggers_sql(&self) -> Option<&'static str> {
