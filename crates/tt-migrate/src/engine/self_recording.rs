@@ -27,9 +27,12 @@ pub(crate) fn with_tracking_creators(
     let Some(latest) = latest else {
         return rows;
     };
+    // A set, not a scan of the rows for each migration: a thousand of each made that a
+    // million comparisons on every run.
+    let recorded: std::collections::HashSet<String> =
+        rows.iter().map(|row| row.version.clone()).collect();
     for migration in migrations {
-        let recorded = rows.iter().any(|r| r.version == migration.version.as_str());
-        if recorded || migration.version >= latest {
+        if recorded.contains(migration.version.as_str()) || migration.version >= latest {
             continue;
         }
         if migration
