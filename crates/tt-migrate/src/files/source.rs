@@ -12,7 +12,10 @@ use crate::files::split::{Piece, Splitter};
 
 mod layout;
 
-use layout::{Direction, FileName, Marker, NameError, parse_name, section_marker, tool_marker};
+use layout::{
+    ByNames, Direction, FileName, MARKER_SNIFF_BYTES, Marker, NameError, first_section_marker,
+    parse_name, section_marker, tool_marker, up_section_marker,
+};
 pub use layout::{Layout, UnknownLayout};
 
 /// The migrations of one directory (or one embedded set), sorted by version.
@@ -39,7 +42,24 @@ impl MigrationSet {
     /// When `dir` is missing, unreadable or holds no migrations, or when any file is bad: then
     /// [`DiscoveryError::Invalid`] lists every problem of every file at once.
     pub fn load(dir: &Path) -> Result<Self, DiscoveryError> {
-        Self::load_with_layout(dir, Layout::detect(dir))
+        let sql = match Layout::detect_by_names(dir) {
+            ByNames::Layout(layout) => return Self::load_with_layout(dir, layout),
+            ByNames::Undecided(sql) => sql,
+        };
+        // tt's own layout unless a file has dbmate's or goose's up marker. Reading the files as
+        // tt's own finds those markers too, so that each file is read once, not once to detect
+        // the layout and again to load it.
+        let mut up_markers = UpMarkers::new();
+        let native = Self::load_as(dir, Layout::Native, Some(&mut up_markers));
+        let sections = sql.iter().find_map(|path| match up_markers.get(path) {
+            Some(layout) => *layout,
+            // Its name kept it from being read as tt's own.
+            None => first_section_marker(path),
+        });
+        match sections {
+            Some(layout) => Self::load_with_layout(dir, layout),
+            None => native,
+        }
     }
 
     /// Reads the migrations in `dir` as files of `layout` (`--layout`), by the rules of
@@ -48,8 +68,18 @@ impl MigrationSet {
     /// # Errors
     /// As [`MigrationSet::load`].
     pub fn load_with_layout(dir: &Path, layout: Layout) -> Result<Self, DiscoveryError> {
+        Self::load_as(dir, layout, None)
+    }
+
+    /// [`MigrationSet::load_with_layout`], noting each file's first dbmate or goose up marker
+    /// in `up_markers` when given.
+    fn load_as(
+        dir: &Path,
+        layout: Layout,
+        up_markers: Option<&mut UpMarkers>,
+    ) -> Result<Self, DiscoveryError> {
         let (entries, problems) = list_directory(dir, layout)?;
-        match discover(entries, problems, layout)? {
+        match discover(entries, problems, layout, up_markers)? {
             (migrations, repeatable) if migrations.is_empty() && repeatable.is_empty() => {
                 Err(DiscoveryError::NoMigrations {
                     dir: dir.to_path_buf(),
@@ -99,7 +129,7 @@ impl MigrationSet {
                 origin: Origin::Embedded { path, bytes },
             })
             .collect();
-        match discover(entries, Vec::new(), Layout::Native)? {
+        match discover(entries, Vec::new(), Layout::Native, None)? {
             (migrations, _) if migrations.is_empty() => Err(DiscoveryError::NoEmbeddedMigrations),
             (migrations, repeatable) => Ok(Self::new(migrations, repeatable, Layout::Native)),
         }
@@ -581,11 +611,16 @@ struct Found {
 /// Migrations and repeatable migrations, each sorted.
 type Discovered = (Vec<Migration>, Vec<Migration>);
 
+/// For each file read, the layout (dbmate or goose) of its first up-section marker, if any.
+type UpMarkers = std::collections::HashMap<PathBuf, Option<Layout>>;
+
 /// The shared path from files to migrations: name, read, group, check; every problem at once.
+/// With `up_markers`, each file read is also scanned for dbmate's or goose's up marker.
 fn discover(
     entries: Vec<Entry>,
     mut problems: Vec<Problem>,
     layout: Layout,
+    mut up_markers: Option<&mut UpMarkers>,
 ) -> Result<Discovered, DiscoveryError> {
     let no_transaction = no_transaction_files(&entries, layout);
     let mut found = Vec::new();
@@ -604,7 +639,12 @@ fn discover(
                 ));
             }
             Ok(Some(name)) => {
-                let mut file = read(entry.origin, &name, &path, layout, &mut problems);
+                let mut up_marker = None;
+                let sniff = up_markers.is_some().then_some(&mut up_marker);
+                let mut file = read(entry.origin, &name, &path, layout, &mut problems, sniff);
+                if let Some(up_markers) = up_markers.as_deref_mut() {
+                    up_markers.insert(path.clone(), up_marker);
+                }
                 if let Some(file) = &mut file {
                     file.no_transaction |= no_transaction.contains(&entry.file_name);
                 }
@@ -724,7 +764,7 @@ fn read_sections(
             end: section.end,
             line: section.line,
         };
-        let mut file = read(origin, &name, path, layout, problems);
+        let mut file = read(origin, &name, path, layout, problems, None);
         if let Some(file) = &mut file {
             file.no_transaction |= section.no_transaction;
         }
@@ -925,13 +965,15 @@ fn holds_no_statement(file: &MigrationFile) -> bool {
     })
 }
 
-/// Reads a file once: checksum, UTF-8 check and (for SQL) leading directives.
+/// Reads a file once: checksum, UTF-8 check and (for SQL) leading directives; with
+/// `up_marker`, the layout of its first dbmate or goose up marker too.
 fn read(
     origin: Origin,
     name: &FileName,
     path: &Path,
     layout: Layout,
     problems: &mut Vec<Problem>,
+    up_marker: Option<&mut Option<Layout>>,
 ) -> Option<MigrationFile> {
     let reader = match origin.open_bytes() {
         Ok(reader) => reader,
@@ -946,7 +988,7 @@ fn read(
     let mut inspect = Inspect {
         inner: reader,
         utf8: Utf8Check::default(),
-        markers: (name.kind == FileKind::Sql).then(|| MarkerScan::new(layout)),
+        markers: (name.kind == FileKind::Sql).then(|| MarkerScan::new(layout, up_marker.is_some())),
         // TOML has `#` comments and no statements to run outside a transaction.
         header: (name.kind == FileKind::Sql).then(|| Header {
             // sqlx's own directive, as the first line of a file.
@@ -976,7 +1018,11 @@ fn read(
             line: lines_before + line,
         });
     }
-    if let Some((line, marker, tool, layout)) = inspect.markers.and_then(MarkerScan::finish) {
+    let mut markers = inspect.markers.map(MarkerScan::finish);
+    if let (Some(up_marker), Some(markers)) = (up_marker, &markers) {
+        *up_marker = markers.up_section;
+    }
+    if let Some((line, marker, tool, layout)) = markers.as_mut().and_then(|m| m.foreign.take()) {
         problems.push(Problem::ForeignMarker {
             path: path.to_path_buf(),
             line: lines_before + line,
@@ -1029,6 +1075,9 @@ impl<R: Read> Read for Inspect<R> {
 /// Finds the first line that is another tool's up or down marker (goose's `-- +goose Down`,
 /// sql-migrate's `-- +migrate Up`, dbmate's `-- migrate:down`) in a file whose layout would
 /// run it whole; only the start of each line is kept.
+///
+/// When asked, it also finds the first dbmate or goose up marker in the first
+/// [`MARKER_SNIFF_BYTES`], which tells those layouts from tt's own ([`Layout::detect`]).
 #[derive(Debug)]
 struct MarkerScan {
     layout: Layout,
@@ -1036,32 +1085,59 @@ struct MarkerScan {
     line: u64,
     /// The start of the current line, up to [`MarkerScan::KEEP`] bytes.
     head: Vec<u8>,
+    /// Bytes fed so far.
+    offset: u64,
+    /// Bytes before the current line.
+    line_start: u64,
     found: Option<(u64, String, &'static str, Option<Layout>)>,
+    /// Whether to look for the first up-section marker.
+    sniff: bool,
+    up_section: Option<Layout>,
+}
+
+/// What [`MarkerScan`] found.
+struct Markers {
+    /// The first foreign marker: its line, text, tool and the layout that reads it.
+    foreign: Option<(u64, String, &'static str, Option<Layout>)>,
+    /// The layout of the first dbmate or goose up marker, when looked for.
+    up_section: Option<Layout>,
 }
 
 impl MarkerScan {
     /// Markers are short; a longer line start is not one.
     const KEEP: usize = 80;
 
-    fn new(layout: Layout) -> Self {
+    fn new(layout: Layout, sniff: bool) -> Self {
         Self {
             layout,
             line: 1,
             head: Vec::new(),
+            offset: 0,
+            line_start: 0,
             found: None,
+            sniff,
+            up_section: None,
         }
     }
 
+    /// Whether the up-section marker is still looked for.
+    fn sniffing(&self) -> bool {
+        self.sniff && self.up_section.is_none() && self.line_start < MARKER_SNIFF_BYTES
+    }
+
     fn feed(&mut self, mut bytes: &[u8]) {
-        while self.found.is_none() {
+        while self.found.is_none() || self.sniffing() {
             let (part, rest) = match memchr::memchr(b'\n', bytes) {
                 Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
                 None => (bytes, None),
             };
             let room = Self::KEEP.saturating_sub(self.head.len());
             self.head.extend_from_slice(&part[..part.len().min(room)]);
+            self.offset += part.len() as u64;
             let Some(rest) = rest else { return };
+            self.offset += 1;
             self.end_line();
+            self.line_start = self.offset;
             bytes = rest;
         }
     }
@@ -1070,7 +1146,11 @@ impl MarkerScan {
         // Most lines are not comments: skip them without decoding.
         let start = self.head.iter().position(|b| !b.is_ascii_whitespace());
         let comment = start.is_some_and(|at| self.head[at..].starts_with(b"--"));
+        if comment && self.sniffing() {
+            self.up_section = up_section_marker(&self.head);
+        }
         if comment
+            && self.found.is_none()
             && let Some((tool, layout)) = tool_marker(&self.head)
             && layout != Some(self.layout)
         {
@@ -1081,12 +1161,14 @@ impl MarkerScan {
         self.line += 1;
     }
 
-    /// The first foreign marker: its line, text, tool and the layout that reads it.
-    fn finish(mut self) -> Option<(u64, String, &'static str, Option<Layout>)> {
-        if self.found.is_none() {
+    fn finish(mut self) -> Markers {
+        if self.found.is_none() || self.sniffing() {
             self.end_line();
         }
-        self.found
+        Markers {
+            foreign: self.found,
+            up_section: self.up_section,
+        }
     }
 }
 
@@ -1447,11 +1529,11 @@ mod tests {
     fn foreign_markers_are_found_on_any_line() {
         let check = |layout: Layout, text: &str, expected: Option<(u64, &str)>| {
             for chunk in [1, 3, 1000] {
-                let mut scan = MarkerScan::new(layout);
+                let mut scan = MarkerScan::new(layout, false);
                 for piece in text.as_bytes().chunks(chunk) {
                     scan.feed(piece);
                 }
-                let found = scan.finish();
+                let found = scan.finish().foreign;
                 let found = found
                     .as_ref()
                     .map(|(line, marker, ..)| (*line, marker.as_str()));
@@ -1474,6 +1556,38 @@ mod tests {
         );
         check(Layout::Native, "-- +goose StatementBegin\nA;\n", None);
         check(Layout::Native, &format!("-- {}\n", "x".repeat(500)), None);
+    }
+
+    #[test]
+    fn the_first_up_section_marker_is_found_past_other_markers() {
+        let check = |text: &str, expected: Option<Layout>| {
+            for chunk in [1, 3, 1000] {
+                let mut scan = MarkerScan::new(Layout::Native, true);
+                for piece in text.as_bytes().chunks(chunk) {
+                    scan.feed(piece);
+                }
+                let found = scan.finish().up_section;
+                let start: String = text.chars().take(40).collect();
+                assert_eq!(found, expected, "{start:?}… in chunks of {chunk}");
+            }
+        };
+        check("-- migrate:up\nA;\n-- migrate:down\n", Some(Layout::Dbmate));
+        check("  -- +goose Up\nA;", Some(Layout::Goose));
+        // The first foreign marker is a down marker: the up marker after it still counts.
+        check(
+            "-- migrate:down\nB;\n-- migrate:up\nA;",
+            Some(Layout::Dbmate),
+        );
+        check("-- +migrate Up\nA;\n-- +goose Up\n", Some(Layout::Goose));
+        check("-- +goose Down\nB;\n", None);
+        check("CREATE TABLE t (id int);\n", None);
+        // Past the first 64 KiB a marker is a foreign marker, not the folder's layout.
+        let filler = "-- x\n".repeat(20_000);
+        check(&format!("{filler}-- migrate:up\n"), None);
+        check(
+            &format!("{}-- migrate:up\n", &filler[..60_000]),
+            Some(Layout::Dbmate),
+        );
     }
 
     #[test]

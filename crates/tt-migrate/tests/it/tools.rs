@@ -772,3 +772,42 @@ async fn a_view_over_three_managed_tables_counts_once_and_a_matview_is_named_so(
         "{error}"
     );
 }
+
+#[test]
+fn loading_detects_dbmate_and_goose_from_any_file_even_one_tt_would_not_read() {
+    // Loading reads the files once, as tt's own, and finds the markers on the way: the folder
+    // must still be the layout `Layout::detect` names, whichever file carries the marker.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "20240101120000_plain.sql",
+        "CREATE TABLE plain (id INTEGER);\n",
+    );
+    write(
+        "20240102120000_items.sql",
+        "-- migrate:up\nCREATE TABLE items (id INTEGER);\n-- migrate:down\nDROP TABLE items;\n",
+    );
+    let set = MigrationSet::load(dir.path()).unwrap_err();
+    // The plain file has no section: as dbmate's, it is reported, not run whole.
+    assert!(
+        set.to_string()
+            .contains("20240101120000_plain.sql: no `-- migrate:up` line"),
+        "{set}"
+    );
+    std::fs::remove_file(dir.path().join("20240101120000_plain.sql")).unwrap();
+    assert_eq!(
+        MigrationSet::load(dir.path()).unwrap().layout(),
+        Layout::Dbmate
+    );
+
+    // A name tt's own layout refuses (`.v2` reads as a backend) is read for its marker anyway.
+    let dir = one_file_dir(
+        "20240101120000_widgets.v2.sql",
+        "-- +goose Up\nCREATE TABLE widgets (id INTEGER);\n",
+    );
+    assert_eq!(Layout::detect(dir.path()), Layout::Goose);
+    match MigrationSet::load(dir.path()) {
+        Ok(set) => assert_eq!(set.layout(), Layout::Goose),
+        Err(error) => assert!(!error.to_string().contains("unknown backend"), "{error}"),
+    }
+}

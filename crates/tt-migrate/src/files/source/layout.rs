@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs;
 use std::io::{self, BufRead, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -95,8 +95,19 @@ impl Layout {
     /// `-- +goose Up` line, dbmate when one has `-- migrate:up`; tt's own layout otherwise. A
     /// directory that cannot be read is native (loading it then reports why).
     pub fn detect(dir: &Path) -> Layout {
+        match Self::detect_by_names(dir) {
+            ByNames::Layout(layout) => layout,
+            ByNames::Undecided(sql) => sql
+                .iter()
+                .find_map(|path| first_section_marker(path))
+                .unwrap_or(Layout::Native),
+        }
+    }
+
+    /// The layout of `dir` where its names tell it (see [`Layout::detect`]).
+    pub(super) fn detect_by_names(dir: &Path) -> ByNames {
         let Ok(read) = fs::read_dir(dir) else {
-            return Layout::Native;
+            return ByNames::Layout(Layout::Native);
         };
         let mut files = Vec::new();
         let (mut diesel, mut prisma) = (false, false);
@@ -108,7 +119,13 @@ impl Layout {
             if ignored(&name) {
                 continue;
             }
-            if path.is_dir() {
+            // The entry's own type costs no system call; a symlink is followed.
+            let is_dir = match entry.file_type() {
+                Ok(kind) if kind.is_symlink() => path.is_dir(),
+                Ok(kind) => kind.is_dir(),
+                Err(_) => false,
+            };
+            if is_dir {
                 diesel |= path.join("up.sql").is_file();
                 prisma |= path.join("migration.sql").is_file();
             } else {
@@ -117,41 +134,40 @@ impl Layout {
             }
         }
         if diesel {
-            return Layout::Diesel;
+            return ByNames::Layout(Layout::Diesel);
         }
         if prisma {
-            return Layout::Prisma;
+            return ByNames::Layout(Layout::Prisma);
         }
         if files.iter().any(|(name, _)| looks_like_flyway(name)) {
-            return Layout::Flyway;
+            return ByNames::Layout(Layout::Flyway);
         }
-        let sql: Vec<&(String, std::path::PathBuf)> = files
-            .iter()
-            .filter(|(name, _)| name.ends_with(".sql"))
-            .collect();
-        if sql.iter().any(|(name, _)| name.ends_with(".up.sql")) {
-            let paired = sql
+        files.retain(|(name, _)| name.ends_with(".sql"));
+        if files.iter().any(|(name, _)| name.ends_with(".up.sql")) {
+            let paired = files
                 .iter()
                 .all(|(name, _)| name.ends_with(".up.sql") || name.ends_with(".down.sql"));
-            let timestamps = sql.iter().all(|(name, _)| {
+            let timestamps = files.iter().all(|(name, _)| {
                 let digits = name.bytes().take_while(u8::is_ascii_digit).count();
                 digits == 14 && name.as_bytes().get(digits) == Some(&b'_')
             });
-            return if paired && !timestamps {
+            return ByNames::Layout(if paired && !timestamps {
                 Layout::GolangMigrate
             } else {
                 Layout::Sqlx
-            };
+            });
         }
-        for (_, path) in sql {
-            match first_section_marker(path) {
-                Some(Layout::Goose) => return Layout::Goose,
-                Some(Layout::Dbmate) => return Layout::Dbmate,
-                _ => {}
-            }
-        }
-        Layout::Native
+        files.sort();
+        ByNames::Undecided(files.into_iter().map(|(_, path)| path).collect())
     }
+}
+
+/// What the names in a directory tell of its layout.
+pub(super) enum ByNames {
+    /// The layout (tt's own for a directory that cannot be read: loading it reports why).
+    Layout(Layout),
+    /// tt's own, dbmate or goose: the first up marker in these `.sql` files, sorted, tells.
+    Undecided(Vec<PathBuf>),
 }
 
 /// Prisma's file naming the provider, beside the migration directories.
@@ -193,20 +209,27 @@ fn looks_like_flyway(name: &str) -> bool {
     }
 }
 
-/// The layout (dbmate or goose) whose up marker is the first in the first 64 KiB of `path`.
-fn first_section_marker(path: &Path) -> Option<Layout> {
+/// How far into a file [`Layout::detect`] looks for a dbmate or goose up marker.
+pub(super) const MARKER_SNIFF_BYTES: u64 = 64 * 1024;
+
+/// The layout (dbmate or goose) whose up marker is the first in the first
+/// [`MARKER_SNIFF_BYTES`] of `path`.
+pub(super) fn first_section_marker(path: &Path) -> Option<Layout> {
     let file = fs::File::open(path).ok()?;
-    io::BufReader::new(file.take(64 * 1024))
+    io::BufReader::new(file.take(MARKER_SNIFF_BYTES))
         .split(b'\n')
         .map_while(Result::ok)
-        .find_map(|line| {
-            [Layout::Dbmate, Layout::Goose].into_iter().find(|&layout| {
-                matches!(
-                    section_marker(layout, &line),
-                    Some(Marker::Section(Direction::Up, _))
-                )
-            })
-        })
+        .find_map(|line| up_section_marker(&line))
+}
+
+/// The layout (dbmate or goose) whose up-section marker `line` is.
+pub(super) fn up_section_marker(line: &[u8]) -> Option<Layout> {
+    [Layout::Dbmate, Layout::Goose].into_iter().find(|&layout| {
+        matches!(
+            section_marker(layout, line),
+            Some(Marker::Section(Direction::Up, _))
+        )
+    })
 }
 
 /// A line that structures a file of sections.
