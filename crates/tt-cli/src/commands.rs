@@ -70,12 +70,49 @@ impl Context {
 
     /// Loads the migrations of the configured directory.
     pub(crate) fn migrations(&self) -> Result<MigrationSet> {
-        let dir = &self.config.migrations_dir.value;
-        Ok(match self.layout {
-            Some(layout) => MigrationSet::load_with_layout(dir, layout)?,
-            None => MigrationSet::load(dir)?,
-        })
+        load_migrations(&self.config.migrations_dir.value, self.layout)
     }
+
+    /// The migrations and a connection, read and opened at the same time: a connection spends
+    /// most of its start waiting on the server, time that reading a large folder fills. A
+    /// problem with the files is reported first, as when they were read before connecting.
+    pub(crate) async fn migrations_and_database(&self) -> Result<(MigrationSet, Database)> {
+        if !self.connects_without_side_effects() {
+            let set = self.migrations()?;
+            return Ok((set, self.connect().await?));
+        }
+        let (dir, layout) = (self.config.migrations_dir.value.clone(), self.layout);
+        let mut loading = tokio::task::spawn_blocking(move || load_migrations(&dir, layout));
+        let connecting = self.connect();
+        tokio::pin!(connecting);
+        let connected = tokio::select! {
+            biased;
+            loaded = &mut loading => {
+                // Bad files end the command before the connection is waited for.
+                let set = loaded.context("reading the migrations")??;
+                return Ok((set, connecting.await?));
+            }
+            connected = &mut connecting => connected,
+        };
+        let set = loading.await.context("reading the migrations")??;
+        Ok((set, connected?))
+    }
+
+    /// Whether connecting changes nothing that a problem with the files should have prevented:
+    /// SQLite creates its database file, `--create-schema` the schema.
+    fn connects_without_side_effects(&self) -> bool {
+        !self.create_schema
+            && tt_migrate::backend_of_url(&self.config.database_url.value)
+                .is_ok_and(|backend| backend != tt_schema::Backend::Sqlite)
+    }
+}
+
+/// The migrations of `dir`, read as `layout` or in the layout detected.
+fn load_migrations(dir: &std::path::Path, layout: Option<Layout>) -> Result<MigrationSet> {
+    Ok(match layout {
+        Some(layout) => MigrationSet::load_with_layout(dir, layout)?,
+        None => MigrationSet::load(dir)?,
+    })
 }
 
 /// Asks before destroying data: proceeds with `--yes`, asks on a terminal, and otherwise

@@ -36,6 +36,20 @@ impl Output {
         }
     }
 
+    /// Prints lines of human output through one stream: a long table pays for the terminal and
+    /// colour detection once, not once a line.
+    pub(crate) fn lines(self, lines: impl IntoIterator<Item = impl AsRef<str>>) {
+        if self.human() {
+            let mut out = anstream::stdout().lock();
+            for line in lines {
+                // A closed pipe (`tt status | head`) is not worth an error.
+                if writeln!(out, "{}", line.as_ref()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Prints the command's JSON document (only in JSON mode).
     pub(crate) fn json(self, value: &impl Serialize) -> anyhow::Result<()> {
         if self.json {

@@ -19,8 +19,7 @@ struct BaselineDocument<'a> {
 }
 
 pub(crate) async fn run(ctx: &Context, args: BaselineArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
     let out = ctx.output;
     let (report, source) = match (&args.version, args.from_tool.as_deref()) {

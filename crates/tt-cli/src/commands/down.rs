@@ -37,8 +37,7 @@ pub(crate) fn options(args: &DownArgs) -> Result<DownOptions, InvalidVersion> {
 }
 
 pub(crate) async fn run(ctx: &Context, args: DownArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let options = options(&args)?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
     let out = ctx.output;

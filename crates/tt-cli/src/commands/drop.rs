@@ -28,8 +28,7 @@ struct DropDocument<'a> {
 }
 
 pub(crate) async fn run(ctx: &Context, args: DropArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let tracking = ctx.config.tracking();
     let plan = plan_drop(&mut db, set.with_repeatable(), &tracking).await?;
     let out = ctx.output;

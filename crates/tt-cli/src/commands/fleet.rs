@@ -737,7 +737,7 @@ fn report(
             ]
         })
         .collect();
-    for line in table(
+    out.lines(table(
         &[
             "TARGET",
             "APPLIED",
@@ -747,9 +747,7 @@ fn report(
             "FIRST ERROR",
         ],
         &rows,
-    ) {
-        out.line(line);
-    }
+    ));
     if matches!(command, Command::Status) {
         matrix(ctx, targets, &outcomes);
     }
@@ -883,9 +881,7 @@ fn matrix(ctx: &Context, targets: &[Target], outcomes: &[Outcome]) {
             row
         })
         .collect();
-    for line in table(&header, &rows) {
-        out.line(line);
-    }
+    out.lines(table(&header, &rows));
 }
 
 #[cfg(test)]

@@ -13,8 +13,7 @@ use crate::output::{BOLD, DIM, paint};
 use crate::progress::Progress;
 
 pub(crate) async fn run(ctx: &Context, args: MigrateArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let plan = PlanOptions {
         target: args.to.map(Version::new).transpose()?,
         allow_out_of_order: args.allow_out_of_order,

@@ -10,8 +10,7 @@ use crate::exit::Exit;
 use crate::output::{BAD, BOLD, DIM, GOOD, Output, paint, short_checksum};
 
 pub(crate) async fn run(ctx: &Context, args: RepairArgs) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let migrator = Migrator::for_set(&set).tracking(ctx.config.tracking());
     let out = ctx.output;
     let dirty = match args.dirty_as {

@@ -50,8 +50,7 @@ pub(crate) async fn run(
     safety: SafetyArgs,
     recreate: bool,
 ) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let tracking = ctx.config.tracking();
     let out = ctx.output;
     let database = db.redacted_url().to_string();

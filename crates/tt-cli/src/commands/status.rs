@@ -3,10 +3,11 @@
 use anyhow::Result;
 use serde::Serialize;
 use tt_migrate::{Status, Version};
+use tt_schema::Backend;
 
 use crate::commands::Context;
 use crate::exit::Exit;
-use crate::output::{BAD, BOLD, DIM, GOOD, WARN, paint, short_checksum, table};
+use crate::output::{BAD, BOLD, DIM, GOOD, Output, WARN, paint, short_checksum, table};
 
 /// The JSON document of `tt status`.
 #[derive(Debug, Serialize)]
@@ -17,8 +18,7 @@ struct StatusDocument<'a> {
 }
 
 pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
-    let set = ctx.migrations()?;
-    let mut db = ctx.connect().await?;
+    let (set, mut db) = ctx.migrations_and_database().await?;
     let status = tt_migrate::Migrator::for_set(&set)
         .tracking(ctx.config.tracking())
         .status(&mut db)
@@ -29,6 +29,16 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
         database: db.redacted_url(),
         status: &status,
     })?;
+    // A thousand rows of table cost more than reading the tracking table: only when shown.
+    if out.human() {
+        print(out, &status, db.redacted_url(), db.backend());
+    }
+    let _ = db.close().await;
+    Ok(Exit::Success)
+}
+
+/// The human form of `status`: a table of every migration, then a summary line.
+fn print(out: Output, status: &Status, database: &str, backend: Backend) {
     let short = |c: Option<&str>| c.map(short_checksum).unwrap_or_default();
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for a in &status.applied {
@@ -96,21 +106,15 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
             _ => a.cmp(b),
         },
     );
-    out.line(format!(
-        "{} ({})",
-        paint(BOLD, db.redacted_url()),
-        db.backend()
-    ));
+    out.line(format!("{} ({})", paint(BOLD, database), backend));
     if rows.is_empty() {
         out.line(paint(DIM, "no migrations"));
     } else {
         let cells: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
-        for line in table(
+        out.lines(table(
             &["VERSION", "NAME", "STATE", "APPLIED AT", "CHECKSUM"],
             &cells,
-        ) {
-            out.line(line);
-        }
+        ));
     }
     let mut summary = vec![
         format!("{} applied", status.applied.len()),
@@ -162,6 +166,4 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
             ),
         ));
     }
-    let _ = db.close().await;
-    Ok(Exit::Success)
 }
