@@ -701,6 +701,57 @@ async fn the_next_run_fills_the_gap_a_stopped_parallel_run_left() {
     }
 }
 
+/// Writes the mark a stopped `--jobs` run leaves, for the versions `lowest` to `highest`.
+async fn leave_jobs_mark(db: &mut tt_migrate::Database, lowest: &str, highest: &str) {
+    let name = format!("{lowest} to {highest}");
+    let mark = tt_migrate::RowUpdate {
+        version: "tt:jobs",
+        name: &name,
+        checksum: "",
+        execution_ms: 0,
+        dirty: false,
+    };
+    Tracking::default().upsert(db, &mark).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_up_to_date_migrate_removes_a_mark_with_no_gap_behind_it() {
+    // A --jobs run stopped after its last commit, before it removed its mark: everything is
+    // applied, so the lock-free up-to-date check alone would keep the mark for good.
+    let files = fixed_gap_files(&[]);
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let mut db = connect(&test_db).await;
+        Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        leave_jobs_mark(&mut db, "010", "040").await;
+        assert!(jobs_mark(&mut db).await.is_some(), "{backend}");
+        // Status sees nothing odd in it: no gap, nothing pending or unknown.
+        let status = Migrator::new(&files).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        assert!(status.parallel_gap.is_empty(), "{backend}: {status:?}");
+        let before = schema_and_rows(&mut db).await;
+        let times = Tracking::default().rows(&mut db).await.unwrap();
+        let report = Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {:?}", e.error));
+        assert!(report.applied.is_empty(), "{backend}: {report:?}");
+        assert_eq!(jobs_mark(&mut db).await, None, "{backend}");
+        assert_eq!(schema_and_rows(&mut db).await, before, "{backend}");
+        assert_eq!(
+            Tracking::default().rows(&mut db).await.unwrap(),
+            times,
+            "{backend}"
+        );
+        db.close().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_version_below_a_parallel_runs_range_is_still_out_of_order() {
     for backend in [Backend::Postgres, Backend::Mysql] {
