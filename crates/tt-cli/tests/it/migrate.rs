@@ -391,6 +391,59 @@ async fn migrate_fills_the_gap_a_failed_jobs_run_left() {
     }
 }
 
+/// A `--jobs` run stopped after its last commit leaves its mark with no gap behind it:
+/// `tt status` shows nothing odd, and an up-to-date `tt migrate` removes the mark.
+#[tokio::test]
+async fn an_up_to_date_migrate_removes_a_leftover_jobs_mark() {
+    for db in TestDb::create_all().await {
+        let backend = db.backend();
+        if backend == tt_schema::Backend::Sqlite {
+            continue;
+        }
+        let project = Project::new();
+        project.migration("001_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n");
+        project.migration("002_b.sql", "CREATE TABLE b (id integer PRIMARY KEY);\n");
+        let tt = |args: &[&str]| project.tt_on(db.url(), args);
+        ok(&mut tt(&["migrate"]));
+        let clean_text = ok(&mut tt(&["status"])).stdout;
+        let clean_json = ok(&mut tt(&["--json", "status"])).json();
+        let mut conn = tt_migrate::Database::connect(db.url(), Default::default())
+            .await
+            .unwrap();
+        let mark = tt_migrate::RowUpdate {
+            version: "tt:jobs",
+            name: "001 to 002",
+            checksum: "",
+            execution_ms: 0,
+            dirty: false,
+        };
+        let tracking = tt_migrate::Tracking::default();
+        tracking.upsert(&mut conn, &mark).await.unwrap();
+        let count_marks = "SELECT COUNT(*) FROM schema_migrations WHERE version = 'tt:jobs'";
+        let marks = conn.fetch(count_marks, &[]).await.unwrap();
+        assert_eq!(marks[0][0], tt_migrate::Value::Int(1), "{backend}");
+        let rows = tracking.rows(&mut conn).await.unwrap();
+        // Status reads the same with the mark as without it.
+        assert_eq!(ok(&mut tt(&["status"])).stdout, clean_text, "{backend}");
+        assert_eq!(
+            ok(&mut tt(&["--json", "status"])).json(),
+            clean_json,
+            "{backend}"
+        );
+        let doc = ok(&mut tt(&["--json", "migrate"])).json();
+        assert_eq!(doc["applied"], json!([]), "{backend}");
+        let marks = conn.fetch(count_marks, &[]).await.unwrap();
+        assert_eq!(marks[0][0], tt_migrate::Value::Int(0), "{backend}");
+        assert_eq!(tracking.rows(&mut conn).await.unwrap(), rows, "{backend}");
+        assert_eq!(
+            ok(&mut tt(&["--json", "status"])).json(),
+            clean_json,
+            "{backend}"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
 /// On a terminal a parallel run shows a live line per running migration and a summary; the
 /// `applied` lines stay in version order.
 #[tokio::test]

@@ -398,7 +398,8 @@ impl<'m> Migrator<'m> {
 
     /// Whether a run would find nothing to do, read without the lock (and so without the
     /// second connection that finds a pooler): the tracking table complete, every migration
-    /// recorded as applied and unchanged, no row dirty, no drop's mark.
+    /// recorded as applied and unchanged, no row dirty, no drop's mark and no parallel run's
+    /// mark ([`JOBS_MARK`]: the run under the lock removes one that no gap is left behind).
     ///
     /// Safe without the lock: only a rollback or a drop makes an applied migration pending
     /// again, and a run that read before one of them began finishes with nothing done, as it
@@ -409,6 +410,9 @@ impl<'m> Migrator<'m> {
         let Ok(Some((rows, None))) = self.tracking.read_complete(db).await else {
             return false;
         };
+        if rows.iter().any(|row| row.version == JOBS_MARK) {
+            return false;
+        }
         let backend = db.backend();
         let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
         self.chosen(&rows, backend)

@@ -357,6 +357,87 @@ async fn four_jobs_index_a_toml_migration_as_one_job_does() {
     }
 }
 
+/// The most connections to `test_db` the server listed at once (this one's aside) while `run`
+/// ran: a task on a connection of its own asks the server (`pg_stat_activity`, MariaDB's
+/// process list) back to back, about every millisecond, and keeps the largest count.
+async fn peak_connections<F: std::future::Future>(test_db: &TestDb, run: F) -> (F::Output, i64) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sql = match test_db.backend() {
+        Backend::Postgres => {
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        }
+        _ => {
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
+        }
+    };
+    let mut watcher = connect(test_db).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampled = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let (mut peak, mut samples) = (0, 0u64);
+            while !stop.load(Ordering::SeqCst) {
+                let rows = watcher.fetch(sql, &[]).await.unwrap();
+                match rows[0][0] {
+                    tt_migrate::Value::Int(n) => peak = peak.max(n),
+                    ref other => panic!("a count, not {other:?}"),
+                }
+                samples += 1;
+            }
+            watcher.close().await.unwrap();
+            (peak, samples)
+        })
+    };
+    let output = run.await;
+    stop.store(true, Ordering::SeqCst);
+    let (peak, samples) = sampled.await.unwrap();
+    assert!(samples > 10, "the watcher asked only {samples} times");
+    (output, peak)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_builds_count_against_the_jobs_bound() {
+    // With 002 beside it, 001 builds its indexes on the connections of a two-job run: never a
+    // third one (the regression opened one per further table on top of the run's two).
+    let toml: &'static str = indexed_tables("").leak();
+    let files = migrations(&[
+        ("001_tables.toml", toml),
+        (
+            "002_digits.sql",
+            "CREATE TABLE digits (d INTEGER PRIMARY KEY);\n\
+             INSERT INTO digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9);\n\
+             CREATE TABLE numbers (n INTEGER PRIMARY KEY);\n\
+             INSERT INTO numbers SELECT a.d * 1000 + b.d * 100 + c.d * 10 + e.d \
+             FROM digits a, digits b, digits c, digits e;",
+        ),
+    ]);
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let mut db = connect(&test_db).await;
+        let jobs = 2;
+        let (report, peak) = peak_connections(
+            &test_db,
+            Migrator::new(&files)
+                .jobs(jobs)
+                .run(&mut db, &mut no_events),
+        )
+        .await;
+        let report = report.unwrap();
+        assert_eq!(versions(&report), ["001", "002"], "{backend}");
+        assert_eq!(index_names(&mut db).await.len(), 8, "{backend}");
+        let builds = &report.applied[0].index_builds;
+        assert_eq!(builds.len(), 8, "{backend}: {builds:#?}");
+        // The run's connection (the lock) and its two workers, open from the start to the end.
+        assert_eq!(peak, jobs as i64 + 1, "{backend}");
+        db.close().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_failed_index_build_leaves_its_migration_dirty_and_its_siblings_built() {
     for backend in [Backend::Postgres, Backend::Mysql] {
@@ -617,6 +698,57 @@ async fn the_next_run_fills_the_gap_a_stopped_parallel_run_left() {
             assert!(status.parallel_gap.is_empty(), "{backend} jobs {jobs}");
             db.close().await.unwrap();
         }
+    }
+}
+
+/// Writes the mark a stopped `--jobs` run leaves, for the versions `lowest` to `highest`.
+async fn leave_jobs_mark(db: &mut tt_migrate::Database, lowest: &str, highest: &str) {
+    let name = format!("{lowest} to {highest}");
+    let mark = tt_migrate::RowUpdate {
+        version: "tt:jobs",
+        name: &name,
+        checksum: "",
+        execution_ms: 0,
+        dirty: false,
+    };
+    Tracking::default().upsert(db, &mark).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_up_to_date_migrate_removes_a_mark_with_no_gap_behind_it() {
+    // A --jobs run stopped after its last commit, before it removed its mark: everything is
+    // applied, so the lock-free up-to-date check alone would keep the mark for good.
+    let files = fixed_gap_files(&[]);
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        let Some(test_db) = TestDb::create(backend).await else {
+            continue;
+        };
+        let mut db = connect(&test_db).await;
+        Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap();
+        leave_jobs_mark(&mut db, "010", "040").await;
+        assert!(jobs_mark(&mut db).await.is_some(), "{backend}");
+        // Status sees nothing odd in it: no gap, nothing pending or unknown.
+        let status = Migrator::new(&files).status(&mut db).await.unwrap();
+        assert!(status.is_clean(), "{backend}: {status:?}");
+        assert!(status.parallel_gap.is_empty(), "{backend}: {status:?}");
+        let before = schema_and_rows(&mut db).await;
+        let times = Tracking::default().rows(&mut db).await.unwrap();
+        let report = Migrator::new(&files)
+            .run(&mut db, &mut no_events)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {:?}", e.error));
+        assert!(report.applied.is_empty(), "{backend}: {report:?}");
+        assert_eq!(jobs_mark(&mut db).await, None, "{backend}");
+        assert_eq!(schema_and_rows(&mut db).await, before, "{backend}");
+        assert_eq!(
+            Tracking::default().rows(&mut db).await.unwrap(),
+            times,
+            "{backend}"
+        );
+        db.close().await.unwrap();
     }
 }
 

@@ -7,8 +7,9 @@
 //! 1. the tables (with their foreign keys and comments) and the tracking row marked dirty,
 //!    committed together where DDL is transactional (PostgreSQL); on MySQL the row is marked
 //!    dirty first, as always;
-//! 2. the indexes, grouped by table, each `CREATE INDEX` in its own transaction, up to `jobs`
-//!    tables at a time; a failed build does not stop the others;
+//! 2. the indexes, grouped by table, each `CREATE INDEX` in its own transaction, on the
+//!    migration's connection and whichever of the run's (see [`Workers`]) are free, so the
+//!    run never holds more than `jobs`; a failed build does not stop the others;
 //! 3. the row finished (not dirty) once every index is built; otherwise it stays dirty and
 //!    the first failure names the index, its table and what the other builds did.
 
@@ -19,6 +20,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use serde::Serialize;
 
+use super::parallel::Workers;
 use super::{Applied, Event, Migrator, Record, Script, Step};
 use crate::backend::database::{BatchError, Database};
 use crate::backend::introspect::{IntrospectOptions, introspect};
@@ -49,18 +51,19 @@ struct Built {
 }
 
 impl Migrator<'_> {
-    /// Applies `migration` on `db` in a run of up to `jobs` at a time: a `.toml` file whose
-    /// indexes are on two tables or more in the three phases above, anything else as one step.
+    /// Applies `migration` on `db` in a run of up to `workers.jobs` at a time: a `.toml` file
+    /// whose indexes are on two tables or more in the three phases above, anything else as one
+    /// step.
     pub(super) async fn apply_up(
         &self,
         db: &mut Database,
         migration: &Migration,
         script: Script<'_>,
         statements: u32,
-        jobs: usize,
+        workers: &Workers,
         on_event: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<Applied, Error> {
-        if jobs < 2 || script.file.kind != FileKind::Toml || script.drop_tables {
+        if workers.jobs < 2 || script.file.kind != FileKind::Toml || script.drop_tables {
             return self
                 .apply_script(db, migration, script, Step::Up, statements, on_event)
                 .await;
@@ -81,7 +84,7 @@ impl Migrator<'_> {
         let applied = self
             .apply_script(db, migration, tables_only, Step::Up, statements, on_event)
             .await?;
-        let mut built = build(db, groups, jobs, began).await;
+        let mut built = build(db, groups, workers, began).await;
         built.sort_by_key(|b| b.index.statement.number);
         let first_failure = built
             .iter()
@@ -151,21 +154,20 @@ fn by_table(indexes: Vec<IndexStatement>) -> Vec<Vec<IndexStatement>> {
     groups
 }
 
-/// Builds every group, each on one connection: `db` and up to `jobs - 1` more, every
-/// `CREATE INDEX` in its own transaction. Where another connection cannot be opened, the
-/// ones open do the work.
+/// Builds every group, each on one connection: `db` and as many of the run's `workers` as are
+/// free now (one per further group at most), every `CREATE INDEX` in its own transaction; they
+/// go back to `workers` when no group is left. With none free, or where another connection
+/// cannot be opened, the ones there do the work.
 async fn build(
     db: &mut Database,
     groups: Vec<Vec<IndexStatement>>,
-    jobs: usize,
+    workers: &Workers,
     began: Instant,
 ) -> Vec<Built> {
-    let workers = jobs.min(groups.len());
-    let opened =
-        join_all((1..workers).map(|_| Database::connect(db.connect_url(), db.options().clone())))
-            .await;
+    let of = &*db;
+    let taken = join_all((1..groups.len()).map(|_| workers.take(of))).await;
     let mut extra = Vec::new();
-    for conn in opened {
+    for conn in taken.into_iter().flatten() {
         match conn {
             Ok(conn) => extra.push(conn),
             Err(error) => tracing::debug!(%error, "index builds go on with fewer connections"),
@@ -197,8 +199,7 @@ async fn build(
     }))
     .await;
     for conn in extra {
-        // Each build committed on its own; a failed close changes nothing.
-        let _ = conn.close().await;
+        workers.put(conn);
     }
     done.into_iter().flatten().collect()
 }

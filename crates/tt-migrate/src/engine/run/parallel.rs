@@ -1,6 +1,7 @@
 //! A parallel run (`jobs` > 1): pending migrations as a DAG in version order, each on a
 //! connection of its own, in its own transaction with its tracking row; the run's connection
-//! holds the lock and only coordinates.
+//! holds the lock and only coordinates. The migrations' connections and those a `.toml`
+//! migration builds its indexes on come from one pool of at most `jobs` ([`Workers`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +32,83 @@ enum State {
 /// What a finished migration hands back to the coordinator: its index, its connection and
 /// how it went.
 type Finished = (usize, Database, Result<Applied, Error>);
+
+/// The connections of a parallel run, each working for the run's connection (see
+/// [`Database::worker`]): at most `jobs` open at once, whether a migration runs on one or a
+/// `.toml` migration builds an index on it. One that is done goes back idle for the next; all
+/// close when the run ends.
+pub(super) struct Workers {
+    /// The most open at once (the run's own connection aside).
+    pub(super) jobs: usize,
+    pool: Mutex<Pool>,
+}
+
+/// What [`Workers`] holds: the idle connections, and how many are open (idle or in use).
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Database>,
+    open: usize,
+}
+
+impl Workers {
+    fn new(jobs: usize) -> Self {
+        Self {
+            jobs,
+            pool: Mutex::new(Pool::default()),
+        }
+    }
+
+    /// A free connection: an idle one, or a new one working for `of` (see
+    /// [`Database::worker`]) while fewer than `jobs` are open; `None` when all are in use.
+    ///
+    /// # Errors
+    /// When a new connection cannot be opened.
+    pub(super) async fn take(&self, of: &Database) -> Option<Result<Database, Error>> {
+        {
+            let mut pool = self.pool.lock().ok()?;
+            if let Some(conn) = pool.idle.pop() {
+                return Some(Ok(conn));
+            }
+            if pool.open >= self.jobs {
+                return None;
+            }
+            // Counted from now: a build that asks at the same time finds it taken.
+            pool.open += 1;
+        }
+        let opened = of.worker().await;
+        if opened.is_err() {
+            if let Ok(mut pool) = self.pool.lock() {
+                pool.open -= 1;
+            }
+        }
+        Some(opened)
+    }
+
+    /// Gives `conn` back, idle.
+    pub(super) fn put(&self, conn: Database) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.idle.push(conn);
+        }
+    }
+
+    /// How many were open at most (every one opened stays open until [`Workers::close`]).
+    fn opened(&self) -> usize {
+        self.pool.lock().map_or(0, |pool| pool.open)
+    }
+
+    /// Closes every connection (all idle once no migration runs).
+    async fn close(self) {
+        let idle = self
+            .pool
+            .into_inner()
+            .map(|pool| pool.idle)
+            .unwrap_or_default();
+        for conn in idle {
+            // The migrations' own work is committed; a failed close changes nothing.
+            let _ = conn.close().await;
+        }
+    }
+}
 
 impl<'m> Migrator<'m> {
     /// The schedule a run with [`Migrator::jobs`] > 1 would follow on `db`: which pending
@@ -135,8 +213,8 @@ impl<'m> Migrator<'m> {
         let since = |at: Instant| at.duration_since(began).as_millis() as u64;
         let mut state = vec![State::Waiting; total];
         let mut applied: Vec<Option<Applied>> = vec![None; total];
-        let mut idle: Vec<Database> = Vec::new();
-        let mut opened = 0usize;
+        let pool = Workers::new(jobs);
+        let workers = &pool;
         let mut failure: Option<Error> = None;
         // Finished events go out in version order: up to here they have.
         let mut reported = 0usize;
@@ -145,7 +223,9 @@ impl<'m> Migrator<'m> {
         let mut running: FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send + '_>>> =
             FuturesUnordered::new();
         loop {
-            while failure.is_none() && running.len() < jobs {
+            // A migration starts when one it does not wait for is ready and a connection is
+            // free: index builds of a running `.toml` migration may hold some.
+            while failure.is_none() {
                 let Some(next) = (0..total).find(|&i| {
                     state[i] == State::Waiting
                         && schedule.migrations[i]
@@ -165,18 +245,13 @@ impl<'m> Migrator<'m> {
                     failure = Some(error);
                     break;
                 }
-                let mut conn = match idle.pop() {
-                    Some(conn) => conn,
-                    None => match db.worker().await {
-                        Ok(conn) => {
-                            opened += 1;
-                            conn
-                        }
-                        Err(error) => {
-                            failure = Some(error);
-                            break;
-                        }
-                    },
+                let mut conn = match workers.take(db).await {
+                    None => break,
+                    Some(Ok(conn)) => conn,
+                    Some(Err(error)) => {
+                        failure = Some(error);
+                        break;
+                    }
                 };
                 state[next] = State::Running;
                 let (script, statements) = scripts[next];
@@ -205,7 +280,14 @@ impl<'m> Migrator<'m> {
                         }
                     };
                     let result = self
-                        .apply_up(&mut conn, migration, script, statements, jobs, &mut forward)
+                        .apply_up(
+                            &mut conn,
+                            migration,
+                            script,
+                            statements,
+                            workers,
+                            &mut forward,
+                        )
                         .await
                         .map(|applied| Applied {
                             started_ms: Some(since(started)),
@@ -218,7 +300,7 @@ impl<'m> Migrator<'m> {
             let Some((index, conn, result)) = running.next().await else {
                 break;
             };
-            idle.push(conn);
+            workers.put(conn);
             if let Ok(mut on_event) = events.lock() {
                 on_event(Event::Ended {
                     migration: chosen[index],
@@ -243,11 +325,9 @@ impl<'m> Migrator<'m> {
                 reported += 1;
             }
         }
-        tracing::debug!(connections = opened, "parallel run done");
-        for conn in idle {
-            // The migrations' own work is committed; a failed close changes nothing.
-            let _ = conn.close().await;
-        }
+        tracing::debug!(connections = workers.opened(), "parallel run done");
+        drop(running);
+        pool.close().await;
         db.forget_workers();
         // What committed after a failure is reported too, in version order.
         let committed: Vec<Applied> = applied.into_iter().flatten().collect();
