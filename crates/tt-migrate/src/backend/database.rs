@@ -776,6 +776,20 @@ impl Database {
             .collect())
     }
 
+    /// The first row of one of tt's own text queries (as [`Self::query_text_rows`]) with
+    /// NULL as empty text, for a message that reads better without it than with an error:
+    /// `None` when the query fails or returns no row.
+    pub(crate) async fn first_text_row<const N: usize>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Option<[String; N]> {
+        let rows = self.query_text_rows(sql, args).await.ok()?;
+        let row = rows.into_iter().next()?;
+        let mut fields = row.into_iter().map(Option::unwrap_or_default);
+        Some(std::array::from_fn(|_| fields.next().unwrap_or_default()))
+    }
+
     /// Runs one of tt's own queries with `?` placeholders bound to `args` and reads each
     /// column as a [`Value`] by its SQL type.
     pub(crate) async fn query_rows(
