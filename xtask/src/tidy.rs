@@ -47,21 +47,6 @@ const TEXT_CASTS_ALLOWED: &[(&str, usize, &str)] = &[
         "other tools' tables declare their columns each their own way",
     ),
     (
-        "backend/introspect/mysql.rs",
-        2,
-        "information_schema flags and lengths, read with the other catalog text",
-    ),
-    (
-        "backend/introspect/postgres.rs",
-        21,
-        "PostgreSQL's one-byte \"char\" columns, and flags read with the other catalog text",
-    ),
-    (
-        "backend/introspect/sqlite.rs",
-        5,
-        "pragma flags and positions, read with the other catalog text",
-    ),
-    (
         "backend/lease.rs",
         2,
         "the lock holder's ages, only printed in a message",

@@ -748,32 +748,17 @@ mod tests {
 
     #[test]
     fn the_socket_form_connects_to_the_socket() {
-        let (opts, _) = postgres_options(
-            "postgres://tt@/app?host=/var/run/postgresql",
-            &ConnectOptions::default(),
-        )
-        .ok()
-        .expect("accepted");
-        assert_eq!(
-            opts.get_socket()
-                .map(|p| p.display().to_string())
-                .as_deref(),
-            Some("/var/run/postgresql")
-        );
-        assert_eq!(opts.get_username(), "tt");
-        assert_eq!(opts.get_database(), Some("app"));
-        let (opts, _) = postgres_options(
-            "postgres://tt@%2Fvar%2Frun%2Fpostgresql/app",
-            &ConnectOptions::default(),
-        )
-        .ok()
-        .expect("accepted");
-        assert_eq!(
-            opts.get_socket()
-                .map(|p| p.display().to_string())
-                .as_deref(),
-            Some("/var/run/postgresql")
-        );
+        let check = |url: &str| {
+            let Ok((opts, _)) = postgres_options(url, &ConnectOptions::default()) else {
+                panic!("{url} is accepted");
+            };
+            let socket = opts.get_socket().map(|p| p.display().to_string());
+            assert_eq!(socket.as_deref(), Some("/var/run/postgresql"), "{url}");
+            assert_eq!(opts.get_username(), "tt", "{url}");
+            assert_eq!(opts.get_database(), Some("app"), "{url}");
+        };
+        check("postgres://tt@/app?host=/var/run/postgresql");
+        check("postgres://tt@%2Fvar%2Frun%2Fpostgresql/app");
     }
 
     #[test]

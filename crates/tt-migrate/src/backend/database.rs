@@ -10,7 +10,7 @@ use tt_schema::Backend;
 use crate::backend::connect::{Conn, ConnectOptions, LockMode, redact_url};
 use crate::backend::error::TransactionError;
 use crate::backend::file_lock::HeldFile;
-use crate::backend::value::{Value, bind_values, column, decode_row, decode_text_row};
+use crate::backend::value::{Strings, Value, bind_values, column, decode_row, decode_text_row};
 use crate::backend::{Dialect, dialect};
 use crate::error::Error;
 use crate::files::split::placeholders::{numbered_placeholders, replace_placeholders};
@@ -223,7 +223,7 @@ impl Database {
     async fn session(&mut self, sql: &str) -> Result<(Option<i64>, Option<i64>), Error> {
         let context = "reading the server session";
         let rows = self
-            .fetch_inlined(sql, &[], Columns::Typed)
+            .fetch_inlined(sql, &[], Columns::Own)
             .await
             .map_err(Error::query(context))?;
         let Some(row) = rows.first() else {
@@ -537,7 +537,8 @@ impl Database {
             query.fetch_all(&mut *c).await.and_then(|rows| {
                 rows.iter()
                     .map(|row| match columns {
-                        Columns::Typed => decode_row(row),
+                        Columns::Typed => decode_row(row, Strings::Text),
+                        Columns::Own => decode_row(row, Strings::BinaryAsText),
                         Columns::Text => decode_text_row(row),
                     })
                     .collect()
@@ -578,7 +579,8 @@ impl Database {
             c.fetch_all(sqlx::raw_sql(query_sql)).await.and_then(|rows| {
                 rows.iter()
                     .map(|row| match columns {
-                        Columns::Typed => decode_row(row),
+                        Columns::Typed => decode_row(row, Strings::Text),
+                        Columns::Own => decode_row(row, Strings::BinaryAsText),
                         Columns::Text => decode_text_row(row),
                     })
                     .collect()
@@ -640,8 +642,9 @@ impl Database {
     /// Runs a query with `?` placeholders bound to `params` (as [`exec`](Self::exec) does)
     /// and returns its rows, each column read as a [`Value`] by its SQL type.
     ///
-    /// Integer, boolean and text columns are read; cast others (decimals, timestamps, JSON)
-    /// to text or an integer in the query.
+    /// Integer, boolean and text columns are read (PostgreSQL's one-byte `"char"` as the text
+    /// of its ASCII character); cast others (decimals, timestamps, JSON) to text or an integer
+    /// in the query.
     ///
     /// # Errors
     /// [`Error::Query`] naming the query, when it fails or returns a column of another type.
@@ -773,6 +776,20 @@ impl Database {
             .collect())
     }
 
+    /// The first row of one of tt's own text queries (as [`Self::query_text_rows`]) with
+    /// NULL as empty text, for a message that reads better without it than with an error:
+    /// `None` when the query fails or returns no row.
+    pub(crate) async fn first_text_row<const N: usize>(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Option<[String; N]> {
+        let rows = self.query_text_rows(sql, args).await.ok()?;
+        let row = rows.into_iter().next()?;
+        let mut fields = row.into_iter().map(Option::unwrap_or_default);
+        Some(std::array::from_fn(|_| fields.next().unwrap_or_default()))
+    }
+
     /// Runs one of tt's own queries with `?` placeholders bound to `args` and reads each
     /// column as a [`Value`] by its SQL type.
     pub(crate) async fn query_rows(
@@ -780,7 +797,7 @@ impl Database {
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        self.fetch_bound(sql, args, true, Columns::Typed).await
+        self.fetch_bound(sql, args, true, Columns::Own).await
     }
 
     /// The SQL type to cast a column to for reading it as text with
@@ -837,8 +854,10 @@ pub(crate) type Arg = Value;
 /// How [`Database::fetch_bound`] reads columns.
 #[derive(Debug, Clone, Copy)]
 enum Columns {
-    /// Each by its SQL type ([`decode_row`]).
+    /// Each by its SQL type ([`decode_row`]), as a user's query: binary strings refused.
     Typed,
+    /// Each by its SQL type, as one of tt's own queries: binary strings read as text.
+    Own,
     /// Each as text or NULL, whatever its type allows ([`decode_text_row`]).
     Text,
 }

@@ -7,6 +7,7 @@ pub(super) mod sqlite;
 use tt_schema::{FkAction, Schema, Table};
 
 use crate::backend::database::{Arg, Database};
+use crate::backend::value::{self, Value};
 use crate::error::Error;
 
 /// What [`introspect`] reads.
@@ -99,31 +100,86 @@ pub async fn introspect(db: &mut Database, options: &IntrospectOptions) -> Resul
     Ok(Schema::from_tables(tables.into_iter().map(finish)))
 }
 
-/// Runs one catalog query whose rows have `N` text columns.
+/// Runs one catalog query whose rows have `N` columns, each read by its SQL type.
 async fn fetch<const N: usize>(
     db: &mut Database,
-    what: &str,
+    what: &'static str,
     sql: &str,
     args: &[Arg],
-) -> Result<Vec<[Option<String>; N]>, Error> {
-    let context = format!("reading {what} from the catalog");
+) -> Result<Vec<CatalogRow>, Error> {
     let rows = db
-        .query_text_rows(sql, args)
+        .query_rows(sql, args)
         .await
-        .map_err(Error::query(context.clone()))?;
+        .map_err(Error::query(context(what)))?;
     rows.into_iter()
-        .map(|row| {
-            <[Option<String>; N]>::try_from(row).map_err(|row| {
-                Error::query(context.clone())(sqlx::Error::ColumnIndexOutOfBounds {
-                    index: N - 1,
-                    len: row.len(),
-                })
-            })
+        .map(|values| {
+            if values.len() != N {
+                return Err(Error::query(context(what))(
+                    sqlx::Error::ColumnIndexOutOfBounds {
+                        index: N - 1,
+                        len: values.len(),
+                    },
+                ));
+            }
+            Ok(CatalogRow { values, what })
         })
         .collect()
 }
 
-/// A number the catalog returned as text; one that does not parse is an error, not a guess.
+/// The context of an error reading `what` from the catalog.
+fn context(what: &str) -> String {
+    format!("reading {what} from the catalog")
+}
+
+/// A row of a catalog query, each column read as the query promises: a value of another type
+/// (or NULL where none can be) is an error naming the query and the column, not a default.
+#[derive(Debug, Clone)]
+struct CatalogRow {
+    values: Vec<Value>,
+    what: &'static str,
+}
+
+impl CatalogRow {
+    /// Column `index`, called `name` in errors, read by `read`.
+    fn read<T>(
+        &self,
+        index: usize,
+        name: &'static str,
+        read: impl FnOnce(value::Column<'_>) -> Result<T, sqlx::Error>,
+    ) -> Result<T, Error> {
+        read(value::column(&self.values, index, name)).map_err(Error::query(context(self.what)))
+    }
+
+    /// Text or NULL.
+    fn text(&self, index: usize, name: &'static str) -> Result<Option<String>, Error> {
+        self.read(index, name, |column| column.opt_text())
+    }
+
+    /// A boolean; NULL is an error.
+    fn flag(&self, index: usize, name: &'static str) -> Result<bool, Error> {
+        self.read(index, name, |column| column.bool())
+    }
+
+    /// A number that fits in a `u32`, or NULL.
+    fn number(&self, index: usize, name: &'static str) -> Result<Option<u32>, Error> {
+        self.read(index, name, |column| column.opt_number())
+    }
+
+    /// Every column as text or NULL, called `names` in errors.
+    fn texts<const N: usize>(
+        &self,
+        names: [&'static str; N],
+    ) -> Result<[Option<String>; N], Error> {
+        let mut texts = [const { None }; N];
+        for (index, (text, name)) in texts.iter_mut().zip(names).enumerate() {
+            *text = self.text(index, name)?;
+        }
+        Ok(texts)
+    }
+}
+
+/// A number the catalog returned in text (an index name's suffix); one that does not parse is
+/// an error, not a guess.
 fn catalog_number(what: &str, text: &str) -> Result<u32, Error> {
     text.trim().parse().map_err(|_| Error::Query {
         context: format!("reading {what} from the catalog"),

@@ -287,17 +287,11 @@ async fn holder(db: &mut Database, key: &str) -> Option<String> {
          CAST((expires_ms - {now}) / 1000 AS {text}) FROM {} WHERE name = ?",
         quoted(db, key)
     );
-    let rows = db
-        .query_text_rows(&sql, &[Arg::Text(key.to_string())])
-        .await
-        .ok()?;
-    let row = rows.first()?;
-    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+    let [owner, taken, expires] = db
+        .first_text_row(&sql, &[Arg::Text(key.to_string())])
+        .await?;
     Some(format!(
-        "{}, taken {}s ago, lease expires in {}s; row `{}` of table {}",
-        field(0),
-        field(1),
-        field(2),
+        "{owner}, taken {taken}s ago, lease expires in {expires}s; row `{}` of table {}",
         key,
         lease_table(key)
     ))

@@ -292,18 +292,9 @@ async fn holder(db: &mut Database, key: &str) -> Option<String> {
         "SELECT CAST(p.ID AS CHAR), p.USER, p.HOST FROM information_schema.PROCESSLIST p \
          WHERE p.ID = IS_USED_LOCK({LOCK_NAME})"
     );
-    let rows = db
-        .query_text_rows(&sql, &[home(db), Arg::Text(key.to_string())])
-        .await
-        .ok()?;
-    let row = rows.first()?;
-    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-    Some(format!(
-        "connection {} of {}@{}",
-        field(0),
-        field(1),
-        field(2)
-    ))
+    let args = [home(db), Arg::Text(key.to_string())];
+    let [id, user, host] = db.first_text_row(&sql, &args).await?;
+    Some(format!("connection {id} of {user}@{host}"))
 }
 
 /// Foreign keys of other tables (in any database) referencing `tables`, and views of this

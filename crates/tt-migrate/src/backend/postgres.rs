@@ -344,23 +344,17 @@ async fn holder(db: &mut Database, key: i64) -> Option<String> {
          AND l.objid = {key} AND l.objsubid = 1 \
          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     );
-    let rows = db.query_text_rows(&sql, &[]).await.ok()?;
-    let row = rows.first()?;
-    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-    let application = match field(1) {
+    let [pid, application, user, address, since] = db.first_text_row(&sql, &[]).await?;
+    let application = match application {
         name if name.is_empty() => String::new(),
         name => format!("{name}, "),
     };
+    let address = match address {
+        address if address.is_empty() => "local socket".to_string(),
+        address => address,
+    };
     Some(format!(
-        "{application}pid {} of user {} from {} since {}",
-        field(0),
-        field(2),
-        if field(3).is_empty() {
-            "local socket".to_string()
-        } else {
-            field(3)
-        },
-        field(4)
+        "{application}pid {pid} of user {user} from {address} since {since}"
     ))
 }
 

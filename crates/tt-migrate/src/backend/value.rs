@@ -157,11 +157,16 @@ macro_rules! bind_values {
 pub(crate) use bind_values;
 
 /// Reads every column of `row` as a [`Value`], by the column's SQL type.
-pub(crate) fn decode_row<R>(row: &R) -> Result<Vec<Value>, sqlx::Error>
+///
+/// With [`Strings::BinaryAsText`], a string column the driver flags as binary (MySQL's `_bin`
+/// collations, which MySQL 8 gives information_schema's names) is read as text when it is
+/// UTF-8; with [`Strings::Text`] such a column is an error, as it may hold bytes.
+pub(crate) fn decode_row<R>(row: &R, strings: Strings) -> Result<Vec<Value>, sqlx::Error>
 where
     R: Row,
     usize: sqlx::ColumnIndex<R>,
     for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i8: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i16: Decode<'r, R::Database> + Type<R::Database>,
@@ -187,6 +192,13 @@ where
                     .or_else(|_| row.try_get::<i16, _>(index).map(i64::from))
                     .map(Value::Int),
                 Some(Kind::Text) => row.try_get::<String, _>(index).map(Value::Text),
+                Some(Kind::Byte) => row
+                    .try_get::<i8, _>(index)
+                    .and_then(|byte| byte_text(index, byte))
+                    .map(Value::Text),
+                None if strings == Strings::BinaryAsText && binary_string(&type_name) => {
+                    row.try_get::<String, _>(index).map(Value::Text)
+                }
                 None => Err(sqlx::Error::ColumnDecode {
                     index: index.to_string(),
                     source: format!(
@@ -215,12 +227,50 @@ where
         .collect()
 }
 
+/// How [`decode_row`] reads string columns the driver flags as binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strings {
+    /// As text when they are UTF-8: tt's own queries, which know what they select.
+    BinaryAsText,
+    /// Not at all: a user's query may select bytes, which are no [`Value`].
+    Text,
+}
+
 /// The kinds of column [`decode_row`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Bool,
     Int,
     Text,
+    /// PostgreSQL's one-byte `"char"` (`pg_class.relkind`, `pg_constraint.contype`), read as
+    /// the text of its one ASCII character, or empty for the zero byte.
+    Byte,
+}
+
+/// The text of a PostgreSQL `"char"` byte: empty for 0 (how the catalog says "none"), its
+/// character when ASCII; any other byte is an error, not a guess at an encoding.
+fn byte_text(index: usize, byte: i8) -> Result<String, sqlx::Error> {
+    match u8::try_from(byte) {
+        Ok(0) => Ok(String::new()),
+        Ok(byte) => Ok(char::from(byte).to_string()),
+        Err(_) => Err(sqlx::Error::ColumnDecode {
+            index: index.to_string(),
+            source: format!(
+                "expected an ASCII \"char\", found the byte {:#04x}",
+                byte.to_ne_bytes()[0]
+            )
+            .into(),
+        }),
+    }
+}
+
+/// Whether a type name is one of MySQL's binary strings (as the driver names a `_bin`
+/// collation's column too).
+fn binary_string(type_name: &str) -> bool {
+    matches!(
+        type_name,
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB"
+    )
 }
 
 /// The kind of a column by its type name as the driver gives it (upper case).
@@ -233,6 +283,7 @@ fn kind(type_name: &str) -> Option<Kind> {
         | "MEDIUMINT" => Some(Kind::Int),
         "TEXT" | "VARCHAR" | "CHAR" | "BPCHAR" | "NAME" | "TINYTEXT" | "MEDIUMTEXT"
         | "LONGTEXT" | "CHARACTER VARYING" => Some(Kind::Text),
+        "\"CHAR\"" => Some(Kind::Byte),
         _ => None,
     }
 }
@@ -272,6 +323,18 @@ impl Column<'_> {
             Some(Value::Int(n)) => Ok(Some(*n)),
             Some(Value::Null) => Ok(None),
             _ => Err(self.error("an integer or NULL")),
+        }
+    }
+
+    /// The integer as a `T` (`u32`, `usize`), or `None` for NULL; one out of `T`'s range is
+    /// an error, as a value of another type is.
+    pub(crate) fn opt_number<T: TryFrom<i64>>(self) -> Result<Option<T>, sqlx::Error> {
+        let expected = || format!("a number that fits in {}", std::any::type_name::<T>());
+        match self.opt_int()? {
+            Some(n) => T::try_from(n)
+                .map(Some)
+                .map_err(|_| self.error(&expected())),
+            None => Ok(None),
         }
     }
 
@@ -339,6 +402,8 @@ mod tests {
         check("VARCHAR", Some(Kind::Text));
         check("BPCHAR", Some(Kind::Text));
         check("TEXT", Some(Kind::Text));
+        check("\"CHAR\"", Some(Kind::Byte));
+        check("VARBINARY", None);
         check("NUMERIC", None);
         check("TIMESTAMPTZ", None);
         check("REAL", None);
@@ -393,6 +458,44 @@ mod tests {
             column(&row, 9, "name").text(),
             "9 (name): expected text or NULL, found no column",
         );
+    }
+
+    #[test]
+    fn postgres_char_bytes_read_as_ascii_text_or_fail() {
+        let check = |byte: i8, expected: &str| {
+            let text = byte_text(2, byte).unwrap_or_else(|error| error.to_string());
+            assert_eq!(text, expected, "{byte}");
+        };
+        check(0, "");
+        check(b'p' as i8, "p");
+        check(b' ' as i8, " ");
+        check(
+            -128,
+            "error occurred while decoding column 2: expected an ASCII \"char\", found the byte 0x80",
+        );
+    }
+
+    #[test]
+    fn catalog_numbers_out_of_range_name_their_column() {
+        let row = [Value::Int(-1), Value::Int(7), Value::Null];
+        assert_eq!(column(&row, 1, "pk").opt_number::<u32>().unwrap(), Some(7));
+        assert_eq!(column(&row, 2, "pk").opt_number::<u32>().unwrap(), None);
+        let error = column(&row, 0, "pk").opt_number::<u32>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error occurred while decoding column 0 (pk): expected a number that fits in u32, \
+             found Int(-1)"
+        );
+    }
+
+    #[test]
+    fn only_binary_string_types_read_as_text_in_own_queries() {
+        for name in ["VARBINARY", "BINARY", "BLOB", "LONGBLOB"] {
+            assert!(binary_string(name), "{name}");
+        }
+        for name in ["VARCHAR", "TEXT", "NUMERIC", "\"CHAR\""] {
+            assert!(!binary_string(name), "{name}");
+        }
     }
 
     #[test]

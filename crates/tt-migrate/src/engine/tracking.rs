@@ -396,16 +396,13 @@ impl Tracking {
         version: &str,
         dirty: bool,
     ) -> Result<(), Error> {
-        let sql = format!(
-            "UPDATE {} SET dirty = ? WHERE version = ?",
-            db.own_table(&self.table)
-        );
-        db.execute_with(&sql, &[Arg::Bool(dirty), Arg::Text(version.to_string())])
-            .await
-            .map(drop)
-            .map_err(Error::query(format!(
-                "marking migration {version} in the tracking table"
-            )))
+        self.write(
+            db,
+            "UPDATE {table} SET dirty = ? WHERE version = ?",
+            &[Arg::Bool(dirty), Arg::Text(version.to_string())],
+            format!("marking migration {version} in the tracking table"),
+        )
+        .await
     }
 
     /// Records `checksum` as the checksum of the row of `version`.
@@ -418,22 +415,16 @@ impl Tracking {
         version: &str,
         checksum: &str,
     ) -> Result<(), Error> {
-        let sql = format!(
-            "UPDATE {} SET checksum = ? WHERE version = ?",
-            db.own_table(&self.table)
-        );
-        db.execute_with(
-            &sql,
+        self.write(
+            db,
+            "UPDATE {table} SET checksum = ? WHERE version = ?",
             &[
                 Arg::Text(checksum.to_string()),
                 Arg::Text(version.to_string()),
             ],
+            format!("recording the checksum of migration {version}"),
         )
         .await
-        .map(drop)
-        .map_err(Error::query(format!(
-            "recording the checksum of migration {version}"
-        )))
     }
 
     /// Deletes the row of `version`.
@@ -441,16 +432,13 @@ impl Tracking {
     /// # Errors
     /// When the statement fails.
     pub async fn delete(&self, db: &mut Database, version: &str) -> Result<(), Error> {
-        let sql = format!(
-            "DELETE FROM {} WHERE version = ?",
-            db.own_table(&self.table)
-        );
-        db.execute_with(&sql, &[Arg::Text(version.to_string())])
-            .await
-            .map(drop)
-            .map_err(Error::query(format!(
-                "removing migration {version} from the tracking table"
-            )))
+        self.write(
+            db,
+            "DELETE FROM {table} WHERE version = ?",
+            &[Arg::Text(version.to_string())],
+            format!("removing migration {version} from the tracking table"),
+        )
+        .await
     }
 }
 
@@ -464,16 +452,29 @@ impl Tracking {
     /// # Errors
     /// When the statement fails.
     pub(crate) async fn rewrite(&self, db: &mut Database, version: &str) -> Result<(), Error> {
-        let sql = format!(
-            "UPDATE {} SET dirty = dirty WHERE version = ?",
-            db.own_table(&self.table)
-        );
-        db.execute_with(&sql, &[Arg::Text(version.to_string())])
+        self.write(
+            db,
+            "UPDATE {table} SET dirty = dirty WHERE version = ?",
+            &[Arg::Text(version.to_string())],
+            format!("rewriting migration {version} in the tracking table"),
+        )
+        .await
+    }
+
+    /// Runs one statement on the tracking table (`{table}` in `statement`) with `args`;
+    /// `doing` says what it was in the error.
+    async fn write(
+        &self,
+        db: &mut Database,
+        statement: &str,
+        args: &[Arg],
+        doing: String,
+    ) -> Result<(), Error> {
+        let sql = statement.replace("{table}", &db.own_table(&self.table));
+        db.execute_with(&sql, args)
             .await
             .map(drop)
-            .map_err(Error::query(format!(
-                "rewriting migration {version} in the tracking table"
-            )))
+            .map_err(Error::query(doing))
     }
 }
 

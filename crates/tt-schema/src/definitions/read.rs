@@ -404,6 +404,20 @@ impl Reader<'_> {
         }
     }
 
+    /// `value` as a table ([`Self::object`]) deserialized as `T`, with its span; `None` once
+    /// the problem is reported.
+    fn object_as<'i, T: Deserialize<'i>>(
+        &mut self,
+        value: Spanned<DeValue<'i>>,
+        keys: &'static [&'static str],
+        ctx: &Ctx,
+        expecting: &str,
+    ) -> Option<(Span, T)> {
+        let (span, table) = self.object(value, keys, ctx, expecting)?;
+        let def = self.deserialize(span.clone(), table, ctx)?;
+        Some((span, def))
+    }
+
     /// `table` deserialized as `T`; a failure is reported at the span toml gives it.
     fn deserialize<'i, T: Deserialize<'i>>(
         &mut self,
@@ -858,10 +872,8 @@ impl Reader<'_> {
     fn unique(&mut self, draft: &mut Draft, entry: Spanned<DeValue<'_>>, number: usize, ctx: &Ctx) {
         let ctx = ctx.entry("unique constraint", entry.get_ref(), number);
         let expecting = "a unique constraint such as { columns = [\"a\", \"b\"] }";
-        let Some((span, table)) = self.object(entry, UNIQUE_KEYS, &ctx, expecting) else {
-            return;
-        };
-        let Some(def) = self.deserialize::<UniqueDef>(span, table, &ctx) else {
+        let Some((_, def)) = self.object_as::<UniqueDef>(entry, UNIQUE_KEYS, &ctx, expecting)
+        else {
             return;
         };
         if def
@@ -889,10 +901,7 @@ impl Reader<'_> {
     fn check(&mut self, draft: &mut Draft, entry: Spanned<DeValue<'_>>, number: usize, ctx: &Ctx) {
         let ctx = ctx.entry("check", entry.get_ref(), number);
         let expecting = "a check such as { expression = \"price >= 0\" }";
-        let Some((span, table)) = self.object(entry, CHECK_KEYS, &ctx, expecting) else {
-            return;
-        };
-        let Some(def) = self.deserialize::<CheckDef>(span, table, &ctx) else {
+        let Some((_, def)) = self.object_as::<CheckDef>(entry, CHECK_KEYS, &ctx, expecting) else {
             return;
         };
         let name_ok = def
@@ -910,10 +919,8 @@ impl Reader<'_> {
     fn index(&mut self, draft: &mut Draft, entry: Spanned<DeValue<'_>>, number: usize, ctx: &Ctx) {
         let ctx = ctx.entry("index", entry.get_ref(), number);
         let expecting = "an index such as { name = \"idx_items_name\", columns = [\"name\"] }";
-        let Some((span, table)) = self.object(entry, INDEX_KEYS, &ctx, expecting) else {
-            return;
-        };
-        let Some(def) = self.deserialize::<IndexDef>(span.clone(), table, &ctx) else {
+        let Some((span, def)) = self.object_as::<IndexDef>(entry, INDEX_KEYS, &ctx, expecting)
+        else {
             return;
         };
         let mut ok = self.non_empty(&def.name, &ctx, "the index name");
@@ -993,10 +1000,9 @@ impl Reader<'_> {
     ) {
         let ctx = ctx.entry("foreign key", entry.get_ref(), number);
         let expecting = "a foreign key such as { columns = [\"a\"], ref_table = \"t\", ref_columns = [\"id\"] }";
-        let Some((span, table)) = self.object(entry, FOREIGN_KEY_KEYS, &ctx, expecting) else {
-            return;
-        };
-        let Some(def) = self.deserialize::<ForeignKeyDef>(span.clone(), table, &ctx) else {
+        let Some((span, def)) =
+            self.object_as::<ForeignKeyDef>(entry, FOREIGN_KEY_KEYS, &ctx, expecting)
+        else {
             return;
         };
         let used_by = ctx.item.clone().unwrap_or_default();

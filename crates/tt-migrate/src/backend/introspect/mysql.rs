@@ -49,18 +49,20 @@ WHERE tc.CONSTRAINT_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK'";
 /// Index parts; `{expression}` is MySQL's EXPRESSION column (functional key parts), which
 /// MariaDB lacks.
 const INDEXES: &str = "
-SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS CHAR), COLUMN_NAME, CAST(SUB_PART AS CHAR),
-       INDEX_TYPE, {expression}
+SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, {expression}
 FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
 /// Reads the base tables of the connection's database.
 pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Error> {
-    let [version] = fetch::<1>(db, "the server version", VERSION, &[])
+    let version = match fetch::<1>(db, "the server version", VERSION, &[])
         .await?
         .pop()
-        .unwrap_or_default();
+    {
+        Some(row) => row.text(0, "VERSION()")?,
+        None => None,
+    };
     let mariadb = version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
@@ -75,7 +77,17 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
             default,
             extra,
             column_comment,
-        ] = row
+        ] = row.texts([
+            "TABLE_NAME",
+            "TABLE_COMMENT",
+            "COLUMN_NAME",
+            "COLUMN_TYPE",
+            "DATA_TYPE",
+            "IS_NULLABLE",
+            "COLUMN_DEFAULT",
+            "EXTRA",
+            "COLUMN_COMMENT",
+        ])?
         else {
             continue;
         };
@@ -99,17 +111,24 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
         });
     }
 
-    let rows = fetch::<7>(db, "foreign keys", FOREIGN_KEYS, &[]).await?;
-    for [
-        table,
-        name,
-        column,
-        ref_table,
-        ref_column,
-        on_delete,
-        on_update,
-    ] in rows
-    {
+    for row in fetch::<7>(db, "foreign keys", FOREIGN_KEYS, &[]).await? {
+        let [
+            table,
+            name,
+            column,
+            ref_table,
+            ref_column,
+            on_delete,
+            on_update,
+        ] = row.texts([
+            "TABLE_NAME",
+            "CONSTRAINT_NAME",
+            "COLUMN_NAME",
+            "REFERENCED_TABLE_NAME",
+            "REFERENCED_COLUMN_NAME",
+            "DELETE_RULE",
+            "UPDATE_RULE",
+        ])?;
         let (Some(table), Some(name), Some(column), Some(ref_column)) =
             (table, name, column, ref_column)
         else {
@@ -140,7 +159,8 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     } else {
         MYSQL_CHECKS
     };
-    for [table, name, clause] in fetch::<3>(db, "check constraints", checks, &[]).await? {
+    for row in fetch::<3>(db, "check constraints", checks, &[]).await? {
+        let [table, name, clause] = row.texts(["TABLE_NAME", "CONSTRAINT_NAME", "CHECK_CLAUSE"])?;
         let (Some(table), Some(clause)) = (table, clause) else {
             continue;
         };
@@ -157,14 +177,20 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
 
     let expression = if mariadb { "NULL" } else { "EXPRESSION" };
     let indexes = INDEXES.replace("{expression}", expression);
-    let mut parts: BTreeMap<(String, String), Vec<[Option<String>; 7]>> = BTreeMap::new();
+    let mut parts: BTreeMap<(String, String), Vec<IndexRow>> = BTreeMap::new();
     for row in fetch::<7>(db, "indexes", &indexes, &[]).await? {
-        if let [Some(table), Some(name), ..] = &row {
-            parts
-                .entry((table.clone(), name.clone()))
-                .or_default()
-                .push(row);
-        }
+        let (Some(table), Some(name)) = (row.text(0, "TABLE_NAME")?, row.text(1, "INDEX_NAME")?)
+        else {
+            continue;
+        };
+        let index_row = IndexRow {
+            non_unique: row.flag(2, "NON_UNIQUE")?,
+            column: row.text(3, "COLUMN_NAME")?,
+            prefix: row.number(4, "SUB_PART")?,
+            method: row.text(5, "INDEX_TYPE")?,
+            expression: row.text(6, "EXPRESSION")?,
+        };
+        parts.entry((table, name)).or_default().push(index_row);
     }
     for ((table_name, name), rows) in parts {
         let Some(table) = tables.get_mut(&table_name) else {
@@ -175,20 +201,28 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     Ok(tables.into_values().collect())
 }
 
+/// One STATISTICS row: a key part of an index.
+#[derive(Debug)]
+struct IndexRow {
+    non_unique: bool,
+    column: Option<String>,
+    /// The length of a prefix part.
+    prefix: Option<u32>,
+    method: Option<String>,
+    /// A functional key part (MySQL only).
+    expression: Option<String>,
+}
+
 /// Adds one index (its STATISTICS rows, in order) as the primary key, a unique constraint or
 /// an index, unless MySQL created it for a foreign key.
-fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
+fn add_index(table: &mut Table, name: String, rows: &[IndexRow]) {
     let parts: Vec<IndexPart> = rows
         .iter()
-        .map(
-            |[_, _, _, column, prefix, _, expression]| match (column, prefix) {
-                (Some(column), Some(length)) => {
-                    IndexPart::Expression(format!("`{column}`({length})"))
-                }
-                (Some(column), None) => IndexPart::Column(column.clone()),
-                (None, _) => IndexPart::Expression(expression.clone().unwrap_or_default()),
-            },
-        )
+        .map(|row| match (&row.column, row.prefix) {
+            (Some(column), Some(length)) => IndexPart::Expression(format!("`{column}`({length})")),
+            (Some(column), None) => IndexPart::Column(column.clone()),
+            (None, _) => IndexPart::Expression(row.expression.clone().unwrap_or_default()),
+        })
         .collect();
     let columns: Option<Vec<String>> = parts
         .iter()
@@ -198,8 +232,10 @@ fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
         })
         .collect();
     // Every group holds at least the row it was created for.
-    let [_, _, non_unique, _, _, method, _] = &rows[0];
-    let unique = non_unique.as_deref() == Some("0");
+    let IndexRow {
+        non_unique, method, ..
+    } = &rows[0];
+    let unique = !non_unique;
     match columns {
         Some(columns) if name == "PRIMARY" => {
             table.primary_key = Some(PrimaryKey { columns });

@@ -7,7 +7,7 @@ use tt_schema::{
     Table, Unique,
 };
 
-use super::{comment, fetch, fk_action, strip_outer_parens};
+use super::{CatalogRow, comment, fetch, fk_action, strip_outer_parens};
 use crate::backend::database::{Arg, Database};
 use crate::backend::error::ConnectError;
 use crate::error::Error;
@@ -18,15 +18,15 @@ const SCHEMA: &str = "n.nspname = COALESCE(NULLIF(?, ''), current_schema())";
 /// Tables with their columns; one row with NULL table for an existing schema without tables,
 /// and none at all for a schema that does not exist.
 const TABLES: &str = "
-SELECT c.relname::text, obj_description(c.oid, 'pg_class'), a.attname::text,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull::text,
+SELECT c.relname, obj_description(c.oid, 'pg_class'), a.attname,
+       format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum),
-       a.attidentity::text, a.attgenerated::text,
+       a.attidentity, a.attgenerated,
        EXISTS (
          SELECT FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
          WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass
            AND dep.refobjid = c.oid AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i')
-       )::text
+       )
 FROM pg_namespace n
 LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -36,9 +36,9 @@ ORDER BY c.relname, a.attnum";
 
 /// Primary keys, unique, check and foreign key constraints: one row per key column, in order.
 const CONSTRAINTS: &str = "
-SELECT cl.relname::text, con.conname::text, con.contype::text, a.attname::text,
-       rcl.relname::text, ra.attname::text, con.confdeltype::text, con.confupdtype::text,
-       con.condeferrable::text, con.condeferred::text, pg_get_expr(con.conbin, con.conrelid)
+SELECT cl.relname, con.conname, con.contype, a.attname,
+       rcl.relname, ra.attname, con.confdeltype, con.confupdtype,
+       con.condeferrable, con.condeferred, pg_get_expr(con.conbin, con.conrelid)
 FROM pg_constraint con
 JOIN pg_class cl ON cl.oid = con.conrelid AND cl.relkind IN ('r', 'p') AND NOT cl.relispartition
 JOIN pg_namespace n ON n.oid = cl.relnamespace
@@ -52,8 +52,8 @@ ORDER BY cl.relname, con.conname, k.ord";
 
 /// Indexes that back no constraint: one row per key part, with the column or expression.
 const INDEXES: &str = "
-SELECT t.relname::text, i.relname::text, ix.indisunique::text, am.amname::text,
-       pg_get_expr(ix.indpred, ix.indrelid), a.attname::text,
+SELECT t.relname, i.relname, ix.indisunique, am.amname,
+       pg_get_expr(ix.indpred, ix.indrelid), a.attname,
        pg_get_indexdef(ix.indexrelid, k.ord::int, true)
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
@@ -84,34 +84,26 @@ pub(in crate::backend) async fn read(
     }
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in rows {
-        let [
-            Some(table),
-            table_comment,
-            column,
-            ty,
-            not_null,
-            default,
-            column_comment,
-            identity,
-            generated,
-            owns_sequence,
-        ] = row
-        else {
+        let Some(table) = row.text(0, "relname")? else {
             continue; // The schema exists but has no tables.
         };
+        let table_comment = row.text(1, "obj_description")?;
         let table = tables.entry(table.clone()).or_insert_with(|| Table {
             comment: comment(table_comment),
             ..Table::new(table)
         });
-        let (Some(column), Some(ty)) = (column, ty) else {
+        let (Some(column), Some(ty)) = (row.text(2, "attname")?, row.text(3, "format_type")?)
+        else {
             continue; // A table without columns.
         };
+        let default = row.text(5, "pg_get_expr")?;
+        let generated = row.text(8, "attgenerated")?.unwrap_or_default();
         let mut ty = column_type(&ty);
-        let mut default = default.filter(|_| generated.as_deref().unwrap_or_default().is_empty());
-        let serial = match identity.as_deref() {
+        let mut default = default.filter(|_| generated.is_empty());
+        let serial = match row.text(7, "attidentity")?.as_deref() {
             Some("a" | "d") => true,
             _ => {
-                owns_sequence.as_deref() == Some("true")
+                row.flag(9, "owns_sequence")?
                     && default
                         .as_deref()
                         .is_some_and(|d| d.starts_with("nextval("))
@@ -132,64 +124,63 @@ pub(in crate::backend) async fn read(
         table.columns.push(Column {
             name: column,
             ty,
-            nullable: not_null.as_deref() != Some("true"),
+            nullable: !row.flag(4, "attnotnull")?,
             default,
-            comment: comment(column_comment),
+            comment: comment(row.text(6, "col_description")?),
         });
     }
 
     let rows = fetch::<11>(db, "constraints", &sql(CONSTRAINTS), &args).await?;
-    let mut constraints: BTreeMap<(String, String), Vec<[Option<String>; 11]>> = BTreeMap::new();
+    let mut constraints: BTreeMap<(String, String), Vec<CatalogRow>> = BTreeMap::new();
     for row in rows {
-        if let [Some(table), Some(name), ..] = &row {
-            constraints
-                .entry((table.clone(), name.clone()))
-                .or_default()
-                .push(row);
+        if let (Some(table), Some(name)) = (row.text(0, "relname")?, row.text(1, "conname")?) {
+            constraints.entry((table, name)).or_default().push(row);
         }
     }
     for ((table_name, name), rows) in constraints {
         let Some(table) = tables.get_mut(&table_name) else {
             continue;
         };
-        let columns = || rows.iter().filter_map(|r| r[3].clone()).collect::<Vec<_>>();
+        // Key columns and referenced columns, one per row (none for a check).
+        let names = |index, name| -> Result<Vec<String>, Error> {
+            let names = rows.iter().map(|row| row.text(index, name));
+            Ok(names
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect())
+        };
         // Every group holds at least the row it was created for.
-        let [
-            _,
-            _,
-            kind,
-            _,
-            ref_table,
-            _,
-            on_delete,
-            on_update,
-            deferrable,
-            deferred,
-            check,
-        ] = &rows[0];
-        match kind.as_deref() {
+        let first = &rows[0];
+        match first.text(2, "contype")?.as_deref() {
             Some("p") => {
-                table.primary_key = Some(PrimaryKey { columns: columns() });
+                table.primary_key = Some(PrimaryKey {
+                    columns: names(3, "attname")?,
+                });
             }
             Some("u") => table.uniques.push(Unique {
                 name: Some(name),
-                columns: columns(),
+                columns: names(3, "attname")?,
             }),
             Some("c") => table.checks.push(Check {
                 name: Some(name),
-                expression: strip_outer_parens(check.as_deref().unwrap_or_default()).to_string(),
+                expression: strip_outer_parens(&first.text(10, "pg_get_expr")?.unwrap_or_default())
+                    .to_string(),
             }),
             Some("f") => table.foreign_keys.push(ForeignKey {
                 name,
-                columns: columns(),
-                ref_table: ref_table.clone().unwrap_or_default(),
-                ref_columns: rows.iter().filter_map(|r| r[5].clone()).collect(),
-                on_delete: fk_action(action_rule(on_delete.as_deref())),
-                on_update: fk_action(action_rule(on_update.as_deref())),
-                deferrable: match (deferrable.as_deref(), deferred.as_deref()) {
-                    (Some("true"), Some("true")) => Deferrable::InitiallyDeferred,
-                    (Some("true"), _) => Deferrable::InitiallyImmediate,
-                    _ => Deferrable::No,
+                columns: names(3, "attname")?,
+                ref_table: first.text(4, "relname")?.unwrap_or_default(),
+                ref_columns: names(5, "attname")?,
+                on_delete: fk_action(action_rule(first.text(6, "confdeltype")?.as_deref())),
+                on_update: fk_action(action_rule(first.text(7, "confupdtype")?.as_deref())),
+                deferrable: match (
+                    first.flag(8, "condeferrable")?,
+                    first.flag(9, "condeferred")?,
+                ) {
+                    (true, true) => Deferrable::InitiallyDeferred,
+                    (true, false) => Deferrable::InitiallyImmediate,
+                    (false, _) => Deferrable::No,
                 },
             }),
             _ => {}
@@ -198,33 +189,27 @@ pub(in crate::backend) async fn read(
 
     let rows = fetch::<7>(db, "indexes", &sql(INDEXES), &args).await?;
     for row in rows {
-        let [
-            Some(table_name),
-            Some(name),
-            unique,
-            method,
-            predicate,
-            column,
-            definition,
-        ] = row
+        let (Some(table_name), Some(name)) = (row.text(0, "relname")?, row.text(1, "relname")?)
         else {
             continue;
         };
         let Some(table) = tables.get_mut(&table_name) else {
             continue;
         };
-        let part = match column {
+        let part = match row.text(5, "attname")? {
             Some(column) => IndexPart::Column(column),
-            None => IndexPart::Expression(definition.unwrap_or_default()),
+            None => IndexPart::Expression(row.text(6, "pg_get_indexdef")?.unwrap_or_default()),
         };
         match table.indexes.last_mut() {
             Some(index) if index.name == name => index.parts.push(part),
             _ => table.indexes.push(Index {
                 name,
                 parts: vec![part],
-                unique: unique.as_deref() == Some("true"),
-                method: method.filter(|m| m != "btree"),
-                predicate: predicate.map(|p| strip_outer_parens(&p).to_string()),
+                unique: row.flag(2, "indisunique")?,
+                method: row.text(3, "amname")?.filter(|m| m != "btree"),
+                predicate: row
+                    .text(4, "pg_get_expr")?
+                    .map(|p| strip_outer_parens(&p).to_string()),
             }),
         }
     }

@@ -18,8 +18,7 @@ const BASE_TABLES: &str =
 
 /// Columns, generated ones included (`hidden` 2 and 3), but not a virtual table's hidden ones.
 const TABLES: &str = "
-SELECT t.name, m.sql, p.name, p.type, CAST(p.\"notnull\" AS TEXT), p.dflt_value,
-       CAST(p.pk AS TEXT)
+SELECT t.name, m.sql, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk
 FROM pragma_table_list t
 JOIN sqlite_master m ON m.type = 'table' AND m.name = t.name
 JOIN pragma_table_xinfo(t.name, 'main') p
@@ -27,15 +26,14 @@ WHERE {tables} AND p.hidden <> 1
 ORDER BY t.name, p.cid";
 
 const FOREIGN_KEYS: &str = "
-SELECT t.name, CAST(f.id AS TEXT), f.\"table\", f.\"from\", f.\"to\", f.on_delete, f.on_update
+SELECT t.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_delete, f.on_update
 FROM pragma_table_list t
 JOIN pragma_foreign_key_list(t.name, 'main') f
 WHERE {tables}
 ORDER BY t.name, f.id, f.seq";
 
 const INDEXES: &str = "
-SELECT t.name, il.name, CAST(il.\"unique\" AS TEXT), il.origin, CAST(ii.cid AS TEXT), ii.name,
-       m.sql
+SELECT t.name, il.name, il.\"unique\", il.origin, ii.name, m.sql
 FROM pragma_table_list t
 JOIN pragma_index_list(t.name, 'main') il
 JOIN pragma_index_info(il.name, 'main') ii
@@ -51,18 +49,10 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     let mut autoincrement: BTreeSet<String> = BTreeSet::new();
     let mut key_positions: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
     for row in fetch::<7>(db, "tables and columns", &sql(TABLES), &[]).await? {
-        let [
-            Some(table_name),
-            create,
-            Some(column),
-            declared,
-            not_null,
-            default,
-            key_position,
-        ] = row
-        else {
+        let (Some(table_name), Some(column)) = (row.text(0, "name")?, row.text(2, "name")?) else {
             continue;
         };
+        let create = row.text(1, "sql")?;
         let table = tables.entry(table_name.clone()).or_insert_with(|| {
             let create = create.unwrap_or_default();
             if has_autoincrement(&create) {
@@ -73,22 +63,21 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
                 ..Table::new(&table_name)
             }
         });
-        let key_position = match key_position {
-            Some(position) => catalog_number("a primary key position", &position)?,
-            None => 0,
-        };
+        let key_position = row.number(6, "pk")?.unwrap_or_default();
         if key_position > 0 {
             key_positions
                 .entry(table_name)
                 .or_default()
                 .push((key_position, column.clone()));
         }
-        let ty = column_type(&declared.unwrap_or_default());
-        let default = default.and_then(|d| DefaultValue::from_sql(&d, &ty));
+        let ty = column_type(&row.text(3, "type")?.unwrap_or_default());
+        let default = row
+            .text(5, "dflt_value")?
+            .and_then(|d| DefaultValue::from_sql(&d, &ty));
         table.columns.push(Column {
             name: column,
             ty,
-            nullable: not_null.as_deref() != Some("1"),
+            nullable: !row.flag(4, "notnull")?,
             default,
             comment: None,
         });
@@ -114,12 +103,22 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     let rows = fetch::<7>(db, "foreign keys", &sql(FOREIGN_KEYS), &[]).await?;
     // (table, id) → key; `to` is NULL for a key that references the parent's primary key.
     let mut keys: BTreeMap<(String, u32), (ForeignKey, bool)> = BTreeMap::new();
-    for [table, id, ref_table, from, to, on_delete, on_update] in rows {
-        let (Some(table), Some(id), Some(ref_table), Some(from)) = (table, id, ref_table, from)
+    for row in rows {
+        let [table, ref_table, from, to, on_delete, on_update] = [
+            (0, "name"),
+            (2, "table"),
+            (3, "from"),
+            (4, "to"),
+            (5, "on_delete"),
+            (6, "on_update"),
+        ]
+        .map(|(index, name)| row.text(index, name));
+        let (Some(table), Some(id), Some(ref_table), Some(from)) =
+            (table?, row.number(1, "id")?, ref_table?, from?)
         else {
             continue;
         };
-        let id = catalog_number("a foreign key id", &id)?;
+        let (to, on_delete, on_update) = (to?, on_delete?, on_update?);
         let (fk, implicit) = keys.entry((table, id)).or_insert_with(|| {
             let fk = ForeignKey {
                 name: String::new(),
@@ -152,14 +151,18 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
         }
     }
 
-    let mut indexes: BTreeMap<(String, String), Vec<[Option<String>; 7]>> = BTreeMap::new();
-    for row in fetch::<7>(db, "indexes", &sql(INDEXES), &[]).await? {
-        if let [Some(table), Some(name), ..] = &row {
-            indexes
-                .entry((table.clone(), name.clone()))
-                .or_default()
-                .push(row);
-        }
+    let mut indexes: BTreeMap<(String, String), Vec<IndexRow>> = BTreeMap::new();
+    for row in fetch::<6>(db, "indexes", &sql(INDEXES), &[]).await? {
+        let (Some(table), Some(name)) = (row.text(0, "name")?, row.text(1, "name")?) else {
+            continue;
+        };
+        let index_row = IndexRow {
+            unique: row.flag(2, "unique")?,
+            origin: row.text(3, "origin")?,
+            column: row.text(4, "name")?,
+            create: row.text(5, "sql")?,
+        };
+        indexes.entry((table, name)).or_default().push(index_row);
     }
     for ((table_name, name), rows) in indexes {
         let Some(table) = tables.get_mut(&table_name) else {
@@ -181,12 +184,28 @@ pub(in crate::backend) async fn read(db: &mut Database) -> Result<Vec<Table>, Er
     Ok(tables.into_values().collect())
 }
 
+/// One key part of an index, from `pragma_index_list` and `pragma_index_info`.
+#[derive(Debug)]
+struct IndexRow {
+    unique: bool,
+    origin: Option<String>,
+    /// The column, or `None` for an expression.
+    column: Option<String>,
+    /// The `CREATE INDEX` text (none for an automatic index).
+    create: Option<String>,
+}
+
 /// Adds one index (its rows, in key order): unique constraints and primary keys come as
 /// `sqlite_autoindex_*` indexes of origin `u` and `pk`; only `c` ones are real indexes.
-fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
+fn add_index(table: &mut Table, name: String, rows: &[IndexRow]) {
     // Every group holds at least the row it was created for.
-    let [_, _, unique, origin, _, _, create] = &rows[0];
-    let columns = || rows.iter().filter_map(|r| r[5].clone()).collect();
+    let IndexRow {
+        unique,
+        origin,
+        create,
+        ..
+    } = &rows[0];
+    let columns = || rows.iter().filter_map(|r| r.column.clone()).collect();
     match origin.as_deref() {
         Some("pk") => {}
         Some("u") => table.uniques.push(Unique {
@@ -200,8 +219,8 @@ fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
                 .and_then(index_definition)
                 .unwrap_or_default();
             let mut parts = Vec::with_capacity(rows.len());
-            for (i, [.., column, _]) in rows.iter().enumerate() {
-                match (column, texts.get(i)) {
+            for (i, row) in rows.iter().enumerate() {
+                match (&row.column, texts.get(i)) {
                     (Some(column), _) => parts.push(IndexPart::Column(column.clone())),
                     (None, Some(text)) => parts.push(IndexPart::Expression(text.clone())),
                     (None, None) => {
@@ -217,7 +236,7 @@ fn add_index(table: &mut Table, name: String, rows: &[[Option<String>; 7]]) {
             table.indexes.push(Index {
                 name,
                 parts,
-                unique: unique.as_deref() == Some("1"),
+                unique: *unique,
                 method: None,
                 predicate,
             });
