@@ -101,6 +101,17 @@ impl Database {
     /// [`ConnectError::UnsupportedUrl`](crate::ConnectError::UnsupportedUrl) for another scheme,
     /// [`ConnectError::Failed`](crate::ConnectError::Failed) when the server refuses.
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Self, Error> {
+        Self::connect_knowing_pooler(url, options, None).await
+    }
+
+    /// [`Self::connect`], told whether a transaction pooler is in between where another
+    /// connection to the same URL found out ([`Self::known_pooler`]): a fleet of schemas on one
+    /// server probes once, not once a schema.
+    pub(crate) async fn connect_knowing_pooler(
+        url: &str,
+        options: ConnectOptions,
+        pooled: Option<bool>,
+    ) -> Result<Self, Error> {
         let conn = open(url, &options).await?;
         let mut db = Self {
             conn,
@@ -122,6 +133,8 @@ impl Database {
         } else if db.options.lock == Some(LockMode::Table) {
             // `lock = "table"` on PostgreSQL says a pooler may be in between, detected or not.
             db.pooled = Some(true);
+        } else if pooled.is_some() {
+            db.pooled = pooled;
         } else if db.options.postgres_schema.is_some() {
             // A schema must be pinned per transaction behind a pooler (`pinned_schema`) from
             // the first statement on, so the probe cannot wait for the lock here.
@@ -241,6 +254,11 @@ impl Database {
     /// PostgreSQL); `false` until [`Self::detect_pooler`] found one.
     pub(crate) fn pooled(&self) -> bool {
         self.pooled == Some(true)
+    }
+
+    /// Whether a transaction pooler is in between, where this connection found out.
+    pub(crate) fn known_pooler(&self) -> Option<bool> {
+        self.pooled
     }
 
     /// Finds out, once per connection, whether a transaction pooler is in between (see

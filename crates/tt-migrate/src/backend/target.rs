@@ -57,8 +57,19 @@ impl Target {
     /// [`ConnectError::NoSchemas`] for a schema on SQLite, [`ConnectError::UnknownSchema`] when the
     /// schema does not exist and `create` is false, or the connection's error.
     pub async fn connect(&self, options: ConnectOptions, create: bool) -> Result<Database, Error> {
+        self.connect_knowing_pooler(options, create, None).await
+    }
+
+    /// [`Self::connect`], told whether a transaction pooler is in between (see
+    /// [`Database::connect_knowing_pooler`]).
+    pub(crate) async fn connect_knowing_pooler(
+        &self,
+        options: ConnectOptions,
+        create: bool,
+        pooled: Option<bool>,
+    ) -> Result<Database, Error> {
         let Some(schema) = &self.schema else {
-            return Database::connect(&self.url, options).await;
+            return Database::connect_knowing_pooler(&self.url, options, pooled).await;
         };
         let backend = crate::backend::connect::backend_of_url(&self.url)?;
         let dialect = dialect(backend);
@@ -69,7 +80,7 @@ impl Target {
                     postgres_schema: Some(schema.clone()),
                     ..options
                 };
-                let mut db = Database::connect(&self.url, options).await?;
+                let mut db = Database::connect_knowing_pooler(&self.url, options, pooled).await?;
                 if create && let Some(sql) = dialect.create_namespace(schema) {
                     db.execute(&sql)
                         .await

@@ -4,6 +4,8 @@
 //! The targets run concurrently inside the caller's task (no task is spawned): each target's
 //! work is a future polled with the others, and waits on its server, not on the processor.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -23,6 +25,9 @@ pub struct Fleet<'t> {
     jobs: usize,
     fail_fast: bool,
     create_schemas: bool,
+    /// By URL, whether a transaction pooler is in between, once a target's connection found
+    /// out: the schemas of one server share the answer instead of a probe connection each.
+    poolers: Arc<Mutex<HashMap<String, bool>>>,
 }
 
 /// What happens to one target of a fleet run, for progress.
@@ -58,6 +63,7 @@ impl<'t> Fleet<'t> {
             jobs: 1,
             fail_fast: false,
             create_schemas: false,
+            poolers: Arc::default(),
         }
     }
 
@@ -92,9 +98,15 @@ impl<'t> Fleet<'t> {
     /// # Errors
     /// As [`Target::connect`].
     pub async fn connect(&self, target: &Target) -> Result<Database, Error> {
-        target
-            .connect(self.options.clone(), self.create_schemas)
-            .await
+        let known = |poolers: &HashMap<String, bool>| poolers.get(&target.url).copied();
+        let pooled = self.poolers.lock().ok().and_then(|poolers| known(&poolers));
+        let db = target
+            .connect_knowing_pooler(self.options.clone(), self.create_schemas, pooled)
+            .await?;
+        if let (Some(found), Ok(mut poolers)) = (db.known_pooler(), self.poolers.lock()) {
+            poolers.insert(target.url.clone(), found);
+        }
+        Ok(db)
     }
 
     /// Runs `work` for every target, at most `jobs` at a time, and returns what each returned,

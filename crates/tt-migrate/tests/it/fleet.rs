@@ -119,3 +119,56 @@ async fn fail_fast_leaves_later_targets_unstarted_and_sqlite_has_no_schemas() {
     assert!(runs[1].result.is_none());
     assert!(runs[2].result.is_none());
 }
+
+#[tokio::test]
+async fn the_schemas_of_one_server_share_one_pooler_probe() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut admin = connect(&db).await;
+    for i in 0..6 {
+        admin
+            .exec(&format!("CREATE SCHEMA p_{i}"), &[])
+            .await
+            .unwrap();
+    }
+    let name = db.url().rsplit('/').next().unwrap().to_string();
+    // Sessions the server ever opened on the test database, once every other one ended: a
+    // backend's statistics are written before it leaves pg_stat_activity.
+    let sessions = async |admin: &mut tt_migrate::Database| {
+        for _ in 0..200 {
+            let others = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            );
+            if admin.fetch_text(&others).await.unwrap() == [[Some("0".into())]] {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        admin
+            .exec("SELECT pg_stat_clear_snapshot()", &[])
+            .await
+            .unwrap();
+        let count =
+            format!("SELECT CAST(sessions AS TEXT) FROM pg_stat_database WHERE datname = '{name}'");
+        let rows = admin.fetch_text(&count).await.unwrap();
+        rows[0][0].as_deref().unwrap().parse::<u64>().unwrap()
+    };
+    let before = sessions(&mut admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let set = migrations(dir.path());
+    let targets: Vec<Target> = (0..6)
+        .map(|i| Target::in_schema(db.url(), format!("p_{i}")))
+        .collect();
+    let fleet = Fleet::new(&targets, ConnectOptions::default());
+    let runs = Migrator::for_set(&set).run_fleet(&fleet, &|_, _| {}).await;
+    assert!(
+        runs.iter()
+            .all(|run| run.result.as_ref().is_some_and(Result::is_ok)),
+        "{runs:?}"
+    );
+    // One connection a schema, and one probe for the whole server (not one a schema).
+    assert_eq!(sessions(&mut admin).await - before, 6 + 1);
+    admin.close().await.unwrap();
+}
