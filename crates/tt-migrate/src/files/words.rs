@@ -6,12 +6,17 @@ use tt_schema::Backend;
 
 use crate::files::split::tokens::{Kind, tokens};
 
+/// How many tokens [`leading_words`] reads at most: the words that say what a statement does
+/// come first, and an `INSERT` of many rows has thousands of tokens inside parentheses after
+/// them, which would otherwise all be lexed a second time for every statement run.
+const TOKENS_READ: usize = 256;
+
 /// Up to `limit` leading words of `sql`, upper-cased, as the `backend`'s lexer reads them:
-/// words outside comments, quotes and parentheses.
+/// words outside comments, quotes and parentheses, among its first [`TOKENS_READ`] tokens.
 pub(crate) fn leading_words(sql: &str, backend: Backend, limit: usize) -> Vec<String> {
     let mut depth = 0usize;
     let mut words = Vec::new();
-    for token in tokens(sql, backend) {
+    for token in tokens(sql, backend).take(TOKENS_READ) {
         if words.len() == limit {
             break;
         }
@@ -52,5 +57,11 @@ mod tests {
         );
         check("REINDEX (VERBOSE) TABLE t", &["REINDEX", "TABLE", "T"]);
         check("", &[]);
+        // Words past the first tokens are not looked for: a long row list ends the search.
+        let rows = vec!["(1, 'a')"; 100].join(", ");
+        check(
+            &format!("INSERT INTO t VALUES {rows} RETURNING id"),
+            &["INSERT", "INTO", "T", "VALUES"],
+        );
     }
 }

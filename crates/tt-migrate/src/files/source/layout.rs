@@ -92,8 +92,9 @@ impl Layout {
     /// `V1__x.sql` or `R__x.sql`; with `.up.sql` files, golang-migrate when every `.sql` file
     /// is an `.up.sql` or `.down.sql` and a version is not a 14-digit timestamp (its `create`
     /// writes `000001` or a Unix time), sqlx otherwise; goose when a `.sql` file has a
-    /// `-- +goose Up` line, dbmate when one has `-- migrate:up`; tt's own layout otherwise. A
-    /// directory that cannot be read is native (loading it then reports why).
+    /// `-- +goose Up` line, dbmate when one has `-- migrate:up` (the first file by name with
+    /// an up marker in its first 64 KiB decides); tt's own layout otherwise. A directory that
+    /// cannot be read is native (loading it then reports why).
     pub fn detect(dir: &Path) -> Layout {
         match Self::detect_by_names(dir) {
             ByNames::Layout(layout) => layout,
