@@ -6,9 +6,10 @@ use tt_schema::Backend;
 
 use crate::files::split::tokens::{Kind, tokens};
 
-/// How many tokens [`leading_words`] reads at most: the words that say what a statement does
-/// come first, and an `INSERT` of many rows has thousands of tokens inside parentheses after
-/// them, which would otherwise all be lexed a second time for every statement run.
+/// How many tokens other than whitespace and comments [`leading_words`] reads at most: the
+/// words that say what a statement does come first, and an `INSERT` of many rows has thousands
+/// of tokens inside parentheses after them, which would otherwise all be lexed a second time
+/// for every statement run. A long comment before the statement does not count.
 const TOKENS_READ: usize = 256;
 
 /// Up to `limit` leading words of `sql`, upper-cased, as the `backend`'s lexer reads them:
@@ -16,7 +17,9 @@ const TOKENS_READ: usize = 256;
 pub(crate) fn leading_words(sql: &str, backend: Backend, limit: usize) -> Vec<String> {
     let mut depth = 0usize;
     let mut words = Vec::new();
-    for token in tokens(sql, backend).take(TOKENS_READ) {
+    let significant =
+        tokens(sql, backend).filter(|t| !matches!(t.kind, Kind::Space | Kind::Comment));
+    for token in significant.take(TOKENS_READ) {
         if words.len() == limit {
             break;
         }
@@ -62,6 +65,12 @@ mod tests {
         check(
             &format!("INSERT INTO t VALUES {rows} RETURNING id"),
             &["INSERT", "INTO", "T", "VALUES"],
+        );
+        // A long comment before the statement is no part of the limit.
+        let header = "-- why this index\n".repeat(300);
+        check(
+            &format!("{header}CREATE INDEX CONCURRENTLY i ON t (a)"),
+            &["CREATE", "INDEX", "CONCURRENTLY", "I", "ON", "T"],
         );
     }
 }
