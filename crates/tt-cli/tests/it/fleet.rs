@@ -723,3 +723,34 @@ async fn a_no_transaction_migration_in_a_schema_behind_a_transaction_pooler_is_r
         ["items_id"]
     );
 }
+
+/// The files are read while the connection opens; a bad file must still be what is reported,
+/// and connecting must not have created anything it would have kept from happening.
+#[tokio::test]
+async fn a_bad_file_is_reported_first_and_connecting_created_nothing() {
+    let project = project();
+    project.migration("004_x.oracle.sql", "SELECT 1;");
+    let names_the_file = |out: &crate::support::Run| {
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains("004_x.oracle.sql"), "{}", out.stderr);
+    };
+    // SQLite creates its database file when connecting.
+    let sqlite = project.sqlite_url("bad.db");
+    names_the_file(&run(&mut project.tt_on(&sqlite, &["migrate"])));
+    assert!(!project.path().join("bad.db").exists());
+    // A server that does not answer is not waited for, and its error does not hide the file's.
+    let nowhere = "postgres://postgres@127.0.0.1:1/nowhere";
+    names_the_file(&run(&mut project.tt_on(nowhere, &["status"])));
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    // --create-schema creates the schema when connecting.
+    let args = ["migrate", "--schema", "fresh", "--create-schema"];
+    names_the_file(&run(&mut project.tt_on(db.url(), &args)));
+    let schemas = "SELECT nspname FROM pg_namespace WHERE nspname = 'fresh'";
+    assert!(texts(db.url(), schemas).await.is_empty());
+    // Without a side effect the two overlap, and the file's problem is still the one reported.
+    names_the_file(&run(&mut project.tt_on(db.url(), &["migrate"])));
+    let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'";
+    assert!(texts(db.url(), tables).await.is_empty());
+}
