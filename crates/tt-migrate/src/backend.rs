@@ -249,6 +249,18 @@ pub(crate) trait Dialect: Sync {
         None
     }
 
+    /// Whether a connection, its work in one schema done, may serve the next schema of the
+    /// same server in a run over many ([`Database::reuse_in`]).
+    fn reuses_sessions(&self) -> bool {
+        false
+    }
+
+    /// The statements, each run on its own, that start such a session over in `schema` as a
+    /// new connection to it would begin.
+    fn restart_session(&self, _schema: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Where a scratch database lives: `Some(url)` of a throwaway in-memory one, `None` for
     /// one created on the same server (`CREATE DATABASE`).
     fn scratch_in_memory(&self) -> Option<&'static str> {

@@ -274,7 +274,7 @@ pub(crate) async fn run(
             let begun = Instant::now();
             let mut outcome = match fleet.connect(target).await {
                 Ok(db) if crate::interrupt::received().is_some() => {
-                    let _ = db.close().await;
+                    fleet.done_with(db, false).await;
                     progress_not_started(&progress);
                     return (None, false);
                 }
@@ -283,7 +283,7 @@ pub(crate) async fn run(
                         crate::interrupt::register(canceller);
                     }
                     let outcome = one(ctx, &set, &command, &mut db).await;
-                    let _ = db.close().await;
+                    fleet.done_with(db, !outcome.failed).await;
                     outcome
                 }
                 Err(error) => Outcome::failed(&error.into(), json!({})),
@@ -317,7 +317,7 @@ async fn refuse_if_any_protected(fleet: &Fleet<'_>) -> Result<()> {
             let result = async {
                 let mut db = fleet.connect(target).await?;
                 let mark = tt_migrate::protection(&mut db).await;
-                let _ = db.close().await;
+                fleet.done_with(db, mark.is_ok()).await;
                 anyhow::Ok(mark?.is_some())
             }
             .await;

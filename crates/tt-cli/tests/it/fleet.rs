@@ -754,3 +754,56 @@ async fn a_bad_file_is_reported_first_and_connecting_created_nothing() {
     let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'";
     assert!(texts(db.url(), tables).await.is_empty());
 }
+
+#[tokio::test]
+async fn schemas_of_one_server_share_a_connection_that_starts_each_one_afresh() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let url = db.url();
+    let names: Vec<String> = (0..5).map(|i| format!("c_{i}")).collect();
+    execute(
+        url,
+        &names
+            .iter()
+            .map(|n| format!("CREATE SCHEMA {n}"))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    let project = Project::new();
+    // Records its server session; fails when the schema before left its setting or its
+    // search_path behind, or when --session-sql did not run again; leaves both behind.
+    project.migration(
+        "001_session.sql",
+        "DO $$ BEGIN
+           IF current_setting('work_mem') <> '5MB' THEN
+             RAISE EXCEPTION 'work_mem is %', current_setting('work_mem');
+           END IF;
+         END $$;
+         CREATE TABLE sessions AS SELECT pg_backend_pid() AS pid;
+         SET work_mem = '7MB';
+         SET search_path TO public;",
+    );
+    ok(&mut project.tt_on(
+        url,
+        &[
+            "migrate",
+            "--schemas",
+            "c_*",
+            "--session-sql",
+            "SET work_mem = '5MB'",
+        ],
+    ));
+    let pids = names
+        .iter()
+        .map(|n| format!("SELECT CAST(pid AS TEXT) FROM {n}.sessions"))
+        .collect::<Vec<_>>()
+        .join(" UNION ");
+    assert_eq!(
+        texts(url, &pids).await.len(),
+        1,
+        "one connection served the five schemas"
+    );
+    let public = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'";
+    assert_eq!(texts(url, public).await, Vec::<String>::new());
+}

@@ -175,6 +175,43 @@ impl Database {
         Ok(())
     }
 
+    /// Whether this connection, its work done, may work in another schema
+    /// ([`Self::reuse_in`]): the dialect restarts sessions, the connection reaches its server
+    /// directly (through a transaction pooler a session is not the connection's own), and no
+    /// transaction is open, no lease held and no cancel asked for.
+    pub(crate) fn reusable(&self) -> bool {
+        self.dialect().reuses_sessions()
+            && self.pooled == Some(false)
+            && !self.in_transaction
+            && self.heartbeat.is_none()
+            && !self.cancel_requested()
+    }
+
+    /// Makes this connection, whose work is done, work in `schema` as a new connection to it
+    /// would: the dialect's statements restart the session, then `session_sql` runs again.
+    ///
+    /// Returns false, and changes nothing, when the connection is not [`Self::reusable`].
+    ///
+    /// # Errors
+    /// When one of the statements fails: the caller closes the connection.
+    pub(crate) async fn reuse_in(&mut self, schema: &str) -> Result<bool, Error> {
+        if !self.reusable() {
+            return Ok(false);
+        }
+        // The driver forgets the statements it prepared, which the restart deallocates.
+        with_conn!(&mut self.conn, c => c.clear_cached_statements().await)
+            .map_err(Error::query("forgetting the prepared statements"))?;
+        for sql in self.dialect().restart_session(schema) {
+            self.execute(&sql).await.map_err(Error::query(format!(
+                "starting the session over in {schema}"
+            )))?;
+        }
+        self.options.postgres_schema = Some(schema.to_string());
+        self.run_session_sql().await?;
+        self.home_schema = self.read_home_schema().await?;
+        Ok(true)
+    }
+
     /// The schema (PostgreSQL) or database (MySQL) tt works in, found when connecting.
     pub(crate) fn home_schema(&self) -> Option<&str> {
         self.home_schema.as_deref()

@@ -161,6 +161,22 @@ impl Dialect for Postgres {
         self.create_schema(name)
     }
 
+    fn reuses_sessions(&self) -> bool {
+        true
+    }
+
+    // DISCARD ALL drops what the work before left in the session (settings, temporary
+    // tables, prepared statements, cursors, advisory locks), and refuses inside a transaction.
+    fn restart_session(&self, schema: &str) -> Vec<String> {
+        vec![
+            "DISCARD ALL".to_string(),
+            format!(
+                "SET search_path TO {}",
+                Backend::Postgres.quote_ident(schema)
+            ),
+        ]
+    }
+
     fn create_schema(&self, schema: &str) -> Option<String> {
         Some(format!(
             "CREATE SCHEMA IF NOT EXISTS {}",

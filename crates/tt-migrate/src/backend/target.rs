@@ -80,23 +80,8 @@ impl Target {
                     postgres_schema: Some(schema.clone()),
                     ..options
                 };
-                let mut db = Database::connect_knowing_pooler(&self.url, options, pooled).await?;
-                if create && let Some(sql) = dialect.create_namespace(schema) {
-                    db.execute(&sql)
-                        .await
-                        .map_err(Error::query(format!("creating schema {schema}")))?;
-                    // Created after connecting: the home schema is read again, so that tt's
-                    // tables and lock key are named with it.
-                    db.refresh_home_schema().await?;
-                }
-                // None when no schema of the search_path exists.
-                if db.home_schema().is_none() {
-                    let _ = db.close().await;
-                    return Err(Error::Connect(ConnectError::UnknownSchema {
-                        schema: schema.clone(),
-                    }));
-                }
-                Ok(db)
+                let db = Database::connect_knowing_pooler(&self.url, options, pooled).await?;
+                in_schema(db, schema, create).await
             }
             Namespace::Database => {
                 if create && let Some(sql) = dialect.create_namespace(schema) {
@@ -109,6 +94,52 @@ impl Target {
             }
         }
     }
+
+    /// Makes `db`, a connection to this target's server that another target is done with,
+    /// work on this target, as a new connection would (see [`Database::reuse_in`]): saves the
+    /// handshake and the server session's start, and keeps its caches warm. `Ok(None)` hands
+    /// `db` back closed when it cannot serve this target; the caller then connects anew.
+    ///
+    /// # Errors
+    /// As [`Self::connect`], for the schema's creation or absence.
+    pub(crate) async fn reuse(
+        &self,
+        mut db: Database,
+        create: bool,
+    ) -> Result<Option<Database>, Error> {
+        let Some(schema) = &self.schema else {
+            let _ = db.close().await;
+            return Ok(None);
+        };
+        match db.reuse_in(schema).await {
+            Ok(true) => in_schema(db, schema, create).await.map(Some),
+            Ok(false) | Err(_) => {
+                let _ = db.close().await;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `db`, connected with `schema` as its `search_path`, once the schema exists: with `create`,
+/// a missing one is created.
+async fn in_schema(mut db: Database, schema: &str, create: bool) -> Result<Database, Error> {
+    if create && let Some(sql) = db.dialect().create_namespace(schema) {
+        db.execute(&sql)
+            .await
+            .map_err(Error::query(format!("creating schema {schema}")))?;
+        // Created after connecting: the home schema is read again, so that tt's tables and
+        // lock key are named with it.
+        db.refresh_home_schema().await?;
+    }
+    // None when no schema of the search_path exists.
+    if db.home_schema().is_none() {
+        let _ = db.close().await;
+        return Err(Error::Connect(ConnectError::UnknownSchema {
+            schema: schema.to_string(),
+        }));
+    }
+    Ok(db)
 }
 
 /// `url` with its path (the database) replaced by `database`.

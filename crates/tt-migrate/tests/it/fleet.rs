@@ -121,7 +121,7 @@ async fn fail_fast_leaves_later_targets_unstarted_and_sqlite_has_no_schemas() {
 }
 
 #[tokio::test]
-async fn the_schemas_of_one_server_share_one_pooler_probe() {
+async fn the_schemas_of_one_server_share_a_connection_and_one_pooler_probe() {
     let Some(db) = TestDb::create(Backend::Postgres).await else {
         return;
     };
@@ -168,7 +168,90 @@ async fn the_schemas_of_one_server_share_one_pooler_probe() {
             .all(|run| run.result.as_ref().is_some_and(Result::is_ok)),
         "{runs:?}"
     );
-    // One connection a schema, and one probe for the whole server (not one a schema).
-    assert_eq!(sessions(&mut admin).await - before, 6 + 1);
+    // One connection serves the schemas one after the other, and one probe the whole server
+    // (not one of each a schema).
+    assert_eq!(sessions(&mut admin).await - before, 1 + 1);
+    admin.close().await.unwrap();
+}
+
+/// The text of `sql`'s single value.
+async fn one_text(db: &mut tt_migrate::Database, sql: &str) -> Option<String> {
+    db.fetch_text(sql).await.unwrap().remove(0).remove(0)
+}
+
+#[tokio::test]
+async fn a_reused_connection_starts_each_schema_as_a_new_one_would() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut admin = connect(&db).await;
+    for sql in [
+        "CREATE SCHEMA r_0",
+        "CREATE SCHEMA r_1",
+        "CREATE SCHEMA r_2",
+        "CREATE SCHEMA r_3",
+        // The migration fails here: the connection it ran on is not handed on.
+        "CREATE TABLE r_2.sessions (pid INTEGER)",
+    ] {
+        admin.exec(sql, &[]).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Fails when the schema before left its settings, temporary table, prepared statement or
+    // search_path behind, or when session_sql did not run again; leaves all of them behind.
+    std::fs::write(
+        dir.path().join("001_session.sql"),
+        "DO $$ BEGIN
+           IF current_setting('statement_timeout') <> '0' THEN
+             RAISE EXCEPTION 'statement_timeout leaked: %', current_setting('statement_timeout');
+           END IF;
+           IF current_setting('work_mem') <> '5MB' THEN
+             RAISE EXCEPTION 'session_sql did not run: work_mem is %', current_setting('work_mem');
+           END IF;
+         END $$;
+         CREATE TEMP TABLE scratch (x INTEGER);
+         PREPARE probe AS SELECT 1;
+         CREATE TABLE sessions AS SELECT pg_backend_pid() AS pid;
+         SET statement_timeout = '12345';
+         SET work_mem = '7MB';
+         SET search_path TO public;",
+    )
+    .unwrap();
+    let set = MigrationSet::load(dir.path()).unwrap();
+    let targets: Vec<Target> = (0..4)
+        .map(|i| Target::in_schema(db.url(), format!("r_{i}")))
+        .collect();
+    let options = ConnectOptions {
+        session_sql: vec!["SET work_mem = '5MB'".into()],
+        ..ConnectOptions::default()
+    };
+    let fleet = Fleet::new(&targets, options);
+    let runs = Migrator::for_set(&set).run_fleet(&fleet, &|_, _| {}).await;
+    let ok: Vec<bool> = runs
+        .iter()
+        .map(|run| run.result.as_ref().is_some_and(Result::is_ok))
+        .collect();
+    assert_eq!(ok, [true, true, false, true], "{runs:?}");
+    let pid = async |admin: &mut tt_migrate::Database, schema: &str| {
+        one_text(
+            admin,
+            &format!("SELECT CAST(pid AS TEXT) FROM {schema}.sessions"),
+        )
+        .await
+    };
+    let first = pid(&mut admin, "r_0").await;
+    assert!(first.is_some());
+    assert_eq!(
+        pid(&mut admin, "r_1").await,
+        first,
+        "r_1 reuses r_0's connection"
+    );
+    assert_ne!(
+        pid(&mut admin, "r_3").await,
+        first,
+        "the connection of r_2's failed run is closed, not handed to r_3"
+    );
+    let in_public = "SELECT CAST(COUNT(*) AS TEXT) FROM pg_catalog.pg_tables \
+                     WHERE schemaname = 'public'";
+    assert_eq!(one_text(&mut admin, in_public).await.as_deref(), Some("0"));
     admin.close().await.unwrap();
 }
