@@ -143,7 +143,13 @@ pub(crate) async fn run(
         // when its lease expires.
         release_leases(ctx).await;
     }
-    let state = format!("{how}; {}", database_state(ctx).await);
+    // Nothing connected, nothing changed: reading the state would connect to a server that
+    // may be the reason for the signal (one that accepts and never answers).
+    let state = if connected {
+        format!("{how}; {}", database_state(ctx).await)
+    } else {
+        format!("{how}: nothing was changed")
+    };
     let interrupted = Interrupted { signal, state };
     match settled {
         Some(Err(error)) => Err(error.context(interrupted)),

@@ -747,3 +747,44 @@ async fn sigint_during_a_fleet_cancels_the_running_targets_and_starts_no_other()
     }
     check.close().await.expect("closes");
 }
+
+#[test]
+fn sigint_while_connecting_to_a_silent_server_exits_at_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("an address").port();
+    let (accepted, connecting) = std::sync::mpsc::channel();
+    // Accepts and never answers: tt waits for the handshake until its connect timeout.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for socket in listener.incoming() {
+            held.push(socket);
+            let _ = accepted.send(());
+        }
+    });
+    let project = Project::new();
+    project.migration("001_items.sql", "CREATE TABLE items (id INTEGER);\n");
+    for url in [
+        format!("postgres://tt@127.0.0.1:{port}/app"),
+        format!("mysql://tt@127.0.0.1:{port}/app"),
+    ] {
+        let child = spawn_migrate(&project, &url, &["--connect-timeout", "60"]);
+        connecting
+            .recv_timeout(Duration::from_secs(30))
+            .expect("tt connects");
+        send(&child, "INT");
+        let signalled = Instant::now();
+        let (code, _, stderr) = finish(child);
+        // Before, tt connected again to read the state and waited 10 s for an answer.
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "{url}: exited {:?} after the signal",
+            signalled.elapsed()
+        );
+        assert_eq!(code, Some(130), "{url}: {stderr}");
+        assert!(
+            stderr.contains("tt stopped before it connected: nothing was changed"),
+            "{url}: {stderr}"
+        );
+        while connecting.try_recv().is_ok() {}
+    }
+}
