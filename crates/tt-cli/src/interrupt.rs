@@ -145,10 +145,12 @@ pub(crate) async fn run(
     }
     // Nothing connected, nothing changed: reading the state would connect to a server that
     // may be the reason for the signal (one that accepts and never answers).
-    let state = if connected {
-        format!("{how}; {}", database_state(ctx).await)
-    } else {
-        format!("{how}: nothing was changed")
+    let state = match (connected, ctx.create_schema) {
+        (true, _) => format!("{how}; {}", database_state(ctx).await),
+        (false, false) => format!("{how}: nothing was changed"),
+        (false, true) => format!(
+            "{how}: nothing was changed, except perhaps the empty schema --create-schema creates"
+        ),
     };
     let interrupted = Interrupted { signal, state };
     match settled {
