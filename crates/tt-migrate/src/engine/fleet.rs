@@ -107,11 +107,11 @@ impl<'t> Fleet<'t> {
     /// # Errors
     /// As [`Target::connect`].
     pub async fn connect(&self, target: &Target) -> Result<Database, Error> {
-        let idle = self
-            .idle
-            .lock()
-            .ok()
-            .and_then(|mut idle| idle.get_mut(&target.url)?.pop());
+        // Only a target with a schema of its own can take over another's connection.
+        let idle = target
+            .schema
+            .as_ref()
+            .and_then(|_| self.idle.lock().ok()?.get_mut(&target.url)?.pop());
         if let Some(db) = idle
             && let Some(db) = target.reuse(db, self.create_schemas).await?
         {
