@@ -77,25 +77,43 @@ impl Context {
     /// most of its start waiting on the server, time that reading a large folder fills. A
     /// problem with the files is reported first, as when they were read before connecting.
     pub(crate) async fn migrations_and_database(&self) -> Result<(MigrationSet, Database)> {
+        let (set, db, ()) = self.migrations_and_database_then(async |_| Ok(())).await?;
+        Ok((set, db))
+    }
+
+    /// [`Self::migrations_and_database`], running `then` on the connection while the files
+    /// may still load (a read that does not need them, such as the tracking table's rows).
+    pub(crate) async fn migrations_and_database_then<T>(
+        &self,
+        then: impl AsyncFnOnce(&mut Database) -> Result<T>,
+    ) -> Result<(MigrationSet, Database, T)> {
         if !self.connects_without_side_effects() {
             let set = self.migrations()?;
-            return Ok((set, self.connect().await?));
+            let mut db = self.connect().await?;
+            let value = then(&mut db).await?;
+            return Ok((set, db, value));
         }
         let (dir, layout) = (self.config.migrations_dir.value.clone(), self.layout);
         let mut loading = tokio::task::spawn_blocking(move || load_migrations(&dir, layout));
-        let connecting = self.connect();
+        let connecting = async {
+            let mut db = self.connect().await?;
+            let value = then(&mut db).await?;
+            anyhow::Ok((db, value))
+        };
         tokio::pin!(connecting);
         let connected = tokio::select! {
             biased;
             loaded = &mut loading => {
                 // Bad files end the command before the connection is waited for.
                 let set = loaded.context("reading the migrations")??;
-                return Ok((set, connecting.await?));
+                let (db, value) = connecting.await?;
+                return Ok((set, db, value));
             }
             connected = &mut connecting => connected,
         };
         let set = loading.await.context("reading the migrations")??;
-        Ok((set, connected?))
+        let (db, value) = connected?;
+        Ok((set, db, value))
     }
 
     /// Whether connecting changes nothing that a problem with the files should have prevented:

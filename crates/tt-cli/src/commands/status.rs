@@ -18,11 +18,14 @@ struct StatusDocument<'a> {
 }
 
 pub(crate) async fn run(ctx: &Context) -> Result<Exit> {
-    let (set, mut db) = ctx.migrations_and_database().await?;
-    let status = tt_migrate::Migrator::for_set(&set)
-        .tracking(ctx.config.tracking())
-        .status(&mut db)
+    let tracking = ctx.config.tracking();
+    // The tracking table is read while the files load: it does not need them.
+    let (set, db, read) = ctx
+        .migrations_and_database_then(async |db| Ok(tracking.read(db).await?))
         .await?;
+    let status = tt_migrate::Migrator::for_set(&set)
+        .tracking(tracking)
+        .status_from(read, db.backend());
     let out = ctx.output;
     // The status carries the backend it was read from.
     out.json(&StatusDocument {

@@ -753,6 +753,14 @@ async fn a_bad_file_is_reported_first_and_connecting_created_nothing() {
     names_the_file(&run(&mut project.tt_on(db.url(), &["migrate"])));
     let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'";
     assert!(texts(db.url(), tables).await.is_empty());
+    // status reads the tracking table while the files load: a table it refuses to read does
+    // not hide the file's problem either.
+    execute(
+        db.url(),
+        &["CREATE TABLE schema_migrations (x INTEGER)".into()],
+    )
+    .await;
+    names_the_file(&run(&mut project.tt_on(db.url(), &["status"])));
 }
 
 #[tokio::test]

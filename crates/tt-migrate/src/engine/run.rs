@@ -346,11 +346,22 @@ impl<'m> Migrator<'m> {
     /// # Errors
     /// When the tracking table cannot be read.
     pub async fn status(&self, db: &mut Database) -> Result<Status, Error> {
-        let (rows, stopped_drop) = self.read_rows(db).await?;
-        Ok(Status {
+        let read = self.tracking.read(db).await?;
+        Ok(self.status_from(read, db.backend()))
+    }
+
+    /// [`Self::status`] from what [`Tracking::read`] returned on a `backend` database: a
+    /// caller may read the tracking table while the migrations still load.
+    pub fn status_from(
+        &self,
+        (rows, stopped_drop): (Vec<AppliedRow>, Option<StoppedDrop>),
+        backend: Backend,
+    ) -> Status {
+        let rows = with_tracking_creators(self.migrations, rows, self.tracking.table(), backend);
+        Status {
             stopped_drop,
-            ..plan::status_with_repeatable(self.migrations, self.repeatable, &rows, db.backend())
-        })
+            ..plan::status_with_repeatable(self.migrations, self.repeatable, &rows, backend)
+        }
     }
 
     /// What a run would apply, without locking or changing anything.
