@@ -94,29 +94,25 @@ impl Target {
             }
         }
     }
+}
 
-    /// Makes `db`, a connection to this target's server that another target is done with,
-    /// work on this target, as a new connection would (see [`Database::reuse_in`]): saves the
-    /// handshake and the server session's start, and keeps its caches warm. `Ok(None)` hands
-    /// `db` back closed when it cannot serve this target; the caller then connects anew.
-    ///
-    /// # Errors
-    /// As [`Self::connect`], for the schema's creation or absence.
-    pub(crate) async fn reuse(
-        &self,
-        mut db: Database,
-        create: bool,
-    ) -> Result<Option<Database>, Error> {
-        let Some(schema) = &self.schema else {
+/// Makes `db`, a connection to a server that another target is done with, work in `schema` of
+/// it, as a new connection would (see [`Database::reuse_in`]): saves the handshake and the
+/// server session's start, and keeps its caches warm. `Ok(None)` hands `db` back closed when
+/// it cannot serve `schema`; the caller then connects anew.
+///
+/// # Errors
+/// As [`Target::connect`], for the schema's creation or absence.
+pub(crate) async fn reuse(
+    mut db: Database,
+    schema: &str,
+    create: bool,
+) -> Result<Option<Database>, Error> {
+    match db.reuse_in(schema).await {
+        Ok(true) => in_schema(db, schema, create).await.map(Some),
+        Ok(false) | Err(_) => {
             let _ = db.close().await;
-            return Ok(None);
-        };
-        match db.reuse_in(schema).await {
-            Ok(true) => in_schema(db, schema, create).await.map(Some),
-            Ok(false) | Err(_) => {
-                let _ = db.close().await;
-                Ok(None)
-            }
+            Ok(None)
         }
     }
 }

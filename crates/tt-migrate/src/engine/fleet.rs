@@ -17,7 +17,7 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::backend::connect::ConnectOptions;
 use crate::backend::database::Database;
-use crate::backend::target::Target;
+use crate::backend::target::{Target, reuse};
 use crate::engine::run::{Event, Migrator, RunError, RunReport};
 use crate::error::Error;
 
@@ -108,12 +108,9 @@ impl<'t> Fleet<'t> {
     /// As [`Target::connect`].
     pub async fn connect(&self, target: &Target) -> Result<Database, Error> {
         // Only a target with a schema of its own can take over another's connection.
-        let idle = target
-            .schema
-            .as_ref()
-            .and_then(|_| self.idle.lock().ok()?.get_mut(&target.url)?.pop());
-        if let Some(db) = idle
-            && let Some(db) = target.reuse(db, self.create_schemas).await?
+        if let Some(schema) = &target.schema
+            && let Some(db) = self.waiting_connection(&target.url)
+            && let Some(db) = reuse(db, schema, self.create_schemas).await?
         {
             return Ok(db);
         }
@@ -146,6 +143,11 @@ impl<'t> Fleet<'t> {
             _ => db,
         };
         let _ = db.close().await;
+    }
+
+    /// A connection to `url` that waits for a next target, if any.
+    fn waiting_connection(&self, url: &str) -> Option<Database> {
+        self.idle.lock().ok()?.get_mut(url)?.pop()
     }
 
     /// Closes the connections waiting for a next target.
