@@ -23,13 +23,20 @@ fn migrations(dir: &std::path::Path) -> MigrationSet {
     MigrationSet::load(dir).unwrap()
 }
 
+/// A fresh PostgreSQL test database after `setup`, and a connection to it; `None` where
+/// PostgreSQL is not available.
+async fn postgres_with(setup: &[&str]) -> Option<(TestDb, tt_migrate::Database)> {
+    let db = TestDb::create(Backend::Postgres).await?;
+    let mut admin = connect(&db).await;
+    for sql in setup {
+        admin.exec(sql, &[]).await.unwrap();
+    }
+    Some((db, admin))
+}
+
 #[tokio::test]
 async fn targets_run_at_most_jobs_at_a_time_and_fail_alone() {
-    let Some(db) = TestDb::create(Backend::Postgres).await else {
-        return;
-    };
-    let mut admin = connect(&db).await;
-    for sql in [
+    let Some((db, mut admin)) = postgres_with(&[
         "CREATE SCHEMA f_0",
         "CREATE SCHEMA f_1",
         "CREATE SCHEMA f_2",
@@ -37,9 +44,11 @@ async fn targets_run_at_most_jobs_at_a_time_and_fail_alone() {
         "CREATE SCHEMA f_4",
         // The second migration cannot run here.
         "CREATE TABLE f_4.tags (x INTEGER)",
-    ] {
-        admin.exec(sql, &[]).await.unwrap();
-    }
+    ])
+    .await
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let set = migrations(dir.path());
     let mut targets: Vec<Target> = (0..5)
@@ -122,16 +131,11 @@ async fn fail_fast_leaves_later_targets_unstarted_and_sqlite_has_no_schemas() {
 
 #[tokio::test]
 async fn the_schemas_of_one_server_share_a_connection_and_one_pooler_probe() {
-    let Some(db) = TestDb::create(Backend::Postgres).await else {
+    let schemas: Vec<String> = (0..6).map(|i| format!("CREATE SCHEMA p_{i}")).collect();
+    let setup: Vec<&str> = schemas.iter().map(String::as_str).collect();
+    let Some((db, mut admin)) = postgres_with(&setup).await else {
         return;
     };
-    let mut admin = connect(&db).await;
-    for i in 0..6 {
-        admin
-            .exec(&format!("CREATE SCHEMA p_{i}"), &[])
-            .await
-            .unwrap();
-    }
     let name = db.url().rsplit('/').next().unwrap().to_string();
     // Sessions the server ever opened on the test database, once every other one ended: a
     // backend's statistics are written before it leaves pg_stat_activity.
@@ -181,20 +185,18 @@ async fn one_text(db: &mut tt_migrate::Database, sql: &str) -> Option<String> {
 
 #[tokio::test]
 async fn a_reused_connection_starts_each_schema_as_a_new_one_would() {
-    let Some(db) = TestDb::create(Backend::Postgres).await else {
-        return;
-    };
-    let mut admin = connect(&db).await;
-    for sql in [
+    let Some((db, mut admin)) = postgres_with(&[
         "CREATE SCHEMA r_0",
         "CREATE SCHEMA r_1",
         "CREATE SCHEMA r_2",
         "CREATE SCHEMA r_3",
         // The migration fails here: the connection it ran on is not handed on.
         "CREATE TABLE r_2.sessions (pid INTEGER)",
-    ] {
-        admin.exec(sql, &[]).await.unwrap();
-    }
+    ])
+    .await
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // Fails when the schema before left its settings, temporary table, prepared statement or
     // search_path behind, or when session_sql did not run again; leaves all of them behind.
